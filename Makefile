@@ -1,0 +1,39 @@
+# make demo: set up, then fine-tune the built-in tiny model offline and print base-vs-tuned metrics.
+# make test: set up, then run the whole test suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Machines without an NVIDIA GPU pin the CPU build of torch (no nvidia-* packages).
+HAS_GPU := $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo 1)
+ifeq ($(HAS_GPU),)
+CONSTRAINTS := -c constraints-cpu.txt
+TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
+endif
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints-cpu.txt $(PLUGINS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	$(PIP) install -q $(CONSTRAINTS) $(TORCH_SOURCE) -e '.[test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	@if $(PIP) list 2>/dev/null | grep -qi '^nvidia-' && [ -z "$(HAS_GPU)" ]; then \
+		echo "error: CUDA packages were installed on a machine without a GPU:"; \
+		$(PIP) list | grep -i '^nvidia-'; exit 1; fi
+	touch $@
+
+demo: setup
+	$(VENV)/bin/ft-lab demo
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,38 @@
+"""ft-lab: fine-tune language models on your own data, in Jupyter or from the CLI.
+
+    import ft_lab
+    handle = ft_lab.run("recipe.yaml")   # trains in a worker process
+    handle.wait()
+    print(handle.metrics())
+
+Heavy libraries (torch, transformers, datasets) are imported only by the steps that need them.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .components import Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
+from .errors import RecipeError, UserError  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+
+_LAZY = {
+    "Recipe": ("ft_lab.recipe", "Recipe"),
+    "run": ("ft_lab.runs", "run"),
+    "resume": ("ft_lab.runs", "resume"),
+    "open_run": ("ft_lab.runs", "open_run"),
+    "list_runs": ("ft_lab.runs", "list_runs"),
+    "RunHandle": ("ft_lab.runs", "RunHandle"),
+    "get_registry": ("ft_lab.plugins", "get_registry"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'ft_lab' has no attribute {name!r}")
+
+
+__all__ = ["Capabilities", "Cleaner", "CleanResult", "Evaluator", "Method", "RecipeError", "UserError",
+           "hookimpl", "__version__", *_LAZY]

@@ -1,0 +1,307 @@
+"""``pii_mask``: replace personal data with typed placeholders (``<EMAIL>``, ``<PHONE>``, ...).
+
+Structured types are found by pattern plus a validation step (Luhn for cards, the check digit and a
+nearby keyword for My Number, digit counts and shapes for phone numbers). Full-width digits and
+symbols are read as their ASCII forms without changing the text's positions, so ``０３－１２３４－５６７８``
+is found like ``03-1234-5678``. Person names and street addresses come from optional recognizers::
+
+    PiiDetector().mask("TEL ０９０−１２３４−５６７８ / a@b.jp")[0]     # 'TEL <PHONE> / <EMAIL>'
+
+A recognizer is any ``module:function`` taking a text and returning ``(start, end, type)`` spans.
+Original values are never stored: not in the result, the change records, the report or a log.
+"""
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, NamedTuple
+
+from ..components import Cleaner, CleanResult
+from ..errors import UserError
+from .text import map_texts
+
+STRUCTURED = ("EMAIL", "URL", "IP_ADDRESS", "CREDIT_CARD", "MY_NUMBER", "PHONE", "POSTAL_CODE")
+
+
+def _detection_table() -> dict[int, int]:
+    """One character in, one character out: positions in the folded text are positions in the original."""
+    table = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # full-width ASCII
+    for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u2500\u301c":
+        table[ord(dash)] = ord("-")
+    table[0x3000] = ord(" ")
+    table[ord("\u3002")] = ord("\u3002")
+    return table
+
+
+_FOLD = _detection_table()
+_ASCII_BEFORE = r"(?<![A-Za-z0-9._%+\-])"
+
+_EMAIL = re.compile(_ASCII_BEFORE + r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9])")
+_URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+                   r"(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d])")
+_MY_NUMBER = re.compile(r"(?<![\d\-])\d{4}[ \-]?\d{4}[ \-]?\d{4}(?![\d\-])")
+# Detection runs on folded text, where the long-vowel mark "ー" reads as "-".
+_MY_NUMBER_CONTEXT = re.compile(r"マイナンバ[ー\-]|個人番号|my\s?number|individual\s+number", re.I)
+_PHONE = re.compile(
+    r"(?<![A-Za-z0-9+\-.])(?:\+\d{1,3}[ .\-]?|\(\+\d{1,3}\)[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d{1,11}"
+    r"(?:(?:[ .\-]|\)[ ]?|\()\d{1,5}){0,5}(?:[ ]?(?:x|ext\.?|#|内線)[ ]?\d{1,6})?(?![0-9])")
+_PHONE_GROUP = re.compile(r"\d+")
+_EXTENSION = re.compile(r"[ ]?(?:x|ext\.?|#|内線)[ ]?\d{1,6}$")
+_DATE = re.compile(r"^(?:(?:19|20)\d\d[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)\d\d)(?!\d)")
+_SSN = re.compile(r"^\d{3}-\d{2}-\d{4}$")
+_POSTAL = re.compile(r"(?:〒[ ]?|郵便番号[:：]?[ ]?)?(?<![\d\-])\d{3}-\d{4}(?![\d\-])")
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+_POSTAL_CONTEXT = re.compile(r"〒|郵便|postal|zip", re.I)
+_TRAILING = ".,;:!?)]}'\""
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    type: str
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _card_brand_ok(digits: str) -> bool:
+    n = len(digits)
+    if digits[0] == "4":
+        return n in (13, 16, 19)
+    if digits[:2] in ("34", "37"):
+        return n == 15
+    if "51" <= digits[:2] <= "55" or "2221" <= digits[:4] <= "2720":
+        return n == 16
+    if digits[:2] == "35" or digits[0] == "6":
+        return 16 <= n <= 19
+    if digits[:2] in ("30", "36", "38", "39"):
+        return 14 <= n <= 19
+    return False
+
+
+def my_number_ok(digits: str) -> bool:
+    """Check digit of a Japanese Individual Number (12 digits, the last one the check digit)."""
+    if len(digits) != 12 or len(set(digits)) == 1:
+        return False
+    body = digits[:11]
+    total = 0
+    for n in range(1, 12):
+        p = ord(body[11 - n]) - 48
+        q = n + 1 if n <= 6 else n - 5
+        total += p * q
+    r = total % 11
+    return int(digits[11]) == (0 if r <= 1 else 11 - r)
+
+
+def _phone_ok(cand: str) -> bool:
+    ext = _EXTENSION.search(cand)
+    core = cand[:ext.start()] if ext else cand
+    groups = _PHONE_GROUP.findall(core)
+    digits = "".join(groups)
+    n = len(digits)
+    plus = core.startswith(("+", "(+"))
+    paren = "(" in core
+    seps = len(groups) > 1
+    if _DATE.match(core) or _SSN.match(core) or n > 15:
+        return False
+    if plus:
+        return 8 <= n <= 15
+    if not seps:  # a bare digit run: only Japanese numbers written without hyphens
+        return digits.startswith("0") and n in (10, 11) and digits[1] != "0"
+    if any(len(g) < 2 for g in groups[1:]):
+        return False
+    if ext or paren:
+        return 7 <= n <= 13
+    if digits.startswith("0"):
+        return 9 <= n <= 12
+    return len(groups) >= 3 and 8 <= n <= 12
+
+
+def _phone_spans(folded: str) -> Iterable[tuple[int, int]]:
+    for m in _PHONE.finditer(folded):
+        cand, start = m.group(), m.start()
+        # Trailing groups may belong to the next number ("03-1234-5678 2024"): try shorter prefixes.
+        while cand:
+            if _phone_ok(cand):
+                yield start, start + len(cand)
+                break
+            cut = max(cand.rfind(" "), cand.rfind("-"), cand.rfind("."), cand.rfind("("))
+            cand = cand[:cut].rstrip(" .-(") if cut > 0 else ""
+
+
+class PiiDetector:
+    """Finds PII spans in one text; ``mask`` replaces them with placeholders."""
+
+    def __init__(self, entities: Iterable[str] = STRUCTURED, my_number_context: bool = True,
+                 recognizers: Iterable[Callable] = ()):
+        self.entities = set(entities)
+        self.my_number_context = my_number_context
+        self.recognizers = list(recognizers)
+
+    def find(self, text: str) -> list[Span]:
+        folded = text.translate(_FOLD)
+        spans: list[Span] = []
+        taken: list[tuple[int, int]] = []
+
+        def add(s: int, e: int, kind: str) -> None:
+            if any(s < te and ts < e for ts, te in taken):
+                return
+            taken.append((s, e))
+            spans.append(Span(s, e, kind))
+
+        ent = self.entities
+        if "EMAIL" in ent and "@" in folded:
+            for m in _EMAIL.finditer(folded):
+                add(m.start(), m.end(), "EMAIL")
+        if "URL" in ent and ("://" in folded or "www." in folded):
+            for m in _URL.finditer(folded):
+                end = m.end()
+                while end > m.start() and folded[end - 1] in _TRAILING:
+                    end -= 1
+                add(m.start(), end, "URL")
+        has_digit = any(ch.isdigit() for ch in folded)
+        if has_digit:
+            if "IP_ADDRESS" in ent:
+                for m in _IPV4.finditer(folded):
+                    add(m.start(), m.end(), "IP_ADDRESS")
+                if "::" in folded or folded.count(":") >= 5:
+                    for m in _IPV6.finditer(folded):
+                        if _valid_ipv6(m.group()):
+                            add(m.start(), m.end(), "IP_ADDRESS")
+            if "CREDIT_CARD" in ent:
+                for m in _CARD.finditer(folded):
+                    digits = m.group().replace(" ", "").replace("-", "")
+                    if _card_brand_ok(digits) and luhn_ok(digits):
+                        add(m.start(), m.end(), "CREDIT_CARD")
+            if "MY_NUMBER" in ent:
+                for m in _MY_NUMBER.finditer(folded):
+                    digits = m.group().replace(" ", "").replace("-", "")
+                    if my_number_ok(digits) and (not self.my_number_context or _MY_NUMBER_CONTEXT.search(
+                            folded, max(0, m.start() - 30), min(len(folded), m.end() + 30))):
+                        add(m.start(), m.end(), "MY_NUMBER")
+            if "PHONE" in ent:
+                for s, e in _phone_spans(folded):
+                    add(s, e, "PHONE")
+            if "POSTAL_CODE" in ent:
+                for m in _POSTAL.finditer(folded):
+                    prefixed = m.group()[0] in "〒郵"
+                    window = folded[max(0, m.start() - 15):m.start()]
+                    if prefixed or _POSTAL_CONTEXT.search(window) or _JAPANESE.search(
+                            folded, max(0, m.start() - 20), min(len(folded), m.end() + 20)):
+                        add(m.start(), m.end(), "POSTAL_CODE")
+        for recognizer in self.recognizers:
+            for s, e, kind in recognizer(text):
+                add(int(s), int(e), str(kind).upper())
+        spans.sort()
+        return spans
+
+    def mask(self, text: str, numbered: bool = False, numbers: dict | None = None) -> tuple[str, list[Span]]:
+        """The text with each span replaced by ``<TYPE>`` (``<TYPE_n>``, the same n for the same value)."""
+        spans = self.find(text)
+        if not spans:
+            return text, spans
+        numbers = {} if numbers is None else numbers
+        parts, pos = [], 0
+        for s, e, kind in spans:
+            parts.append(text[pos:s])
+            if numbered:
+                key = (kind, text[s:e].translate(_FOLD).casefold())
+                if key not in numbers:
+                    numbers[key] = sum(1 for k in numbers if k[0] == kind) + 1
+                parts.append(f"<{kind}_{numbers[key]}>")
+            else:
+                parts.append(f"<{kind}>")
+            pos = e
+        parts.append(text[pos:])
+        return "".join(parts), spans
+
+
+def _valid_ipv6(s: str) -> bool:
+    if len(s) < 6 or not any(c.isalnum() for c in s):
+        return False
+    try:
+        ipaddress.IPv6Address(s)
+        return True
+    except ValueError:
+        return False
+
+
+def load_recognizer(ref: str) -> Callable:
+    """Import ``module:function``; a UserError that says how to write it when that fails."""
+    module, _, attr = ref.partition(":")
+    if not module or not attr:
+        raise UserError(f"pii_mask.recognizers: '{ref}' is not 'module:function' (for example "
+                        f"'my_package.names:find_names')")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"pii_mask.recognizers: cannot load '{ref}' ({type(exc).__name__}: {exc}); "
+                        f"install the module or fix the name") from None
+    if not callable(fn):
+        raise UserError(f"pii_mask.recognizers: '{ref}' is not callable")
+    return fn
+
+
+class PiiMask(Cleaner):
+    """Mask e-mails, phones, URLs, IPs, cards, My Number and postal codes with typed placeholders."""
+
+    name = "pii_mask"
+
+    @dataclass
+    class Config:
+        entities: list[str] = field(default_factory=lambda: list(STRUCTURED), metadata={
+            "help": "types to mask: " + ", ".join(STRUCTURED)})
+        numbered: bool = field(default=False, metadata={
+            "help": "number placeholders within a row (<EMAIL_1>, <EMAIL_2>); the same value gets the same number"})
+        my_number_context: bool = field(default=True, metadata={
+            "help": "mask a valid 12-digit My Number only near a keyword (マイナンバー, 個人番号, My Number)"})
+        recognizers: list[str] = field(default_factory=list, metadata={
+            "help": "extra recognizers as 'module:function' (text -> [(start, end, type)]) for names, addresses"})
+
+        def __post_init__(self):
+            unknown = [e for e in self.entities if e not in STRUCTURED]
+            if unknown:
+                raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(STRUCTURED)} "
+                                 f"(names and addresses come from `recognizers`)")
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.detector = PiiDetector(self.config.entities, self.config.my_number_context,
+                                    [load_recognizer(r) for r in self.config.recognizers])
+
+    def mask_row(self, row: dict, columns: list[str], found: dict | None = None) -> dict:
+        numbers: dict = {}
+
+        def one(text: str) -> str:
+            masked, spans = self.detector.mask(text, self.config.numbered, numbers)
+            if found is not None:
+                for s in spans:
+                    found[s.type] = found.get(s.type, 0) + 1
+            return masked
+
+        return map_texts(row, columns, one)
+
+    def clean(self, rows, columns):
+        out, changes, found = [], [], {}
+        for i, row in enumerate(rows):
+            before = dict(found)
+            new = self.mask_row(row, columns, found)
+            if new is not row:
+                kinds = sorted(k for k in found if found[k] != before.get(k, 0))
+                changes.append({"index": i, "before": None, "after": new, "entities": kinds})
+            out.append(new)
+        info = {"pii_found": dict(sorted(found.items())), "rows_with_pii": len(changes)}
+        return CleanResult(rows=out, changed=len(changes), info=info, changes=changes)

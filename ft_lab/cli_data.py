@@ -1,0 +1,72 @@
+"""The ``ft-lab data`` commands: ``inspect FILE`` and ``prepare RECIPE --out DIR``.
+
+    parser = argparse.ArgumentParser(prog="ft-lab")
+    add_data_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["data", "inspect", "faq.csv"])
+    args.handler(args)            # prints; raises ft_lab.errors.UserError on bad input (exit status 2)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_data_commands(subparsers) -> argparse.ArgumentParser:
+    data = subparsers.add_parser("data", help="inspect data files and prepare a recipe's data",
+                                 description="Inspect data files and prepare a recipe's data.")
+    sub = data.add_subparsers(dest="data_command", metavar="{inspect,prepare}")
+    sub.required = True
+
+    p = sub.add_parser("inspect", help="encoding, layout, suggested column mapping, preview and quick stats",
+                       description="Show a data file's encoding, detected layout, suggested column mapping, "
+                                   "a preview and quick stats.")
+    p.add_argument("file", help="a data file (jsonl, json, csv, tsv, parquet, xlsx) or a datasets folder")
+    p.add_argument("--format", default="auto", help="file format (default: from the extension)")
+    p.add_argument("--encoding", default="auto", help="text encoding (default: detected)")
+    p.add_argument("--sheet", default=None, help="Excel sheet, or split of a saved DatasetDict")
+    p.add_argument("--rows", type=int, default=5, help="rows to preview (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(handler=cmd_inspect)
+
+    p = sub.add_parser("prepare", help="clean and split a recipe's data into a folder",
+                       description="Load, clean and split a recipe's data; write the splits, the rejected "
+                                   "rows, the change records and the report (JSON and HTML) to --out.")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=cmd_prepare)
+    return data
+
+
+def cmd_inspect(args, out=None) -> int:
+    from .data.inspect import format_inspection, inspect_file
+
+    out = out or sys.stdout
+    info = inspect_file(args.file, args.format, args.encoding, args.sheet, preview_rows=args.rows)
+    out.write((json.dumps(info, ensure_ascii=False, indent=1, default=str) if args.json
+               else format_inspection(info)) + "\n")
+    return 0
+
+
+def cmd_prepare(args, out=None) -> int:
+    from .data.prepare import prepare_data
+    from .recipe import Recipe
+
+    out = out or sys.stdout
+    recipe = Recipe.from_yaml(args.recipe)
+    prepared = prepare_data(recipe)  # raises before anything is written
+    prepared.write(args.out)
+    rep = prepared.report
+    summary = {"out": str(args.out), "rows_in": rep["rows_in"], "rows": rep["rows"], "rejected": rep["rejected"],
+               "changed": rep["changes"], "pii_found": rep["pii_found"], "warnings": rep["warnings"]}
+    if args.json:
+        out.write(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+    else:
+        r = rep["rows"]
+        out.write(f"{rep['rows_in']} rows in -> train {r['train']}, validation {r['validation']}, test {r['test']}; "
+                  f"{rep['rejected']} rejected, {rep['changes']} changed\n")
+        for w in rep["warnings"]:
+            out.write(f"warning: {w}\n")
+        out.write(f"wrote {args.out}/ (report.html, report.json, rejected.jsonl, changes.jsonl)\n")
+    return 0

@@ -1,0 +1,168 @@
+"""The data report: what each step did to the rows, and what the prepared splits look like.
+
+``build_report`` gathers rows in and out per step, rejected counts by reason, PII found by type,
+duplicate clusters, language and script mix, length distributions (characters and tokens) and the
+label distribution per split. ``render_html`` draws it as one self-contained page (inline SVG)::
+
+    report = build_report(steps, rejected, splits, columns, task, count_tokens)
+    Path("report.html").write_text(render_html(report))
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+
+from ..cleaners.measure import language_of, script_counts
+from ..cleaners.text import row_text
+
+_NUMBER = re.compile(r"\d[\d.,:\-]*")
+BINS = 20
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers taken out, so rejections group by kind ('too short: # chars < min #')."""
+    return _NUMBER.sub("#", reason)[:120]
+
+
+def distribution(values: list[int]) -> dict:
+    if not values:
+        return {"count": 0}
+    s = sorted(values)
+    n = len(s)
+
+    def q(p):
+        return s[min(n - 1, int(p * (n - 1) + 0.5))]
+
+    lo, hi = s[0], s[-1]
+    width = max(1, -(-(hi - lo + 1) // BINS))
+    hist = Counter((v - lo) // width for v in s)
+    return {"count": n, "min": lo, "max": hi, "mean": round(sum(s) / n, 2), "p50": q(0.5), "p90": q(0.9),
+            "p99": q(0.99), "histogram": {"start": lo, "width": width,
+                                          "counts": [hist.get(i, 0) for i in range(max(hist) + 1)]}}
+
+
+def split_stats(rows: list[dict], columns: list[str], count_tokens) -> dict:
+    langs: Counter = Counter()
+    scripts: Counter = Counter()
+    chars, tokens = [], []
+    for r in rows:
+        text = row_text(r, columns)
+        langs[language_of(text)] += 1
+        scripts.update(script_counts(text))
+        chars.append(len(text))
+        tokens.append(count_tokens(text))
+    out = {"rows": len(rows), "languages": dict(langs.most_common()), "scripts": dict(scripts.most_common()),
+           "length_chars": distribution(chars), "length_tokens": distribution(tokens)}
+    if rows and "label" in rows[0]:
+        out["labels"] = dict(sorted(Counter(str(r.get("label")) for r in rows).items()))
+    return out
+
+
+def build_report(steps: list[dict], rejected: list[dict], splits: dict[str, list[dict]], columns: list[str],
+                 count_tokens, token_method: str = "approx") -> dict:
+    by_reason: dict[str, dict[str, int]] = {}
+    for r in rejected:
+        d = by_reason.setdefault(r["cleaner"], {})
+        kind = reason_kind(r["reason"])
+        d[kind] = d.get(kind, 0) + 1
+    pii: Counter = Counter()
+    dups = {"duplicates": 0, "exact": 0, "near": 0, "clusters": 0, "largest_clusters": []}
+    for st in steps:
+        pii.update(st.get("pii_found") or {})
+        if "duplicates" in st:
+            dups["duplicates"] += st["duplicates"]
+            dups["exact"] += st.get("exact_duplicates", 0)
+            dups["near"] += st.get("near_duplicates", 0)
+            dups["clusters"] += st.get("clusters", 0)
+            dups["largest_clusters"] += [{"split": st["split"], **c} for c in st.get("largest_clusters", [])[:20]]
+    return {
+        "steps": [{k: v for k, v in st.items() if k != "largest_clusters"} for st in steps],
+        "rejected_by_reason": by_reason,
+        "pii_found": dict(pii.most_common()),
+        "duplicates": dups,
+        "token_lengths": token_method,
+        "splits": {name: split_stats(rows, columns, count_tokens) for name, rows in splits.items()},
+    }
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+def _bars(title: str, data: dict, width: int = 420) -> str:
+    if not data:
+        return f"<h3>{html.escape(title)}</h3><p class=empty>none</p>"
+    items = list(data.items())[:30]
+    top = max(v for _, v in items) or 1
+    h = 18
+    rows = []
+    for i, (k, v) in enumerate(items):
+        w = int((width - 160) * v / top)
+        y = i * h
+        rows.append(f'<text x="0" y="{y + 13}" font-size="11">{html.escape(str(k))[:26]}</text>'
+                    f'<rect x="160" y="{y + 3}" width="{w}" height="{h - 6}" fill="#4c78a8"/>'
+                    f'<text x="{164 + w}" y="{y + 13}" font-size="11">{v}</text>')
+    return (f"<h3>{html.escape(title)}</h3><svg width='{width + 60}' height='{len(items) * h + 4}' "
+            f"role='img' aria-label='{html.escape(title)}'>{''.join(rows)}</svg>")
+
+
+def _histogram(title: str, dist: dict, width: int = 420, height: int = 100) -> str:
+    hist = dist.get("histogram")
+    if not hist:
+        return f"<h3>{html.escape(title)}</h3><p class=empty>no rows</p>"
+    counts = hist["counts"]
+    top = max(counts) or 1
+    bw = width / len(counts)
+    bars = "".join(f'<rect x="{i * bw:.1f}" y="{height - height * c / top:.1f}" width="{max(bw - 1, 1):.1f}" '
+                   f'height="{height * c / top:.1f}" fill="#f58518"><title>{hist["start"] + i * hist["width"]}-'
+                   f'{hist["start"] + (i + 1) * hist["width"] - 1}: {c}</title></rect>' for i, c in enumerate(counts))
+    caption = (f"min {dist['min']} · p50 {dist['p50']} · p90 {dist['p90']} · p99 {dist['p99']} · "
+               f"max {dist['max']} · mean {dist['mean']}")
+    return (f"<h3>{html.escape(title)}</h3><svg width='{width}' height='{height}' role='img' "
+            f"aria-label='{html.escape(title)}'>{bars}</svg><p class=cap>{caption}</p>")
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(report: dict) -> str:
+    parts = [f"<h1>Data report</h1><p>{html.escape(str(report.get('source', '')))} · task "
+             f"{html.escape(str(report.get('task', '')))} · rows in {report.get('rows_in', '')}</p>"]
+    loads = report.get("loaded") or []
+    if loads:
+        parts.append("<h2>Sources</h2>" + _table(["split", "file", "format", "encoding", "rows"],
+                     [[x["split"], x["source"], x["format"], x.get("encoding") or "", x["rows"]] for x in loads]))
+    parts.append("<h2>Steps</h2>" + _table(["split", "step", "rows in", "rows out", "rejected", "changed"],
+                 [[s["split"], s["cleaner"], s["rows_in"], s["rows_out"], s["rejected"], s["changed"]]
+                  for s in report.get("steps", [])]))
+    for cleaner, reasons in report.get("rejected_by_reason", {}).items():
+        parts.append(_bars(f"Rejected by {cleaner}", reasons))
+    parts.append(_bars("PII found by type", report.get("pii_found", {})))
+    d = report.get("duplicates") or {}
+    parts.append(f"<h2>Duplicates</h2><p>{d.get('duplicates', 0)} dropped ({d.get('exact', 0)} exact, "
+                 f"{d.get('near', 0)} near) in {d.get('clusters', 0)} clusters</p>")
+    if d.get("largest_clusters"):
+        parts.append(_table(["split", "kept row", "size", "dropped rows"],
+                            [[c["split"], c["kept"], c["size"], ", ".join(map(str, c["dropped"][:10]))]
+                             for c in d["largest_clusters"][:20]]))
+    lk = report.get("leakage")
+    if lk:
+        parts.append("<h2>Leakage between splits</h2>" + (_table(
+            ["splits", "exact", "near"], [[k, v["exact"], v["near"]] for k, v in lk["pairs"].items()])
+            if lk["pairs"] else "<p>none found</p>") + f"<p>action: {html.escape(str(lk.get('action')))}</p>")
+    for w in report.get("warnings") or []:
+        parts.append(f"<p class=warn>⚠ {html.escape(w)}</p>")
+    for name, st in (report.get("splits") or {}).items():
+        parts.append(f"<h2>{html.escape(name)} ({st['rows']} rows)</h2><div class=grid>")
+        parts.append(_bars("languages", st["languages"]) + _bars("scripts (letters)", st["scripts"]))
+        parts.append(_histogram("length in characters", st["length_chars"]))
+        parts.append(_histogram(f"length in tokens ({report.get('token_lengths', '')})", st["length_tokens"]))
+        if "labels" in st:
+            parts.append(_bars("labels", st["labels"]))
+        parts.append("</div>")
+    style = ("body{font-family:sans-serif;margin:1.5em;max-width:1000px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}.warn{color:#a60}.cap{font-size:11px;"
+             "color:#555}.grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}.empty{color:#888}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>ft-lab data report</title><style>{style}"
+            f"</style></head><body>{''.join(parts)}</body></html>")

@@ -1,0 +1,79 @@
+"""Re-evaluate a finished run: score its predictions files again with chosen evaluators.
+
+    result = evaluate_run("runs/r1", ["bleu", "rouge"])
+    result["finetuned"]          # {'bleu': 31.2, 'rouge1': 0.52, ...}
+
+Metrics are merged into ``RUN_DIR/metrics.json`` (values of evaluators not re-run are kept) and the
+non-scalar details (confusion matrix, tokenizer used, judgements, scenario cases) into
+``RUN_DIR/eval_details.json``; both are written atomically (temporary file, then rename).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..errors import UserError
+from .compare import attach_base
+from .predictions_io import atomic_write_json
+
+
+def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,
+                 progress=None, sides: tuple[str, ...] | None = None, responders: dict | None = None) -> dict:
+    """Score the run's predictions; ``sides`` (base, finetuned) limits it to base or finetuned, and ``responders`` gives
+    evaluators that ask the model new questions (scenarios) a function answering with the model in memory."""
+    from ..analysis.run_dir import WHICH, RunData
+
+    run = RunData(run_dir)
+    evaluators = run.evaluators(names)
+    found = {w: (run.predictions(w) if sides is None or w in sides else None) for w in WHICH}
+    if not any(found.values()):
+        raise UserError(f"{run.dir / 'predictions'}: no base.jsonl or finetuned.jsonl; the run has not "
+                        f"been evaluated yet (wait for it to finish, or re-run it)")
+    metrics = run.metrics()
+    details = run.details()
+    for which, examples in found.items():
+        if examples is None:
+            continue
+        scores = dict(metrics.get(which) or {})
+        info = dict(details.get(which) or {})
+        for ev in evaluators:
+            if hasattr(ev, "responder") and responders and which in responders:
+                ev.responder = responders[which]
+            data = examples
+            if getattr(ev.config, "mode", None) == "pairwise":
+                if which == "base":
+                    continue  # a pairwise judge compares base with fine-tuned once, on the fine-tuned side
+                if found["base"] is None:
+                    raise UserError(f"llm_judge (pairwise) needs {run.dir / 'predictions' / 'base.jsonl'}; "
+                                    f"set model.compare_base: true, or use mode: single")
+                data = attach_base(examples, found["base"])
+            if progress:
+                progress(f"{which}: {ev.name}")
+            result = ev.score(data)
+            bad = {k: v for k, v in result.items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
+            if bad:
+                raise UserError(f"evaluator {ev.name!r} returned non-numeric metric(s) {', '.join(bad)}; "
+                                f"score() must return floats (put other results in details())")
+            scores.update({k: float(v) for k, v in result.items()})
+            det = ev.details(data)
+            if det:
+                info[ev.name] = det
+        metrics[which] = scores
+        details[which] = info
+    if not metrics.get("headline"):
+        metrics["headline"] = run.recipe.headline_metric() if run.recipe else (evaluators[0].name if evaluators else "loss")
+    if write:
+        atomic_write_json(run.dir / "metrics.json", _json_safe(metrics))
+        atomic_write_json(run.dir / "eval_details.json", _json_safe(details))
+    return metrics
+
+
+def _json_safe(obj):
+    """NaN and infinity become null: metrics.json stays strict JSON for the browser panels."""
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj

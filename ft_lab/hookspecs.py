@@ -1,0 +1,20 @@
+"""Hook specifications: what a plugin can implement. Each hook is documented in docs/plugins.md."""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("ft_lab")
+hookimpl = pluggy.HookimplMarker("ft_lab")
+
+
+@hookspec
+def register_cleaners(register):
+    """Register Cleaner classes: call ``register(MyCleaner)`` once for each."""
+
+
+@hookspec
+def register_methods(register):
+    """Register tuning Method classes: call ``register(MyMethod)`` once for each."""
+
+
+@hookspec
+def register_evaluators(register):
+    """Register Evaluator classes: call ``register(MyEvaluator)`` once for each."""

@@ -1,0 +1,1 @@
+"""Model resolution: hub ids, local folders, and the built-in ``tiny`` default."""

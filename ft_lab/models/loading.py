@@ -1,0 +1,64 @@
+"""Load the recipe's base model and tokenizer: a hub id (from the local cache when offline), a local
+folder, or ``tiny``. Remote code runs only when the recipe sets ``model.trust_remote_code: true``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import UserError
+
+
+def resolve_source(model_spec) -> str:
+    name = model_spec.name_or_path
+    if name == "tiny":
+        from .tiny import ensure_tiny
+        return str(ensure_tiny())
+    path = Path(os.path.expanduser(name))
+    if path.exists():
+        if not (path / "config.json").exists():
+            raise UserError(f"model.name_or_path: folder {path} has no config.json; "
+                            f"give a folder saved with save_pretrained, a hub id, or 'tiny'")
+        return str(path.resolve())
+    return name
+
+
+def _hub_error(name: str, exc: Exception) -> UserError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    hint = ("the hub is offline (HF_HUB_OFFLINE=1) and it is not in the local cache; "
+            "download it on a connected machine or give a local folder" if offline
+            else "check the id, your network and your access token")
+    return UserError(f"model.name_or_path: cannot load '{name}': {hint} ({type(exc).__name__}: "
+                     f"{str(exc).splitlines()[0][:200]})")
+
+
+def load_tokenizer(model_spec, source: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(source, revision=model_spec.revision,
+                                            trust_remote_code=model_spec.trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise _hub_error(model_spec.name_or_path, exc) from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token
+    return tok
+
+
+def load_model(model_spec, source: str, task: str, labels: list[str] | None, tokenizer, dtype=None):
+    """A sequence-classification model (new head over ``labels``) or a causal LM."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    kwargs = dict(revision=model_spec.revision, trust_remote_code=model_spec.trust_remote_code)
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    try:
+        if task == "classification":
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                label2id={l: i for i, l in enumerate(labels)}, **kwargs)
+            model.config.pad_token_id = tokenizer.pad_token_id
+        else:
+            model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _hub_error(model_spec.name_or_path, exc) from None
+    return model

@@ -1,0 +1,82 @@
+"""Build the HF Trainer for a recipe: arguments from the ``train`` section, callbacks, and metrics."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+
+from .callbacks import EventWriter, StopRequest, check_finite
+
+
+class FtLabTrainer(Trainer):
+    """The HF Trainer, stopping at once when the loss stops being a finite number."""
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        check_finite(loss.detach(), self.state.global_step + 1)
+        return loss
+
+
+def precision_flags(precision: str) -> dict:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if precision == "auto":
+        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if precision in ("bf16", "fp16") and not cuda:
+        precision = "fp32"  # CPU training runs in fp32; mixed precision needs a GPU
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not cuda}
+
+
+def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1) -> int:
+    if train.max_steps:
+        return train.max_steps
+    per_step = train.batch_size * train.gradient_accumulation_steps * world_size
+    return max(1, math.ceil(math.ceil(n_examples / (train.batch_size * world_size))
+                            / train.gradient_accumulation_steps * train.epochs))
+
+
+def _accuracy(eval_pred):
+    import numpy as np
+
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    return {"accuracy": float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean())}
+
+
+def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=()):
+    t = recipe.train
+    classification = recipe.task.type == "classification"
+    steps = total_steps(t, len(train_ds))
+    strategy = "steps" if t.eval_steps else "epoch"
+    early = t.early_stopping_patience is not None
+    save_steps = t.save_steps or t.eval_steps
+    if early:
+        save_steps = t.eval_steps  # the best checkpoint must be saved where it was measured
+    metric = "eval_loss" if t.early_stopping_metric == "loss" else f"eval_{t.early_stopping_metric}"
+    args = TrainingArguments(
+        output_dir=str(run_dir / "checkpoints"),
+        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, lr_scheduler_type=t.scheduler,
+        warmup_steps=int(round(t.warmup_ratio * steps)), num_train_epochs=t.epochs,
+        max_steps=t.max_steps or -1, logging_steps=t.logging_steps,
+        eval_strategy=strategy, eval_steps=t.eval_steps,
+        save_strategy="steps" if save_steps else "epoch", save_steps=save_steps or 500,
+        save_total_limit=t.save_total_limit, seed=t.seed, data_seed=t.seed,
+        load_best_model_at_end=early, metric_for_best_model=metric if early else None,
+        greater_is_better=(t.early_stopping_metric != "loss") if early else None,
+        gradient_checkpointing=t.gradient_checkpointing, report_to="none", disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
+        dataloader_num_workers=0, prediction_loss_only=not classification,
+        **precision_flags(t.precision))
+    stop = StopRequest(run_dir)
+    callbacks = [EventWriter(run_dir), stop, *extra_callbacks]
+    if early:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
+    trainer = FtLabTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                           data_collator=collator, processing_class=tokenizer,
+                           compute_metrics=_accuracy if classification else None, callbacks=callbacks)
+    return trainer, stop

@@ -1,0 +1,126 @@
+"""The run engine end to end on the tiny model: the worker, the run directory, stop/resume, failures."""
+import json
+import os
+import time
+
+import pytest
+
+import ft_lab
+from conftest import write_recipe
+
+
+def classification_recipe(csv_path, **train):
+    settings = {"max_steps": 40, "batch_size": 16, "learning_rate": 0.002, "logging_steps": 10, **train}
+    return ft_lab.Recipe(task="classification", data={"path": str(csv_path)}, model={"max_length": 48},
+                         method="full", train=settings)
+
+
+def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, tiny_model_dir):
+    recipe = ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, model={"max_length": 48},
+                           method={"name": "lora", "r": 8, "target_modules": ["all-linear"]},
+                           train={"max_steps": 60, "batch_size": 16, "learning_rate": 0.005, "logging_steps": 10})
+    handle = ft_lab.run(recipe)
+    assert handle.wait(timeout=300) == "completed", handle.error
+    d = handle.dir
+    for name in ("recipe.yaml", "run.json", "events.jsonl", "metrics.json", "worker.log",
+                 "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl", "data/report.json",
+                 "predictions/base.jsonl", "predictions/finetuned.jsonl",
+                 "final/adapter_model.safetensors", "final/adapter_config.json", "final/tokenizer.json"):
+        assert (d / name).exists(), name
+    assert not list(d.rglob("*.bin")) and not list(d.rglob("*.pt")) or all(
+        p.name in ("training_args.bin", "rng_state.pth", "optimizer.pt", "scheduler.pt") for p in d.rglob("*.bin"))
+    metrics = handle.metrics()
+    assert metrics["headline"] == "accuracy"
+    assert metrics["finetuned"]["accuracy"] > metrics["base"]["accuracy"]
+    rows = handle.predictions()
+    assert len(rows) == json.loads((d / "data/report.json").read_text())["rows"]["test"]
+    assert {"id", "input", "reference", "prediction", "probs"} <= set(rows[0])
+    logs = handle.events("log")
+    assert logs and all({"step", "loss", "learning_rate", "grad_norm"} <= set(e) for e in logs)
+    assert any("tokens_per_second" in e for e in logs)
+    model_event = handle.events("model")[0]
+    assert 0 < model_event["trainable_parameters"] < model_event["total_parameters"]
+    assert ft_lab.Recipe.from_yaml(d / "recipe.yaml").method.config.r == 8
+
+
+def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from ft_lab.training.encoding import encode_generation, prompt_ids
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ex = {"prompt": "カードが届きません", "response": "配送状況を確認します"}
+    enc = encode_generation(tok, ex, None, 128)
+    n_prompt = len(prompt_ids(tok, ex, None))
+    assert enc["labels"][:n_prompt] == [-100] * n_prompt
+    answer = tok.decode([t for t in enc["labels"] if t != -100], skip_special_tokens=True)
+    assert answer.strip() == "配送状況を確認します"
+
+    recipe = ft_lab.Recipe(task={"type": "generation", "max_new_tokens": 12}, data={"path": str(qa_jsonl)},
+                           model={"max_length": 64}, method="full",
+                           train={"max_steps": 60, "batch_size": 8, "learning_rate": 0.003, "logging_steps": 20})
+    handle = ft_lab.run(recipe)
+    assert handle.wait(timeout=300) == "completed", handle.error
+    m = handle.metrics()
+    assert {"exact_match", "chrf"} <= set(m["finetuned"])
+    assert m["finetuned"]["chrf"] > m["base"]["chrf"]
+    rows = handle.predictions()
+    assert all(r["n_tokens"] > 0 and r["nll"] > 0 for r in rows)
+    base_nll = sum(r["nll"] for r in handle.predictions("base"))
+    assert sum(r["nll"] for r in rows) < base_nll
+
+
+def test_stop_saves_a_checkpoint_and_resume_completes(banking_csv, tiny_model_dir):
+    handle = ft_lab.run(classification_recipe(banking_csv, max_steps=2000, save_steps=500, logging_steps=5))
+    deadline = time.monotonic() + 120
+    while not handle.events("log") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    handle.stop()
+    assert handle.wait(timeout=120) == "stopped"
+    stopped = handle.last_status_event()
+    assert stopped["checkpoint"] and os.path.isdir(stopped["checkpoint"])
+    assert stopped["step"] < 2000
+    with pytest.raises(ft_lab.UserError, match="still running"):
+        # a second worker on a live run is refused
+        os.environ["_FT_LAB_PID"] = ""
+        from ft_lab.runs import atomic_write_text, append_event
+        append_event(handle.dir, {"type": "status", "status": "running"})
+        atomic_write_text(handle.dir / "worker.pid", str(os.getpid()))
+        ft_lab.resume(handle.dir)
+    append_event(handle.dir, {"type": "status", "status": "stopped"})
+    resumed = ft_lab.resume(handle.dir)
+    resumed.stop()  # stop again right away: it resumes from the checkpoint, then stops at once
+    assert resumed.wait(timeout=120) == "stopped"
+    assert resumed.last_status_event()["step"] >= stopped["step"]
+
+
+def test_killed_worker_resumes_to_the_same_metrics_as_an_uninterrupted_run(banking_csv, tiny_model_dir):
+    settings = dict(max_steps=120, batch_size=8, save_steps=20, eval_steps=40, logging_steps=20)
+    reference = ft_lab.run(classification_recipe(banking_csv, **settings))
+    assert reference.wait(timeout=300) == "completed", reference.error
+
+    victim = ft_lab.run(classification_recipe(banking_csv, **settings))
+    deadline = time.monotonic() + 120
+    while not victim.events("checkpoint") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    victim.kill()
+    assert victim.status == "interrupted"
+    assert victim.events("checkpoint") and not (victim.dir / "metrics.json").exists() or \
+        "finetuned" not in victim.metrics()
+    resumed = ft_lab.resume(victim.dir)
+    assert resumed.wait(timeout=300) == "completed", resumed.error
+    assert any(e.get("resume_from") for e in resumed.events("phase"))
+    a, b = reference.metrics(), resumed.metrics()
+    assert b["finetuned"] == pytest.approx(a["finetuned"], abs=1e-6)
+    assert b["validation_loss"] == pytest.approx(a["validation_loss"], rel=1e-4)
+    assert [r["prediction"] for r in resumed.predictions()] == [r["prediction"] for r in reference.predictions()]
+
+
+def test_non_finite_loss_stops_the_run_with_a_clear_status(banking_csv, tiny_model_dir):
+    handle = ft_lab.run(classification_recipe(banking_csv, learning_rate=1e12, max_grad_norm=1e12,
+                                              max_steps=200, logging_steps=1))
+    assert handle.wait(timeout=300) == "failed"
+    last = handle.last_status_event()
+    assert last["reason"] == "non_finite_loss"
+    assert "the training loss became" in last["error"] and "lower train.learning_rate" in last["error"]
+    assert last["step"] < 200
