@@ -29,8 +29,8 @@ class ProgressPrinter:
                 what += f" (resuming from {e['resume_from']})"
             self.write(f"... {what}" + (f" on {e['examples']} test examples" if e.get("examples") else ""))
         elif kind == "model":
-            self.write(f"method {e['method']}: {e['trainable_parameters']:,} trainable of "
-                       f"{e['total_parameters']:,} parameters")
+            self.write(f"method {e['method']}: " + (e.get("budget") or f"{e['trainable_parameters']:,} "
+                                                    f"trainable of {e['total_parameters']:,} parameters"))
         elif kind == "train_begin":
             self.t0, self.step0 = time.monotonic(), e.get("step", 0)
         elif kind == "log" and "loss" in e:

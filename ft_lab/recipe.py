@@ -344,11 +344,10 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     problems.extend(sub)
 
     method = _component("method", plain.get("method") or "lora", "method", problems, registry)
-    if method is not None and task_type:
-        caps = registry.get("method", method.name).capabilities
-        if task_type not in caps.tasks:
-            problems.append(f"method: '{method.name}' does not support {task_type} "
-                            f"(it supports: {', '.join(caps.tasks)})")
+    if method is not None and task_type and train is not None:
+        from .methods.capabilities import check_capabilities
+        problems.extend(check_capabilities({**plain, "task": task_type, "train": configs.to_plain(train)},
+                                           registry.get("method", method.name), registry=registry))
 
     clean_raw = plain.get("clean") or []
     if not isinstance(clean_raw, list):

@@ -14,8 +14,10 @@ from .components import BASES, Cleaner, Evaluator
 SAMPLE_ROWS = [{"text": "Ｈｅｌｌｏ　world", "label": "a", "meta": {}},
                {"text": "カードが届きません。", "label": "b", "meta": {}},
                {"text": "Hello world", "label": "a", "meta": {}}]
-SAMPLE_EXAMPLES = [{"id": 0, "input": "q", "reference": "a", "prediction": "a", "meta": {}},
-                   {"id": 1, "input": "q", "reference": "b", "prediction": "a", "meta": {}}]
+SAMPLE_EXAMPLES = [{"id": 0, "input": "q", "reference": "a", "prediction": "a", "meta": {},
+                    "probs": {"a": 0.7, "b": 0.3}, "nll": 1.5, "n_tokens": 2},
+                   {"id": 1, "input": "q", "reference": "b", "prediction": "a", "meta": {},
+                    "probs": {"a": 0.6, "b": 0.4}, "nll": 3.0, "n_tokens": 3}]
 
 
 def check_component(cls, config=None) -> None:

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from ft_lab import hookspecs
+from ft_lab import configs, hookspecs
 from ft_lab.docgen import first_party_plugins, render
 from ft_lab.plugins import get_registry
 from ft_lab.testing import check_component
@@ -34,10 +34,8 @@ def test_every_first_party_component_passes_the_conformance_kit():
         for name in reg.names(kind):
             if reg.owner(kind, name) in keep:
                 cls = reg.get(kind, name)
-                needs = [f for f in __import__("ft_lab.configs").configs.fields_of(cls.Config)
-                         if f.default is __import__("dataclasses").MISSING
-                         and f.default_factory is __import__("dataclasses").MISSING]
-                if not needs:
+                _, problems = configs.build(cls.Config, {}, name)
+                if not problems:  # components that need settings (a judge's endpoint) have their own tests
                     check_component(cls)
                     checked += 1
     assert checked >= 10

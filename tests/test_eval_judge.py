@@ -103,8 +103,12 @@ def test_pairwise_swaps_order_and_maps_winner():
 def test_config_checks():
     with pytest.raises(ValueError, match="placeholder"):
         LlmJudge.Config(endpoint="http://x", rubric="Rate it: {input}")
-    with pytest.raises(UserError, match="exactly one of `model`"):
-        LlmJudge(LlmJudge.Config()).score(EXAMPLES)
+    with pytest.raises(ValueError, match="exactly one of `model`"):
+        LlmJudge.Config()
+    from ft_lab import configs
+    _, problems = configs.build(LlmJudge.Config, {"model": "m", "endpoint": "http://x"}, "evaluate[0]")
+    assert problems == ["evaluate[0]: give exactly one of `model` (a hub id or local folder) or `endpoint` "
+                        "(an OpenAI-compatible URL)"]
     with pytest.raises(UserError, match="http"):
         LlmJudge(LlmJudge.Config(endpoint="127.0.0.1:8000")).score(EXAMPLES)
 

@@ -85,8 +85,8 @@ def test_bad_cases_name_the_file_case_and_field(tmp_path):
     assert "case 3: regex '(' is not a valid regular expression" in msg
     with pytest.raises(UserError, match="file not found"):
         Scenarios(Scenarios.Config(path=str(tmp_path / "none.yaml"))).score([])
-    with pytest.raises(UserError, match="no cases"):
-        Scenarios().score([])
+    with pytest.raises(ValueError, match="no cases"):
+        Scenarios.Config()  # refused when the recipe is validated, before any training
     with pytest.raises(RecipeError, match=r"evaluate\[0\].*case 1: 'input' is required"):
         from eval_run_builder import make_run
         make_run(tmp_path, "generation", None, EXAMPLES, evaluate=[{"name": "scenarios", "cases": [{"label": "x"}]}])

@@ -161,6 +161,9 @@ class LlmJudge(Evaluator):
         max_retries: int = field(default=1, metadata={"help": "retries of a failed endpoint request"})
 
         def __post_init__(self):
+            if bool(self.model) == bool(self.endpoint):
+                raise ValueError("give exactly one of `model` (a hub id or local folder) or `endpoint` "
+                                 "(an OpenAI-compatible URL)")
             if self.min_score >= self.max_score:
                 raise ValueError(f"min_score ({self.min_score}) must be below max_score ({self.max_score})")
             if self.rubric:

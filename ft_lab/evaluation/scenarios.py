@@ -133,6 +133,8 @@ class Scenarios(Evaluator):
         max_new_tokens: int = field(default=128, metadata={"help": "longest generated answer, in tokens"})
 
         def __post_init__(self):
+            if not self.path and not self.cases:
+                raise ValueError("no cases; give `path` (a YAML or JSONL file of cases) or inline `cases`")
             if self.cases:
                 try:
                     check_cases(self.cases, "cases")

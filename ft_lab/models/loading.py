@@ -44,13 +44,15 @@ def load_tokenizer(model_spec, source: str):
     return tok
 
 
-def load_model(model_spec, source: str, task: str, labels: list[str] | None, tokenizer, dtype=None):
+def load_model(model_spec, source: str, task: str, labels: list[str] | None, tokenizer, dtype=None,
+               **extra):
     """A sequence-classification model (new head over ``labels``) or a causal LM."""
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     kwargs = dict(revision=model_spec.revision, trust_remote_code=model_spec.trust_remote_code)
     if dtype is not None:
         kwargs["dtype"] = dtype
+    kwargs.update(extra)  # the method's own loading arguments (e.g. qlora's quantization config)
     try:
         if task == "classification":
             model = AutoModelForSequenceClassification.from_pretrained(

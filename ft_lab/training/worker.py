@@ -38,7 +38,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     from ..recipe import Recipe
     from ..runs import append_event, atomic_write_json, read_json
     from .encoding import PadCollator, encode_split
-    from .trainer import build_trainer
+    from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
+    from .trainer import build_trainer, total_steps
 
     emit = (lambda e: append_event(run_dir, e)) if _rank0() else (lambda e: None)
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
@@ -51,7 +52,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     tokenizer = load_tokenizer(recipe.model, source)
     labels = data.labels
     label2id = {l: i for i, l in enumerate(labels)} if labels else None
-    model = load_model(recipe.model, source, task, labels, tokenizer)
+    method = recipe.method.create("method")
+    model = load_model(recipe.model, source, task, labels, tokenizer, **method.load_kwargs())
 
     metrics_path = run_dir / "metrics.json"
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
@@ -63,14 +65,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
     tokenizer.padding_side = "right"
 
-    set_seed(recipe.train.seed)
-    method = recipe.method.create("method")
-    model = method.prepare(model, task)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
-          "total_parameters": total})
-
     train_ds, dropped = encode_split(tokenizer, data.train, task, recipe, label2id)
     eval_ds, _ = encode_split(tokenizer, data.validation, task, recipe, label2id)
     if dropped:
@@ -78,6 +72,16 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                             f"after truncation to model.max_length and were skipped"})
     if not train_ds:
         raise RuntimeError("no training examples left after tokenization; raise model.max_length")
+
+    set_seed(recipe.train.seed)
+    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds)))
+    model = method.prepare(model, task)
+    trainable, total = trainable_parameters(model)
+    longest = max(len(f["input_ids"]) for f in train_ds)
+    estimate = estimate_memory(model, recipe.train.batch_size, longest, recipe.train.precision,
+                               recipe.train.gradient_checkpointing)
+    emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
+          "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
     trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None,
                                   PadCollator(tokenizer.pad_token_id), run_dir,
                                   extra_callbacks=getattr(method, "callbacks", lambda: [])())
@@ -92,7 +96,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
         return "completed"
 
     final = run_dir / "final"
-    trainer.save_model(str(final))
+    method.save(trainer.model, final)
     tokenizer.save_pretrained(str(final))
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
