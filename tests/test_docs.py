@@ -53,3 +53,14 @@ def test_import_ft_lab_is_cheap():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_recipe_is_valid(tmp_path):
+    from ft_lab import Recipe
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("```yaml")[1].split("```")[0]
+    (tmp_path / "tickets.csv").write_text("body,queue\nhello,a\nbye,b\nhi,a\n", encoding="utf-8")
+    (tmp_path / "recipe.yaml").write_text(block, encoding="utf-8")
+    recipe = Recipe.from_yaml(tmp_path / "recipe.yaml")
+    assert [c.name for c in recipe.clean] == ["normalize", "dedup", "pii_mask"]

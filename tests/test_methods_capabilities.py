@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from ft_lab.errors import RecipeError
+
 from ft_lab.components import Capabilities, Method
 from ft_lab.errors import UserError
 from ft_lab.methods.capabilities import asked, check_capabilities
@@ -105,10 +107,14 @@ def test_a_recipe_object_is_checked_too(tmp_path):
     from ft_lab.recipe import Recipe
     data = tmp_path / "d.csv"
     data.write_text("text,label\na,x\nb,y\n", encoding="utf-8")
-    recipe = Recipe(task="generation", data={"path": str(data)}, method={"name": "prefix_tuning"},
-                    train={"gradient_checkpointing": True})
+    recipe = Recipe(task="generation", data={"path": str(data)}, method={"name": "prefix_tuning"})
+    assert check(recipe, "prefix_tuning") == []
+    recipe.train.gradient_checkpointing = True  # an in-place edit, as the panels make
     problems = check(recipe, "prefix_tuning")
     assert len(problems) == 1 and "gradient checkpointing" in problems[0]
+    # the recipe itself refuses the combination when it is validated, before any training
+    with pytest.raises(RecipeError, match="'prefix_tuning' does not work with gradient checkpointing"):
+        recipe.validate()
 
 
 @pytest.mark.parametrize("name", [n for n in BUILTIN if n != "qlora"])

@@ -108,6 +108,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
         atomic_write_json(metrics_path, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
+    import resource
+    emit({"type": "resources", "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+          "peak_cuda_mib": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
+                            if torch.cuda.is_available() else None)})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"
 
