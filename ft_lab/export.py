@@ -56,7 +56,7 @@ def rebuild_model(run_dir, recipe=None):
     method = recipe.method.create("method")
     source = resolve_source(recipe.model)
     tokenizer = load_tokenizer(recipe.model, source)
-    base = load_model(recipe.model, source, recipe.task.type, report.get("labels"), tokenizer)
+    base = load_model(recipe.model, source, recipe.model_task(), report.get("labels"), tokenizer)
     model = type(method).load(base, run_dir / "final")
     model.eval()
     return model, tokenizer, method
@@ -207,7 +207,8 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
                  "them. " if labels else "It can produce wrong or made-up answers. ")
               + "It inherits the biases and limitations of its base model and of the training data.", ""]
 
-    auto = "AutoModelForSequenceClassification" if task == "classification" else "AutoModelForCausalLM"
+    head_labels = labels if recipe.model_task() == "classification" else None  # lm classifiers have no head
+    auto = "AutoModelForSequenceClassification" if head_labels else "AutoModelForCausalLM"
     base_src = "BASE" if base_name == "tiny" else repr(base_name)
     lines += ["## How to load it", "", "```python", f"from transformers import AutoTokenizer, {auto}", ""]
     if merged or (not adapter_peft and "config.json" in files):
@@ -217,14 +218,14 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
         if base_name == "tiny":
             lines.append("from ft_lab.models.tiny import ensure_tiny; BASE = str(ensure_tiny())")
         lines.append("from peft import PeftModel")
-        if labels:
-            lines += [f"labels = {labels!r}",
+        if head_labels:
+            lines += [f"labels = {head_labels!r}",
                       f"base = {auto}.from_pretrained({base_src}, num_labels=len(labels),",
                       "    id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})"]
         else:
             lines.append(f"base = {auto}.from_pretrained({base_src})")
         lines += ['tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")']
-        if labels:
+        if head_labels:
             lines.append("base.config.pad_token_id = tokenizer.pad_token_id")
         lines += ['model = PeftModel.from_pretrained(base, "path/to/this/folder")',
                   "# model = model.merge_and_unload()  # optional, for mergeable methods"]
@@ -233,7 +234,7 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
                   "from ft_lab.plugins import get_registry", "from ft_lab.recipe import ModelSection", "",
                   f"spec = ModelSection(name_or_path={base_name!r})",
                   'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")',
-                  f"base = load_model(spec, resolve_source(spec), {task!r}, {labels!r}, tokenizer)",
+                  f"base = load_model(spec, resolve_source(spec), {recipe.model_task()!r}, {head_labels!r}, tokenizer)",
                   f'model = get_registry().get("method", {method_cls.name!r}).load(base, "path/to/this/folder")']
     lines += ["```", ""]
     return "\n".join(lines)

@@ -32,10 +32,25 @@ class TaskSection:
     system_prompt: Optional[str] = field(default=None, metadata={
         "help": "system message for chat-formatted generation data"})
     max_new_tokens: int = field(default=48, metadata={"help": "tokens to generate per test example"})
+    classifier: Literal["head", "lm"] = field(default="head", metadata={
+        "help": "classification: a new classification head (head), or the language model answering with "
+                "the label as words (lm: trained on verbalized labels, predicted by each label's likelihood)"})
+    label_words: dict[str, str] = field(default_factory=dict, metadata={
+        "help": "lm classifier: the words that stand for each label (default: the label itself)"})
+    classify_prompt: Optional[str] = field(default=None, metadata={
+        "help": "lm classifier: the prompt, with {text} and optionally {labels} and {system} "
+                "(default: 'Classify the text into one of: {labels}. Text: {text} Label:')"})
 
     def __post_init__(self):
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
+        lm_only = [n for n in ("label_words", "classify_prompt") if getattr(self, n)]
+        if lm_only and (self.type != "classification" or self.classifier != "lm"):
+            raise ValueError(f"{', '.join(lm_only)} apply only to type: classification with classifier: lm")
+        if self.classifier == "lm" and self.type != "classification":
+            raise ValueError("classifier: lm applies only to type: classification")
+        if self.classify_prompt is not None and "{text}" not in self.classify_prompt:
+            raise ValueError("classify_prompt must contain the {text} placeholder")
 
 
 @dataclass
@@ -254,6 +269,12 @@ class Recipe:
             data["data"][key] = self.resolve_path(data["data"].get(key))
         return Recipe.from_dict(data)
 
+    def model_task(self) -> str:
+        """What the model itself does: classification (a head) or generation (also for classifier: lm)."""
+        if self.task.type == "classification" and self.task.classifier == "lm":
+            return "generation"
+        return self.task.type
+
     def headline_metric(self) -> str:
         return self.evaluate[0].name if self.evaluate else "loss"
 
@@ -346,7 +367,8 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     method = _component("method", plain.get("method") or "lora", "method", problems, registry)
     if method is not None and task_type and train is not None:
         from .methods.capabilities import check_capabilities
-        problems.extend(check_capabilities({**plain, "task": task_type, "train": configs.to_plain(train)},
+        model_task = "generation" if task.classifier == "lm" else task_type
+        problems.extend(check_capabilities({**plain, "task": model_task, "train": configs.to_plain(train)},
                                            registry.get("method", method.name), registry=registry))
 
     clean_raw = plain.get("clean") or []
@@ -371,7 +393,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
                     problems.append(f"evaluate[{i}]: '{spec.name}' does not apply to {task_type} "
                                     f"(it scores: {', '.join(tasks)})")
     if train is not None and train.early_stopping_patience is not None and evaluate:
-        allowed = {"loss"} | ({"accuracy"} if task_type == "classification" else set())
+        allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
         if train.early_stopping_metric not in allowed:
             problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
                             f"got {train.early_stopping_metric!r}")

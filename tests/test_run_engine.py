@@ -124,3 +124,33 @@ def test_non_finite_loss_stops_the_run_with_a_clear_status(banking_csv, tiny_mod
     assert last["reason"] == "non_finite_loss"
     assert "the training loss became" in last["error"] and "lower train.learning_rate" in last["error"]
     assert last["step"] < 200
+
+
+def test_language_model_as_classifier_learns_verbalized_labels(banking_csv, tiny_model_dir):
+    words = {"apple_pay_or_google_pay": "wallet", "card_arrival": "arrival", "cash_withdrawal_charge": "fee",
+             "change_pin": "pin", "declined_card_payment": "declined"}
+    recipe = ft_lab.Recipe(
+        task={"type": "classification", "classifier": "lm", "label_words": words},
+        data={"path": str(banking_csv)}, model={"max_length": 96}, method="full",
+        train={"max_steps": 60, "batch_size": 16, "learning_rate": 0.002, "logging_steps": 20})
+    assert ft_lab.Recipe.from_yaml(recipe.to_yaml()) == recipe
+    handle = ft_lab.run(recipe)
+    assert handle.wait(timeout=300) == "completed", handle.error
+    rows = handle.predictions()
+    assert all(set(r["probs"]) == set(words) and abs(sum(r["probs"].values()) - 1) < 1e-4 for r in rows)
+    m = handle.metrics()
+    assert m["finetuned"]["accuracy"] >= m["base"]["accuracy"] + 0.1
+    losses = [e["metrics"]["loss"] for e in handle.events("eval") if e.get("split") == "validation"]
+    assert losses[-1] < losses[0] / 2  # validation loss on the label words falls by more than half
+    assert (handle.dir / "final" / "config.json").exists()
+    config = json.loads((handle.dir / "final" / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"]
+
+
+def test_lm_classifier_settings_are_checked():
+    with pytest.raises(ft_lab.RecipeError, match="label_words, classify_prompt apply only to type: classification"):
+        ft_lab.Recipe(task={"type": "generation", "label_words": {"a": "b"}, "classify_prompt": "{text}"},
+                      data={"path": __file__.replace(".py", ".missing")})
+    with pytest.raises(ft_lab.RecipeError, match=r"classify_prompt must contain the \{text\} placeholder"):
+        ft_lab.Recipe(task={"type": "classification", "classifier": "lm", "classify_prompt": "Label:"},
+                      data={"path": __file__})

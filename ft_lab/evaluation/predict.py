@@ -35,6 +35,36 @@ def classify(model, tokenizer, examples, labels, batch_size: int, max_length: in
                    "probs": {lab: round(float(x), 6) for lab, x in zip(labels, p)}, "meta": ex.get("meta", {})}
 
 
+def classify_by_likelihood(model, tokenizer, examples, labels, words: dict, template: str, batch_size: int,
+                           max_length: int, system_prompt: str | None = None):
+    """A language model as classifier: each label's words scored by their log-likelihood after the prompt.
+
+    ``probs`` is the softmax over the labels' summed log-likelihoods. Pairs (example, label) go through the
+    model ``batch_size`` at a time, so memory stays flat however many examples and labels there are.
+    """
+    import torch
+
+    from ..data.formatting import verbalize
+
+    model.eval()
+    device = next(model.parameters()).device
+    per_example = max(1, batch_size // max(1, len(labels)))
+    for start, batch in _batches(examples, per_example):
+        pairs = []
+        for ex in batch:
+            prompt = verbalize(ex, words, labels, template)["prompt"]
+            pairs += [{"prompt": prompt, "response": words.get(label, label)} for label in labels]
+        scores = []
+        for _, chunk in _batches(pairs, max(batch_size, len(labels))):
+            scores += [-nll for nll, _ in reference_nll(model, tokenizer, chunk, system_prompt, max_length, device)]
+        table = torch.tensor(scores).view(len(batch), len(labels))
+        probs = torch.softmax(table, dim=-1)
+        for j, (ex, p) in enumerate(zip(batch, probs)):
+            yield {"id": start + j, "input": ex["text"], "reference": ex["label"],
+                   "prediction": labels[int(p.argmax())],
+                   "probs": {lab: round(float(x), 6) for lab, x in zip(labels, p)}, "meta": ex.get("meta", {})}
+
+
 def stop_token_ids(tokenizer) -> list[int]:
     ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
     end = tokenizer.convert_tokens_to_ids("<|im_end|>") if "<|im_end|>" in tokenizer.get_vocab() else None
@@ -112,8 +142,8 @@ def make_responder(recipe, model, tokenizer, labels):
     """A function from inputs to the model's answers (labels or generated text), for scenario evaluators."""
     def respond(inputs: list[str]) -> list[str]:
         if recipe.task.type == "classification":
-            rows = classify(model, tokenizer, [{"text": t, "label": labels[0]} for t in inputs], labels,
-                            recipe.train.eval_batch_size, recipe.model.max_length)
+            rows = classify_split(recipe, model, tokenizer, [{"text": t, "label": labels[0]} for t in inputs],
+                                  labels)
         else:
             rows = generate(model, tokenizer, [{"prompt": t, "response": ""} for t in inputs],
                             recipe.train.eval_batch_size, recipe.task.max_new_tokens, recipe.model.max_length,
@@ -122,11 +152,23 @@ def make_responder(recipe, model, tokenizer, labels):
     return respond
 
 
+def classify_split(recipe, model, tokenizer, examples, labels):
+    """Label predictions with the recipe's classifier: the head's logits, or the labels' likelihood (lm)."""
+    if recipe.task.classifier == "lm":
+        from ..data.formatting import CLASSIFY
+
+        tokenizer.padding_side = "right"
+        return classify_by_likelihood(model, tokenizer, examples, labels, recipe.task.label_words,
+                                      recipe.task.classify_prompt or CLASSIFY, recipe.train.eval_batch_size,
+                                      recipe.model.max_length)
+    return classify(model, tokenizer, examples, labels, recipe.train.eval_batch_size, recipe.model.max_length)
+
+
 def predict_split(recipe, model, tokenizer, examples, labels, out_path: Path) -> list[dict]:
     task = recipe.task
     batch = recipe.train.eval_batch_size
     if task.type == "classification":
-        rows = classify(model, tokenizer, examples, labels, batch, recipe.model.max_length)
+        rows = classify_split(recipe, model, tokenizer, examples, labels)
     else:
         tokenizer.padding_side = "left"
         rows = generate(model, tokenizer, examples, batch, task.max_new_tokens, recipe.model.max_length,

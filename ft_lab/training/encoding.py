@@ -96,9 +96,19 @@ class PadCollator:
         return batch
 
 
+def verbalized(recipe, examples: list[dict], labels: list[str]) -> list[dict]:
+    """Classification examples as prompt -> label words, for a language model used as classifier."""
+    from ..data.formatting import CLASSIFY, verbalize
+
+    template = recipe.task.classify_prompt or CLASSIFY
+    return [verbalize(ex, recipe.task.label_words, labels, template) for ex in examples]
+
+
 def encode_split(tokenizer, examples: list[dict], task: str, recipe, label2id: dict | None) -> tuple[list, int]:
     """Encoded features for a split, and how many examples were dropped by truncation."""
     out, dropped = [], 0
+    if task == "classification" and recipe.model_task() == "generation":
+        examples, task = verbalized(recipe, examples, list(label2id)), "generation"
     for ex in examples:
         if task == "classification":
             out.append(encode_classification(tokenizer, ex, label2id, recipe.model.max_length))

@@ -48,7 +48,7 @@ def _accuracy(eval_pred):
 
 def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=()):
     t = recipe.train
-    classification = recipe.task.type == "classification"
+    classification = recipe.model_task() == "classification"
     steps = total_steps(t, len(train_ds))
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None

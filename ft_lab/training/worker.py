@@ -53,7 +53,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     labels = data.labels
     label2id = {l: i for i, l in enumerate(labels)} if labels else None
     method = recipe.method.create("method")
-    model = load_model(recipe.model, source, task, labels, tokenizer, **method.load_kwargs())
+    model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **method.load_kwargs())
 
     metrics_path = run_dir / "metrics.json"
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
@@ -75,7 +75,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
 
     set_seed(recipe.train.seed)
     method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds)))
-    model = method.prepare(model, task)
+    model = method.prepare(model, recipe.model_task())
     trainable, total = trainable_parameters(model)
     longest = max(len(f["input_ids"]) for f in train_ds)
     estimate = estimate_memory(model, recipe.train.batch_size, longest, recipe.train.precision,
