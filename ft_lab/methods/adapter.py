@@ -8,7 +8,7 @@ implementation.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal, Optional
 
 from ..components import Capabilities, Method
@@ -49,7 +49,7 @@ def _apply_to_output(adapter):
     return hook
 
 
-class BottleneckAdapter(Method):
+class BottleneckAdapter(trainable_weights.SavesTrainableWeights, Method):
     """Bottleneck adapters after attention and feed-forward blocks; the base stays frozen."""
 
     name = "adapter"
@@ -104,16 +104,4 @@ class BottleneckAdapter(Method):
             for name in model_parts.head_parameter_names(model, task):
                 model.get_parameter(name).requires_grad_(True)
         self._task = task
-        return model
-
-    def save(self, model, folder) -> None:
-        trainable_weights.save_trainable(model, folder, self.name, getattr(self, "_task", "generation"),
-                                         asdict(self.config))
-
-    @classmethod
-    def load(cls, base_model, folder):
-        meta = trainable_weights.read_meta(folder)
-        method = cls(cls.Config(**meta["config"]))
-        model = method.prepare(base_model, meta["task"])
-        trainable_weights.load_trainable(model, folder)
         return model

@@ -64,3 +64,27 @@ def load_trainable(model, folder) -> None:
                 raise UserError(f"{folder / WEIGHTS}: {name} has shape {tuple(value.shape)}, the model "
                                 f"expects {tuple(target.shape)}; was it saved from a different base model?")
             target.copy_(value.to(dtype=target.dtype, device=target.device))
+
+
+class SavesTrainableWeights:
+    """``save``/``load`` for a Method that adds its own modules to the base model (adapters, ReFT).
+
+    Only the trained weights are written (safetensors), with the method's settings and task; ``load``
+    applies ``prepare`` to a fresh base and loads them back. Its ``prepare`` must set ``self._task``.
+    """
+
+    _task = None
+
+    def save(self, model, folder) -> None:
+        from dataclasses import asdict
+
+        save_trainable(model, folder, self.name, self._task or "generation", asdict(self.config))
+
+    @classmethod
+    def load(cls, base_model, folder):
+        meta = read_meta(folder)
+        method = cls(cls.Config(**meta["config"]))
+        model = method.prepare(base_model, meta["task"])
+        load_trainable(model, folder)
+        return model
+

@@ -16,7 +16,7 @@ are not edited, as in the ReFT paper.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Optional
 
 from ft_lab import Capabilities, Method, UserError
@@ -93,7 +93,7 @@ class _Positions:
         return hook
 
 
-class LoReFTMethod(Method):
+class LoReFTMethod(trainable_weights.SavesTrainableWeights, Method):
     """ReFT (LoReFT): train a low-rank edit of hidden states at chosen layers and positions."""
 
     name = "reft"
@@ -149,16 +149,4 @@ class LoReFTMethod(Method):
             for name in model_parts.head_parameter_names(model, task):
                 model.get_parameter(name).requires_grad_(True)
         self._task = task
-        return model
-
-    def save(self, model, folder) -> None:
-        trainable_weights.save_trainable(model, folder, self.name, self._task or "generation",
-                                         asdict(self.config))
-
-    @classmethod
-    def load(cls, base_model, folder):
-        meta = trainable_weights.read_meta(folder)
-        method = cls(cls.Config(**meta["config"]))
-        model = method.prepare(base_model, meta["task"])
-        trainable_weights.load_trainable(model, folder)
         return model
