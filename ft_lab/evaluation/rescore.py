@@ -18,9 +18,12 @@ from .predictions_io import atomic_write_json
 
 
 def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,
-                 progress=None, sides: tuple[str, ...] | None = None, responders: dict | None = None) -> dict:
+                 progress=None, sides: tuple[str, ...] | None = None, responders: dict | None = None,
+                 strict: bool = True) -> dict:
     """Score the run's predictions; ``sides`` (base, finetuned) limits it to base or finetuned, and ``responders`` gives
-    evaluators that ask the model new questions (scenarios) a function answering with the model in memory."""
+    evaluators that ask the model new questions (scenarios) a function answering with the model in memory.
+    With ``strict=False`` (the training worker) an evaluator that fails is recorded in eval_details.json
+    under its name as ``{"error": ...}`` and the others still run."""
     from ..analysis.run_dir import WHICH, RunData
 
     run = RunData(run_dir)
@@ -49,13 +52,21 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
                 data = attach_base(examples, found["base"])
             if progress:
                 progress(f"{which}: {ev.name}")
-            result = ev.score(data)
-            bad = {k: v for k, v in result.items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
-            if bad:
-                raise UserError(f"evaluator {ev.name!r} returned non-numeric metric(s) {', '.join(bad)}; "
-                                f"score() must return floats (put other results in details())")
+            try:
+                result = ev.score(data)
+                bad = {k: v for k, v in result.items() if not isinstance(v, (int, float)) or isinstance(v, bool)}
+                if bad:
+                    raise UserError(f"evaluator {ev.name!r} returned non-numeric metric(s) {', '.join(bad)}; "
+                                    f"score() must return floats (put other results in details())")
+                det = ev.details(data)
+            except Exception as exc:
+                if strict:
+                    raise
+                info[ev.name] = {"error": f"{type(exc).__name__}: {exc}"}
+                if progress:
+                    progress(f"{which}: {ev.name} failed: {exc}")
+                continue
             scores.update({k: float(v) for k, v in result.items()})
-            det = ev.details(data)
             if det:
                 info[ev.name] = det
         metrics[which] = scores

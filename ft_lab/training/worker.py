@@ -42,6 +42,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
     from .trainer import build_trainer, total_steps
 
     emit = (lambda e: append_event(run_dir, e)) if _rank0() else (lambda e: None)
+
+    def warn(message: str) -> None:
+        if " failed: " in message:  # evaluate_run reports progress and per-evaluator failures
+            emit({"type": "warning", "message": f"evaluator {message}"})
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     data = PreparedData.read(run_dir / "data")
     task = recipe.task.type
@@ -60,7 +64,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.model.compare_base and "base" not in metrics and _rank0():
         emit({"type": "phase", "phase": "evaluate_base", "examples": len(data.test)})
         predict_split(recipe, model, tokenizer, data.test, labels, run_dir / "predictions" / "base.jsonl")
-        metrics = evaluate_run(run_dir, sides=("base",),
+        metrics = evaluate_run(run_dir, sides=("base",), strict=False, progress=warn,
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
     tokenizer.padding_side = "right"
@@ -101,7 +105,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
     predict_split(recipe, trainer.model, tokenizer, data.test, labels, run_dir / "predictions" / "finetuned.jsonl")
-    metrics = evaluate_run(run_dir, sides=("finetuned",),
+    metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, progress=warn,
                            responders={"finetuned": make_responder(recipe, trainer.model, tokenizer, labels)})
     history = [e for e in trainer.state.log_history if "eval_loss" in e]
     if history:
