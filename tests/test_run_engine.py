@@ -154,3 +154,15 @@ def test_lm_classifier_settings_are_checked():
     with pytest.raises(ft_lab.RecipeError, match=r"classify_prompt must contain the \{text\} placeholder"):
         ft_lab.Recipe(task={"type": "classification", "classifier": "lm", "classify_prompt": "Label:"},
                       data={"path": __file__})
+
+
+def test_early_stopping_ends_the_run_when_validation_stops_improving(banking_csv, tiny_model_dir):
+    # a learning rate this small cannot improve validation accuracy: patience 1 stops at the second check
+    handle = ft_lab.run(classification_recipe(banking_csv, learning_rate=1e-12, max_steps=400, eval_steps=5,
+                                              logging_steps=5, early_stopping_patience=1,
+                                              early_stopping_metric="accuracy"))
+    assert handle.wait(timeout=300) == "completed", handle.error
+    validations = [e for e in handle.events("eval") if e.get("split") == "validation"]
+    assert [e["step"] for e in validations] == [5, 10]
+    assert handle.last_status_event()["step"] == 10
+    assert "finetuned" in handle.metrics()
