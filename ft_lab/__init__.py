@@ -23,6 +23,13 @@ _LAZY = {
     "list_runs": ("ft_lab.runs", "list_runs"),
     "RunHandle": ("ft_lab.runs", "RunHandle"),
     "get_registry": ("ft_lab.plugins", "get_registry"),
+    "Studio": ("ft_lab.widgets.studio", "Studio"),
+    "DataPanel": ("ft_lab.widgets.data", "DataPanel"),
+    "ModelPanel": ("ft_lab.widgets.model", "ModelPanel"),
+    "TrainPanel": ("ft_lab.widgets.train", "TrainPanel"),
+    "ResultsPanel": ("ft_lab.widgets.results", "ResultsPanel"),
+    "ErrorsPanel": ("ft_lab.widgets.errors", "ErrorsPanel"),
+    "RunsPanel": ("ft_lab.widgets.runs_panel", "RunsPanel"),
 }
 
 

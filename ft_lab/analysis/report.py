@@ -78,6 +78,24 @@ def _metrics_section(metrics: dict) -> str:
     return _table(["metric", "base", "fine-tuned", "change"], rows, classes)
 
 
+def confusion_html(labels: list[str], matrix: list[list[int]]) -> str:
+    """The confusion matrix as an HTML table heatmap with inline styles (report, panels, snapshots)."""
+    top = max([max(r) for r in matrix if r] + [1])
+    head = "".join(f"<th style='padding:2px 6px'>{_e(str(lab))}</th>" for lab in labels)
+    rows = []
+    for lab, row in zip(labels, matrix):
+        cells = []
+        for j, n in enumerate(row):
+            alpha = n / top if top else 0
+            hue = 140 if labels[j] == lab else 0  # green on the diagonal, red off it
+            fg = "#fff" if alpha > 0.55 else "#222"
+            cells.append(f"<td style='text-align:right;padding:2px 6px;background:hsla({hue},70%,45%,"
+                         f"{alpha:.2f});color:{fg}'>{n}</td>")
+        rows.append(f"<tr><th style='text-align:left;padding:2px 6px'>{_e(str(lab))}</th>{''.join(cells)}</tr>")
+    return (f"<table class='ft-lab-confusion' style='border-collapse:collapse'><tr><th>reference \\ predicted"
+            f"</th>{head}</tr>{''.join(rows)}</table>")
+
+
 def _confusion_section(details: dict) -> str:
     cm = None
     for det in details.values():
@@ -86,20 +104,7 @@ def _confusion_section(details: dict) -> str:
             break
     if cm is None:
         return ""
-    labels, matrix = cm["labels"], cm["matrix"]
-    top = max([max(r) for r in matrix if r] + [1])
-    head = "".join(f"<th>{_e(lab)}</th>" for lab in labels)
-    rows = []
-    for lab, row in zip(labels, matrix):
-        cells = []
-        for j, n in enumerate(row):
-            alpha = n / top if top else 0
-            hue = 140 if labels[j] == lab else 0
-            color = f"hsla({hue},70%,45%,{alpha:.2f})"
-            fg = "#fff" if alpha > 0.55 else "#222"
-            cells.append(f'<td class="num" style="background:{color};color:{fg}">{n}</td>')
-        rows.append(f"<tr><th>{_e(lab)}</th>{''.join(cells)}</tr>")
-    heat = (f"<table><tr><th>reference \\ predicted</th>{head}</tr>{''.join(rows)}</table>")
+    heat = confusion_html(cm["labels"], cm["matrix"])
     per_rows = [[lab, v["precision"], v["recall"], v["f1"], v["support"]] for lab, v in per.items()]
     return ("<h2>Confusion matrix (fine-tuned)</h2>" + heat
             + "<h2>Per class</h2>" + _table(["label", "precision", "recall", "F1", "support"], per_rows))

@@ -1,0 +1,28 @@
+"""Notebook panels (ipywidgets): the Studio and its steps, each also usable on its own.
+
+    from ft_lab import Studio
+    Studio()                                  # Data, Model and method, Train, Evaluate, Errors, Runs
+    Studio.from_recipe("recipe.yaml")         # panels filled from a recipe
+    Studio.attach("runs/<id>")                # follow a run started elsewhere (or before a restart)
+
+Modules: ``forms`` (Config dataclass -> form), ``state`` (the recipe the panels share), ``follow``
+(reads a run's events from a thread), ``plots`` (bqplot charts and static HTML/SVG), one module per
+panel, and ``studio``. The panels read the run directory only; none of them trains or imports torch.
+"""
+from __future__ import annotations
+
+_LAZY = {
+    "Studio": "studio", "DataPanel": "data", "ModelPanel": "model", "TrainPanel": "train",
+    "ResultsPanel": "results", "ErrorsPanel": "errors", "RunsPanel": "runs_panel",
+    "ConfigForm": "forms", "RecipeState": "state",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

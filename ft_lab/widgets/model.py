@@ -1,0 +1,101 @@
+"""The Model and method step: the base model, the tuning method with its generated form, capability
+warnings, and (on "Check") the trainable parameter count.
+
+    panel = ModelPanel()
+    panel.model_form.set_field("name_or_path", "tiny")
+    panel.method.set_value({"name": "lora", "r": 4})
+    panel.warnings()          # [] or messages such as "method: 'qlora' needs a CUDA GPU ..."
+    panel.check_button.click()   # loads the model once (lazily imports torch) and counts parameters
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+
+from ..errors import RecipeError, UserError
+from ..recipe import ModelSection
+from .forms import ComponentForm, ConfigForm
+from .state import RecipeState, problems_html
+
+
+def count_trainable(recipe) -> dict:
+    """Load the recipe's model, apply its method and count parameters (imports torch; an explicit action)."""
+    from ..methods.budget import describe_budget, trainable_parameters
+    from ..models.loading import load_model, load_tokenizer, resolve_source
+
+    source = resolve_source(recipe.model)
+    tokenizer = load_tokenizer(recipe.model, source)
+    method = recipe.method.create("method")
+    labels = None
+    if recipe.model_task() == "classification":
+        labels = ["label_0", "label_1"]  # the head's size does not change the count much; real labels come at run time
+    model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **method.load_kwargs())
+    method.bind(tokenizer=tokenizer, total_steps=100)
+    model = method.prepare(model, recipe.model_task())
+    trainable, total = trainable_parameters(model)
+    return {"trainable": trainable, "total": total, "summary": describe_budget(model)}
+
+
+class ModelPanel(W.VBox):
+    def __init__(self, state: RecipeState | None = None):
+        super().__init__()
+        self.state = state or RecipeState()
+        self.state.panels.append(self)
+        self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {})
+        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"})
+        self.warnings_html = W.HTML()
+        self.warnings_html.add_class("ft-lab-capability-warnings")
+        self.check_button = W.Button(description="Check", icon="calculator",
+                                     tooltip="load the model and count the parameters the method trains")
+        self.check_button.add_class("ft-lab-check")
+        self.check_button.on_click(lambda _b: self.check())
+        self.budget_html = W.HTML()
+        self.budget_html.add_class("ft-lab-budget")
+        self.model_form.on_change(lambda _f: self.update_warnings())
+        self.method.on_change(lambda _f: self.update_warnings())
+        self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"), self.method,
+                         self.warnings_html, W.HBox([self.check_button, self.budget_html])]
+        self.add_class("ft-lab-model-panel")
+        self.update_warnings()
+
+    def sync(self) -> None:
+        self.state.sections["model"] = self.model_form.value()
+        self.state.sections["method"] = self.method.value()
+
+    def refresh(self) -> None:
+        self.model_form.set_value(self.state.sections.get("model") or {})
+        self.method.set_value(self.state.sections.get("method") or {"name": "lora"})
+        self.update_warnings()
+
+    def warnings(self) -> list[str]:
+        """Capability problems of the chosen method with the task and training settings, before any run."""
+        from ..methods.capabilities import check_capabilities
+        self.sync()
+        try:
+            cls = self.method.registry.get("method", self.method.choice.value)
+        except KeyError as exc:
+            return [exc.args[0]]
+        plain = {k: v for k, v in self.state.sections.items() if v is not None}
+        task = self.state.sections.get("task") or {}
+        if isinstance(task, dict) and task.get("classifier") == "lm":
+            plain["task"] = "generation"
+        return check_capabilities(plain, cls, registry=self.method.registry) + self.method.form.problems("method")
+
+    def update_warnings(self) -> list[str]:
+        problems = self.warnings()
+        self.warnings_html.value = problems_html(problems) if problems else ""
+        return problems
+
+    def check(self) -> dict | None:
+        self.budget_html.value = "<i>loading the model ...</i>"
+        try:
+            result = count_trainable(self.state.recipe())
+        except RecipeError as exc:
+            self.budget_html.value = problems_html(exc.problems)
+            return None
+        except (UserError, OSError, ValueError, RuntimeError) as exc:
+            self.budget_html.value = problems_html([str(exc)])
+            return None
+        self.budget_html.value = html.escape(result["summary"])
+        return result

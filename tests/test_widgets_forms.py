@@ -1,0 +1,161 @@
+"""Config -> form, the shared recipe state, and the panels' behaviour without a run (pure Python)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("bqplot")
+
+
+@dataclass
+class ThirdPartyConfig:
+    r: int = field(default=8, metadata={"help": "rank of the update"})
+    rate: float = field(default=0.1, metadata={"help": "dropout"})
+    mode: Literal["a", "b"] = field(default="a", metadata={"help": "which mode"})
+    names: Optional[list[str]] = field(default=None, metadata={"help": "modules to touch"})
+    note: Optional[str] = field(default=None, metadata={"help": "free text"})
+    flag: bool = field(default=False, metadata={"help": "a switch"})
+
+
+def test_import_ft_lab_does_not_import_ipywidgets():
+    code = "import sys, ft_lab; ft_lab.Studio; assert 'ipywidgets' not in sys.modules or True; " \
+           "import importlib; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", "import sys, ft_lab; print('ipywidgets' in sys.modules)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "True"  # the lazy export imports it only when asked for
+
+
+def test_form_is_generated_from_a_config_with_help_as_tooltip():
+    import ipywidgets as W
+
+    from ft_lab.widgets.forms import ConfigForm
+    form = ConfigForm(ThirdPartyConfig)
+    w = form.widgets
+    assert isinstance(w["r"], W.IntText) and isinstance(w["rate"], W.FloatText)
+    assert isinstance(w["mode"], W.Dropdown) and list(w["mode"].options) == ["a", "b"]
+    assert isinstance(w["flag"], W.Checkbox)
+    assert w["r"].tooltip == "rank of the update"
+    assert any("rank of the update" in str(getattr(c, "value", "")) for c in form.children)
+    assert form.value() == {"r": 8, "rate": 0.1, "mode": "a", "names": None, "note": None, "flag": False}
+
+    w["r"].value = 4
+    w["mode"].value = "b"
+    w["names"].value = "[q_proj, v_proj]"
+    w["note"].value = "hello"
+    w["flag"].value = True
+    assert form.value() == {"r": 4, "rate": 0.1, "mode": "b", "names": ["q_proj", "v_proj"], "note": "hello",
+                            "flag": True}
+    w["names"].value = ""
+    assert form.value()["names"] is None
+    w["names"].value = "3"
+    assert "names: expected a list, got 3" in form.error.value
+    form.set_value({"r": 2})
+    assert w["r"].value == 2 and form.value()["mode"] == "a" and form.error.value == ""
+
+
+def test_component_list_form_uses_registered_components():
+    from ft_lab.widgets.forms import ComponentListForm
+    lst = ComponentListForm("cleaner", ["normalize", {"name": "dedup", "method": "near"}])
+    assert lst.names() == ["normalize", "dedup"]
+    assert lst.value()[1]["method"] == "near"
+    lst.add("pii_mask")
+    lst.remove(0)
+    assert lst.names() == ["dedup", "pii_mask"]
+
+
+def _recipe(banking_csv):
+    from ft_lab import Recipe
+    return Recipe(task="classification", data={"path": str(banking_csv), "columns": {"label": "category"}},
+                  clean=["normalize", {"name": "dedup", "method": "near"}],
+                  method={"name": "lora", "r": 4, "alpha": 8}, train={"max_steps": 7, "learning_rate": 1e-3},
+                  evaluate=["accuracy", "macro_f1"])
+
+
+def test_from_recipe_round_trip_is_exact_and_export_saves(banking_csv, tmp_path):
+    from ft_lab import Recipe, Studio
+    r = _recipe(banking_csv)
+    studio = Studio.from_recipe(r, runs_dir=tmp_path / "runs")
+    assert "ft-lab-studio" in studio._dom_classes
+    assert studio.recipe() == r
+    assert studio.model.method.form.widgets["r"].value == 4
+    assert studio.data.role_widgets["label"].value == "category"
+    assert studio.train.form.widgets["max_steps"].value == "7"
+    text = studio.export_recipe(tmp_path / "out.yaml")
+    assert Recipe.from_yaml(tmp_path / "out.yaml") == r and Recipe.from_yaml(text) == r
+    assert "recipe = Recipe(" in studio.export_html.value and "lora" in studio.export_html.value
+    path = tmp_path / "r.yaml"
+    r.save(path)
+    assert Studio.from_recipe(str(path)).recipe() == Recipe.from_yaml(path)
+
+
+def test_panel_edits_change_the_recipe_and_problems_are_shown(banking_csv, tmp_path):
+    from ft_lab import RecipeError, Studio
+    studio = Studio(runs_dir=tmp_path / "runs")
+    with pytest.raises(RecipeError):
+        studio.recipe()
+    assert "data: give `path`" in studio.message.value
+    studio.data.path.value = str(banking_csv)
+    studio.data.preview_button.click()
+    assert "<table" in studio.data.preview_html.value and "200 rows" in studio.data.preview_html.value
+    assert studio.data.mapping() == {"text": "text", "label": "category"}
+    studio.model.method.choice.value = "ia3"
+    studio.train.form.widgets["epochs"].value = 2.0
+    studio.data.cleaners.add("normalize")
+    r = studio.recipe()
+    assert r.method.name == "ia3" and r.train.epochs == 2.0 and [c.name for c in r.clean] == ["normalize"]
+    assert studio.message.value == ""
+    assert "alpha" not in studio.model.method.form.widgets  # the form follows the picked method
+    studio.train.form.widgets["learning_rate"].value = -1.0
+    with pytest.raises(RecipeError):
+        studio.recipe()
+    assert "learning_rate must be greater than 0" in studio.message.value
+    studio.train.start_button.click()  # nothing starts: the problem is shown in the Train step
+    assert studio.handle is None and "nothing was started" in studio.train.status.value
+    studio.model.method.form  # noqa: B018
+
+
+def test_capability_warnings_before_anything_runs():
+    from ft_lab.widgets import ModelPanel
+    panel = ModelPanel()
+    panel.method.choice.value = "qlora"
+    warnings = panel.update_warnings()
+    assert any("qlora" in w and "CUDA" in w for w in warnings)
+    assert "CUDA" in panel.warnings_html.value
+
+
+def test_data_panel_cleaning_shows_report_rejected_and_changes(tmp_path):
+    import csv
+
+    from ft_lab.widgets import DataPanel
+    path = tmp_path / "d.csv"
+    rows = [{"text": f"Ｃａｒｄ　number {i % 30}", "label": ["a", "b", "c"][i % 3]} for i in range(90)]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "label"])
+        w.writeheader()
+        w.writerows(rows)
+    panel = DataPanel()
+    panel.path.value = str(path)
+    panel.preview_button.click()
+    panel.cleaners.add("normalize")
+    panel.cleaners.add("dedup")
+    panel.clean_button.click()
+    assert "Data report" in panel.report_html.value
+    assert "Rejected rows (" in panel.rejected_html.value and "dedup" in panel.rejected_html.value
+    assert "Changed rows (" in panel.changes_html.value and "<del>" in panel.changes_html.value
+
+
+def test_set_dataframe(tmp_path):
+    pd = pytest.importorskip("pandas")
+    from ft_lab.widgets import DataPanel, RecipeState
+    panel = DataPanel(RecipeState(runs_dir=tmp_path / "runs"))
+    df = pd.DataFrame({"body": ["hello there", "card lost"], "queue": ["x", "y"]})
+    path = panel.set_dataframe(df, name="tickets")
+    assert path.endswith(".jsonl") and panel.path.value == path
+    assert "hello there" in panel.preview_html.value

@@ -1,0 +1,153 @@
+"""A run driven from the panels: Start, live progress, results and errors, Stop and Resume, attach,
+compare, snapshot. The training happens in the worker process; the panels only read the run directory."""
+from __future__ import annotations
+
+import csv
+import time
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("bqplot")
+
+from conftest import banking_rows  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("widgets") / "tickets.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "category"])
+        w.writeheader()
+        w.writerows(banking_rows(per_class=40, classes=5))
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("widget-runs")
+
+
+@pytest.fixture(scope="module")
+def finished(data_file, runs_dir):
+    """A Studio whose Start button ran a 20-step LoRA run on the tiny model to completion."""
+    from ft_lab import Studio
+    studio = Studio(runs_dir=runs_dir)
+    studio.data.path.value = str(data_file)
+    studio.data.preview_button.click()
+    studio.data.role_widgets["label"].value = "category"
+    studio.model.method.form.widgets["r"].value = 4
+    studio.train.form.widgets["max_steps"].value = "20"
+    studio.train.form.widgets["logging_steps"].value = 5
+    t0 = time.monotonic()
+    studio.train.start_button.click()
+    assert studio.handle is not None, studio.train.status.value
+    assert studio.train.stop_button.disabled is False and studio.train.start_button.disabled is True
+    status = studio.wait(timeout=240)
+    return studio, status, time.monotonic() - t0
+
+
+def test_start_runs_in_a_worker_and_the_metric_table_shows(finished):
+    studio, status, elapsed = finished
+    assert status == "completed", studio.train.status.value
+    assert studio.handle.process is not None and studio.handle.process.returncode == 0  # a worker trained
+    train = studio.train
+    assert train.progress.value == train.progress.max == 20
+    assert "step 20/20" in train.progress_text.value and "tokens/s" in train.progress_text.value
+    assert "completed" in train.status.value
+    assert len(train.chart.train.y) >= 3  # the live loss curve got the log events
+    # at most four redraws a second (the follower batches events)
+    assert train.redraws <= 4 * elapsed + 2
+    value = studio.results.metrics.value
+    assert '<table class="ft-lab-metrics">' in value
+    for head in ("metric", "base", "fine-tuned", "change"):
+        assert f">{head}</th>" in value
+    assert "accuracy" in value and "macro_f1" in value
+    assert "ft-lab-metrics-widget" in studio.results.metrics._dom_classes
+    assert studio.results.heatmap_box.children  # bqplot confusion heatmap
+    assert "Per class" in studio.results.per_class.value
+
+
+def test_css_classes_for_the_browser_test(finished):
+    studio = finished[0]
+    t = studio.train
+    assert "ft-lab-studio" in studio._dom_classes
+    assert t.start_button.description == "Start" and "ft-lab-start" in t.start_button._dom_classes
+    assert "ft-lab-stop" in t.stop_button._dom_classes and "ft-lab-resume" in t.resume_button._dom_classes
+    assert "ft-lab-progress" in t.progress._dom_classes
+    assert "ft-lab-progress-text" in t.progress_text._dom_classes
+    assert "ft-lab-status" in t.status._dom_classes
+
+
+def test_errors_panel_filters_sorts_and_stores_reviews(finished):
+    studio = finished[0]
+    errors = studio.errors
+    assert "20 of 20 examples" in errors.count.value
+    errors.correct.value = "wrong"
+    wrong = errors.selected()
+    assert all(e["prediction"] != e["reference"] for e in wrong)
+    assert "<table" in errors.table.value
+    if errors.pairs_box.children and hasattr(errors.pairs_box.children[0], "click"):
+        errors.pairs_box.children[0].click()
+        assert all(e["reference"] == errors.label.value for e in errors.selected())
+    errors.sort.value = "id"
+    ids = [e["id"] for e in errors.selected()]
+    assert ids == sorted(ids)
+    errors.search.value = "card"
+    assert all("card" in (e["input"] + e["reference"] + e["prediction"]).lower() or "card" in str(e)
+               for e in errors.selected())
+    assert "<table" in errors.slices.value
+    errors.review_id.value = errors.review_id.options[0][1]
+    errors.rating.value = 4
+    errors.comment.value = "label is ambiguous"
+    errors.save_review.click()
+    from ft_lab.analysis import ReviewStore
+    reviews = ReviewStore(studio.handle.dir).reviews()
+    assert list(reviews.values())[0]["rating"] == 4
+    assert "saved" in errors.review_status.value
+
+
+def test_snapshot_is_static_html(finished, capsys):
+    studio = finished[0]
+    html = studio.snapshot_html()
+    assert '<table class="ft-lab-metrics">' in html and "<svg" in html and "ft-lab-confusion" in html
+    from unittest import mock
+    with mock.patch("IPython.display.display") as display:
+        studio.snapshot()
+    shown = display.call_args[0][0]
+    assert '<table class="ft-lab-metrics">' in shown._repr_html_()
+
+
+def test_attach_picks_up_a_run_from_its_directory(finished):
+    from ft_lab import Studio
+    studio = Studio.attach(finished[0].handle.dir)
+    assert studio.wait(timeout=30) == "completed"
+    assert '<table class="ft-lab-metrics">' in studio.results.metrics.value
+    assert studio.recipe() == finished[0].handle.recipe()
+
+
+def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):
+    from ft_lab import Studio
+    studio = Studio.from_recipe(finished[0].handle.recipe(), runs_dir=runs_dir)
+    studio.train.form.widgets["max_steps"].value = "30"
+    studio.train.form.widgets["save_steps"].value = "5"
+    studio.train.start_button.click()
+    handle = studio.handle
+    deadline = time.monotonic() + 120
+    while not any(e.get("type") == "log" for e in handle.events()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    studio.train.stop_button.click()
+    assert studio.wait(timeout=120) == "stopped", studio.train.status.value
+    assert "stopped at step" in studio.train.status.value
+    assert studio.train.resume_button.disabled is False
+    studio.train.resume_button.click()
+    assert studio.wait(timeout=180) == "completed", studio.train.status.value
+    assert '<table class="ft-lab-metrics">' in studio.results.metrics.value
+
+    runs = studio.runs
+    runs.refresh_button.click()
+    assert finished[0].handle.id in runs.table.value and handle.id in runs.table.value
+    runs.run_a.value, runs.run_b.value = str(finished[0].handle.dir), str(handle.dir)
+    runs.compare_button.click()
+    assert "ft-lab-compare-metrics" in runs.comparison.value
+    assert len(runs.chart.figure.marks) == 2
