@@ -18,7 +18,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: setup demo test clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed chromium
 
 $(VENV)/.installed: pyproject.toml constraints-cpu.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,5 @@ test: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+include make/browser.mk

@@ -1,0 +1,110 @@
+"""The Studio in a real kernel, headless (nbclient): build it, click Start, wait, find the metric table.
+
+Also executes example_notebooks/quickstart.ipynb top to bottom and checks it is saved without outputs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+from conftest import REPO
+from studio_support import artifact_dir, install_kernelspec, write_studio_recipe
+
+QUICKSTART = REPO / "example_notebooks" / "quickstart.ipynb"
+METRICS_TABLE = '<table class="ft-lab-metrics">'
+
+CLICK_START = '''\
+def find(widget, css):
+    """The first widget under ``widget`` with the CSS class ``css`` (depth first)."""
+    if css in getattr(widget, "_dom_classes", ()):
+        return widget
+    for child in getattr(widget, "children", ()) or ():
+        found = find(child, css)
+        if found is not None:
+            return found
+    return None
+
+start = find(studio, "ft-lab-start")
+assert start is not None and start.description == "Start", start
+start.click()
+'''
+
+
+@pytest.fixture(scope="session")
+def kernel_name():
+    return install_kernelspec()
+
+
+def _execute(nb, cwd: Path, kernel_name: str, timeout: int = 240):
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
+                                     resources={"metadata": {"path": str(cwd)}})
+    try:
+        client.execute()
+    finally:
+        nbformat.write(nb, artifact_dir("notebook") / f"{nb.metadata.get('ft_lab_test', 'nb')}.ipynb")
+    return nb
+
+
+def _outputs_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        for value in (out.get("data") or {}).values():
+            parts.append(value if isinstance(value, str) else str(value))
+    return "\n".join(parts)
+
+
+def test_studio_click_start_wait_snapshot(tmp_path, kernel_name):
+    recipe = write_studio_recipe(tmp_path)
+    runs = tmp_path / "runs"
+    v4 = nbformat.v4
+    nb = v4.new_notebook(metadata={"ft_lab_test": "studio_click"})
+    nb.cells = [
+        v4.new_code_cell(f"from ft_lab import Studio\n"
+                         f"studio = Studio.from_recipe({str(recipe)!r}, runs_dir={str(runs)!r})\nstudio"),
+        v4.new_code_cell(CLICK_START),
+        v4.new_code_cell("status = studio.wait(timeout=180)\nprint('status:', status)\n"
+                         "assert status == 'completed', (status, studio.handle)"),
+        v4.new_code_cell("studio.snapshot()"),
+        v4.new_code_cell("print('run dir:', studio.handle.dir)"),
+    ]
+    t0 = time.monotonic()
+    _execute(nb, tmp_path, kernel_name)
+    print(f"notebook executed in {time.monotonic() - t0:.1f}s")
+
+    shown = nb.cells[0].outputs[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in shown, shown.keys()
+    assert "status: completed" in _outputs_text(nb.cells[2])
+    assert METRICS_TABLE in _outputs_text(nb.cells[3])
+    run_dir = Path(_outputs_text(nb.cells[4]).split("run dir:", 1)[1].strip())
+    assert run_dir.parent == runs and (run_dir / "metrics.json").exists()
+    # The widget state was saved with the notebook, so it renders where the kernel is gone.
+    assert nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json")
+
+
+def test_quickstart_saved_without_outputs():
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "the quickstart has no code cells"
+    for cell in code:
+        assert not cell.get("outputs") and cell.get("execution_count") is None, cell.source[:80]
+    assert code[-1].source.strip() == "studio.snapshot()"
+    assert "widgets" not in nb.metadata
+
+
+def test_quickstart_runs_top_to_bottom(tmp_path, kernel_name, monkeypatch):
+    # FT_LAB_RUNS_DIR (set per test by conftest) keeps the run out of the repository.
+    monkeypatch.chdir(tmp_path)
+    nb = nbformat.read(QUICKSTART, as_version=4)
+    nb.metadata["ft_lab_test"] = "quickstart"
+    _execute(nb, tmp_path, kernel_name)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
+    assert METRICS_TABLE in _outputs_text(nb.cells[-1])
+    assert list((Path(os.environ["FT_LAB_RUNS_DIR"])).iterdir()), "the quickstart made no run"
