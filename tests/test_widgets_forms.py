@@ -159,3 +159,21 @@ def test_set_dataframe(tmp_path):
     path = panel.set_dataframe(df, name="tickets")
     assert path.endswith(".jsonl") and panel.path.value == path
     assert "hello there" in panel.preview_html.value
+
+
+def test_upload_is_kept_by_content_and_previewed(tmp_path):
+    from datetime import datetime, timezone
+
+    from ft_lab.widgets import DataPanel, RecipeState
+    panel = DataPanel(RecipeState(runs_dir=tmp_path / "runs"))
+    content = "body,queue\nカードが届きません,card\nhello there,other\n".encode("utf-8")
+    panel.upload.value = ({"name": "tickets.csv", "type": "text/csv", "size": len(content),
+                           "content": memoryview(content),
+                           "last_modified": datetime.now(timezone.utc)},)
+    path = panel.path.value
+    assert path.startswith(str(tmp_path / "runs" / "_uploads" / "tickets-")) and path.endswith(".csv")
+    assert open(path, "rb").read() == content
+    assert "カードが届きません" in panel.preview_html.value
+    other = "body,queue\nsomething else,x\n".encode("utf-8")
+    second = panel.use_upload("tickets.csv", other)  # same name, other content: a new file, nothing overwritten
+    assert second != path and open(path, "rb").read() == content

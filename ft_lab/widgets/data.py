@@ -33,6 +33,9 @@ class DataPanel(W.VBox):
                                     skip=("columns",), show_help=False)
         self.path = self.data_form.widgets["path"]
         self.path.placeholder = "a CSV, JSONL, JSON, Parquet or Excel file"
+        self.upload = W.FileUpload(accept=".csv,.tsv,.jsonl,.ndjson,.json,.parquet,.xlsx", multiple=False,
+                                   description="Upload", tooltip="upload a data file from this computer")
+        self.upload.observe(self._uploaded, names="value")
         self.preview_button = W.Button(description="Preview", icon="eye")
         self.preview_button.on_click(lambda _b: self.preview())
         self.preview_html = W.HTML()
@@ -54,7 +57,7 @@ class DataPanel(W.VBox):
         self._build_mapping()
         options = W.Accordion(children=[self.data_form], titles=("Data options (format, split, leakage ...)",))
         options.selected_index = None
-        self.children = [W.HTML("<h3>Data</h3>"), self.task_form, W.HBox([self.path, self.preview_button]),
+        self.children = [W.HTML("<h3>Data</h3>"), self.task_form, W.HBox([self.path, self.preview_button, self.upload]),
                          self.preview_html, W.HTML("<b>Column for each role</b> (suggested from the file; "
                                                    "edit if needed)"), self.mapping_box, options,
                          self.cleaners, self.clean_button, self.status, self.report_html,
@@ -151,6 +154,25 @@ class DataPanel(W.VBox):
         self.path.value = str(path)
         self.preview()
         return str(path)
+
+    def use_upload(self, name: str, content: bytes) -> str:
+        """Keep an uploaded file under RUNS_DIR/_uploads (named by its content, never overwriting
+        another file), point the recipe at it and preview it."""
+        from ..atomic import atomic_write_bytes
+
+        folder = Path(self.state.runs_dir or "runs").resolve() / "_uploads"
+        stem, suffix = Path(Path(name).name).stem or "upload", Path(name).suffix.lower()
+        digest = hashlib.sha256(content).hexdigest()[:10]
+        path = folder / f"{stem}-{digest}{suffix}"
+        if not path.exists():
+            atomic_write_bytes(path, content)
+        self.path.value = str(path)
+        self.preview()
+        return str(path)
+
+    def _uploaded(self, change) -> None:
+        for item in change["new"] or ():
+            self.use_upload(item["name"], bytes(item["content"]))
 
     def run_cleaning(self):
         """Load, clean and split as a run would; show the data report, rejected and changed rows."""
