@@ -49,26 +49,41 @@ def _read_yaml(text: str) -> Any:
         return text  # validation then says what was expected
 
 
+def widget_value(tp, value: Any) -> tuple[str, Any]:
+    """How a field's value is shown: (kind, the widget's value). Values of another type show as YAML."""
+    kind = _kind(tp)
+    if kind == "bool":
+        return kind, bool(value)
+    if kind == "choice":
+        return kind, value if value is not None else list(get_args(tp))[0]
+    if kind == "int" and isinstance(value, int):
+        return kind, value
+    if kind == "float" and isinstance(value, (int, float)):
+        return kind, float(value)
+    if kind in ("str", "optional_str") and (value is None or isinstance(value, str)):
+        return kind, value or ""
+    return "yaml", _show_yaml(value)
+
+
 def field_widget(name: str, tp, value: Any, help_text: str = "") -> W.Widget:
     """One widget for one field; ``widget.ft_kind`` says how to read it back."""
-    kind = _kind(tp)
+    kind, shown = widget_value(tp, value)
     common = dict(description=name, style=_DESC, layout=_WIDE, tooltip=help_text)
     if kind == "bool":
-        w = W.Checkbox(value=bool(value), indent=False, **{**common, "layout": W.Layout(width="auto")})
+        w = W.Checkbox(value=shown, indent=False, **{**common, "layout": W.Layout(width="auto")})
     elif kind == "choice":
         options = list(get_args(tp))
-        if value is not None and value not in options:
-            options.append(value)
-        w = W.Dropdown(options=options, value=value if value is not None else options[0], **common)
-    elif kind == "int" and isinstance(value, int):
-        w = W.IntText(value=value, **common)
-    elif kind == "float" and isinstance(value, (int, float)):
-        w = W.FloatText(value=float(value), **common)
-    elif kind in ("str", "optional_str") and (value is None or isinstance(value, str)):
-        w = W.Text(value=value or "", **common)
+        if shown not in options:
+            options.append(shown)
+        w = W.Dropdown(options=options, value=shown, **common)
+    elif kind == "int":
+        w = W.IntText(value=shown, **common)
+    elif kind == "float":
+        w = W.FloatText(value=shown, **common)
+    elif kind in ("str", "optional_str"):
+        w = W.Text(value=shown, **common)
     else:
-        kind = "yaml"
-        w = W.Text(value=_show_yaml(value), placeholder="null" if value is None else "", **common)
+        w = W.Text(value=shown, placeholder="null" if value is None else "", **common)
     w.ft_kind = kind
     w.ft_field = name
     return w
@@ -151,12 +166,12 @@ class ConfigForm(W.VBox):
         self._loading = True
         try:
             for name, w in self.widgets.items():
-                new = field_widget(name, self._hints[name], self._values.get(name))
-                if new.ft_kind != w.ft_kind:  # e.g. a float field given a string: show it as YAML
+                kind, shown = widget_value(self._hints[name], self._values.get(name))
+                if kind != w.ft_kind:  # e.g. a float field given a string: show it as YAML
                     w.ft_kind = "yaml"
-                if isinstance(w, W.Dropdown) and new.value not in w.options:
-                    w.options = [*w.options, new.value]
-                w.value = new.value if w.ft_kind == new.ft_kind else _show_yaml(self._values.get(name))
+                if isinstance(w, W.Dropdown) and shown not in w.options:
+                    w.options = [*w.options, shown]
+                w.value = shown if w.ft_kind == kind else _show_yaml(self._values.get(name))
         finally:
             self._loading = False
         self.error.value = ""
@@ -224,6 +239,8 @@ class ComponentForm(W.VBox):
 
     def set_value(self, value: dict | str) -> None:
         value = {"name": value} if isinstance(value, str) else dict(value)
+        if value == self.value():
+            return  # rebuilding would replace widgets a browser may be drawing right now
         name = value.pop("name")
         if name not in self.choice.options:
             self.choice.options = [*self.choice.options, name]
@@ -284,6 +301,9 @@ class ComponentListForm(W.VBox):
         return [form.choice.value for form in self.items]
 
     def set_value(self, values: list) -> None:
+        wanted = [{"name": v} if isinstance(v, str) else dict(v) for v in values]
+        if self.items and wanted == self.value():
+            return  # same components and settings: keep the rows (and the views drawing them)
         self.items = []
         for v in values:
             v = {"name": v} if isinstance(v, str) else dict(v)
