@@ -367,8 +367,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     method = _component("method", plain.get("method") or "lora", "method", problems, registry)
     if method is not None and task_type and train is not None:
         from .methods.capabilities import check_capabilities
-        model_task = "generation" if task.classifier == "lm" else task_type
-        problems.extend(check_capabilities({**plain, "task": model_task, "train": configs.to_plain(train)},
+        problems.extend(check_capabilities({**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
                                            registry.get("method", method.name), registry=registry))
 
     clean_raw = plain.get("clean") or []

@@ -144,3 +144,22 @@ def test_declared_gradient_checkpointing_matches_reality(name):
             opt.step()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
     assert not missing, f"no gradient with checkpointing on: {missing[:3]}"
+
+
+def test_a_language_model_classifier_is_checked_as_generation():
+    from ft_lab import Capabilities, Method
+
+    class GenerationOnly(Method):
+        """Works on causal language models only."""
+        name = "generation_only"
+        capabilities = Capabilities(tasks=("generation",))
+
+        def prepare(self, model, task):
+            return model
+
+    # what the model is prepared for decides: with classifier: lm it generates the label words
+    lm = {"task": {"type": "classification", "classifier": "lm"}}
+    assert check_capabilities(lm, GenerationOnly, registry=REGISTRY) == []
+    head = {"task": {"type": "classification", "classifier": "head"}}
+    problems = check_capabilities(head, GenerationOnly, registry=REGISTRY)
+    assert len(problems) == 1 and "does not support classification" in problems[0]

@@ -62,8 +62,11 @@ def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
 
 
 def _task_of(plain: dict) -> str | None:
+    """The task the model itself is prepared for: a language model used as classifier generates."""
     task = plain.get("task")
-    return task.get("type") if isinstance(task, dict) else task
+    if isinstance(task, dict):
+        return "generation" if task.get("classifier") == "lm" else task.get("type")
+    return task
 
 
 def _alternatives(field: str, task: str | None, exclude: str, registry) -> str:
