@@ -23,6 +23,7 @@ A component is a small class with a ``name``, a ``Config`` dataclass and one ver
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import re
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TASKS = ("classification", "generation")
 
 
-class Component:
+class Component(abc.ABC):
     """Base of every component. Subclasses set ``name``, ``Config`` and implement their verb."""
 
     kind: ClassVar[str] = ""
@@ -67,6 +68,9 @@ class Component:
                 configs.json_schema(cls.Config)
             except Exception as exc:  # unresolvable annotations
                 problems.append(f"{cls.__qualname__}.Config has a field type ft-lab cannot read: {exc}")
+        missing = sorted(getattr(cls, "__abstractmethods__", ()))
+        if missing:
+            problems.append(f"{cls.__qualname__} must implement {', '.join(missing)}")
         return problems
 
     def __repr__(self) -> str:
@@ -91,8 +95,9 @@ class Cleaner(Component):
 
     kind = "cleaner"
 
+    @abc.abstractmethod
     def clean(self, rows: list[dict], columns: list[str]) -> CleanResult:
-        raise NotImplementedError(f"{type(self).__name__} must implement clean(rows, columns)")
+        """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +155,9 @@ class Method(Component):
         self.tokenizer = None
         self.total_steps: int | None = None
 
+    @abc.abstractmethod
     def prepare(self, model, task: str):
-        raise NotImplementedError(f"{type(self).__name__} must implement prepare(model, task)")
+        """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
 
     # --- optional hooks the training engine calls (safe defaults) ---------------------------------
     def load_kwargs(self) -> dict:
@@ -198,8 +204,9 @@ class Evaluator(Component):
     #: Whether a higher value is better, for each metric name this evaluator returns.
     higher_is_better: ClassVar[bool] = True
 
+    @abc.abstractmethod
     def score(self, examples: list[dict]) -> dict[str, float]:
-        raise NotImplementedError(f"{type(self).__name__} must implement score(examples)")
+        """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
 
     def per_example(self, examples: list[dict]) -> list[float] | None:
         """One score per example, in order (for error analysis), or None when there is no such score."""

@@ -97,7 +97,9 @@ def test_invalid_component_is_refused(monkeypatch):
         pass
 
     reg = Registry()
-    assert "name must be a lowercase identifier" in _admit(reg, "cleaner", NoName, "p")
+    problem = _admit(reg, "cleaner", NoName, "p")
+    assert "name must be a lowercase identifier" in problem
+    assert "NoName must implement clean" in problem  # a missing verb is refused at discovery, not mid-run
     assert "not a subclass of ft_lab.Evaluator" in _admit(reg, "evaluator", NoName, "p")
     with pytest.raises(PluginError):
         from ft_lab import plugins

@@ -6,6 +6,8 @@ and saves the new ``score`` head (its ``modules_to_save``).
 """
 from __future__ import annotations
 
+import abc
+
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -30,8 +32,9 @@ class PeftMethod(Method):
 
     adapter = True
 
+    @abc.abstractmethod
     def peft_config(self, task: str):
-        raise NotImplementedError
+        """The peft config (LoraConfig, IA3Config ...) for ``task``."""
 
     def prepare(self, model, task: str):
         from peft import get_peft_model
