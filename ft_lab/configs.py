@@ -32,15 +32,31 @@ def fields_of(cls) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
 
 
-def _hints(cls) -> dict[str, Any]:
+def type_hints(cls) -> dict[str, Any]:
+    """The resolved type of each field of dataclass ``cls`` (string annotations evaluated)."""
     return typing.get_type_hints(cls)
+
+
+def default_of(f: dataclasses.Field) -> Any:
+    """The field's default value (a fresh one for ``default_factory``), or ``dataclasses.MISSING``."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def defaults(cls) -> dict[str, Any]:
+    """Plain defaults of every field that has one: what a form or a new recipe section starts from."""
+    return {f.name: to_plain(d) for f in fields_of(cls) if (d := default_of(f)) is not dataclasses.MISSING}
 
 
 def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
 
 
-def _is_optional(tp) -> tuple[bool, Any]:
+def split_optional(tp) -> tuple[bool, Any]:
+    """``(True, X)`` for ``Optional[X]`` / ``X | None``, else ``(False, tp)``."""
     if get_origin(tp) in (Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]
         if len(args) < len(get_args(tp)):
@@ -50,7 +66,7 @@ def _is_optional(tp) -> tuple[bool, Any]:
 
 def describe(tp) -> str:
     """Words for a type, as used in error messages."""
-    optional, inner = _is_optional(tp)
+    optional, inner = split_optional(tp)
     if optional:
         return describe(inner) + " or null"
     origin = get_origin(tp)
@@ -69,7 +85,7 @@ def describe(tp) -> str:
 
 def convert(tp, value: Any, path: str, problems: list[str]) -> Any:
     """Check ``value`` against ``tp``; return the converted value, appending any problem found."""
-    optional, inner = _is_optional(tp)
+    optional, inner = split_optional(tp)
     if value is None:
         if optional or tp is Any:
             return None
@@ -147,7 +163,7 @@ def build(cls, data: Any, path: str = "") -> tuple[Any, list[str]]:
         data = {}
     if not isinstance(data, dict):
         return None, [f"{path or 'recipe'}: expected a mapping, got {_show(data)}"]
-    hints = _hints(cls)
+    hints = type_hints(cls)
     known = {f.name: f for f in fields_of(cls)}
     kwargs = {}
     for key, value in data.items():
@@ -188,27 +204,23 @@ def to_plain(obj: Any, minimal: bool = False) -> Any:
 
 
 def _is_default(f: dataclasses.Field, value: Any) -> bool:
-    if f.default is not dataclasses.MISSING:
-        return value == f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return value == f.default_factory()
-    return False
+    default = default_of(f)
+    return default is not dataclasses.MISSING and value == default
 
 
 def json_schema(cls) -> dict:
     """JSON schema (draft 2020-12 subset) of a config dataclass, with help texts as descriptions."""
-    hints = _hints(cls)
+    hints = type_hints(cls)
     props, required = {}, []
     for f in fields_of(cls):
         prop = _schema_of(hints[f.name])
         if help_of(f):
             prop["description"] = help_of(f)
-        if f.default is not dataclasses.MISSING:
-            prop["default"] = to_plain(f.default)
-        elif f.default_factory is not dataclasses.MISSING:
-            prop["default"] = to_plain(f.default_factory())
-        else:
+        default = default_of(f)
+        if default is dataclasses.MISSING:
             required.append(f.name)
+        else:
+            prop["default"] = to_plain(default)
         props[f.name] = prop
     schema = {"type": "object", "properties": props, "additionalProperties": False}
     if required:
@@ -217,7 +229,7 @@ def json_schema(cls) -> dict:
 
 
 def _schema_of(tp) -> dict:
-    optional, inner = _is_optional(tp)
+    optional, inner = split_optional(tp)
     if optional:
         return {"anyOf": [_schema_of(inner), {"type": "null"}]}
     origin = get_origin(tp)
@@ -235,3 +247,8 @@ def _schema_of(tp) -> dict:
         return json_schema(tp)
     return {int: {"type": "integer"}, float: {"type": "number"}, bool: {"type": "boolean"},
             str: {"type": "string"}}.get(tp, {})
+
+
+# Names the widget forms used before these helpers were public.
+_hints = type_hints
+_is_optional = split_optional

@@ -9,11 +9,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import sys
-import typing
 from pathlib import Path
 
 from . import configs, hookspecs
-from .plugins import get_registry
+from .plugins import DEFAULT_PLUGINS, KINDS, get_registry
 from .recipe import DataSection, ModelSection, TaskSection, TrainSection
 
 KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators"}
@@ -21,7 +20,7 @@ KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "
 
 def first_party_plugins() -> set[str]:
     """Plugin names documented here: the built-in modules and the packages in this repo's plugins/."""
-    names = {"ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators"}
+    names = set(DEFAULT_PLUGINS)
     root = Path(__file__).resolve().parent.parent / "plugins"
     for pyproject in sorted(root.glob("*/pyproject.toml")):
         for line in pyproject.read_text(encoding="utf-8").splitlines():
@@ -36,18 +35,15 @@ def _type_name(tp) -> str:
 
 
 def _default(f: dataclasses.Field) -> str:
-    if f.default is not dataclasses.MISSING:
-        return f"`{f.default!r}`"
-    if f.default_factory is not dataclasses.MISSING:
-        return f"`{f.default_factory()!r}`"
-    return "required"
+    default = configs.default_of(f)
+    return "required" if default is dataclasses.MISSING else f"`{default!r}`"
 
 
 def fields_table(cls) -> list[str]:
     fields = configs.fields_of(cls)
     if not fields:
         return ["(no settings)", ""]
-    hints = typing.get_type_hints(cls)
+    hints = configs.type_hints(cls)
     lines = ["| field | type | default | meaning |", "|---|---|---|---|"]
     for f in fields:
         help_text = configs.help_of(f).replace("|", "/")
@@ -70,7 +66,8 @@ def render() -> str:
             "as its name plus its settings: `method: {name: lora, r: 8}`.", ""]
     reg = get_registry()
     keep = first_party_plugins()
-    for kind, title in KIND_TITLES.items():
+    for kind in (k.name for k in KINDS):
+        title = KIND_TITLES.get(kind, kind.capitalize() + "s")
         out += [f"## {title}", ""]
         for name in reg.names(kind):
             if reg.owner(kind, name) not in keep:

@@ -64,7 +64,7 @@ def rebuild_model(run_dir, recipe=None):
 
 def export_run(run_dir, out, merge: bool = False) -> Path:
     """Export the completed run at ``run_dir`` into the new folder ``out``; return ``out`` (absolute)."""
-    from .methods.capabilities import check_capabilities
+    from .capabilities import check_capabilities
 
     out = Path(out).expanduser().resolve()
     run_dir, recipe = _completed_run(run_dir)

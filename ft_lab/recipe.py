@@ -179,13 +179,15 @@ SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate")
 class Recipe:
     """A whole run. Sections may be given as plain data; they are validated on construction."""
 
-    task: Any = None
-    data: Any = None
-    model: Any = None
-    method: Any = None
-    train: Any = None
-    clean: Any = None
-    evaluate: Any = None
+    # Each section may be given as plain data (a dict, or a name for task and components); after
+    # construction it always has the type written here.
+    task: TaskSection = None  # type: ignore[assignment]
+    data: DataSection = None  # type: ignore[assignment]
+    model: ModelSection = None  # type: ignore[assignment]
+    method: ComponentSpec = None  # type: ignore[assignment]
+    train: TrainSection = None  # type: ignore[assignment]
+    clean: list[ComponentSpec] = None  # type: ignore[assignment]
+    evaluate: list[ComponentSpec] = None  # type: ignore[assignment]
     base_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -242,7 +244,7 @@ class Recipe:
         return yaml.safe_dump(self.to_dict(minimal), sort_keys=False, allow_unicode=True)
 
     def save(self, path: str | os.PathLike, minimal: bool = True) -> Path:
-        from .runs import atomic_write_text
+        from .atomic import atomic_write_text
         return atomic_write_text(Path(path), self.to_yaml(minimal))
 
     def to_python(self) -> str:
@@ -313,92 +315,134 @@ def _component(kind: str, value: Any, path: str, problems: list[str], registry) 
     return ComponentSpec(name, config) if not sub else None
 
 
-def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
-    from .plugins import get_registry
-    registry = get_registry()
-    problems: list[str] = []
-    out = object.__new__(Recipe)
-    object.__setattr__(out, "base_dir", base_dir)
+class _Parse:
+    """What the section parsers share: the registry, the recipe's folder, and the problems found so far."""
 
-    task_raw = plain.get("task")
-    if isinstance(task_raw, str):
-        task_raw = {"type": task_raw}
-    if task_raw is None:
-        problems.append("task: required section is missing (classification or generation)")
-        task = None
-    else:
-        task, sub = configs.build(TaskSection, task_raw, "task")
-        problems.extend(sub)
+    def __init__(self, registry, base_dir: str | None):
+        self.registry = registry
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+
+    def build(self, cls, raw: Any, path: str):
+        value, sub = configs.build(cls, raw, path)
+        self.problems.extend(sub)
+        return value
+
+
+def parse_task(raw: Any, ctx: _Parse) -> TaskSection | None:
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if raw is None:
+        ctx.problems.append("task: required section is missing (classification or generation)")
+        return None
+    return ctx.build(TaskSection, raw, "task")
+
+
+def parse_data(raw: Any, task_type: str | None, ctx: _Parse) -> DataSection | None:
+    if raw is None:
+        ctx.problems.append("data: required section is missing (give `path`, or `train` and optionally "
+                            "`validation` and `test`)")
+        return None
+    data = ctx.build(DataSection, raw, "data")
+    if data is None:
+        return None
+    problems = ctx.problems
+    if not data.path and not data.train:
+        problems.append("data: give `path` (one file to split) or `train` (and optionally `validation`, `test`)")
+    if data.path and data.train:
+        problems.append("data: give either `path` or `train`, not both")
+    for key in ("path", "train", "validation", "test"):
+        p = getattr(data, key)
+        if p is None:
+            continue
+        full = Path(os.path.expanduser(p))
+        if not full.is_absolute() and ctx.base_dir:
+            full = Path(ctx.base_dir) / full
+        if not full.exists():
+            problems.append(f"data.{key}: file not found: {full}")
+    if task_type:
+        for role in data.columns:
+            if role not in ROLES[task_type]:
+                problems.append(f"data.columns.{role}: unknown role for {task_type}"
+                                + did_you_mean(role, ROLES[task_type])
+                                + f" (roles: {', '.join(ROLES[task_type])})")
+    return data
+
+
+def parse_model(raw: Any, ctx: _Parse) -> ModelSection | None:
+    return ctx.build(ModelSection, raw or {}, "model")
+
+
+def parse_train(raw: Any, ctx: _Parse) -> TrainSection | None:
+    return ctx.build(TrainSection, raw or {}, "train")
+
+
+def parse_method(raw: Any, plain: dict, task: TaskSection | None, train: TrainSection | None,
+                 ctx: _Parse) -> ComponentSpec | None:
+    method = _component("method", raw or "lora", "method", ctx.problems, ctx.registry)
+    if method is not None and task is not None and train is not None:
+        from .capabilities import check_capabilities
+        ctx.problems.extend(check_capabilities(
+            {**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
+            ctx.registry.get("method", method.name), registry=ctx.registry))
+    return method
+
+
+def parse_clean(raw: Any, ctx: _Parse) -> list[ComponentSpec | None]:
+    raw = raw or []
+    if not isinstance(raw, list):
+        ctx.problems.append(f"clean: expected a list of cleaners, got {raw!r}")
+        raw = []
+    return [_component("cleaner", v, f"clean[{i}]", ctx.problems, ctx.registry) for i, v in enumerate(raw)]
+
+
+def parse_evaluate(raw: Any, task: TaskSection | None, ctx: _Parse) -> list[ComponentSpec | None]:
     task_type = task.type if task else None
-
-    if plain.get("data") is None:
-        problems.append("data: required section is missing (give `path`, or `train` and optionally "
-                        "`validation` and `test`)")
-        data = None
-    else:
-        data, sub = configs.build(DataSection, plain.get("data"), "data")
-        problems.extend(sub)
-    if data is not None:
-        if not data.path and not data.train:
-            problems.append("data: give `path` (one file to split) or `train` (and optionally `validation`, `test`)")
-        if data.path and data.train:
-            problems.append("data: give either `path` or `train`, not both")
-        for key in ("path", "train", "validation", "test"):
-            p = getattr(data, key)
-            if p is None:
-                continue
-            full = Path(os.path.expanduser(p))
-            if not full.is_absolute() and base_dir:
-                full = Path(base_dir) / full
-            if not full.exists():
-                problems.append(f"data.{key}: file not found: {full}")
-        if task_type:
-            for role in data.columns:
-                if role not in ROLES[task_type]:
-                    problems.append(f"data.columns.{role}: unknown role for {task_type}"
-                                    + did_you_mean(role, ROLES[task_type])
-                                    + f" (roles: {', '.join(ROLES[task_type])})")
-
-    model, sub = configs.build(ModelSection, plain.get("model") or {}, "model")
-    problems.extend(sub)
-    train, sub = configs.build(TrainSection, plain.get("train") or {}, "train")
-    problems.extend(sub)
-
-    method = _component("method", plain.get("method") or "lora", "method", problems, registry)
-    if method is not None and task_type and train is not None:
-        from .methods.capabilities import check_capabilities
-        problems.extend(check_capabilities({**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
-                                           registry.get("method", method.name), registry=registry))
-
-    clean_raw = plain.get("clean") or []
-    if not isinstance(clean_raw, list):
-        problems.append(f"clean: expected a list of cleaners, got {clean_raw!r}")
-        clean_raw = []
-    clean = [_component("cleaner", v, f"clean[{i}]", problems, registry) for i, v in enumerate(clean_raw)]
-
-    eval_raw = plain.get("evaluate")
-    if eval_raw is None and task_type:
-        eval_raw = DEFAULT_EVALUATORS[task_type]
-    if not isinstance(eval_raw or [], list):
-        problems.append(f"evaluate: expected a list of evaluators, got {eval_raw!r}")
-        eval_raw = []
-    evaluate = [_component("evaluator", v, f"evaluate[{i}]", problems, registry)
-                for i, v in enumerate(eval_raw or [])]
+    if raw is None and task_type:
+        raw = DEFAULT_EVALUATORS[task_type]
+    if not isinstance(raw or [], list):
+        ctx.problems.append(f"evaluate: expected a list of evaluators, got {raw!r}")
+        raw = []
+    evaluate = [_component("evaluator", v, f"evaluate[{i}]", ctx.problems, ctx.registry)
+                for i, v in enumerate(raw or [])]
     if task_type:
         for i, spec in enumerate(evaluate):
             if spec is not None:
-                tasks = registry.get("evaluator", spec.name).tasks
+                tasks = ctx.registry.get("evaluator", spec.name).tasks
                 if task_type not in tasks:
-                    problems.append(f"evaluate[{i}]: '{spec.name}' does not apply to {task_type} "
-                                    f"(it scores: {', '.join(tasks)})")
-    if train is not None and train.early_stopping_patience is not None and evaluate:
-        allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
-        if train.early_stopping_metric not in allowed:
-            problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
+                    ctx.problems.append(f"evaluate[{i}]: '{spec.name}' does not apply to {task_type} "
+                                        f"(it scores: {', '.join(tasks)})")
+    return evaluate
+
+
+def check_early_stopping(task: TaskSection | None, train: TrainSection | None, evaluate: list,
+                         ctx: _Parse) -> None:
+    """Across sections: the metric watched for early stopping must be one the run computes."""
+    if train is None or train.early_stopping_patience is None or not evaluate:
+        return
+    task_type = task.type if task else None
+    allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
+    if train.early_stopping_metric not in allowed:
+        ctx.problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
                             f"got {train.early_stopping_metric!r}")
 
-    if problems:
-        raise RecipeError(problems, source)
+
+def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
+    """Every section through its parser; all problems are gathered, then raised as one RecipeError."""
+    from .plugins import get_registry
+    ctx = _Parse(get_registry(), base_dir)
+    task = parse_task(plain.get("task"), ctx)
+    data = parse_data(plain.get("data"), task.type if task else None, ctx)
+    model = parse_model(plain.get("model"), ctx)
+    train = parse_train(plain.get("train"), ctx)
+    method = parse_method(plain.get("method"), plain, task, train, ctx)
+    clean = parse_clean(plain.get("clean"), ctx)
+    evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
+    check_early_stopping(task, train, evaluate, ctx)
+    if ctx.problems:
+        raise RecipeError(ctx.problems, source)
+    out = object.__new__(Recipe)
+    object.__setattr__(out, "base_dir", base_dir)
     for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
                      evaluate=evaluate).items():
         object.__setattr__(out, k, v)

@@ -32,7 +32,7 @@ def parse_methods(value) -> list[str]:
 
 def variants(recipe, methods) -> list[tuple[str, dict | None, str | None]]:
     """(method, recipe dict or None, reason it is skipped or None) for each method, checked up front."""
-    from .methods.capabilities import check_capabilities
+    from .capabilities import check_capabilities
     from .plugins import get_registry
 
     registry = get_registry()

@@ -1,7 +1,5 @@
 """Split, leakage, formatting, the whole data step for a recipe, its files, and the `ft-lab data` commands."""
-import argparse
 import hashlib
-import io
 import json
 import shutil
 from collections import Counter
@@ -9,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ft_lab.cli_data import add_data_commands
+from ft_lab.cli import main
 from ft_lab.data.formatting import apply_template, format_prompt, to_chat, verbalize
 from ft_lab.data.leakage import find_leaks, remove_leaks
 from ft_lab.data.prepare import PreparedData, prepare_data
@@ -165,39 +163,34 @@ def test_incomplete_folder_is_not_trusted(tmp_path):
         PreparedData.read(tmp_path)
 
 
-def _cli(argv):
-    """What the lead's cli.py does: one line and exit status 2 for a UserError."""
-    parser = argparse.ArgumentParser(prog="ft-lab")
-    add_data_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    out = io.StringIO()
-    try:
-        return args.handler(args, out=out), out.getvalue()
-    except UserError as exc:
-        return exc.exit_code, f"error: {exc}"
+def _cli(argv, capsys):
+    """The real entry point: exit status, and what it printed (one error line for a UserError)."""
+    code = main(argv)
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
 
 
-def test_cli_inspect_reports_encoding_schema_and_stats(tmp_path):
+def test_cli_inspect_reports_encoding_schema_and_stats(tmp_path, capsys):
     p = tmp_path / "faq.csv"
     p.write_text("question,answer\n営業時間は？,９時から１７時です\nHow do I reset?,Use the link\n", encoding="cp932")
-    code, text = _cli(["data", "inspect", str(p)])
+    code, text = _cli(["data", "inspect", str(p)], capsys)
     assert code == 0
     assert "encoding:  cp932" in text and "layout:    question_answer" in text
     assert "prompt: question" in text and "response: answer" in text and "営業時間は？" in text
-    code, text = _cli(["data", "inspect", str(p), "--json"])
+    code, text = _cli(["data", "inspect", str(p), "--json"], capsys)
     assert json.loads(text)["stats"]["rows"] == 2
 
 
-def test_cli_prepare_writes_folder_and_bad_input_exits_2_without_output(tmp_path, tickets):
+def test_cli_prepare_writes_folder_and_bad_input_exits_2_without_output(tmp_path, tickets, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(_recipe(tmp_path, tickets).to_yaml(), encoding="utf-8")
-    code, text = _cli(["data", "prepare", str(recipe), "--out", str(tmp_path / "prep")])
+    code, text = _cli(["data", "prepare", str(recipe), "--out", str(tmp_path / "prep")], capsys)
     assert code == 0 and "34 rows in" in text and (tmp_path / "prep" / "report.json").exists()
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a", "category": "x"}\n{"text": \n', encoding="utf-8")
     recipe.write_text(recipe.read_text(encoding="utf-8").replace(str(tickets), str(bad)), encoding="utf-8")
-    code, text = _cli(["data", "prepare", str(recipe), "--out", str(tmp_path / "prep2")])
+    code, text = _cli(["data", "prepare", str(recipe), "--out", str(tmp_path / "prep2")], capsys)
     assert code == 2 and "bad.jsonl: line 2: invalid JSON (Expecting value at column 10)" in text
     assert not (tmp_path / "prep2").exists()
-    code, text = _cli(["data", "inspect", str(tmp_path / "missing.csv")])
+    code, text = _cli(["data", "inspect", str(tmp_path / "missing.csv")], capsys)
     assert code == 2 and "missing.csv: file not found" in text

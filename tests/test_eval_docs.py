@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from ft_lab import configs
-from ft_lab.default_evaluators import BUILTIN
+from ft_lab.default_plugins.evaluators import BUILTIN
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 

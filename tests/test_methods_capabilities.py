@@ -10,12 +10,12 @@ from ft_lab.errors import RecipeError
 
 from ft_lab.components import Capabilities, Method
 from ft_lab.errors import UserError
-from ft_lab.methods.capabilities import asked, check_capabilities
-from ft_lab.methods.conformance import single_thread, tiny_batch, tiny_model, tiny_tokenizer
+from ft_lab.capabilities import asked, check_capabilities
+from ft_lab.testing import single_thread, tiny_batch, tiny_model, tiny_tokenizer
 from ft_lab.plugins import load_registry
 
 REGISTRY = load_registry(strict=True)
-BUILTIN = [n for n in REGISTRY.names("method") if REGISTRY.owner("method", n) == "ft_lab.default_methods"]
+BUILTIN = [n for n in REGISTRY.names("method") if REGISTRY.owner("method", n) == "ft_lab.default_plugins.methods"]
 
 
 def method(name):

@@ -2,8 +2,8 @@
 method, and trains through the same conformance kit."""
 import warnings
 
-from ft_lab.methods.capabilities import check_capabilities
-from ft_lab.methods.conformance import check_method, single_thread
+from ft_lab.capabilities import check_capabilities
+from ft_lab.testing import check_method, single_thread
 from ft_lab.plugins import load_registry
 
 

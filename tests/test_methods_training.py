@@ -1,10 +1,10 @@
 """Every built-in method trains the tiny model on CPU, lowers the loss by a clear margin, and its saved
-result reloads onto a fresh base with the same predictions (ft_lab.methods.conformance)."""
+result reloads onto a fresh base with the same predictions (ft_lab.testing)."""
 import warnings
 
 import pytest
 
-from ft_lab.methods.conformance import (check_method, logits, single_thread, tiny_batch, tiny_model,
+from ft_lab.testing import (check_method, logits, single_thread, tiny_batch, tiny_model,
                                         tiny_tokenizer)
 from ft_lab.plugins import load_registry
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, ft_lab_cli, write_recipe
+from ft_lab import Cleaner, CleanResult, hookimpl
 from ft_lab.errors import PluginError
 from ft_lab.plugins import load_registry
 
@@ -21,7 +22,7 @@ def plugin_site(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "--no-index", "--target", str(site),
                     *(str(PACKAGES / p) for p in ("ft-lab-example-plugin", "ft-lab-broken-plugin",
-                                                  "ft-lab-clash-plugin"))],
+                                                  "ft-lab-clash-plugin", "ft-lab-rude-plugin"))],
                    check=True, capture_output=True, text=True)
     return site
 
@@ -39,10 +40,10 @@ def plugins_json(site, **extra):
 def test_builtins_are_registered_through_the_hooks():
     reg = load_registry()
     names = {p.name for p in reg.plugins}
-    assert {"ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators"} <= names
+    assert {"ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods", "ft_lab.default_plugins.evaluators"} <= names
     assert {"full", "lora"} <= set(reg.names("method"))
     assert {"accuracy", "macro_f1", "exact_match", "chrf"} <= set(reg.names("evaluator"))
-    assert reg.owner("cleaner", "dedup") == "ft_lab.default_cleaners"
+    assert reg.owner("cleaner", "dedup") == "ft_lab.default_plugins.cleaners"
 
 
 def test_installed_plugin_is_listed_and_broken_ones_are_isolated(plugin_site):
@@ -55,7 +56,7 @@ def test_installed_plugin_is_listed_and_broken_ones_are_isolated(plugin_site):
     assert "ModuleNotFoundError" in broken["ft-lab-broken-plugin"]
     assert "a_dependency_that_is_not_installed" in broken["ft-lab-broken-plugin"]
     clash_errors = [b["error"] for b in data["broken"] if b["name"] == "ft-lab-clash-plugin"]
-    assert any("cleaner 'dedup' is registered by both 'ft_lab.default_cleaners' and 'ft-lab-clash-plugin'" in e
+    assert any("cleaner 'dedup' is registered by both 'ft_lab.default_plugins.cleaners' and 'ft-lab-clash-plugin'" in e
                for e in clash_errors)
     assert any("register_evaluators raised RuntimeError: evaluator hook exploded" in e for e in clash_errors)
     # the clash plugin's valid cleaner still works
@@ -73,18 +74,18 @@ def test_plugins_table_is_readable(plugin_site):
 def test_allow_and_block_lists(plugin_site):
     data = plugins_json(plugin_site, FT_LAB_PLUGINS="example")
     assert "ft-lab-example-plugin" in {p["name"] for p in data["plugins"]} and data["broken"] == []
-    data = plugins_json(plugin_site, FT_LAB_BLOCK_PLUGINS="broken,clash")
+    data = plugins_json(plugin_site, FT_LAB_BLOCK_PLUGINS="broken,clash,rude_exit,rude_interrupt,rude_typo")
     assert data["broken"] == []
     data = plugins_json(plugin_site, FT_LAB_PLUGINS="")
-    assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_cleaners", "ft_lab.default_methods",
-                                                    "ft_lab.default_evaluators"}
+    assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods",
+                                                    "ft_lab.default_plugins.evaluators"}
 
 
 def test_strict_mode_reraises(plugin_site):
     code = "from ft_lab.plugins import load_registry; load_registry()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, **env_with(plugin_site, FT_LAB_STRICT_PLUGINS="1",
-                                                          FT_LAB_BLOCK_PLUGINS="broken")})
+                                                          FT_LAB_BLOCK_PLUGINS="broken,rude_exit,rude_interrupt,rude_typo")})
     assert result.returncode != 0
     assert "PluginError" in result.stderr and "is registered by both" in result.stderr
 
@@ -134,3 +135,50 @@ evaluate: [accuracy, label_coverage]
     for split in ("train", "validation", "test"):
         text = (run_dir / "data" / f"{split}.jsonl").read_text(encoding="utf-8")
         assert "#12345" not in text and text.count("Ticket <TICKET>:") == len(text.splitlines())
+
+
+def test_exit_and_interrupt_in_a_plugin_never_take_the_cli_down(plugin_site, tmp_path):
+    data = plugins_json(plugin_site)  # exit status 0 checked there
+    rude = [b["error"] for b in data["broken"] if b["name"] == "ft-lab-rude-plugin"]
+    assert any("could not load entry point 'rude_exit = ft_lab_rude_exit': SystemExit: it called sys.exit("
+               in e for e in rude), rude
+    assert any("hook register_cleaners raised KeyboardInterrupt" in e for e in rude)
+    assert any("hook register_methods raised Impatient: gave up" in e for e in rude)
+    assert any("'register_cleaner' is not an ft-lab hook; did you mean 'register_cleaners'?" in e for e in rude)
+    assert "mask_ticket_ids" in {c for p in data["plugins"] for c in p["components"]["cleaners"]}
+    table = ft_lab_cli("plugins", env=env_with(plugin_site))
+    assert table.returncode == 0 and "broken: ft-lab-rude-plugin: could not load entry point" in table.stdout
+    recipe = write_recipe(tmp_path, "task: classification\ndata: {path: data.csv}\nclean: [mask_ticket_ids]\n")
+    (tmp_path / "data.csv").write_text("text,label\nhello #1234,a\nbye,b\n", encoding="utf-8")
+    result = ft_lab_cli("validate", str(recipe), env=env_with(plugin_site))
+    assert result.returncode == 0, result.stderr
+    assert "valid (classification" in result.stdout
+
+
+class Shout(Cleaner):
+    """Upper-case the text columns."""
+
+    name = "shout_in_process"
+
+    def clean(self, rows, columns):
+        return CleanResult(rows=[{**r, **{c: r[c].upper() for c in columns}} for r in rows])
+
+
+class InProcessPlugin:
+    @hookimpl(specname="register_cleaners")
+    def add_my_cleaners(self, register):
+        register(Shout)
+
+
+def test_a_plugin_object_registered_in_process_is_dispatched_by_pluggy():
+    from ft_lab.plugins import get_registry, register_plugin, unregister_plugin
+
+    name = register_plugin(InProcessPlugin(), "in-process-test")
+    try:
+        reg = get_registry()
+        assert reg.owner("cleaner", "shout_in_process") == "in-process-test"
+        info = next(p for p in reg.plugins if p.name == "in-process-test")
+        assert info.components["cleaners"] == ["shout_in_process"]
+    finally:
+        unregister_plugin(name)
+    assert "shout_in_process" not in get_registry().names("cleaner")

@@ -9,10 +9,10 @@ Modules: ``examples`` (selection and filters), ``slices`` (metric per slice, low
 ratings and comments), ``report`` (self-contained HTML), ``run_dir`` (reading a run directory).
 """
 from .diff import char_diff, diff_html
-from .examples import ExampleSet, length_bucket
+from .examples import ExampleSet
+from .slices import SliceTable, length_bucket, slice_table
 from .review import ReviewStore, run_summary
 from .runs import base_vs_finetuned, compare_runs
-from .slices import SliceTable, slice_table
 
 __all__ = ["ExampleSet", "ReviewStore", "SliceTable", "base_vs_finetuned", "char_diff", "compare_runs",
            "diff_html", "length_bucket", "run_summary", "slice_table"]

@@ -20,29 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import UserError
+from .slices import LENGTH_BUCKETS, LENGTH_EDGES, length_bucket, slice_table
 
-LENGTH_EDGES = (64, 256)  # characters of the input: short < 64 <= medium < 256 <= long
-LENGTH_BUCKETS = ("short", "medium", "long")
 EXPENSIVE = ("llm_judge", "scenarios")  # evaluators that call a model
-
-
-def length_bucket(text: str, edges: Sequence[int] = LENGTH_EDGES) -> str:
-    n = len(str(text))
-    return "short" if n < edges[0] else "medium" if n < edges[1] else "long"
-
-
-def slice_key(example: dict, by: str | Callable[[dict], Any], edges: Sequence[int] = LENGTH_EDGES):
-    """The slice of one example: 'label', 'predicted', 'length', a metadata column, or a function."""
-    if callable(by):
-        return by(example)
-    if by == "label":
-        return str(example["reference"])
-    if by == "predicted":
-        return str(example["prediction"])
-    if by == "length":
-        return length_bucket(example["input"], edges)
-    meta = example.get("meta") or {}
-    return meta.get(by)
 
 
 class ExampleSet:
@@ -190,7 +170,6 @@ class ExampleSet:
 
     def slices(self, by: str | Callable[[dict], Any], evaluator=None, metric: str | None = None,
                min_count: int = 5, tolerance: float = 0.1):
-        from .slices import slice_table
 
         ev = evaluator or (self.evaluators[0] if self.evaluators else None)
         return slice_table(self.examples, by, evaluator=ev, metric=metric, min_count=min_count,

@@ -18,7 +18,28 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
-from .examples import LENGTH_EDGES, slice_key
+
+LENGTH_EDGES = (64, 256)  # characters of the input: short < 64 <= medium < 256 <= long
+LENGTH_BUCKETS = ("short", "medium", "long")
+
+
+def length_bucket(text: str, edges: Sequence[int] = LENGTH_EDGES) -> str:
+    n = len(str(text))
+    return "short" if n < edges[0] else "medium" if n < edges[1] else "long"
+
+
+def slice_key(example: dict, by: str | Callable[[dict], Any], edges: Sequence[int] = LENGTH_EDGES):
+    """The slice of one example: 'label', 'predicted', 'length', a metadata column, or a function."""
+    if callable(by):
+        return by(example)
+    if by == "label":
+        return str(example["reference"])
+    if by == "predicted":
+        return str(example["prediction"])
+    if by == "length":
+        return length_bucket(example["input"], edges)
+    meta = example.get("meta") or {}
+    return meta.get(by)
 
 
 @dataclass

@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from ft_lab.methods.conformance import check_method, single_thread, tiny_batch, tiny_model
+from ft_lab.testing import check_method, parametrize_with_checks, single_thread, tiny_batch, tiny_model
 from ft_lab_reft.loreft import LoReFTMethod, position_mask
 
 
@@ -13,6 +13,11 @@ def quiet():
     with warnings.catch_warnings(), single_thread():
         warnings.simplefilter("ignore")
         yield
+
+
+@parametrize_with_checks([LoReFTMethod])
+def test_conformance(component, check):
+    check(component)
 
 
 def test_position_mask_skips_padding():

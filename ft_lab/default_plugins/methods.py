@@ -4,13 +4,13 @@ The implementations live in ``ft_lab.methods`` (one module per idea); see docs/m
 """
 from __future__ import annotations
 
-from .hookspecs import hookimpl
-from .methods.adapter import BottleneckAdapter
-from .methods.freeze import FreezeLayers, HeadOnly
-from .methods.full import FullFineTuning
-from .methods.lora import LoRA, QLoRA
-from .methods.peft_methods import IA3, AdaLoRA
-from .methods.prompt_learning import PrefixTuning, PromptTuning, PTuning
+from ..hookspecs import hookimpl
+from ..methods.adapter import BottleneckAdapter
+from ..methods.freeze import FreezeLayers, HeadOnly
+from ..methods.full import FullFineTuning
+from ..methods.lora import LoRA, QLoRA
+from ..methods.peft_methods import IA3, AdaLoRA
+from ..methods.prompt_learning import PrefixTuning, PromptTuning, PTuning
 
 BUILTIN_METHODS = (FullFineTuning, FreezeLayers, HeadOnly, LoRA, QLoRA, AdaLoRA, IA3, PrefixTuning,
                    PromptTuning, PTuning, BottleneckAdapter)

@@ -1,18 +1,14 @@
-"""The ``ft-lab data`` commands: ``inspect FILE`` and ``prepare RECIPE --out DIR``.
+"""Data commands: ``ft-lab data inspect FILE`` and ``ft-lab data prepare RECIPE --out DIR``.
 
-    parser = argparse.ArgumentParser(prog="ft-lab")
-    add_data_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["data", "inspect", "faq.csv"])
-    args.handler(args)            # prints; raises ft_lab.errors.UserError on bad input (exit status 2)
+    ft-lab data inspect tickets.csv [--json]          # encoding, layout, suggested mapping, preview, stats
+    ft-lab data prepare recipe.yaml --out prepared    # splits, rejected rows, change records, report
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 
 
-def add_data_commands(subparsers) -> argparse.ArgumentParser:
+def add_commands(subparsers) -> None:
     data = subparsers.add_parser("data", help="inspect data files and prepare a recipe's data",
                                  description="Inspect data files and prepare a recipe's data.")
     sub = data.add_subparsers(dest="data_command", metavar="{inspect,prepare}")
@@ -36,24 +32,20 @@ def add_data_commands(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=cmd_prepare)
-    return data
 
 
-def cmd_inspect(args, out=None) -> int:
-    from .data.inspect import format_inspection, inspect_file
+def cmd_inspect(args) -> int:
+    from ..data.inspect import format_inspection, inspect_file
 
-    out = out or sys.stdout
     info = inspect_file(args.file, args.format, args.encoding, args.sheet, preview_rows=args.rows)
-    out.write((json.dumps(info, ensure_ascii=False, indent=1, default=str) if args.json
-               else format_inspection(info)) + "\n")
+    print(json.dumps(info, ensure_ascii=False, indent=1, default=str) if args.json else format_inspection(info))
     return 0
 
 
-def cmd_prepare(args, out=None) -> int:
-    from .data.prepare import prepare_data
-    from .recipe import Recipe
+def cmd_prepare(args) -> int:
+    from ..data.prepare import prepare_data
+    from ..recipe import Recipe
 
-    out = out or sys.stdout
     recipe = Recipe.from_yaml(args.recipe)
     prepared = prepare_data(recipe)  # raises before anything is written
     prepared.write(args.out)
@@ -61,12 +53,12 @@ def cmd_prepare(args, out=None) -> int:
     summary = {"out": str(args.out), "rows_in": rep["rows_in"], "rows": rep["rows"], "rejected": rep["rejected"],
                "changed": rep["changes"], "pii_found": rep["pii_found"], "warnings": rep["warnings"]}
     if args.json:
-        out.write(json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
     else:
         r = rep["rows"]
-        out.write(f"{rep['rows_in']} rows in -> train {r['train']}, validation {r['validation']}, test {r['test']}; "
-                  f"{rep['rejected']} rejected, {rep['changes']} changed\n")
+        print(f"{rep['rows_in']} rows in -> train {r['train']}, validation {r['validation']}, test {r['test']}; "
+              f"{rep['rejected']} rejected, {rep['changes']} changed")
         for w in rep["warnings"]:
-            out.write(f"warning: {w}\n")
-        out.write(f"wrote {args.out}/ (report.html, report.json, rejected.jsonl, changes.jsonl)\n")
+            print(f"warning: {w}")
+        print(f"wrote {args.out}/ (report.html, report.json, rejected.jsonl, changes.jsonl)")
     return 0

@@ -1,6 +1,7 @@
-"""A conformance kit for tuning methods: built-in and plugin methods are tested the same way.
+"""The tiny task the conformance kit trains methods on; ``check_method`` is the detailed form of
+``ft_lab.testing.check_method_learns_and_reloads`` (choose the learning rate, the margin, exactness).
 
-    from ft_lab.methods.conformance import check_method
+    from ft_lab.testing import check_method
     result = check_method(MyMethod(MyMethod.Config()), "classification", tmp_path)
     # trains a tiny Llama on CPU, asserts the loss fell by a clear margin and that
     # save -> load gives the same logits; returns the losses for the test to report.

@@ -4,11 +4,11 @@ The cleaners live in ``ft_lab.cleaners`` (one module per idea); see docs/data.md
 """
 from __future__ import annotations
 
-from .cleaners.dedup import Dedup
-from .cleaners.filters import EmptyFilter, LabelMap, LanguageFilter, LengthFilter, PatternFilter, StaleFilter
-from .cleaners.normalize import Normalize
-from .cleaners.pii import PiiMask
-from .hookspecs import hookimpl
+from ..cleaners.dedup import Dedup
+from ..cleaners.filters import EmptyFilter, LabelMap, LanguageFilter, LengthFilter, PatternFilter, StaleFilter
+from ..cleaners.normalize import Normalize
+from ..cleaners.pii import PiiMask
+from ..hookspecs import hookimpl
 
 BUILTIN_CLEANERS = (Normalize, Dedup, PiiMask, LengthFilter, EmptyFilter, LanguageFilter, PatternFilter,
                     StaleFilter, LabelMap)

@@ -1,15 +1,11 @@
-"""``ft-lab eval`` and ``ft-lab report``: re-evaluate a finished run; write its HTML report.
+"""Evaluation commands: ``ft-lab eval`` re-scores a finished run; ``ft-lab report`` writes its HTML report.
 
     ft-lab eval runs/r1                          # the recipe's evaluators
     ft-lab eval runs/r1 --evaluators bleu rouge  # or chosen ones (configured as in the recipe if listed there)
     ft-lab report runs/r1 --out report.html
-
-The lead CLI calls ``add_eval_commands(subparsers)``; each command's ``func(args)`` returns an exit
-status and raises ``ft_lab.errors.UserError`` for problems the user can fix.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 
@@ -20,7 +16,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def cmd_eval(args) -> int:
-    from .evaluation.rescore import evaluate_run
+    from ..evaluation.rescore import evaluate_run
 
     progress = None if args.quiet else (lambda msg: print(f"scoring {msg}", file=sys.stderr))
     metrics = evaluate_run(args.run_dir, _names(args.evaluators), progress=progress)
@@ -39,14 +35,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .analysis.report import write_report
+    from ..analysis.report import write_report
 
     path = write_report(args.run_dir, args.out, worst=args.worst)
     print(f"wrote {path}")
     return 0
 
 
-def add_eval_commands(subparsers) -> None:
+def add_commands(subparsers) -> None:
     p = subparsers.add_parser("eval", help="re-evaluate a finished run's predictions",
                               description="Score the run's predictions files again and rewrite metrics.json "
                                           "(atomically) and eval_details.json.")
@@ -54,7 +50,7 @@ def add_eval_commands(subparsers) -> None:
     p.add_argument("--evaluators", nargs="+", metavar="NAME",
                    help="evaluators to run (space- or comma-separated); default: the recipe's")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(handler=cmd_eval)
 
     r = subparsers.add_parser("report", help="write a self-contained HTML report of a run",
                               description="One HTML file (metrics, confusion matrix, slices, worst examples "
@@ -62,22 +58,5 @@ def add_eval_commands(subparsers) -> None:
     r.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
     r.add_argument("--worst", type=int, default=20, help="worst examples to show (default: 20)")
-    r.set_defaults(func=cmd_report)
+    r.set_defaults(handler=cmd_report)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry for these two commands (the project CLI embeds them instead)."""
-    from .errors import UserError
-
-    parser = argparse.ArgumentParser(prog="ft-lab")
-    add_eval_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

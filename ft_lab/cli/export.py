@@ -1,19 +1,18 @@
-"""``ft-lab export`` and ``ft-lab sweep``: ship a trained run; compare methods on one recipe.
+"""Export and sweep commands: ``ft-lab export`` ships a trained run; ``ft-lab sweep`` compares methods.
 
     ft-lab export runs/r1 --out exported/            # adapter (or whole model) + tokenizer + model card
     ft-lab export runs/r1 --out merged/ --merge      # a plain transformers model (safetensors)
     ft-lab sweep recipe.yaml --methods lora,ia3,full [--runs-dir DIR] [--out table.md]
-
-The lead CLI calls ``add_method_commands(subparsers)``; each command's ``func(args)`` returns an exit
-status and raises ``ft_lab.errors.UserError`` for problems the user can fix.
 """
 from __future__ import annotations
 
 import sys
 
+from .run import RUNS_DIR_HELP
+
 
 def cmd_export(args) -> int:
-    from .export import export_run
+    from ..export import export_run
 
     out = export_run(args.run_dir, args.out, merge=args.merge)
     print(f"exported {'merged model' if args.merge else 'run'} to {out}")
@@ -21,8 +20,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .recipe import Recipe
-    from .sweep import markdown_table, parse_methods, sweep, write_outputs
+    from ..recipe import Recipe
+    from ..sweep import markdown_table, parse_methods, sweep, write_outputs
 
     methods = parse_methods(args.methods)
     recipe = Recipe.from_yaml(args.recipe)
@@ -34,16 +33,16 @@ def cmd_sweep(args) -> int:
     return 0 if all(r["status"] in ("completed", "skipped") for r in rows) else 1
 
 
-def add_method_commands(subparsers) -> None:
+def add_commands(subparsers) -> None:
     p = subparsers.add_parser("export", help="export a completed run: adapter or merged model, with a model card")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
     p.add_argument("--out", required=True, help="new (or empty) folder to write")
     p.add_argument("--merge", action="store_true",
                    help="fold the training into the base weights (mergeable methods only)")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(handler=cmd_export)
     p = subparsers.add_parser("sweep", help="train one recipe with several methods and compare them")
-    p.add_argument("recipe")
+    p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--methods", required=True, help="comma-separated method names, e.g. lora,ia3,full")
-    p.add_argument("--runs-dir", help="folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)")
+    p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
     p.add_argument("--out", help="write the Markdown table here, and sweep.json beside it")
-    p.set_defaults(func=cmd_sweep)
+    p.set_defaults(handler=cmd_sweep)

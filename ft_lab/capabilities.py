@@ -1,0 +1,120 @@
+"""Refuse a recipe that asks a method for something it cannot do, before any training starts.
+
+    problems = check_capabilities(recipe, registry.get("method", "prefix_tuning"))
+    # ["method: 'prefix_tuning' does not work with packed sequences (...); set train.packing: false,
+    #   or choose a method that does: adapter, adalora, ..."]
+
+What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are taken as "not asked":
+
+- ``task`` (a name, or ``{"type": ...}``)                   -> ``Capabilities.tasks``
+- ``train.gradient_checkpointing``                          -> ``gradient_checkpointing``
+- ``train.packing``                                         -> ``packing``
+- ``train.num_processes`` > 1                               -> ``multi_process``
+- ``model.quantization`` other than null / "none"           -> ``quantized``
+- ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
+- always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+#: capability field -> (what the recipe asks, why a method may not do it, how to stop asking)
+_ASKS = {
+    "gradient_checkpointing": ("gradient checkpointing", "set train.gradient_checkpointing: false"),
+    "packing": ("packed sequences", "set train.packing: false"),
+    "multi_process": ("several training processes", "set train.num_processes: 1"),
+    "quantized": ("a quantized base (model.quantization)", "set model.quantization: none"),
+    "mergeable": ("merging into the base (--merge)", "export the adapter without --merge"),
+}
+_WHY = {
+    "packing": "its trained positions or virtual tokens belong to one sequence, and a packed row holds several",
+    "mergeable": "what it learns is not a change of the base weights",
+    "gradient_checkpointing": "it feeds the model inputs that checkpointed layers cannot recompute",
+    "quantized": "it trains or saves base weights, which a 4/8-bit base cannot hold",
+    "multi_process": "it has not been made safe for distributed training",
+}
+
+
+def _plain(recipe_like: Any) -> dict:
+    if hasattr(recipe_like, "to_dict"):
+        return recipe_like.to_dict()
+    return dict(recipe_like or {})
+
+
+def _section(plain: dict, key: str) -> dict:
+    value = plain.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
+    """Which capabilities the recipe asks for."""
+    plain = _plain(recipe_like)
+    train, model = _section(plain, "train"), _section(plain, "model")
+    quant = model.get("quantization")
+    return {
+        "gradient_checkpointing": bool(train.get("gradient_checkpointing")),
+        "packing": bool(train.get("packing")),
+        "multi_process": int(train.get("num_processes") or 1) > 1,
+        "quantized": quant not in (None, False, "none", ""),
+        "mergeable": bool(merge if merge is not None else _section(plain, "export").get("merge")),
+    }
+
+
+def _task_of(plain: dict) -> str | None:
+    """The task the model itself is prepared for: a language model used as classifier generates."""
+    task = plain.get("task")
+    if isinstance(task, dict):
+        return "generation" if task.get("classifier") == "lm" else task.get("type")
+    return task
+
+
+def _alternatives(field: str, task: str | None, exclude: str, registry) -> str:
+    names = []
+    for name in registry.names("method"):
+        caps = registry.get("method", name).capabilities
+        if name != exclude and getattr(caps, field) and (task is None or task in caps.tasks) \
+                and not caps.needs_cuda:
+            names.append(name)
+    return ", ".join(names) or "none installed"
+
+
+def cuda_visible() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = None,
+                       cuda_available: bool | None = None, registry=None) -> list[str]:
+    """Problems (empty when fine) between a recipe and a method class (or instance), each saying why
+    and what to choose instead. ``merge`` stands for export --merge; ``cuda_available`` overrides the
+    check for a visible GPU (tests); ``registry`` lists the alternatives (default: the process's)."""
+    if registry is None:
+        from .plugins import get_registry
+        registry = get_registry()
+    plain = _plain(recipe_like)
+    caps = method_cls.capabilities
+    name = method_cls.name
+    task = _task_of(plain)
+    problems: list[str] = []
+    if task and task not in caps.tasks:
+        others = [n for n in registry.names("method") if task in registry.get("method", n).capabilities.tasks]
+        problems.append(f"method: '{name}' does not support {task} (it supports: {', '.join(caps.tasks)}); "
+                        f"choose one of: {', '.join(others) or 'none installed'}")
+    for field, wanted in asked(plain, merge).items():
+        if wanted and not getattr(caps, field):
+            what, stop = _ASKS[field]
+            problems.append(f"method: '{name}' does not work with {what}: {_WHY[field]}; {stop}, or choose "
+                            f"a method that does: {_alternatives(field, task, name, registry)}")
+    if caps.needs_cuda and not (cuda_visible() if cuda_available is None else cuda_available):
+        problems.append(f"method: '{name}' needs a CUDA GPU and none is visible on this machine (bitsandbytes "
+                        f"has no CPU path for it); run on a GPU machine, or choose lora (same adapter, "
+                        f"full-precision base)")
+    for module in caps.needs_modules:
+        if importlib.util.find_spec(module) is None:
+            problems.append(f"method: '{name}' needs the Python package '{module}', which is not installed; "
+                            f"pip install 'ft-lab[{module}]' (or pip install {module})")
+    return problems

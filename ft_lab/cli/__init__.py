@@ -1,0 +1,59 @@
+"""The ``ft-lab`` command line: ``main`` and the parser; one module per command group.
+
+    ft-lab run RECIPE [--runs-dir DIR]     validate, prepare data, train in a worker, evaluate   (cli/run.py)
+    ft-lab resume RUN_DIR                  continue a stopped or interrupted run                 (cli/run.py)
+    ft-lab runs [--json]                   list runs with status and headline metric             (cli/run.py)
+    ft-lab validate RECIPE                 check a recipe without running it                     (cli/run.py)
+    ft-lab demo                            the built-in example on the tiny model, offline       (cli/run.py)
+    ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (cli/data.py)
+    ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (cli/evaluate.py)
+    ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (cli/export.py)
+    ft-lab plugins [--json]                installed plugins, their components, broken ones      (cli/plugins.py)
+
+One dispatch convention: each group module has ``add_commands(subparsers)``, and every command's
+parser ends with ``set_defaults(handler=fn)`` where ``fn(args) -> int`` is the exit status. Problems
+the user can fix raise ``ft_lab.errors.UserError``: ``main`` prints them one line each and returns
+the error's ``exit_code`` (2). Tests call ``main([...])`` (the same function as the console script).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import RecipeError, UserError
+
+#: The command-group modules, in the order their commands appear in ``ft-lab --help``.
+COMMAND_GROUPS = ("ft_lab.cli.run", "ft_lab.cli.data", "ft_lab.cli.evaluate", "ft_lab.cli.export",
+                  "ft_lab.cli.plugins")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="ft-lab", description="Fine-tune language models on your own data.")
+    parser.add_argument("--version", action="version", version=f"ft-lab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_GROUPS:
+        importlib.import_module(module).add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (argparse's own exits, ``--help`` included, are returned too)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed the message
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return args.handler(args) or 0
+    except RecipeError as exc:
+        for line in exc.lines():
+            print(f"error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
