@@ -12,7 +12,6 @@ Every problem is reported at once with its path (``method.r: expected an integer
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

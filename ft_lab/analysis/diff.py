@@ -29,11 +29,6 @@ def char_diff(prediction: str, reference: str) -> list[tuple]:
     return ops
 
 
-def similarity(prediction: str, reference: str) -> float:
-    """Share of matching characters (difflib ratio, 0-1)."""
-    return difflib.SequenceMatcher(None, str(prediction), str(reference), autojunk=False).ratio()
-
-
 def diff_html(prediction: str, reference: str) -> str:
     """The diff as HTML: <del> for the prediction's extra text, <ins> for the reference's missing text."""
     out = []

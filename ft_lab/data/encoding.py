@@ -12,7 +12,6 @@ from pathlib import Path
 
 from ..errors import UserError
 
-ENCODINGS = ("utf-8", "utf-8-sig", "utf-16", "cp932", "shift_jis", "euc_jp")
 _ALIASES = {"utf8": "utf-8", "sjis": "cp932", "shift-jis": "cp932", "shift_jis": "cp932", "windows-31j": "cp932",
             "euc-jp": "euc_jp", "eucjp": "euc_jp", "utf-16le": "utf-16-le", "utf-16be": "utf-16-be",
             "utf8-sig": "utf-8-sig", "utf-8-bom": "utf-8-sig"}

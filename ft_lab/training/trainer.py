@@ -32,7 +32,6 @@ def precision_flags(precision: str) -> dict:
 def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1) -> int:
     if train.max_steps:
         return train.max_steps
-    per_step = train.batch_size * train.gradient_accumulation_steps * world_size
     return max(1, math.ceil(math.ceil(n_examples / (train.batch_size * world_size))
                             / train.gradient_accumulation_steps * train.epochs))
 
