@@ -25,15 +25,24 @@ OPTIONAL_COMMANDS = (("ft_lab.cli_data", "add_data_commands"), ("ft_lab.cli_eval
                      ("ft_lab.cli_methods", "add_method_commands"))
 
 
+ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their code; trust the recipe first)"
+
+
 def _follow(handle) -> str:
     """Print progress until the worker ends; Ctrl-C asks it to save a checkpoint and stop."""
     from .progress import ProgressPrinter, metric_table
 
     printer = ProgressPrinter()
+    presses = []
 
-    def interrupt(signum, frame):
-        print("\nstop requested: saving a checkpoint ...", flush=True)
-        handle.stop()
+    def interrupt(signum, frame):  # once: stop cleanly with a checkpoint; twice: kill the worker
+        presses.append(signum)
+        if len(presses) == 1:
+            print("\nstop requested: saving a checkpoint ... (Ctrl-C again to kill the worker)", flush=True)
+            handle.stop()
+        else:
+            print("\nkilling the worker", flush=True)
+            handle.kill()
 
     old = signal.signal(signal.SIGINT, interrupt)
     try:
@@ -48,6 +57,7 @@ def _follow(handle) -> str:
         print(f"run {status}; continue with: ft-lab resume {handle.dir}")
     else:
         print(f"run failed: {handle.error or 'see ' + str(handle.dir / 'worker.log')}", file=sys.stderr)
+        print(f"worker log: {handle.dir / 'worker.log'}", file=sys.stderr)
     return status
 
 
@@ -155,12 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="validate a recipe, prepare its data, train and evaluate")
     p.add_argument("recipe")
     p.add_argument("--runs-dir", help=runs_dir_help)
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     p.add_argument("run_dir")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(func=cmd_resume)
     p = sub.add_parser("validate", help="check a recipe without running it")
     p.add_argument("recipe")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("--runs-dir", help=runs_dir_help)
@@ -184,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "allow_code", False):
+        os.environ["FT_LAB_ALLOW_CODE"] = "1"  # the worker inherits it
     try:
         return args.func(args) or 0
     except RecipeError as exc:

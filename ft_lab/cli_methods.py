@@ -24,7 +24,11 @@ def cmd_sweep(args) -> int:
     from .recipe import Recipe
     from .sweep import markdown_table, parse_methods, sweep, write_outputs
 
+    from .output_paths import check_out_file
+
     methods = parse_methods(args.methods)
+    if args.out:
+        check_out_file(args.out, force=args.force)
     recipe = Recipe.from_yaml(args.recipe)
     rows = sweep(recipe, methods, args.runs_dir, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(markdown_table(rows), end="")
@@ -46,4 +50,5 @@ def add_method_commands(subparsers) -> None:
     p.add_argument("--methods", required=True, help="comma-separated method names, e.g. lora,ia3,full")
     p.add_argument("--runs-dir", help="folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)")
     p.add_argument("--out", help="write the Markdown table here, and sweep.json beside it")
+    p.add_argument("--force", action="store_true", help="replace --out when it exists")
     p.set_defaults(func=cmd_sweep)
