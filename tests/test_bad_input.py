@@ -351,3 +351,17 @@ def test_damaged_run_files_are_one_error_for_every_reader(banking_csv):
     for reader in (runs.open_run(run_dir), RunData(run_dir)):
         with pytest.raises(ft_lab.UserError, match=r"metrics.json: not valid JSON .*damaged"):
             reader.metrics()
+
+
+def test_a_huge_csv_cell_is_truncated_not_a_quoting_error(tmp_path, capsys):
+    from ft_lab.cli import main
+
+    data = tmp_path / "in" / "t.csv"
+    data.parent.mkdir()
+    lines = ["text,label"] + [f"message {i},{'ab'[i % 2]}" for i in range(30)] + ['"' + "z" * 500_000 + '",a']
+    data.write_text("\n".join(lines) + "\n")
+    recipe = write_recipe(tmp_path, f"task: classification\ndata: {{path: {data}}}\n")
+    assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    texts = [json.loads(x)["text"] for s in ("train", "validation", "test")
+             for x in (tmp_path / "out" / f"{s}.jsonl").read_text().splitlines()]
+    assert max(len(t) for t in texts) == 100_000

@@ -164,6 +164,10 @@ def hold_lock(run_dir: Path) -> None:
 
     fd = os.environ.pop("FT_LAB_LOCK_FD", None)
     if fd is not None:
+        try:
+            os.fstat(int(fd))
+        except OSError:  # under accelerate launch the launcher process holds it for the ranks
+            return
         _LOCK.append(int(fd))
     else:
         fd = os.open(run_dir / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
