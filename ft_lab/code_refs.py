@@ -12,6 +12,12 @@ from __future__ import annotations
 import os
 import re
 
+from .errors import UserError
+
+
+class CodeRefError(UserError, ValueError):
+    """A refused ``module:function`` value: a recipe problem (ValueError) and a UserError alike."""
+
 ALLOW_ENV = "FT_LAB_ALLOW_CODE"
 _REF = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
@@ -42,8 +48,8 @@ def refusal(ref: str, field: str) -> str | None:
 
 
 def check_code_refs(refs, field: str) -> None:
-    """Raise ``ValueError`` (a recipe problem) for the first reference that is refused."""
+    """Raise ``CodeRefError`` (a recipe problem) for the first reference that is refused."""
     for ref in refs or ():
         reason = refusal(ref, field)
         if reason:
-            raise ValueError(reason)
+            raise CodeRefError(reason)

@@ -4,7 +4,8 @@
     check_out_file(Path("report.html"), force=args.force)
 
 Every ``--out`` goes through these checks before anything is written; ``--force`` allows replacing an
-existing file or a non-empty folder, but never writing into the folder that holds the input data.
+existing file or a non-empty folder, but never writing into the folder that holds the input data (or a
+folder that contains it).
 """
 from __future__ import annotations
 
@@ -23,14 +24,15 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_not_input(out: Path, inputs) -> None:
-    """Refuse ``out`` when it is, holds, or lies inside the folder of any input file."""
+    """Refuse ``out`` when it is the folder of an input file, holds one, or lies inside an input folder
+    (a saved dataset): writing there could replace the user's data. A new subfolder beside the data is fine."""
     out = Path(out).expanduser().resolve()
     for item in inputs or ():
         item = Path(item).expanduser().resolve()
         folder = item if item.is_dir() else item.parent
-        if out == item or _inside(out, folder) or _inside(folder, out):
-            raise UserError(f"--out {out}: it overlaps the input data's folder {folder}; write the output to "
-                            f"a folder outside it, so that your data files can never be replaced")
+        if out == folder or _inside(item, out) or (item.is_dir() and _inside(out, item)):
+            raise UserError(f"--out {out}: it overlaps the input data ({item}); write the output to another "
+                            f"folder, so that your data files can never be replaced")
 
 
 def check_out_folder(out, inputs=(), force: bool = False) -> Path:

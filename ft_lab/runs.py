@@ -11,6 +11,7 @@ Layout of ``RUNS_DIR/<run id>/``::
     predictions/           base.jsonl and finetuned.jsonl, one test example per line
     metrics.json           {"base": {...}, "finetuned": {...}, "headline": "<metric>"}
     worker.log, worker.pid, stop (a stop request)
+    worker.lock            flock-ed by the live worker for its whole life (liveness, one worker per run)
 
 Every view (CLI, panels, JupyterLab) rebuilds a run from these files; none of them trains.
 """
@@ -178,7 +179,10 @@ def _try_lock(run_dir: Path, wait: float = 0.0) -> int | None:
 
 def lock_holder(run_dir: Path) -> int | None:
     """The pid of the live worker of the run, or None."""
-    fd = _try_lock(run_dir)
+    try:
+        fd = _try_lock(run_dir)
+    except OSError:
+        return None
     if fd is not None:
         os.close(fd)
         return None
@@ -190,7 +194,10 @@ def lock_holder(run_dir: Path) -> int | None:
 
 def check_liveness(handle: RunHandle) -> str:
     """The run's status; a live status whose worker is gone becomes ``failed`` (written once)."""
-    fd = _try_lock(handle.dir)
+    try:
+        fd = _try_lock(handle.dir)
+    except OSError:  # a read-only copy of a run: nothing can be checked or written
+        return handle.last_status_event()["status"]
     if fd is None:
         return handle.last_status_event()["status"]  # the worker holds the lock: it is alive
     try:
@@ -204,7 +211,12 @@ def _settle(handle: RunHandle) -> str:
     last = handle.last_status_event()  # read under the lock: the worker may have just ended
     if last["status"] not in LIVE or not (handle.dir / WORKER_LOCK).exists():
         return last["status"]
-    code = handle.process.poll() if handle.process is not None else None
+    code = None
+    if handle.process is not None:  # the lock is free, so the process is ending: collect its exit code
+        try:
+            code = handle.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     append_event(handle.dir, worker_died_event(handle.dir, last["status"], code))
     return "failed"
 
@@ -300,7 +312,7 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
 
     run_dir = Path(run_dir).resolve()
     if lock_fd is None:
-        lock_fd = _try_lock(run_dir)
+        lock_fd = _try_lock(run_dir, wait=2.0)
         if lock_fd is None:
             raise UserError(f"{run_dir}: a worker is already running on this run (pid {lock_holder(run_dir)}); "
                             f"stop it first")
@@ -358,7 +370,7 @@ def resume(run_dir) -> RunHandle:
     if status == "completed":
         raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
     # a worker that has just written its last status may still be exiting: give it a few seconds
-    fd = _try_lock(handle.dir, wait=10.0 if status in TERMINAL else 0.0)
+    fd = _try_lock(handle.dir, wait=10.0 if status in TERMINAL else 2.0)  # a reader may hold it briefly
     if fd is None:
         raise UserError(f"{handle.dir}: the run is still running (worker pid {lock_holder(handle.dir)}); "
                         f"stop it first")

@@ -64,6 +64,8 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
                 if strict:
                     raise
                 info[ev.name] = {"error": f"{type(exc).__name__}: {exc}"}
+                if progress:
+                    progress(f"{which}: {ev.name} failed: {exc}")
                 if on_error:
                     on_error(which, ev.name, str(exc))
                 continue
