@@ -77,6 +77,7 @@ class RunHandle(RunFiles):
             raise UserError(f"{path.resolve()}: not an ft-lab run directory (no run.json)")
         super().__init__(path)
         self.process = process
+        self.follow_from = 0  # byte offset in events.jsonl where this attempt's events start (see resume)
 
     def __repr__(self):
         return f"RunHandle({str(self.dir)!r}, status={self.status!r})"
@@ -116,7 +117,7 @@ class RunHandle(RunFiles):
         A terminal status counts only when written after the latest ``resuming``, so waiting on a run
         that was just resumed waits for the new attempt."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        offset = 0
+        offset = self.follow_from
         while True:
             if on_event is not None:
                 events, offset = read_events(self.dir, offset)
@@ -378,12 +379,16 @@ def resume(run_dir) -> RunHandle:
         status = _settle(handle)
         if status == "completed":
             raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
+        events = handle.dir / "events.jsonl"
+        offset = events.stat().st_size if events.exists() else 0
         append_event(handle.dir, {"type": "status", "status": "resuming", "previous": status,
                                   "checkpoint": last_checkpoint(handle.dir)})
     except BaseException:
         os.close(fd)
         raise
-    return start_worker(handle.dir, resume=True, lock_fd=fd)
+    resumed = start_worker(handle.dir, resume=True, lock_fd=fd)
+    resumed.follow_from = offset  # wait(on_event=...) shows this attempt, from its "resuming" on
+    return resumed
 
 
 def open_run(run_dir) -> RunHandle:

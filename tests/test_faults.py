@@ -64,8 +64,7 @@ def test_worker_that_cannot_start_fails_the_cli_within_seconds(banking_csv, tmp_
     print(f"failed in {took:.1f}s")
 
 
-def test_dead_worker_becomes_failed_with_the_log_tail_and_exit_code(banking_csv, tmp_path, tiny_model_dir,
-                                                                      monkeypatch):
+def test_dead_worker_becomes_failed_with_the_log_tail_and_exit_code(banking_csv, monkeypatch, capsys):
     # the worker process dies before it writes any status (as a segfault or OOM kill would)
     monkeypatch.setattr(runs, "worker_command", lambda run_dir, resume, n=1: [
         sys.executable, "-c", "import sys; print('worker output before dying'); sys.exit(3)"])
@@ -77,6 +76,13 @@ def test_dead_worker_becomes_failed_with_the_log_tail_and_exit_code(banking_csv,
     assert statuses(handle.dir) == ["created", "failed"]
     assert runs.open_run(handle.dir).status == "failed"  # recorded once, the same for every reader
     assert statuses(handle.dir) == ["created", "failed"]
+
+    # `ft-lab resume` shows the new attempt only, and ends (non-zero) when its worker dies too
+    from ft_lab.cli import main
+    assert main(["resume", str(handle.dir)]) == 1
+    out, err = capsys.readouterr()
+    assert "[resuming]" in out and "[created]" not in out and "exit code 3" in err
+    assert statuses(handle.dir) == ["created", "failed", "resuming", "failed"]
 
 
 def test_a_reused_pid_cannot_make_a_dead_run_look_alive(banking_csv):
