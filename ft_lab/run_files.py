@@ -102,7 +102,7 @@ class RunFiles:
 def last_checkpoint(run_dir: Path) -> str | None:
     """The newest complete Trainer checkpoint of a run, or None: one with its trainer_state.json and
     whole safetensors files (a kill or a full disk while saving leaves a damaged one, passed over)."""
-    from .models.folder_check import safetensors_problem
+    from .file_checks import safetensors_problem
 
     folder = Path(run_dir) / "checkpoints"
     if not folder.is_dir():

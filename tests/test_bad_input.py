@@ -57,8 +57,9 @@ def test_unknown_model_folder(tmp_path, banking_csv):
     recipe = write_recipe(tmp_path, f"task: classification\ndata: {{path: {banking_csv}}}\n"
                                     f"model: {{name_or_path: {tmp_path}}}\n")
     result = ft_lab_cli("run", str(recipe), "--runs-dir", str(tmp_path / "runs"))
-    assert result.returncode == 1
-    assert "has no config.json" in result.stderr
+    assert result.returncode == 2  # refused before any work: no run directory, no worker
+    assert "has no config.json" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
 # --- hostile recipes: validated through ft_lab.cli.main, nothing run --------------------------------

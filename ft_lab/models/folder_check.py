@@ -5,14 +5,23 @@
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 from ..errors import UserError
+from ..file_checks import safetensors_problem
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt", "spiece.model",
                    "sentencepiece.bpe.model", "tokenizer_config.json")
 FIX = "re-save the model with save_pretrained, or copy the folder again"
+
+
+def check_model_spec(model_spec) -> None:
+    """Check ``model.name_or_path`` when it is a local folder (cheap: no model is loaded)."""
+    import os
+
+    path = Path(os.path.expanduser(model_spec.name_or_path))
+    if model_spec.name_or_path != "tiny" and path.exists():
+        check_model_folder(path)
 
 
 def check_model_folder(path: Path, need_tokenizer: bool = True) -> None:
@@ -35,25 +44,3 @@ def check_model_folder(path: Path, need_tokenizer: bool = True) -> None:
         raise UserError(f"model.name_or_path: folder {path} has no tokenizer files (one of "
                         f"{', '.join(TOKENIZER_FILES[:5])}); save the tokenizer into it with "
                         f"tokenizer.save_pretrained(folder)")
-
-
-def safetensors_problem(path: Path) -> str | None:
-    """What is wrong with a safetensors file (truncated, bad header), or None; reads only the header."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            return f"truncated ({size} bytes; not even a header)"
-        (n,) = struct.unpack("<Q", head)
-        if n > size - 8 or n > 100 * 2**20:
-            return f"truncated or not safetensors (header of {n} bytes in a file of {size} bytes)"
-        try:
-            header = json.loads(f.read(n))
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return "damaged header (not valid JSON)"
-    ends = [v["data_offsets"][1] for k, v in header.items()
-            if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v]
-    need = 8 + n + max(ends, default=0)
-    if size < need:
-        return f"truncated: {size} bytes where the header describes {need}"
-    return None
