@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import UserError
+
 
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
@@ -40,11 +42,20 @@ def atomic_write_json(path: Path, data, default=str) -> Path:
 
 
 def read_json(path: Path, default=None):
-    """The parsed file, or ``default`` when it is missing or not (yet) valid JSON."""
+    """The parsed file, or ``default`` when it is missing.
+
+    Files of a run are written atomically, so a file that is not valid JSON is damaged, not half-written:
+    that is a ``UserError`` naming the file (one policy for every reader)."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return default
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise UserError(f"{path}: not valid JSON ({reason}{where}); the file is damaged: restore it, or "
+                        f"delete it and re-run the step that writes it (ft-lab eval for metrics)") from None
 
 
 def jsonl_text(rows: list[dict]) -> str:

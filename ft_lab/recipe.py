@@ -86,12 +86,21 @@ class DataSection:
                 "string with {prompt}; none leaves prompts as they are"})
     length_tokenizer: str = field(default="approx", metadata={
         "help": "tokenizer for the report's token lengths: a local folder or cached hub id, or approx"})
+    missing_labels: Literal["reject", "error"] = field(default="reject", metadata={
+        "help": "classification rows with an empty or missing label (\"\", NaN, N/A): drop them into "
+                "rejected.jsonl, or stop with an error"})
+    max_chars: int = field(default=100_000, metadata={
+        "help": "longest text (characters) a row may hold; longer ones are handled by long_rows"})
+    long_rows: Literal["truncate", "reject"] = field(default="truncate", metadata={
+        "help": "texts longer than max_chars: cut them there, or drop the row into rejected.jsonl"})
 
     def __post_init__(self):
         if len(self.split) != 3 or any(x < 0 for x in self.split) or abs(sum(self.split) - 1) > 1e-6:
             raise ValueError(f"split: expected three fractions that add up to 1, got {self.split}")
         if self.max_rows is not None and self.max_rows < 1:
             raise ValueError("max_rows must be at least 1")
+        if self.max_chars < 1:
+            raise ValueError("max_chars must be at least 1")
         if not 0 < self.leakage_threshold <= 1:
             raise ValueError(f"leakage_threshold must be in (0, 1], got {self.leakage_threshold}")
 
@@ -215,15 +224,10 @@ class Recipe:
     def from_yaml(cls, path_or_text: str | os.PathLike, base_dir: str | None = None) -> "Recipe":
         """Load a recipe from a YAML file path (or YAML text). Relative data paths are read from the
         file's folder (for text: from ``base_dir``, else the current folder)."""
-        import yaml
+        from .yaml_limits import safe_load
         text, source, file_dir = _read_source(path_or_text)
         base_dir = file_dir or base_dir
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            raise RecipeError([f"{where}not valid YAML ({getattr(exc, 'problem', exc)})"], source) from None
+        data = safe_load(text, source)  # aliases, size and depth limited before anything expands
         return cls.from_dict(data if data is not None else {}, source=source, base_dir=base_dir)
 
     # --- output -------------------------------------------------------------------------------
@@ -438,6 +442,8 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     clean = parse_clean(plain.get("clean"), ctx)
     evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
     check_early_stopping(task, train, evaluate, ctx)
+    from .redact import recipe_secret_problems
+    ctx.problems.extend(recipe_secret_problems(plain))
     if ctx.problems:
         raise RecipeError(ctx.problems, source)
     out = object.__new__(Recipe)

@@ -11,6 +11,7 @@ Layout of ``RUNS_DIR/<run id>/``::
     predictions/           base.jsonl and finetuned.jsonl, one test example per line
     metrics.json           {"base": {...}, "finetuned": {...}, "headline": "<metric>"}
     worker.log, worker.pid, stop (a stop request)
+    worker.lock            flock-ed by the live worker for its whole life (liveness, one worker per run)
 
 Every view (CLI, panels, JupyterLab) rebuilds a run from these files; none of them trains.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,9 +30,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import UserError
+from .run_files import RunFiles, last_checkpoint, read_events  # noqa: F401  (read_events: run API)
 
-TERMINAL = ("completed", "failed", "stopped")
+# A run's statuses, in events.jsonl order: created -> running -> (completed | failed | stopped | interrupted);
+# ``resume`` appends resuming -> running -> ... again. Only a terminal status written after the latest
+# ``resuming`` ends a wait. See docs/runs.md.
+TERMINAL = ("completed", "failed", "stopped", "interrupted")
+LIVE = ("created", "running", "resuming")
 DEFAULT_RUNS_DIR = "runs"
+LOG_TAIL_LINES = 20
 
 
 # atomic writes live in ft_lab.atomic; re-exported here for callers of the run API
@@ -39,33 +47,15 @@ from .atomic import atomic_write_json, atomic_write_text, read_json  # noqa: E40
 
 # --- events -------------------------------------------------------------------------------------
 def append_event(run_dir: Path, event: dict) -> dict:
-    """Append one event (a JSON line, written with one write call) to ``events.jsonl``."""
-    event = {"time": round(time.time(), 3), **event}
+    """Append one event (a JSON line, written with one write call) to ``events.jsonl``; secrets redacted."""
+    from .redact import redact
+
+    event = redact({"time": round(time.time(), 3), **event})
     line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
     with open(Path(run_dir) / "events.jsonl", "a", encoding="utf-8") as f:
         f.write(line)
         f.flush()
     return event
-
-
-def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
-    """Events from byte ``offset`` on, and the offset to read from next; a half-written last line waits."""
-    path = Path(run_dir) / "events.jsonl"
-    if not path.exists():
-        return [], offset
-    with open(path, "rb") as f:
-        f.seek(offset)
-        chunk = f.read()
-    events, used = [], 0
-    for raw in chunk.splitlines(keepends=True):
-        if not raw.endswith(b"\n"):
-            break
-        used += len(raw)
-        try:
-            events.append(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-    return events, offset + used
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -74,23 +64,7 @@ def new_run_id(task: str, method: str) -> str:
     return f"{stamp}-{task[:5]}-{method}-{secrets.token_hex(2)}"
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process is dead for our purposes
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-class RunHandle:
+class RunHandle(RunFiles):
     """A run on disk, running or finished: status, events, metrics, wait, stop.
 
         handle = ft_lab.run("recipe.yaml")
@@ -98,33 +72,18 @@ class RunHandle:
     """
 
     def __init__(self, run_dir: str | os.PathLike, process: subprocess.Popen | None = None):
-        self.dir = Path(run_dir).resolve()
-        if not (self.dir / "run.json").exists():
-            raise UserError(f"{self.dir}: not an ft-lab run directory (no run.json)")
+        path = Path(run_dir)
+        if not (path / "run.json").exists():
+            raise UserError(f"{path.resolve()}: not an ft-lab run directory (no run.json)")
+        super().__init__(path)
         self.process = process
+        self.follow_from = 0  # byte offset in events.jsonl where this attempt's events start (see resume)
 
     def __repr__(self):
         return f"RunHandle({str(self.dir)!r}, status={self.status!r})"
 
-    @property
-    def id(self) -> str:
-        return self.dir.name
-
-    @property
-    def info(self) -> dict:
-        return read_json(self.dir / "run.json", {})
-
     def recipe(self):
-        from .recipe import Recipe
-        return Recipe.from_yaml(self.dir / "recipe.yaml")
-
-    def events(self, kind: str | None = None) -> list[dict]:
-        events, _ = read_events(self.dir)
-        return [e for e in events if kind is None or e.get("type") == kind]
-
-    def last_status_event(self) -> dict:
-        statuses = self.events("status")
-        return statuses[-1] if statuses else {"status": "created"}
+        return self.load_recipe()
 
     @property
     def pid(self) -> int | None:
@@ -135,48 +94,45 @@ class RunHandle:
 
     @property
     def status(self) -> str:
-        """created, running, completed, failed, stopped, or interrupted (worker gone without a last word)."""
-        if self.process is not None:
-            self.process.poll()
+        """The latest status, after a liveness check: a created, running or resuming run whose worker
+        has ended without a last word is recorded (in events.jsonl) as failed, with the reason."""
         status = self.last_status_event()["status"]
-        if status not in TERMINAL and status != "created" and not _pid_alive(self.pid):
-            return "interrupted"
-        return status
+        if status in TERMINAL:
+            return status
+        if not (self.dir / WORKER_LOCK).exists():
+            return status  # created, and no worker was ever started for it
+        return check_liveness(self)
 
     @property
     def error(self) -> str | None:
         return self.last_status_event().get("error")
 
-    def metrics(self) -> dict:
-        return read_json(self.dir / "metrics.json", {})
-
     def predictions(self, which: str = "finetuned") -> list[dict]:
-        path = self.dir / "predictions" / f"{which}.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-
-    def headline(self) -> tuple[str, float | None]:
-        m = self.metrics()
-        name = m.get("headline", "")
-        return name, (m.get("finetuned") or {}).get(name)
+        from .atomic import read_jsonl
+        return read_jsonl(self.predictions_path(which))
 
     def wait(self, timeout: float | None = None, poll: float = 0.5, on_event=None) -> str:
-        """Block until the worker ends (or ``timeout`` seconds pass); return the status."""
+        """Block until the current attempt ends (or ``timeout`` seconds pass); return the status.
+
+        A terminal status counts only when written after the latest ``resuming``, so waiting on a run
+        that was just resumed waits for the new attempt."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        offset = 0
+        offset = self.follow_from
         while True:
             if on_event is not None:
                 events, offset = read_events(self.dir, offset)
                 for e in events:
                     on_event(e)
             status = self.status
-            if status in TERMINAL or status == "interrupted":
+            if status in TERMINAL:
                 if on_event is not None:
                     for e in read_events(self.dir, offset)[0]:
                         on_event(e)
                 if self.process is not None:
-                    self.process.wait()
+                    try:
+                        self.process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        pass
                 return status
             if deadline is not None and time.monotonic() > deadline:
                 return status
@@ -188,11 +144,105 @@ class RunHandle:
 
     def kill(self) -> None:
         """End the worker at once (SIGKILL), as a crash would; ``resume`` continues from the last checkpoint."""
-        pid = self.pid
-        if pid and _pid_alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        if self.process is not None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
             self.process.wait()
+            return
+        holder = lock_holder(self.dir)
+        if holder is not None:
+            try:
+                os.kill(holder, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# --- liveness: the worker holds an flock on worker.lock for its whole life ----------------------
+WORKER_LOCK = "worker.lock"
+
+
+def _try_lock(run_dir: Path, wait: float = 0.0) -> int | None:
+    """An fd holding the run's lock (exclusive, released when every copy of the fd is closed, even by
+    a kill -9, so pid reuse cannot fool it), or None while a live worker holds it."""
+    import fcntl
+
+    fd = os.open(Path(run_dir) / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.1)
+
+
+def lock_holder(run_dir: Path) -> int | None:
+    """The pid of the live worker of the run, or None."""
+    try:
+        fd = _try_lock(run_dir)
+    except OSError:
+        return None
+    if fd is not None:
+        os.close(fd)
+        return None
+    try:
+        return int(json.loads((Path(run_dir) / WORKER_LOCK).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_liveness(handle: RunHandle) -> str:
+    """The run's status; a live status whose worker is gone becomes ``failed`` (written once)."""
+    try:
+        fd = _try_lock(handle.dir)
+    except OSError:  # a read-only copy of a run: nothing can be checked or written
+        return handle.last_status_event()["status"]
+    if fd is None:
+        return handle.last_status_event()["status"]  # the worker holds the lock: it is alive
+    try:
+        return _settle(handle)
+    finally:
+        os.close(fd)
+
+
+def _settle(handle: RunHandle) -> str:
+    """With the run's lock held (so no worker is alive): record a live status as a dead worker's failure."""
+    last = handle.last_status_event()  # read under the lock: the worker may have just ended
+    if last["status"] not in LIVE or not (handle.dir / WORKER_LOCK).exists():
+        return last["status"]
+    code = None
+    if handle.process is not None:  # the lock is free, so the process is ending: collect its exit code
+        try:
+            code = handle.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    append_event(handle.dir, worker_died_event(handle.dir, last["status"], code))
+    return "failed"
+
+
+def worker_died_event(run_dir: Path, status: str, exit_code: int | None) -> dict:
+    tail = log_tail(run_dir / "worker.log")
+    last = next((line for line in reversed(tail) if line.strip()), "")
+    how = f"exit code {exit_code}" if exit_code is not None else "killed or crashed"
+    checkpoint = last_checkpoint(run_dir)
+    error = (f"the worker ended without a final status while {status} ({how})"
+             + (f"; worker.log ends with: {last.strip()}" if last else "; worker.log is empty")
+             + (f"; continue with: ft-lab resume {run_dir}" if checkpoint else ""))
+    return {"type": "status", "status": "failed", "reason": "worker_died", "exit_code": exit_code,
+            "error": error, "log_tail": tail, "checkpoint": checkpoint}
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
 
 
 def _runs_dir(runs_dir) -> Path:
@@ -203,22 +253,45 @@ def create_run(recipe, runs_dir=None) -> Path:
     """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
     from .data.prepare import prepare_data
 
+    from .models.folder_check import check_model_spec
+
     recipe = recipe.resolved()
+    check_model_spec(recipe.model)  # a damaged local model folder is named before any work
     prepared = prepare_data(recipe)
     root = _runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(root)
     run_id = new_run_id(recipe.task.type, recipe.method.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
-    prepared.write(tmp / "data")
-    atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
-    atomic_write_json(tmp / "run.json", {
-        "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
-        "headline": recipe.headline_metric(), "ft_lab_version": _version()})
-    append_event(tmp, {"type": "status", "status": "created"})
-    final = root / run_id
-    os.replace(tmp, final)
+    try:
+        prepared.write(tmp / "data")
+        atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+        atomic_write_json(tmp / "run.json", {
+            "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
+            "headline": recipe.headline_metric(), "ft_lab_version": _version()})
+        append_event(tmp, {"type": "status", "status": "created"})
+        final = root / run_id
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return final
+
+
+LEFTOVER_AGE_S = 3600
+
+
+def _clean_leftovers(root: Path) -> None:
+    """Remove ``.ID.xxxx`` folders of run creations killed half-way (older than an hour: a younger one
+    may belong to a creation in progress in another process)."""
+    now = time.time()
+    for p in root.glob(".*"):
+        try:
+            if p.is_dir() and now - p.stat().st_mtime > LEFTOVER_AGE_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _version() -> str:
@@ -234,26 +307,43 @@ def worker_command(run_dir: Path, resume: bool, num_processes: int = 1) -> list[
     return [sys.executable, "-m", "ft_lab.training.worker", *args]
 
 
-def start_worker(run_dir: Path, resume: bool = False) -> RunHandle:
-    """Start the training worker in its own process session: it outlives a notebook kernel restart."""
+def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None) -> RunHandle:
+    """Start the training worker in its own process session: it outlives a notebook kernel restart.
+
+    The run's lock is taken here (or given as ``lock_fd``) and handed to the worker, which holds it
+    until it exits: a second worker on the same run is refused, and a dead one is noticed at once."""
     from .recipe import Recipe
 
-    run_dir = Path(run_dir)
-    recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
-    stop_file = run_dir / "stop"
-    if stop_file.exists():
-        stop_file.unlink()
-    env = dict(os.environ)
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    env["PYTHONUNBUFFERED"] = "1"
-    log = open(run_dir / "worker.log", "ab")
-    proc = subprocess.Popen(worker_command(run_dir, resume, recipe.train.num_processes), stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                            start_new_session=True, cwd=str(run_dir))
-    log.close()
-    atomic_write_text(run_dir / "worker.pid", str(proc.pid))
+    run_dir = Path(run_dir).resolve()
+    if lock_fd is None:
+        lock_fd = _try_lock(run_dir, wait=2.0)
+        if lock_fd is None:
+            raise UserError(f"{run_dir}: a worker is already running on this run (pid {lock_holder(run_dir)}); "
+                            f"stop it first")
+    try:
+        recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
+        stop_file = run_dir / "stop"
+        if stop_file.exists():
+            stop_file.unlink()
+        env = dict(os.environ)
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+        env["PYTHONUNBUFFERED"] = "1"
+        env["FT_LAB_LOCK_FD"] = str(lock_fd)
+        with open(run_dir / "worker.log", "ab") as log:
+            proc = subprocess.Popen(worker_command(run_dir, resume, recipe.train.num_processes), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    start_new_session=True, cwd=str(run_dir), pass_fds=(lock_fd,))
+        _write_lock_info(lock_fd, proc.pid)
+        atomic_write_text(run_dir / "worker.pid", str(proc.pid))
+    finally:
+        os.close(lock_fd)  # the worker holds its own copy of the lock from here on
     return RunHandle(run_dir, proc)
+
+
+def _write_lock_info(fd: int, pid: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": pid, "started": round(time.time(), 3)}).encode(), 0)
 
 
 def _as_recipe(recipe):
@@ -275,13 +365,33 @@ def run(recipe, runs_dir=None) -> RunHandle:
 
 
 def resume(run_dir) -> RunHandle:
-    """Continue a stopped, failed or interrupted run from its last checkpoint."""
+    """Continue a stopped, failed or interrupted run from its last checkpoint.
+
+    Appends ``{"status": "resuming"}`` to events.jsonl before it returns, so that every waiter waits for
+    the new attempt. Two resumes of one run at once: the second is refused (the run's lock)."""
     handle = open_run(run_dir)
-    if handle.status == "running":
-        raise UserError(f"{handle.dir}: the run is still running (worker pid {handle.pid}); stop it first")
-    if handle.status == "completed":
+    status = handle.status
+    if status == "completed":
         raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
-    return start_worker(handle.dir, resume=True)
+    # a worker that has just written its last status may still be exiting: give it a few seconds
+    fd = _try_lock(handle.dir, wait=10.0 if status in TERMINAL else 2.0)  # a reader may hold it briefly
+    if fd is None:
+        raise UserError(f"{handle.dir}: the run is still running (worker pid {lock_holder(handle.dir)}); "
+                        f"stop it first")
+    try:
+        status = _settle(handle)
+        if status == "completed":
+            raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
+        events = handle.dir / "events.jsonl"
+        offset = events.stat().st_size if events.exists() else 0
+        append_event(handle.dir, {"type": "status", "status": "resuming", "previous": status,
+                                  "checkpoint": last_checkpoint(handle.dir)})
+    except BaseException:
+        os.close(fd)
+        raise
+    resumed = start_worker(handle.dir, resume=True, lock_fd=fd)
+    resumed.follow_from = offset  # wait(on_event=...) shows this attempt, from its "resuming" on
+    return resumed
 
 
 def open_run(run_dir) -> RunHandle:
@@ -292,9 +402,11 @@ def open_run(run_dir) -> RunHandle:
 
 
 def list_runs(runs_dir=None) -> list[RunHandle]:
-    """Every run under ``runs_dir`` (default ./runs or $FT_LAB_RUNS_DIR), newest first."""
+    """Every run under ``runs_dir`` (default ./runs or $FT_LAB_RUNS_DIR), newest first; folders of
+    run creations in progress (or killed half-way), whose names start with a dot, are not runs."""
     root = _runs_dir(runs_dir)
     if not root.is_dir():
         return []
-    found = [RunHandle(p) for p in root.iterdir() if p.is_dir() and (p / "run.json").exists()]
+    found = [RunHandle(p) for p in root.iterdir()
+             if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()]
     return sorted(found, key=lambda h: h.info.get("created", ""), reverse=True)

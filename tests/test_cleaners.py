@@ -112,7 +112,8 @@ def find_names(text):
     return [(m.start(1), m.end(1), "person") for m in re.finditer(r"Mr\. ([A-Z][a-z]+)", text)]
 
 
-def test_pii_pluggable_recognizer_and_its_errors():
+def test_pii_pluggable_recognizer_and_its_errors(monkeypatch):
+    monkeypatch.setenv("FT_LAB_ALLOW_CODE", "1")  # a function of this test module, not of a plugin
     out = PiiMask(PiiMask.Config(recognizers=[f"{__name__}:find_names"])).clean(rows("Ask Mr. Smith"), ["text"])
     assert out.rows[0]["text"] == "Ask Mr. <PERSON>"
     with pytest.raises(UserError, match="not 'module:function'"):

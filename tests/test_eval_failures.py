@@ -23,8 +23,10 @@ def test_a_failing_evaluator_is_recorded_and_the_others_still_score(tmp_path, mo
     monkeypatch.setattr(Accuracy, "score", broken)
     with pytest.raises(RuntimeError, match="boom"):
         evaluate_run(run)
-    seen = []
-    metrics = evaluate_run(run, strict=False, progress=seen.append)
+    seen, failures = [], []
+    metrics = evaluate_run(run, strict=False, progress=seen.append,
+                           on_error=lambda *failure: failures.append(failure))
+    assert failures == [("finetuned", "accuracy", "boom")]  # structured, for the worker's warning event
     assert "accuracy" not in metrics["finetuned"] and metrics["finetuned"]["macro_f1"] > 0
     details = json.loads((run / "eval_details.json").read_text())
     assert details["finetuned"]["accuracy"] == {"error": "RuntimeError: boom"}

@@ -6,6 +6,7 @@ import time
 import pytest
 
 import ft_lab
+import ft_lab.runs
 from conftest import write_recipe
 
 
@@ -70,28 +71,34 @@ def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_mode
     assert sum(r["nll"] for r in rows) < base_nll
 
 
-def test_stop_saves_a_checkpoint_and_resume_completes(banking_csv, tiny_model_dir):
-    handle = ft_lab.run(classification_recipe(banking_csv, max_steps=2000, save_steps=500, logging_steps=5))
-    deadline = time.monotonic() + 120
-    while not handle.events("log") and time.monotonic() < deadline:
+def wait_for(predicate, what: str, limit: float = 300):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if predicate():
+            return
         time.sleep(0.05)
+    raise AssertionError(f"timed out after {limit}s waiting for {what}")
+
+
+def test_stop_saves_a_checkpoint_and_resume_waits_for_the_new_attempt(banking_csv, tiny_model_dir):
+    handle = ft_lab.run(classification_recipe(banking_csv, max_steps=2000, save_steps=500, logging_steps=5))
+    wait_for(lambda: handle.events("log") or handle.status in ft_lab.runs.TERMINAL, "the first training log")
     handle.stop()
-    assert handle.wait(timeout=120) == "stopped"
+    assert handle.wait(timeout=300) == "stopped"
     stopped = handle.last_status_event()
     assert stopped["checkpoint"] and os.path.isdir(stopped["checkpoint"])
     assert stopped["step"] < 2000
-    with pytest.raises(ft_lab.UserError, match="still running"):
-        # a second worker on a live run is refused
-        os.environ["_FT_LAB_PID"] = ""
-        from ft_lab.runs import atomic_write_text, append_event
-        append_event(handle.dir, {"type": "status", "status": "running"})
-        atomic_write_text(handle.dir / "worker.pid", str(os.getpid()))
-        ft_lab.resume(handle.dir)
-    append_event(handle.dir, {"type": "status", "status": "stopped"})
+
     resumed = ft_lab.resume(handle.dir)
+    # written before resume() returned: no waiter (this old handle included) can see the old "stopped"
+    assert handle.last_status_event()["status"] == "resuming"
+    assert handle.wait(timeout=0) in ("resuming", "running")
     resumed.stop()  # stop again right away: it resumes from the checkpoint, then stops at once
-    assert resumed.wait(timeout=120) == "stopped"
+    assert resumed.wait(timeout=300) == "stopped"
+    assert handle.wait(timeout=60) == "stopped"
     assert resumed.last_status_event()["step"] >= stopped["step"]
+    assert [e["status"] for e in handle.events("status")] == [
+        "created", "running", "stopped", "resuming", "running", "stopped"]
 
 
 def test_killed_worker_resumes_to_the_same_metrics_as_an_uninterrupted_run(banking_csv, tiny_model_dir):
@@ -100,11 +107,9 @@ def test_killed_worker_resumes_to_the_same_metrics_as_an_uninterrupted_run(banki
     assert reference.wait(timeout=300) == "completed", reference.error
 
     victim = ft_lab.run(classification_recipe(banking_csv, **settings))
-    deadline = time.monotonic() + 120
-    while not victim.events("checkpoint") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: victim.events("checkpoint") or victim.status in ft_lab.runs.TERMINAL, "a checkpoint")
     victim.kill()
-    assert victim.status == "interrupted"
+    assert victim.status == "failed" and victim.last_status_event()["reason"] == "worker_died"
     assert victim.events("checkpoint") and not (victim.dir / "metrics.json").exists() or \
         "finetuned" not in victim.metrics()
     resumed = ft_lab.resume(victim.dir)

@@ -11,40 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import RecipeError, UserError
-from ..evaluation.predictions_io import PredictionsFile, read_json
+from ..evaluation.predictions_io import PredictionsFile
+from ..run_files import WHICH, RunFiles  # noqa: F401  (WHICH is imported from here by evaluation)
 
-WHICH = ("base", "finetuned")
 
+class RunData(RunFiles):
+    """A run directory as error analysis sees it (the files are read by ``ft_lab.run_files.RunFiles``)."""
 
-class RunData:
     def __init__(self, run_dir: str | Path):
-        self.dir = Path(run_dir)
+        super().__init__(run_dir)
         self.recipe = None
-        if not self.dir.is_dir():
-            raise UserError(f"{self.dir}: run directory not found")
         self._recipe_plain = self._read_recipe()
 
     # --- recipe ---------------------------------------------------------------------------------
     def _read_recipe(self) -> dict:
-        path = self.dir / "recipe.yaml"
-        if not path.is_file():
+        if not (self.dir / "recipe.yaml").is_file():
             return {}
         try:
-            from ..recipe import Recipe
-
-            self.recipe = Recipe.from_yaml(path)
+            self.recipe = self.load_recipe()
             return self.recipe.to_dict()
         except RecipeError:
             # A run copied from another machine: its data paths are gone, but task and evaluators still
             # read fine from the plain YAML.
-            import yaml
-
             self.recipe = None
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise UserError(f"{path}: not valid YAML ({exc})") from None
-            return data if isinstance(data, dict) else {}
+            return self.recipe_plain()
 
     @property
     def task(self) -> str:
@@ -93,17 +83,5 @@ class RunData:
 
     # --- files ----------------------------------------------------------------------------------
     def predictions(self, which: str = "finetuned") -> PredictionsFile | None:
-        if which not in WHICH:
-            raise UserError(f"which: expected one of {', '.join(WHICH)}, got {which!r}")
-        path = self.dir / "predictions" / f"{which}.jsonl"
+        path = self.predictions_path(which)
         return PredictionsFile(path) if path.is_file() else None
-
-    def metrics(self) -> dict:
-        return read_json(self.dir / "metrics.json", default={}) or {}
-
-    def details(self) -> dict:
-        return read_json(self.dir / "eval_details.json", default={}) or {}
-
-    @property
-    def name(self) -> str:
-        return self.dir.name

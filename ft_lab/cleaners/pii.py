@@ -272,6 +272,8 @@ class PiiMask(Cleaner):
             "help": "extra recognizers as 'module:function' (text -> [(start, end, type)]) for names, addresses"})
 
         def __post_init__(self):
+            from ..code_refs import check_code_refs
+            check_code_refs(self.recognizers, "recognizers")  # recipes are data, not code
             unknown = [e for e in self.entities if e not in STRUCTURED]
             if unknown:
                 raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(STRUCTURED)} "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ..errors import RecipeError, UserError
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse has printed the message
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if getattr(args, "allow_code", False):
+        os.environ["FT_LAB_ALLOW_CODE"] = "1"  # the worker inherits it
     try:
         return args.handler(args) or 0
     except RecipeError as exc:

@@ -23,13 +23,15 @@ def add_commands(subparsers) -> None:
     p.add_argument("--sheet", default=None, help="Excel sheet, or split of a saved DatasetDict")
     p.add_argument("--rows", type=int, default=5, help="rows to preview (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(handler=cmd_inspect)
+    p.set_defaults(handler=cmd_inspect, func=cmd_inspect)
 
     p = sub.add_parser("prepare", help="clean and split a recipe's data into a folder",
                        description="Load, clean and split a recipe's data; write the splits, the rejected "
                                    "rows, the change records and the report (JSON and HTML) to --out.")
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (new or empty; never the input data's folder)")
+    p.add_argument("--force", action="store_true", help="replace the files of a non-empty --out folder")
+    p.add_argument("--allow-code", action="store_true", help="allow module:function references in the recipe")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=cmd_prepare)
 
@@ -46,7 +48,10 @@ def cmd_prepare(args) -> int:
     from ..data.prepare import prepare_data
     from ..recipe import Recipe
 
+    from ..output_paths import check_out_folder, recipe_inputs
+
     recipe = Recipe.from_yaml(args.recipe)
+    check_out_folder(args.out, recipe_inputs(recipe.resolved()), force=args.force)
     prepared = prepare_data(recipe)  # raises before anything is written
     prepared.write(args.out)
     rep = prepared.report

@@ -37,6 +37,9 @@ def cmd_eval(args) -> int:
 def cmd_report(args) -> int:
     from ..analysis.report import write_report
 
+    from ..output_paths import check_out_file
+
+    check_out_file(args.out, force=args.force)
     path = write_report(args.run_dir, args.out, worst=args.worst)
     print(f"wrote {path}")
     return 0
@@ -57,6 +60,7 @@ def add_commands(subparsers) -> None:
                                           "with diffs) to share or attach to an e-mail.")
     r.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
+    r.add_argument("--force", action="store_true", help="replace --out when it exists")
     r.add_argument("--worst", type=int, default=20, help="worst examples to show (default: 20)")
     r.set_defaults(handler=cmd_report)
 

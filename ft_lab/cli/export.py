@@ -23,7 +23,11 @@ def cmd_sweep(args) -> int:
     from ..recipe import Recipe
     from ..sweep import markdown_table, parse_methods, sweep, write_outputs
 
+    from ..output_paths import check_out_file
+
     methods = parse_methods(args.methods)
+    if args.out:
+        check_out_file(args.out, force=args.force)
     recipe = Recipe.from_yaml(args.recipe)
     rows = sweep(recipe, methods, args.runs_dir, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(markdown_table(rows), end="")
@@ -45,4 +49,5 @@ def add_commands(subparsers) -> None:
     p.add_argument("--methods", required=True, help="comma-separated method names, e.g. lora,ia3,full")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
     p.add_argument("--out", help="write the Markdown table here, and sweep.json beside it")
+    p.add_argument("--force", action="store_true", help="replace --out when it exists")
     p.set_defaults(handler=cmd_sweep)

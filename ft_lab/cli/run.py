@@ -17,6 +17,7 @@ from pathlib import Path
 from .table import print_table
 
 RUNS_DIR_HELP = "folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)"
+ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their code; trust the recipe first)"
 
 
 def follow(handle) -> str:
@@ -24,10 +25,16 @@ def follow(handle) -> str:
     from ..progress import ProgressPrinter, metric_table
 
     printer = ProgressPrinter()
+    presses = []
 
-    def interrupt(signum, frame):
-        print("\nstop requested: saving a checkpoint ...", flush=True)
-        handle.stop()
+    def interrupt(signum, frame):  # once: stop cleanly with a checkpoint; twice: kill the worker
+        presses.append(signum)
+        if len(presses) == 1:
+            print("\nstop requested: saving a checkpoint ... (Ctrl-C again to kill the worker)", flush=True)
+            handle.stop()
+        else:
+            print("\nkilling the worker", flush=True)
+            handle.kill()
 
     old = signal.signal(signal.SIGINT, interrupt)
     try:
@@ -42,6 +49,7 @@ def follow(handle) -> str:
         print(f"run {status}; continue with: ft-lab resume {handle.dir}")
     else:
         print(f"run failed: {handle.error or 'see ' + str(handle.dir / 'worker.log')}", file=sys.stderr)
+        print(f"worker log: {handle.dir / 'worker.log'}", file=sys.stderr)
     return status
 
 
@@ -115,14 +123,17 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("run", help="validate a recipe, prepare its data, train and evaluate")
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(handler=cmd_run)
 
     p = subparsers.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(handler=cmd_resume)
 
     p = subparsers.add_parser("validate", help="check a recipe without running it")
     p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(handler=cmd_validate)
 
     p = subparsers.add_parser("runs", help="list runs with status and headline metric")

@@ -194,6 +194,7 @@ def _read_csv(path: str, fmt: str, encoding: str, **_) -> Table:
 
     text, enc = decode_file(path, encoding)
     sep = "\t" if fmt == "tsv" else ","
+    csv.field_size_limit(2**31 - 1)  # a huge cell is a data check's business (data.max_chars), not a csv.Error
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
         header = next(reader, None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from .checks import check_examples, check_split_sizes
 from .files import jsonl_text, read_jsonl, write_folder
 from .loading import load_table
 from .roles import resolve_roles, text_columns, to_examples
@@ -64,7 +65,8 @@ def _key(recipe, name: str) -> str:
     return "path" if (name == "train" and recipe.data.path) else name
 
 
-def load_examples(recipe, key: str, loaded: list | None = None, allow_empty: bool = False) -> list[dict]:
+def load_examples(recipe, key: str, loaded: list | None = None, allow_empty: bool = False,
+                  rejected: list | None = None) -> list[dict]:
     d = recipe.data
     path = recipe.resolve_path(getattr(d, key))
     table = load_table(path, d.format, d.encoding, d.sheet)
@@ -73,7 +75,11 @@ def load_examples(recipe, key: str, loaded: list | None = None, allow_empty: boo
         loaded.append({"split": "train" if key == "path" else key, "source": path, "format": table.format,
                        "encoding": table.encoding, "rows": len(table.rows), "roles": roles,
                        "layout": table.layout_note})
-    return to_examples(table.rows, recipe.task.type, roles, path, allow_empty=allow_empty)
+    examples = to_examples(table.rows, recipe.task.type, roles, path, allow_empty=allow_empty)
+    examples, dropped = check_examples(examples, recipe.task.type, roles, path, d)
+    if rejected is not None:
+        rejected.extend({"split": "train" if key == "path" else key, **r} for r in dropped)
+    return examples
 
 
 def clean_examples(recipe, examples: list[dict], split_name: str, registry=None, changes: list | None = None):
@@ -120,9 +126,9 @@ def prepare_data(recipe, registry=None) -> PreparedData:
     source = recipe.resolve_path(d.path or d.train)
     allow_empty = any(s.name == "empty_filter" for s in recipe.clean)
     loaded: list[dict] = []
-    given = {name: load_examples(recipe, _key(recipe, name), loaded, allow_empty)
-             for name in SPLITS if getattr(d, _key(recipe, name))}
     rejected, steps, changes, warnings = [], [], [], []
+    given = {name: load_examples(recipe, _key(recipe, name), loaded, allow_empty, rejected)
+             for name in SPLITS if getattr(d, _key(recipe, name))}
     for name in list(given):
         given[name], rej, st = clean_examples(recipe, given[name], name, registry, changes)
         rejected += rej
@@ -148,6 +154,7 @@ def prepare_data(recipe, registry=None) -> PreparedData:
         given.setdefault("validation", val)
         given.setdefault("test", test)
     given["train"] = train
+    check_split_sizes(given, source)
     columns = text_columns(task, train[0])
 
     leakage = None

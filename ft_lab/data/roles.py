@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UserError, did_you_mean
+from .checks import check_value
 
 # Column names recognised without a mapping, for each role, in order of preference.
 ALIASES = {
@@ -59,14 +60,15 @@ def to_examples(rows: list[dict], task: str, roles: dict[str, str], source: str,
         if context and row.get(context) and ex.get("prompt") is not None:  # SQuAD layout: context + question
             ex["prompt"] = f"{row[context]}\n\n{ex['prompt']}"
         for role, value in ex.items():
-            if value is None or (isinstance(value, str) and not value.strip() and role != "label"):
+            check_value(role, value, source, i + 1, roles.get(role, role))
+            if role == "label":
+                continue  # an empty or missing label is handled by data.missing_labels (checks.py)
+            if value is None or (isinstance(value, str) and not value.strip()):
                 if allow_empty:
                     ex[role] = "" if role != "messages" else []
                     continue
                 raise UserError(f"{source}: row {i + 1}: '{roles.get(role, role)}' is empty; "
                                 f"fill it or drop the row (add `empty_filter` to `clean`)")
-        if "label" in ex:
-            ex["label"] = str(ex["label"]) if ex["label"] is not None else ""
         if "messages" in ex and ex["messages"]:
             ex["messages"] = sharegpt_to_messages(ex["messages"])
             if not _valid_messages(ex["messages"]):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..atomic import atomic_write_json as _atomic_write_json
-from ..atomic import atomic_write_text  # noqa: F401  (re-exported for analysis/)
+from ..atomic import atomic_write_text, read_json  # noqa: F401  (re-exported for analysis/)
 from ..errors import UserError
 
 REQUIRED = ("id", "input", "reference", "prediction")
@@ -67,18 +67,9 @@ def chunks(examples: Iterable[dict], size: int = 1024) -> Iterator[list[dict]]:
         yield chunk
 
 
-def read_json(path: Path, default=None):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return default
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); delete it and "
-                        f"re-run `ft-lab eval`") from None
-
-
 def atomic_write_json(path: Path, data) -> Path:
-    return _atomic_write_json(path, data, default=_plain)
+    from ..redact import redact
+    return _atomic_write_json(path, redact(data), default=_plain)
 
 
 def _plain(obj):

@@ -19,11 +19,12 @@ from .predictions_io import atomic_write_json
 
 def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,
                  progress=None, sides: tuple[str, ...] | None = None, responders: dict | None = None,
-                 strict: bool = True) -> dict:
+                 strict: bool = True, on_error=None) -> dict:
     """Score the run's predictions; ``sides`` (base, finetuned) limits it to base or finetuned, and ``responders`` gives
     evaluators that ask the model new questions (scenarios) a function answering with the model in memory.
     With ``strict=False`` (the training worker) an evaluator that fails is recorded in eval_details.json
-    under its name as ``{"error": ...}`` and the others still run."""
+    under its name as ``{"error": ...}`` and the others still run; ``on_error(which, evaluator, message)``
+    is called for each such failure."""
     from ..analysis.run_dir import WHICH, RunData
 
     run = RunData(run_dir)
@@ -65,6 +66,8 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
                 info[ev.name] = {"error": f"{type(exc).__name__}: {exc}"}
                 if progress:
                     progress(f"{which}: {ev.name} failed: {exc}")
+                if on_error:
+                    on_error(which, ev.name, str(exc))
                 continue
             scores.update({k: float(v) for k, v in result.items()})
             if det:

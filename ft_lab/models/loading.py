@@ -15,14 +15,16 @@ def resolve_source(model_spec) -> str:
         return str(ensure_tiny())
     path = Path(os.path.expanduser(name))
     if path.exists():
-        if not (path / "config.json").exists():
-            raise UserError(f"model.name_or_path: folder {path} has no config.json; "
-                            f"give a folder saved with save_pretrained, a hub id, or 'tiny'")
+        from .folder_check import check_model_folder
+        check_model_folder(path)  # corrupt config.json, truncated weights, no tokenizer: named here
         return str(path.resolve())
     return name
 
 
 def _hub_error(name: str, exc: Exception) -> UserError:
+    if Path(os.path.expanduser(name)).is_dir():  # a local folder: the hub has nothing to do with it
+        return UserError(f"model.name_or_path: cannot load the folder {name} ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:300]})")
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     hint = ("the hub is offline (HF_HUB_OFFLINE=1) and it is not in the local cache; "
             "download it on a connected machine or give a local folder" if offline

@@ -7,24 +7,21 @@ its own process (never in the notebook kernel); under ``accelerate launch`` only
 from __future__ import annotations
 
 import argparse
+import errno
+import json
 import logging
 import os
+import shutil
+import signal
 import sys
 import traceback
 from pathlib import Path
 
+from ..run_files import last_checkpoint  # noqa: F401  (kept importable from here)
+
 
 def _rank0() -> bool:
     return os.environ.get("RANK", "0") == "0"
-
-
-def last_checkpoint(run_dir: Path) -> str | None:
-    folder = run_dir / "checkpoints"
-    if not folder.is_dir():
-        return None
-    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
-             and (p / "trainer_state.json").exists()]
-    return str(max(found, key=lambda p: int(p.name.split("-")[-1]))) if found else None
 
 
 def train_run(run_dir: Path, resume: bool) -> str:
@@ -43,9 +40,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
 
     emit = (lambda e: append_event(run_dir, e)) if _rank0() else (lambda e: None)
 
-    def warn(message: str) -> None:
-        if " failed: " in message:  # evaluate_run reports progress and per-evaluator failures
-            emit({"type": "warning", "message": f"evaluator {message}"})
+    def evaluator_failed(which: str, name: str, message: str) -> None:
+        emit({"type": "warning", "evaluator": name, "model": which,
+              "message": f"evaluator {name} failed on {which}: {message}"})
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     data = PreparedData.read(run_dir / "data")
     task = recipe.task.type
@@ -64,7 +61,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.model.compare_base and "base" not in metrics and _rank0():
         emit({"type": "phase", "phase": "evaluate_base", "examples": len(data.test)})
         predict_split(recipe, model, tokenizer, data.test, labels, run_dir / "predictions" / "base.jsonl")
-        metrics = evaluate_run(run_dir, sides=("base",), strict=False, progress=warn,
+        metrics = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
     tokenizer.padding_side = "right"
@@ -91,7 +88,12 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                   extra_callbacks=getattr(method, "callbacks", lambda: [])())
     checkpoint = last_checkpoint(run_dir) if resume else None
     emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
-    trainer.train(resume_from_checkpoint=checkpoint)
+    if checkpoint and _finished_training(checkpoint):
+        # killed after training (saving, final evaluation): take the final checkpoint as it is; the
+        # Trainer would otherwise run one step past max_steps
+        restore_checkpoint(trainer, checkpoint)
+    else:
+        trainer.train(resume_from_checkpoint=checkpoint)
     if stop.stopped:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})
@@ -100,12 +102,15 @@ def train_run(run_dir: Path, resume: bool) -> str:
         return "completed"
 
     final = run_dir / "final"
-    method.save(trainer.model, final)
-    tokenizer.save_pretrained(str(final))
+    partial = run_dir / "final.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    method.save(trainer.model, partial)
+    tokenizer.save_pretrained(str(partial))
+    replace_folder(partial, final)  # final/ appears complete or not at all
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
     predict_split(recipe, trainer.model, tokenizer, data.test, labels, run_dir / "predictions" / "finetuned.jsonl")
-    metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, progress=warn,
+    metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, on_error=evaluator_failed,
                            responders={"finetuned": make_responder(recipe, trainer.model, tokenizer, labels)})
     history = [e for e in trainer.state.log_history if "eval_loss" in e]
     if history:
@@ -120,6 +125,68 @@ def train_run(run_dir: Path, resume: bool) -> str:
     return "completed"
 
 
+def _finished_training(checkpoint: str) -> bool:
+    from ..atomic import read_json
+    state = read_json(Path(checkpoint) / "trainer_state.json", {}) or {}
+    return bool(state.get("max_steps")) and state.get("global_step", 0) >= state["max_steps"]
+
+
+def restore_checkpoint(trainer, checkpoint: str) -> None:
+    """Load a checkpoint's weights and trainer state (log history included) without training."""
+    from transformers.trainer_callback import TrainerState
+
+    trainer._load_from_checkpoint(checkpoint)
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Put folder ``new`` in the place of ``target`` with renames only."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class Interrupted(BaseException):
+    """SIGTERM: the worker was asked to end now (a shutdown, a scheduler)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted()
+
+
+def hold_lock(run_dir: Path) -> None:
+    """Keep the run's lock for this process's life: given by the starter (FT_LAB_LOCK_FD), or taken here.
+    A second worker on the same run ends at once with a clear message."""
+    import fcntl
+
+    fd = os.environ.pop("FT_LAB_LOCK_FD", None)
+    if fd is not None:
+        try:
+            os.fstat(int(fd))
+        except OSError:  # under accelerate launch the launcher process holds it for the ranks
+            return
+        _LOCK.append(int(fd))
+    else:
+        fd = os.open(run_dir / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            from ..runs import lock_holder
+            os.close(fd)
+            raise SystemExit(f"{run_dir}: another worker (pid {lock_holder(run_dir)}) is running this run; "
+                             f"stop it first") from None
+        _LOCK.append(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid()}).encode(), 0)
+    os.set_inheritable(_LOCK[0], False)
+
+
+_LOCK: list[int] = []
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ft_lab.training.worker")
     parser.add_argument("run_dir")
@@ -128,14 +195,26 @@ def main(argv=None) -> int:
     run_dir = Path(args.run_dir).resolve()
 
     from ..errors import UserError
+    from ..redact import RedactingStream
     from ..runs import append_event, atomic_write_text
-    from .callbacks import NonFiniteLoss
 
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     if _rank0():
+        hold_lock(run_dir)
         atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
         append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume})
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from .callbacks import NonFiniteLoss  # imports transformers: a broken install fails here, reported
+    except BaseException as exc:
+        traceback.print_exc()
+        if _rank0():
+            append_event(run_dir, {"type": "status", "status": "failed", "reason": "import",
+                                   "error": f"the worker cannot start: {type(exc).__name__}: {exc} "
+                                            f"(check the Python environment; traceback in worker.log)"})
+        return 1
     try:
         train_run(run_dir, args.resume)
         return 0
@@ -148,12 +227,25 @@ def main(argv=None) -> int:
         if _rank0():
             append_event(run_dir, {"type": "status", "status": "failed", "error": str(exc)})
         return 2
+    except (Interrupted, KeyboardInterrupt):
+        if _rank0():
+            append_event(run_dir, {"type": "status", "status": "interrupted", "checkpoint": last_checkpoint(run_dir),
+                                   "error": "the worker was told to end (SIGTERM or Ctrl-C); "
+                                            f"continue with: ft-lab resume {run_dir}"})
+        return 130
     except BaseException as exc:  # anything else: the status says what, worker.log has the traceback
         traceback.print_exc()
         if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed",
-                                   "error": f"{type(exc).__name__}: {exc} (traceback in worker.log)"})
+            append_event(run_dir, {"type": "status", "status": "failed", "checkpoint": last_checkpoint(run_dir),
+                                   "error": _failure_message(exc)})
         return 1
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (f"the disk is full ({exc.filename or 'run directory'}): free some space, then continue with "
+                f"ft-lab resume")
+    return f"{type(exc).__name__}: {exc} (traceback in worker.log)"
 
 
 if __name__ == "__main__":
