@@ -253,7 +253,7 @@ def create_run(recipe, runs_dir=None) -> Path:
     """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
     from .data.prepare import prepare_data
 
-    from .models.folder_check import check_model_spec
+    from .model_folder import check_model_spec
 
     recipe = recipe.resolved()
     check_model_spec(recipe.model)  # a damaged local model folder is named before any work

@@ -15,7 +15,7 @@ def resolve_source(model_spec) -> str:
         return str(ensure_tiny())
     path = Path(os.path.expanduser(name))
     if path.exists():
-        from .folder_check import check_model_folder
+        from ..model_folder import check_model_folder
         check_model_folder(path)  # corrupt config.json, truncated weights, no tokenizer: named here
         return str(path.resolve())
     return name
