@@ -104,7 +104,7 @@ class Cleaner(Component):
 class Capabilities:
     """What a tuning method supports; checked against the recipe before any training starts.
 
-    ``ft_lab.methods.capabilities.check_capabilities`` compares these with the recipe and refuses an
+    ``ft_lab.capabilities.check_capabilities`` compares these with the recipe and refuses an
     incompatible one with a message that says why and what to choose instead.
     """
 

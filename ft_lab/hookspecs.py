@@ -18,3 +18,8 @@ def register_methods(register):
 @hookspec
 def register_evaluators(register):
     """Register Evaluator classes: call ``register(MyEvaluator)`` once for each."""
+
+
+@hookspec
+def register_commands(subparsers):
+    """Add ``ft-lab`` subcommands: ``p = subparsers.add_parser(...)``, then ``p.set_defaults(handler=fn)``."""

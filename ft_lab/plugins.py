@@ -78,6 +78,8 @@ class Registry:
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     broken: list[dict] = field(default_factory=list)
+    #: ``register_commands`` implementations, (plugin name, function): the CLI calls them.
+    commands: list[tuple[str, object]] = field(default_factory=list)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
@@ -197,6 +199,8 @@ def load_registry(strict: bool | None = None) -> Registry:
                     fail(info.name, problem)
                 else:
                     info.components[kind.plural].append(comp.name)
+    reg.commands = [(infos[impl.plugin_name].name, impl.function)
+                    for impl in pm.hook.register_commands.get_hookimpls()]
     reg.plugins = list(infos.values())
     return reg
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, ft_lab_cli, write_recipe
+from ft_lab import UserError, hookimpl
 from ft_lab.cli import build_parser, main
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -229,3 +230,44 @@ def test_demo_through_the_installed_script(tmp_path):
     assert "accuracy" in result.stdout and "run directory:" in result.stdout
     run_dir = Path(result.stdout.split("run directory:")[1].split()[0])
     assert json.loads((run_dir / "metrics.json").read_text())["finetuned"]["accuracy"] > 0.5
+
+
+class CommandPlugin:
+    """Adds ``ft-lab shout TEXT`` (in-process, as an installed plugin's hookimpl would)."""
+
+    @hookimpl
+    def register_commands(self, subparsers):
+        p = subparsers.add_parser("shout", help="print TEXT in capitals")
+        p.add_argument("text")
+        p.set_defaults(handler=self.shout)
+
+    @staticmethod
+    def shout(args) -> int:
+        if not args.text.strip():
+            raise UserError("shout: TEXT is empty; give some words")
+        print(args.text.upper())
+        return 0
+
+
+class BrokenCommandPlugin:
+    @hookimpl
+    def register_commands(self, subparsers):
+        subparsers.add_parser("run")  # a name the built-ins use: argparse refuses it
+
+
+def test_plugins_add_commands_and_a_failing_one_is_skipped(capsys):
+    from ft_lab.plugins import register_plugin, unregister_plugin
+
+    names = [register_plugin(CommandPlugin(), "shouting"), register_plugin(BrokenCommandPlugin(), "clashing")]
+    try:
+        assert main(["shout", "hello"]) == 0
+        printed = capsys.readouterr()
+        assert printed.out == "HELLO\n"
+        assert "warning: plugin 'clashing': register_commands raised" in printed.err
+        assert main(["shout", " "]) == 2
+        assert "error: shout: TEXT is empty" in capsys.readouterr().err
+        assert main(["validate", "--help"]) == 0  # the built-in 'run' and the rest still work
+    finally:
+        for name in names:
+            unregister_plugin(name)
+    assert main(["shout", "hello"]) == 2  # gone with its plugin: argparse's usage error

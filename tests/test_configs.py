@@ -49,3 +49,21 @@ def test_json_schema_carries_types_defaults_and_help():
     assert schema["properties"]["r"] == {"type": "integer", "description": "rank", "default": 8}
     assert schema["properties"]["mode"]["enum"] == ["a", "b"]
     assert schema["additionalProperties"] is False
+
+
+def test_shared_helpers_for_forms_docs_and_schema():
+    import dataclasses
+    fields = {f.name: f for f in configs.fields_of(Cfg)}
+    assert configs.default_of(fields["r"]) == 8
+    assert configs.defaults(Cfg)["r"] == 8 and "names" in configs.defaults(Cfg)
+    assert configs.split_optional(configs.type_hints(Cfg)["names"])[0] is True
+    assert configs.split_optional(int) == (False, int)
+    assert all(configs.default_of(f) is not dataclasses.MISSING for f in fields.values())
+
+
+def test_recipe_sections_are_typed():
+    from ft_lab.recipe import ComponentSpec, DataSection, ModelSection, Recipe, TaskSection, TrainSection
+    hints = configs.type_hints(Recipe)
+    assert hints["task"] is TaskSection and hints["data"] is DataSection and hints["model"] is ModelSection
+    assert hints["train"] is TrainSection and hints["method"] is ComponentSpec
+    assert hints["clean"] == hints["evaluate"] == list[ComponentSpec]

@@ -11,7 +11,8 @@
     ft-lab plugins [--json]                installed plugins, their components, broken ones      (cli/plugins.py)
 
 One dispatch convention: each group module has ``add_commands(subparsers)``, and every command's
-parser ends with ``set_defaults(handler=fn)`` where ``fn(args) -> int`` is the exit status. Problems
+parser ends with ``set_defaults(handler=fn)`` where ``fn(args) -> int`` is the exit status. Plugins
+add commands the same way through the ``register_commands(subparsers)`` hook. Problems
 the user can fix raise ``ft_lab.errors.UserError``: ``main`` prints them one line each and returns
 the error's ``exit_code`` (2). Tests call ``main([...])`` (the same function as the console script).
 """
@@ -37,7 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_GROUPS:
         importlib.import_module(module).add_commands(sub)
+    _plugin_commands(sub)
     return parser
+
+
+def _plugin_commands(sub) -> None:
+    """Commands added by plugins (``register_commands``); one that fails is skipped with a warning."""
+    from ..plugins import get_registry
+
+    for plugin, add in get_registry().commands:
+        try:
+            add(subparsers=sub)
+        except BaseException as exc:  # noqa: BLE001 - a plugin must not take the command line down
+            print(f"warning: plugin '{plugin}': register_commands raised {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

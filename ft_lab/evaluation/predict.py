@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ..training.encoding import encode_generation, prompt_ids, prompt_text, reference_text
+from ..data.prompts import encode_generation, prompt_ids, prompt_text, reference_text
 
 
 def _batches(items, size):
