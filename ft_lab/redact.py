@@ -27,7 +27,8 @@ KEY_PATTERNS = [
     r"(?<=[Bb]earer )[A-Za-z0-9._\-]{16,}",
     r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)",  # user:password@ in a URL
 ]
-_KEY = re.compile("|".join(f"(?:{p})" for p in KEY_PATTERNS))
+# a key starts a word: "desk-top-projects" or "task-classification" hold "sk-" but are no keys
+_KEY = re.compile(r"(?<![A-Za-z0-9_])(?:" + "|".join(f"(?:{p})" for p in KEY_PATTERNS) + ")")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

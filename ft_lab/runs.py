@@ -64,6 +64,20 @@ def new_run_id(task: str, method: str) -> str:
     return f"{stamp}-{task[:5]}-{method}-{secrets.token_hex(2)}"
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
 class RunHandle(RunFiles):
     """A run on disk, running or finished: status, events, metrics, wait, stop.
 
@@ -99,8 +113,11 @@ class RunHandle(RunFiles):
         status = self.last_status_event()["status"]
         if status in TERMINAL:
             return status
-        if not (self.dir / WORKER_LOCK).exists():
+        pid = self.pid
+        if pid is None:
             return status  # created, and no worker was ever started for it
+        if not (self.dir / WORKER_LOCK).exists() and _pid_alive(pid):
+            return status  # a worker of an ft-lab version without worker locks
         return check_liveness(self)
 
     @property
@@ -210,7 +227,7 @@ def check_liveness(handle: RunHandle) -> str:
 def _settle(handle: RunHandle) -> str:
     """With the run's lock held (so no worker is alive): record a live status as a dead worker's failure."""
     last = handle.last_status_event()  # read under the lock: the worker may have just ended
-    if last["status"] not in LIVE or not (handle.dir / WORKER_LOCK).exists():
+    if last["status"] not in LIVE or handle.pid is None:  # no worker.pid: no worker was ever started
         return last["status"]
     code = None
     if handle.process is not None:  # the lock is free, so the process is ending: collect its exit code

@@ -25,6 +25,17 @@ def _runs_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("FT_LAB_RUNS_DIR", str(tmp_path / "runs"))
 
 
+@pytest.fixture
+def no_orphan_workers(tmp_path):
+    """A test that fails on a timeout must not leave its worker training in the background."""
+    yield
+    from ft_lab.runs import lock_holder
+    for lock in tmp_path.glob("**/worker.lock"):
+        pid = lock_holder(lock.parent)
+        if pid:
+            os.kill(pid, 9)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir():
     from ft_lab.models.tiny import ensure_tiny

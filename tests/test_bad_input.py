@@ -366,3 +366,11 @@ def test_a_huge_csv_cell_is_truncated_not_a_quoting_error(tmp_path, capsys):
     texts = [json.loads(x)["text"] for s in ("train", "validation", "test")
              for x in (tmp_path / "out" / f"{s}.jsonl").read_text().splitlines()]
     assert max(len(t) for t in texts) == 100_000
+
+
+def test_redaction_keeps_ordinary_words_and_paths():
+    from ft_lab.redact import recipe_secret_problems, redact
+
+    ordinary = "/home/u/desk-top-projects-data/f.csv task-classification-lora-run hf_model_name"
+    assert redact(ordinary) == ordinary and recipe_secret_problems({"data": {"path": ordinary}}) == []
+    assert redact("key=sk-abcdefghijklmnopqrstu") == "key=[REDACTED]"

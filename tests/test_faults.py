@@ -19,6 +19,9 @@ FT_LAB = str(Path(sys.executable).with_name("ft-lab"))  # the installed console 
 LIMIT = 300  # seconds; generous for a loaded 2-core machine
 
 
+pytestmark = pytest.mark.usefixtures("no_orphan_workers")
+
+
 def recipe_for(csv_path, **train):
     settings = {"max_steps": 12, "batch_size": 8, "learning_rate": 0.002, "logging_steps": 2,
                 "save_steps": 4, "eval_steps": 6, **train}

@@ -10,6 +10,9 @@ import ft_lab.runs
 from conftest import write_recipe
 
 
+pytestmark = pytest.mark.usefixtures("no_orphan_workers")
+
+
 def classification_recipe(csv_path, **train):
     settings = {"max_steps": 40, "batch_size": 16, "learning_rate": 0.002, "logging_steps": 10, **train}
     return ft_lab.Recipe(task="classification", data={"path": str(csv_path)}, model={"max_length": 48},

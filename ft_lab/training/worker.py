@@ -137,6 +137,9 @@ def restore_checkpoint(trainer, checkpoint: str) -> None:
 
     trainer._load_from_checkpoint(checkpoint)
     trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    best = trainer.state.best_model_checkpoint
+    if trainer.args.load_best_model_at_end and best and Path(best).is_dir():
+        trainer._load_best_model()  # as train() does at its end
 
 
 def replace_folder(new: Path, target: Path) -> None:
