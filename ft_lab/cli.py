@@ -1,6 +1,7 @@
 """The ``ft-lab`` command line.
 
     ft-lab run RECIPE [--runs-dir DIR]     validate, prepare data, train in a worker, evaluate
+               [--processes N] [--plan]   N processes through Accelerate; --plan: a cluster launch plan
     ft-lab resume RUN_DIR                  continue a stopped or interrupted run from its last checkpoint
     ft-lab runs [--json]                   list runs with status and headline metric
     ft-lab plugins [--json]                installed plugins, their components, and broken ones
@@ -56,8 +57,15 @@ def cmd_run(args) -> int:
     from .runs import create_run, start_worker
 
     recipe = Recipe.from_yaml(args.recipe)
+    if args.processes is not None or args.plan:
+        from .training.launch import with_processes
+        recipe = with_processes(recipe, args.processes)
     run_dir = create_run(recipe, args.runs_dir)
     print(f"run {run_dir.name} in {run_dir}")
+    if args.plan:
+        from .training.launch import print_plan
+        print_plan(recipe, run_dir)
+        return 0
     status = _follow(start_worker(run_dir))
     return 0 if status == "completed" else 1
 
@@ -155,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="validate a recipe, prepare its data, train and evaluate")
     p.add_argument("recipe")
     p.add_argument("--runs-dir", help=runs_dir_help)
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="training processes on this machine, through Accelerate (overrides launch.num_processes)")
+    p.add_argument("--plan", action="store_true",
+                   help="prepare the run and write its cluster launch plan (accelerate config, a command per "
+                        "node, a Slurm script) into RUN_DIR/launch/ instead of training here")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     p.add_argument("run_dir")

@@ -157,6 +157,59 @@ class TrainSection:
 
 
 @dataclass
+class LaunchSection:
+    num_processes: int = field(default=1, metadata={
+        "help": "training processes on each machine (one per GPU; on a CPU, gloo processes); more than 1 "
+                "launches the worker through Accelerate"})
+    strategy: Literal["ddp", "fsdp", "deepspeed"] = field(default="ddp", metadata={
+        "help": "ddp: a full copy of the model per process; fsdp: weights, gradients and optimizer state "
+                "sharded across processes (PyTorch FSDP); deepspeed: DeepSpeed ZeRO"})
+    mixed_precision: Literal["from_train", "no", "fp16", "bf16"] = field(default="from_train", metadata={
+        "help": "mixed precision of every process (from_train: follow train.precision; CPU runs use fp32)"})
+    fsdp_sharding: Literal["full_shard", "shard_grad_op", "hybrid_shard", "no_shard"] = field(
+        default="full_shard", metadata={"help": "fsdp: what is sharded (full_shard: weights, gradients and "
+                                                 "optimizer state; shard_grad_op: gradients and optimizer "
+                                                 "state; hybrid_shard: full within a node, replicated across)"})
+    fsdp_wrap: Literal["transformer", "size", "none"] = field(default="transformer", metadata={
+        "help": "fsdp: unit of sharding (transformer: each decoder layer; size: blocks of fsdp_min_params)"})
+    fsdp_min_params: int = field(default=100_000_000, metadata={
+        "help": "fsdp with fsdp_wrap: size: parameters per wrapped block"})
+    fsdp_offload: bool = field(default=False, metadata={"help": "fsdp: keep parameters in CPU memory"})
+    deepspeed_stage: int = field(default=2, metadata={
+        "help": "deepspeed: ZeRO stage (1: optimizer state, 2: and gradients, 3: and weights sharded)"})
+    deepspeed_offload: bool = field(default=False, metadata={
+        "help": "deepspeed: optimizer state (and with stage 3 the weights) in CPU memory"})
+    deepspeed_config: Optional[str] = field(default=None, metadata={
+        "help": "deepspeed: your own DeepSpeed JSON config file (wins over deepspeed_stage and _offload)"})
+    num_machines: int = field(default=1, metadata={"help": "machines (nodes) of a cluster run"})
+    machine_rank: int = field(default=0, metadata={
+        "help": "this machine's rank, 0 for the main one (a Slurm script passes $SLURM_NODEID instead)"})
+    main_process_ip: Optional[str] = field(default=None, metadata={
+        "help": "address of the main machine (rank 0), required with num_machines > 1"})
+    main_process_port: int = field(default=29500, metadata={"help": "port of the main process"})
+    config_file: Optional[str] = field(default=None, metadata={
+        "help": "an existing Accelerate config file (from `accelerate config`); it wins over every "
+                "setting above but num_processes"})
+    cpu: bool = field(default=False, metadata={
+        "help": "train on the CPU even where a GPU is visible (gloo backend; tests and debugging)"})
+
+    def __post_init__(self):
+        for name in ("num_processes", "num_machines"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.machine_rank < self.num_machines:
+            raise ValueError(f"machine_rank must be in [0, num_machines), got {self.machine_rank}")
+        if self.num_machines > 1 and not self.main_process_ip:
+            raise ValueError("num_machines > 1 needs main_process_ip (the address of machine rank 0)")
+        if self.deepspeed_stage not in (0, 1, 2, 3):
+            raise ValueError(f"deepspeed_stage must be 0, 1, 2 or 3, got {self.deepspeed_stage}")
+        if not 0 < self.main_process_port < 65536:
+            raise ValueError(f"main_process_port must be a port number, got {self.main_process_port}")
+        if self.fsdp_min_params < 1:
+            raise ValueError("fsdp_min_params must be at least 1")
+
+
+@dataclass
 class ComponentSpec:
     """A component by registered name, with its Config instance."""
 
@@ -172,7 +225,7 @@ class ComponentSpec:
         return cls(self.config)
 
 
-SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate")
+SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "launch")
 
 
 @dataclass
@@ -186,6 +239,7 @@ class Recipe:
     train: Any = None
     clean: Any = None
     evaluate: Any = None
+    launch: Any = None
     base_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -267,6 +321,8 @@ class Recipe:
         data = self.to_dict()
         for key in ("path", "train", "validation", "test"):
             data["data"][key] = self.resolve_path(data["data"].get(key))
+        for key in ("config_file", "deepspeed_config"):
+            data["launch"][key] = self.resolve_path(data["launch"].get(key))
         return Recipe.from_dict(data)
 
     def model_task(self) -> str:
@@ -397,9 +453,35 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
             problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
                             f"got {train.early_stopping_metric!r}")
 
+    launch, sub = configs.build(LaunchSection, plain.get("launch") or {}, "launch")
+    problems.extend(sub)
+    if launch is not None:
+        problems.extend(_launch_problems(launch, train, base_dir))
+
     if problems:
         raise RecipeError(problems, source)
     for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
-                     evaluate=evaluate).items():
+                     evaluate=evaluate, launch=launch).items():
         object.__setattr__(out, k, v)
     return out
+
+
+def _launch_problems(launch: LaunchSection, train: TrainSection | None, base_dir: str | None) -> list[str]:
+    """Launch settings that contradict each other or name missing files (values are checked by the section)."""
+    problems = []
+    if train is not None and train.num_processes > 1 and launch.num_processes > 1 \
+            and train.num_processes != launch.num_processes:
+        problems.append(f"launch.num_processes: {launch.num_processes} contradicts train.num_processes: "
+                        f"{train.num_processes}; set only launch.num_processes")
+    for key in ("config_file", "deepspeed_config"):
+        p = getattr(launch, key)
+        if p is None:
+            continue
+        full = Path(os.path.expanduser(p))
+        if not full.is_absolute() and base_dir:
+            full = Path(base_dir) / full
+        if not full.is_file():
+            problems.append(f"launch.{key}: file not found: {full}")
+    if launch.deepspeed_config and launch.strategy != "deepspeed":
+        problems.append("launch.deepspeed_config: applies only to strategy: deepspeed")
+    return problems

@@ -226,12 +226,10 @@ def _version() -> str:
     return __version__
 
 
-def worker_command(run_dir: Path, resume: bool, num_processes: int = 1) -> list[str]:
-    args = [str(run_dir)] + (["--resume"] if resume else [])
-    if num_processes > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
-                "-m", "ft_lab.training.worker", *args]
-    return [sys.executable, "-m", "ft_lab.training.worker", *args]
+def worker_command(run_dir: Path, resume: bool, recipe) -> list[str]:
+    """The worker itself for one process; for several, the Accelerate supervisor (training/launch.py)."""
+    from .training.launch import worker_command as command
+    return command(run_dir, resume, recipe)
 
 
 def start_worker(run_dir: Path, resume: bool = False) -> RunHandle:
@@ -248,7 +246,7 @@ def start_worker(run_dir: Path, resume: bool = False) -> RunHandle:
     env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     env["PYTHONUNBUFFERED"] = "1"
     log = open(run_dir / "worker.log", "ab")
-    proc = subprocess.Popen(worker_command(run_dir, resume, recipe.train.num_processes), stdout=log,
+    proc = subprocess.Popen(worker_command(run_dir, resume, recipe), stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                             start_new_session=True, cwd=str(run_dir))
     log.close()

@@ -78,7 +78,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
         raise RuntimeError("no training examples left after tokenization; raise model.max_length")
 
     set_seed(recipe.train.seed)
-    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds)))
+    from .launch import world_size
+    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size()))
     model = method.prepare(model, recipe.model_task())
     trainable, total = trainable_parameters(model)
     longest = max(len(f["input_ids"]) for f in train_ds)
@@ -133,9 +134,13 @@ def main(argv=None) -> int:
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size
+    die_with_parent()
     if _rank0():
-        atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
-        append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume})
+        if not os.environ.get(SUPERVISED_ENV):  # supervised: worker.pid is the supervisor's, which ends all ranks
+            atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
+        append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume,
+                               **({"processes": world_size()} if world_size() > 1 else {})})
     try:
         train_run(run_dir, args.resume)
         return 0
@@ -145,14 +150,13 @@ def main(argv=None) -> int:
                                    "step": exc.step, "error": str(exc)})
         return 1
     except UserError as exc:
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "error": str(exc)})
+        if _rank0() or world_size() > 1:  # any rank's failure ends the run: it says so, with its rank
+            append_event(run_dir, failure_event(str(exc)))
         return 2
     except BaseException as exc:  # anything else: the status says what, worker.log has the traceback
         traceback.print_exc()
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed",
-                                   "error": f"{type(exc).__name__}: {exc} (traceback in worker.log)"})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(f"{type(exc).__name__}: {exc} (traceback in worker.log)"))
         return 1
 
 
