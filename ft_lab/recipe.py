@@ -186,7 +186,8 @@ class LaunchSection:
         "help": "this machine's rank, 0 for the main one (a Slurm script passes $SLURM_NODEID instead)"})
     main_process_ip: Optional[str] = field(default=None, metadata={
         "help": "address of the main machine (rank 0), required with num_machines > 1"})
-    main_process_port: int = field(default=29500, metadata={"help": "port of the main process"})
+    main_process_port: Optional[int] = field(default=None, metadata={
+        "help": "port of the main process (default: a free port on one machine, 29500 on a cluster)"})
     config_file: Optional[str] = field(default=None, metadata={
         "help": "an existing Accelerate config file (from `accelerate config`); it wins over every "
                 "setting above but num_processes"})
@@ -203,7 +204,7 @@ class LaunchSection:
             raise ValueError("num_machines > 1 needs main_process_ip (the address of machine rank 0)")
         if self.deepspeed_stage not in (0, 1, 2, 3):
             raise ValueError(f"deepspeed_stage must be 0, 1, 2 or 3, got {self.deepspeed_stage}")
-        if not 0 < self.main_process_port < 65536:
+        if self.main_process_port is not None and not 0 < self.main_process_port < 65536:
             raise ValueError(f"main_process_port must be a port number, got {self.main_process_port}")
         if self.fsdp_min_params < 1:
             raise ValueError("fsdp_min_params must be at least 1")

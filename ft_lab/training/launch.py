@@ -95,7 +95,7 @@ def accelerate_config(recipe, cpu: bool | None = None) -> dict:
         "main_training_function": "main",
         "rdzv_backend": "static",
         "same_network": True,
-        "main_process_port": launch.main_process_port,
+        "main_process_port": launch.main_process_port or (29500 if launch.num_machines > 1 else free_port()),
     }
     if launch.num_machines > 1:
         config["main_process_ip"] = launch.main_process_ip
@@ -125,6 +125,14 @@ def accelerate_config(recipe, cpu: bool | None = None) -> dict:
                 "offload_param_device": "cpu" if launch.deepspeed_offload and launch.deepspeed_stage == 3
                 else "none", "zero3_init_flag": launch.deepspeed_stage == 3}
     return config
+
+
+def free_port() -> int:
+    """A TCP port free now on this machine: two runs (or a resume while the last ranks exit) never collide."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def config_path(recipe, run_dir: Path, cpu: bool | None = None) -> Path:
@@ -175,22 +183,33 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def failure_event(error: str) -> dict:
-    """The ``failed`` status a worker writes; with several processes it names the rank that failed."""
-    event = {"type": "status", "status": "failed", "error": error}
+def failure_event(error: str, **extra) -> dict:
+    """What a failing worker writes: the ``failed`` status, naming its rank when there are several.
+
+    Under the supervisor a rank writes ``rank_failed`` instead: a peer that only saw it vanish fails too,
+    and the supervisor writes the one ``failed`` status, with the rank that failed first."""
+    event = {"type": "status", "status": "failed", "error": error, **extra}
     if world_size() > 1:
         event.update(rank=rank(), error=f"rank {rank()}: {error}")
+        if os.environ.get(SUPERVISED_ENV):
+            event.update(type="rank_failed", status=None)
     return event
 
 
+def _kill_me_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies (PR_SET_PDEATHSIG); elsewhere nothing."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+
+
 def die_with_parent() -> None:
-    """A rank dies when its launcher dies (Linux): a killed run never leaves ranks training on their own."""
-    if world_size() <= 1 or not sys.platform.startswith("linux"):
+    """A rank dies when its launcher dies: a killed run never leaves ranks training on their own."""
+    if world_size() <= 1:
         return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    _kill_me_with_parent()
     if os.getppid() == 1:  # the launcher died before the call above
         os._exit(1)
 
@@ -221,7 +240,7 @@ def _last_status(run_dir: Path) -> dict:
     return statuses[-1] if statuses else {}
 
 
-def _failed_rank(log: Path, offset: int = 0) -> str:
+def _failed_rank(log: Path, offset: int = 0) -> tuple[int | None, str]:
     """The torch elastic error summary's first failure (``rank: 1 ... exitcode: -9``) in worker.log,
     read from ``offset`` (where this attempt began)."""
     try:
@@ -229,14 +248,16 @@ def _failed_rank(log: Path, offset: int = 0) -> str:
             f.seek(offset)
             text = f.read().decode("utf-8", errors="replace")
     except OSError:
-        return ""
+        return None, ""
+    if "Root Cause" in text:  # the summary lists every failure, the root cause last
+        text = text[text.rindex("Root Cause"):]
     found = {}
     for key in ("rank", "exitcode"):
         hits = re.findall(rf"^\s*{key}\s*:\s*(-?\d+)", text, flags=re.M)
         if hits:
             found[key] = hits[0]  # the first observed failure comes first in the summary
     if "rank" not in found:
-        return ""
+        return None, ""
     code = found.get("exitcode", "?")
     signame = ""
     if code.startswith("-"):
@@ -244,17 +265,18 @@ def _failed_rank(log: Path, offset: int = 0) -> str:
             signame = f" (signal {signal.Signals(-int(code)).name})"
         except ValueError:
             pass
-    return f"rank {found['rank']} exited with code {code}{signame}"
+    return int(found["rank"]), f"rank {found['rank']} exited with code {code}{signame}"
 
 
 def supervise(run_dir: Path, resume: bool) -> int:
     """Run every rank through ``accelerate launch``; record a failure the ranks could not record."""
     from ..recipe import Recipe
-    from ..runs import append_event
+    from ..runs import append_event, read_events
 
     run_dir = Path(run_dir).resolve()
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     before = _last_status(run_dir)
+    events_offset = read_events(run_dir)[1]
     log = run_dir / "worker.log"
     offset = log.stat().st_size if log.exists() else 0
     env = dict(os.environ, **{SUPERVISED_ENV: "1"})
@@ -262,7 +284,7 @@ def supervise(run_dir: Path, resume: bool) -> int:
     cmd = accelerate_command(recipe, run_dir, resume)
     append_event(run_dir, {"type": "launch", "processes": processes(recipe) * recipe.launch.num_machines,
                            "strategy": recipe.launch.strategy, "command": shlex.join(cmd)})
-    child = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent_preexec)
+    child = subprocess.Popen(cmd, env=env, preexec_fn=_kill_me_with_parent)
 
     def forward(signum, frame):  # Ctrl-C or SIGTERM on the supervisor reaches the launcher and its ranks
         child.send_signal(signum)
@@ -271,21 +293,24 @@ def supervise(run_dir: Path, resume: bool) -> int:
     signal.signal(signal.SIGINT, forward)
     code = child.wait()
     last = _last_status(run_dir)
-    if last.get("status") in ("completed", "failed", "stopped") and last != before:
-        return 0 if last["status"] != "failed" else 1
-    what = _failed_rank(log, offset) or f"accelerate launch exited with code {code}"
-    append_event(run_dir, {"type": "status", "status": "failed",
-                           "error": f"a training process ended without finishing the run: {what} "
-                                    f"(see worker.log; ft-lab resume continues from the last checkpoint)"})
+    if last.get("status") in ("completed", "stopped") and last != before:
+        return 0
+    if last.get("status") == "failed" and last != before:
+        return 1
+    culprit, what = _failed_rank(log, offset)
+    said = [e for e in read_events(run_dir, events_offset)[0] if e.get("type") == "rank_failed"]
+    first = next((e for e in said if e.get("rank") == culprit), None)
+    if first is None and culprit is None and said:
+        first = said[0]
+    if first is not None:  # the rank that failed first said why; the others only saw it vanish
+        event = {k: v for k, v in first.items() if k not in ("time", "type")}
+        event.update(type="status", status="failed")
+    else:  # a rank died without a word: a signal, the OOM killer
+        event = {"type": "status", "status": "failed", "rank": culprit,
+                 "error": f"a training process ended without finishing the run: {what or f'exit code {code}'}"
+                          f" (see worker.log; ft-lab resume continues from the last checkpoint)"}
+    append_event(run_dir, event)
     return 1
-
-
-def _die_with_parent_preexec() -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
 
 
 # --- clusters ----------------------------------------------------------------------------------------

@@ -144,13 +144,13 @@ def main(argv=None) -> int:
     try:
         train_run(run_dir, args.resume)
         return 0
+    # with several processes any rank's failure ends the run, and the event names the rank (failure_event)
     except NonFiniteLoss as exc:
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "reason": "non_finite_loss",
-                                   "step": exc.step, "error": str(exc)})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(str(exc), reason="non_finite_loss", step=exc.step))
         return 1
     except UserError as exc:
-        if _rank0() or world_size() > 1:  # any rank's failure ends the run: it says so, with its rank
+        if _rank0() or world_size() > 1:
             append_event(run_dir, failure_event(str(exc)))
         return 2
     except BaseException as exc:  # anything else: the status says what, worker.log has the traceback
