@@ -140,7 +140,8 @@ class TrainSection:
     early_stopping_metric: str = field(default="loss", metadata={
         "help": "validation metric watched for early stopping and the best checkpoint (loss, accuracy, ...)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
-    num_processes: int = field(default=1, metadata={"help": "processes (GPUs) to train on, through Accelerate"})
+    num_processes: int = field(default=1, metadata={
+        "help": "older name of launch.num_processes (processes to train on, through Accelerate)"})
 
     def __post_init__(self):
         for name in ("learning_rate", "epochs"):

@@ -196,3 +196,19 @@ def test_a_killed_rank_fails_the_run_then_resume_and_stop_reach_every_process(ba
     stopped = handle.last_status_event()
     assert began["step"] < stopped["step"] < 400 and stopped["checkpoint"].endswith(f"checkpoint-{stopped['step']}")
     assert [e["status"] for e in handle.events("status")][-3:] == ["failed", "running", "stopped"]
+
+
+def test_the_train_panel_has_the_launch_fields_and_refuses_a_bad_combination(banking_csv):
+    from ft_lab.widgets.state import RecipeState
+    from ft_lab.widgets.train import TrainPanel
+
+    state = RecipeState(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)},
+                                      method="prefix_tuning"))
+    panel = TrainPanel(state)
+    panel.launch_form.widgets["num_processes"].value = 2
+    panel.launch_form.widgets["strategy"].value = "fsdp"
+    assert panel.start() is None  # refused before anything is prepared or launched
+    assert "does not work with FSDP" in panel.status.value
+    assert not ft_lab.list_runs()
+    panel.launch_form.widgets["strategy"].value = "ddp"
+    assert state.recipe().launch.num_processes == 2
