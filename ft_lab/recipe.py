@@ -1,7 +1,8 @@
 """The recipe: one fine-tuning run as data (YAML file, Python object, or what the panels build).
 
-Sections: ``task``, ``data``, ``clean``, ``model``, ``method``, ``train``, ``evaluate``. Components are
-written as their registered name plus their Config fields::
+Sections: ``task``, ``data``, ``clean``, ``model``, ``method``, ``train``, ``evaluate``, and ``launch``
+(several processes through Accelerate). Components are written as their registered name plus their
+Config fields::
 
     recipe = Recipe.from_yaml("recipe.yaml")
     recipe = Recipe(task="classification", data={"path": "tickets.csv",
@@ -486,4 +487,28 @@ def _launch_problems(launch: LaunchSection, train: TrainSection | None, base_dir
             problems.append(f"launch.{key}: file not found: {full}")
     if launch.deepspeed_config and launch.strategy != "deepspeed":
         problems.append("launch.deepspeed_config: applies only to strategy: deepspeed")
+    try:
+        stage = _zero_stage(launch, base_dir) if launch.strategy == "deepspeed" else None
+    except ValueError as exc:
+        problems.append(f"launch.deepspeed_config: {exc}")
+        stage = None
+    if stage == 3:
+        problems.append("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for "
+                        "the final save yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
     return problems
+
+
+def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:
+    if not launch.deepspeed_config:
+        return launch.deepspeed_stage
+    import json
+    path = Path(os.path.expanduser(launch.deepspeed_config))
+    path = Path(base_dir) / path if not path.is_absolute() and base_dir else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None  # a missing file is reported on its own
+    try:
+        return int(json.loads(text).get("zero_optimization", {}).get("stage", 0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a DeepSpeed JSON config ({exc})") from None

@@ -36,7 +36,10 @@ def make(banking_csv, method="full", **launch):
 
 
 # --- the recipe section and its refusals -----------------------------------------------------------
-def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_path):
+def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_path, monkeypatch):
+    with pytest.raises(RecipeError, match="launch.strategy: fsdp shards the model across GPUs and has no CPU path"):
+        make(banking_csv, num_processes=2, strategy="fsdp", cpu=True)
+    monkeypatch.setattr("ft_lab.methods.capabilities.cuda_visible", lambda: True)  # as on a GPU machine
     r = make(banking_csv, num_processes=4, strategy="fsdp", fsdp_sharding="shard_grad_op")
     again = ft_lab.Recipe.from_yaml(r.to_yaml(minimal=True))
     assert again.launch.num_processes == 4 and again.launch.fsdp_sharding == "shard_grad_op"
@@ -53,6 +56,12 @@ def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_
         with pytest.raises(RecipeError) as err:
             make(banking_csv, **launch)
         assert expected in str(err.value), (launch, str(err.value))
+    bad = tmp_path / "ds.json"
+    bad.write_text("{not json")
+    for expected, launch in {"ZeRO stage 3 partitions the weights": dict(deepspeed_stage=3),
+                             "not a DeepSpeed JSON config": dict(deepspeed_config=str(bad))}.items():
+        with pytest.raises(RecipeError, match=expected):
+            make(banking_csv, num_processes=2, strategy="deepspeed", **launch)
     with pytest.raises(RecipeError, match="contradicts train.num_processes"):
         ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, train={"num_processes": 2},
                       launch={"num_processes": 4})

@@ -125,6 +125,12 @@ def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = Non
         problems.append(f"launch.strategy: {strategy} cannot shard a quantized base (model.quantization): "
                         f"its 4/8-bit weights are not plain tensors; set launch.strategy: ddp, or "
                         f"model.quantization: none")
+    launch = _section(plain, "launch")
+    if strategy and int(launch.get("num_machines") or 1) == 1 and (
+            launch.get("cpu") or not (cuda_visible() if cuda_available is None else cuda_available)):
+        problems.append(f"launch.strategy: {strategy} shards the model across GPUs and has no CPU path; "
+                        f"{'launch.cpu is set' if launch.get('cpu') else 'no CUDA GPU is visible here'}: "
+                        f"set launch.strategy: ddp (gloo processes on the CPU), or run on a GPU machine")
     if wanted["deepspeed"] and importlib.util.find_spec("deepspeed") is None:
         problems.append("launch.strategy: deepspeed needs the Python package 'deepspeed', which is not "
                         "installed; pip install deepspeed, or set launch.strategy: ddp or fsdp")

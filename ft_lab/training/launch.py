@@ -20,6 +20,7 @@ Nothing here imports torch at import time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -227,6 +228,34 @@ def any_rank(flag: bool, device=None) -> bool:
                      and dist.get_backend() != "gloo" else "cpu")
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def _fsdp_wrapped(trainer):
+    wrapped = getattr(trainer, "model_wrapped", None)
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+    except ImportError:
+        return None
+    return wrapped if isinstance(wrapped, FullyShardedDataParallel) else None
+
+
+def is_sharded(trainer) -> bool:
+    """The trained weights are sharded across ranks (FSDP): one rank alone cannot run the model."""
+    return _fsdp_wrapped(trainer) is not None
+
+
+@contextlib.contextmanager
+def gathered_model(trainer):
+    """The trained model, whole, for the final save: under FSDP every rank must enter this block (it
+    gathers the full weights, kept on rank 0 in CPU memory); otherwise the Trainer's model as it is."""
+    wrapped = _fsdp_wrapped(trainer)
+    if wrapped is None:
+        yield trainer.model
+        return
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    with FullyShardedDataParallel.summon_full_params(wrapped, writeback=False, rank0_only=True,
+                                                     offload_to_cpu=True):
+        yield trainer.accelerator.unwrap_model(wrapped)
 
 
 def threads_per_process(n_local: int) -> int:

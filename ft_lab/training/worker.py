@@ -78,7 +78,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
         raise RuntimeError("no training examples left after tokenization; raise model.max_length")
 
     set_seed(recipe.train.seed)
-    from .launch import world_size
+    from .launch import gathered_model, is_sharded, world_size
     method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size()))
     model = method.prepare(model, recipe.model_task())
     trainable, total = trainable_parameters(model)
@@ -97,12 +97,16 @@ def train_run(run_dir: Path, resume: bool) -> str:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})
         return "stopped"
+    final = run_dir / "final"
+    with gathered_model(trainer) as trained:  # FSDP: every rank gathers the weights, rank 0 saves them
+        if trainer.is_world_process_zero():
+            method.save(trained, final)
+            tokenizer.save_pretrained(str(final))
     if not trainer.is_world_process_zero():
         return "completed"
-
-    final = run_dir / "final"
-    method.save(trainer.model, final)
-    tokenizer.save_pretrained(str(final))
+    if is_sharded(trainer):  # rank 0 alone cannot run a sharded model: it evaluates what it saved
+        from ..export import rebuild_model
+        trainer.model = rebuild_model(run_dir, recipe)[0].to(trainer.args.device)
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
     predict_split(recipe, trainer.model, tokenizer, data.test, labels, run_dir / "predictions" / "finetuned.jsonl")
