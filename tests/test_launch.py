@@ -221,3 +221,22 @@ def test_the_train_panel_has_the_launch_fields_and_refuses_a_bad_combination(ban
     assert not ft_lab.list_runs()
     panel.launch_form.widgets["strategy"].value = "ddp"
     assert state.recipe().launch.num_processes == 2
+
+
+def test_the_root_cause_is_read_from_torch_elastic_summary(tmp_path):
+    from ft_lab.training.launch import _failed_rank
+
+    log = tmp_path / "worker.log"
+    earlier = "Root Cause (first observed failure):\n  rank      : 0 (local_rank: 0)\n  exitcode  : 1 (pid: 7)\n"
+    log.write_text(earlier + """ft_lab.training.worker FAILED
+Failures:
+[1]:
+  rank      : 0 (local_rank: 0)
+  exitcode  : -15 (pid: 21318)  (SIGTERM)
+Root Cause (first observed failure):
+[0]:
+  rank      : 1 (local_rank: 1)
+  exitcode  : -9 (pid: 21319)  (SIGKILL)
+""")
+    assert _failed_rank(log, offset=len(earlier)) == (1, "rank 1 exited with code -9 (signal SIGKILL)")
+    assert _failed_rank(log, offset=log.stat().st_size) == (None, "")
