@@ -194,7 +194,8 @@ class LaunchSection:
         "help": "an existing Accelerate config file (from `accelerate config`); it wins over every "
                 "setting above but num_processes"})
     cpu: bool = field(default=False, metadata={
-        "help": "train on the CPU even where a GPU is visible (gloo backend; tests and debugging)"})
+        "help": "several processes: train on the CPU even where a GPU is visible (gloo backend; tests and "
+                "debugging)"})
 
     def __post_init__(self):
         for name in ("num_processes", "num_machines"):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import json
 import os
 import re
 import shlex
@@ -31,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: recipe strategy -> Accelerate distributed_type (GPU machines; a CPU run is MULTI_CPU)
+#: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
 _DISTRIBUTED = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
 _SHARDING = {"full_shard": "FULL_SHARD", "shard_grad_op": "SHARD_GRAD_OP", "hybrid_shard": "HYBRID_SHARD",
              "no_shard": "NO_SHARD"}
@@ -310,6 +309,8 @@ def supervise(run_dir: Path, resume: bool) -> int:
     offset = log.stat().st_size if log.exists() else 0
     env = dict(os.environ, **{SUPERVISED_ENV: "1"})
     env.setdefault("FT_LAB_THREADS", str(threads_per_process(processes(recipe))))
+    if recipe.launch.cpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # every rank on the CPU, with the gloo backend
     cmd = accelerate_command(recipe, run_dir, resume)
     append_event(run_dir, {"type": "launch", "processes": processes(recipe) * recipe.launch.num_machines,
                            "strategy": recipe.launch.strategy, "command": shlex.join(cmd)})
