@@ -63,7 +63,7 @@ def cmd_run(args) -> int:
     run_dir = create_run(recipe, args.runs_dir)
     print(f"run {run_dir.name} in {run_dir}")
     if args.plan:
-        from .training.launch import print_plan
+        from .training.cluster import print_plan
         print_plan(recipe, run_dir)
         return 0
     status = _follow(start_worker(run_dir))

@@ -113,7 +113,8 @@ def test_cluster_plan_writes_a_config_accelerate_reads_and_a_command_per_node(ba
         assert "accelerate.commands.launch" in line and f"--machine_rank {node}" in line
         assert "--main_process_ip 10.0.0.1" in line and str(handle.dir) in line
     slurm = (folder / "slurm.sbatch").read_text()
-    assert "#SBATCH --nodes=2" in slurm and "--machine_rank $SLURM_NODEID" in slurm
+    assert "#SBATCH --nodes=2" in slurm
+    assert slurm.index("--machine_rank $SLURM_NODEID") < slurm.index("-m ft_lab.training.worker")
     subprocess.run(["bash", "-n", str(folder / "slurm.sbatch")], check=True)
     assert "sbatch" in capsys.readouterr().out
 

@@ -11,9 +11,9 @@ rank, and, when the processes end without the run's last word (a rank killed by 
 memory kill), writes a ``failed`` status naming the rank and the exit code. Accelerate (torch elastic)
 ends every rank as soon as one of them fails, so a crash never leaves the others waiting.
 
-For a cluster, ``cluster_plan`` writes the per-node commands and a Slurm script into ``RUN_DIR/launch/``
-(``ft-lab run RECIPE --plan``); every node runs the same worker on the same run directory (a shared
-filesystem), and only the main process (global rank 0) writes to it.
+For a cluster, ``ft_lab.training.cluster`` writes the per-node commands and a Slurm script into
+``RUN_DIR/launch/`` (``ft-lab run RECIPE --plan``); every node runs the same worker on the same run
+directory (a shared filesystem), and only the main process (global rank 0) writes to it.
 
 Nothing here imports torch at import time.
 """
@@ -343,44 +343,6 @@ def supervise(run_dir: Path, resume: bool) -> int:
     return 1
 
 
-# --- clusters ----------------------------------------------------------------------------------------
-SLURM = """#!/bin/bash
-# Slurm job for ft-lab run {run_id}: {machines} node(s) x {per_node} process(es), strategy {strategy}.
-# Submit from a login node: sbatch {script}
-# The run directory must be on a filesystem every node sees; follow it with: ft-lab runs
-#SBATCH --job-name=ft-lab-{run_id}
-#SBATCH --nodes={machines}
-#SBATCH --ntasks-per-node=1
-#SBATCH --gpus-per-node={per_node}
-#SBATCH --output={run_dir}/launch/slurm-%j.log
-set -euo pipefail
-export MAIN_IP=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
-srun bash -c '{command}'
-"""
-
-
-def cluster_plan(recipe, run_dir: Path, python: str = "python") -> dict[str, Path]:
-    """Write the launch config, one command line per node, and a Slurm script into ``RUN_DIR/launch/``."""
-    from ..atomic import atomic_write_text
-
-    run_dir = Path(run_dir).resolve()
-    launch = recipe.launch
-    out: dict[str, Path] = {"config": config_path(recipe, run_dir, cpu=launch.cpu)}
-    folder = run_dir / "launch"
-    ip = launch.main_process_ip or "MAIN_NODE_ADDRESS"
-    lines = ["# ft-lab: run one line on each node (the run directory must be shared by all of them)"]
-    for node in range(launch.num_machines):
-        lines.append(shlex.join(accelerate_command(recipe, run_dir, machine_rank=str(node), main_process_ip=ip,
-                                                   python=python)))
-    out["commands"] = atomic_write_text(folder / "commands.sh", "\n".join(lines) + "\n")
-    srun = " ".join(shlex.quote(a) for a in accelerate_command(recipe, run_dir, python=python))
-    srun += " --machine_rank $SLURM_NODEID --main_process_ip $MAIN_IP"
-    out["slurm"] = atomic_write_text(folder / "slurm.sbatch", SLURM.format(
-        run_id=run_dir.name, machines=launch.num_machines, per_node=processes(recipe), strategy=launch.strategy,
-        script=folder / "slurm.sbatch", run_dir=run_dir, command=srun.replace("'", "'\\''")))
-    return out
-
-
 def with_processes(recipe, n: int | None):
     """The recipe with ``launch.num_processes: n`` (``ft-lab run --processes N``), validated again so that
     the method's capability checks see it."""
@@ -396,15 +358,6 @@ def with_processes(recipe, n: int | None):
     if data["train"].get("num_processes", 1) > 1:
         data["train"]["num_processes"] = 1  # the command line wins over the older train.num_processes
     return Recipe.from_dict(data, base_dir=recipe.base_dir)
-
-
-def print_plan(recipe, run_dir: Path) -> None:
-    plan = cluster_plan(recipe, run_dir)
-    print(f"accelerate config: {plan['config']}")
-    print(f"one command per node: {plan['commands']}")
-    print(plan["commands"].read_text(encoding="utf-8"))
-    print(f"Slurm script: sbatch {plan['slurm']}")
-    print(f"follow it with: ft-lab runs; resume with: ft-lab resume {run_dir}")
 
 
 def main(argv=None) -> int:
