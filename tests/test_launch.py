@@ -241,3 +241,14 @@ Root Cause (first observed failure):
 """)
     assert _failed_rank(log, offset=len(earlier)) == (1, "rank 1 exited with code -9 (signal SIGKILL)")
     assert _failed_rank(log, offset=log.stat().st_size) == (None, "")
+
+
+def test_a_failing_rank_names_itself(monkeypatch):
+    from ft_lab.training.launch import SUPERVISED_ENV, failure_event
+
+    assert failure_event("boom") == {"type": "status", "status": "failed", "error": "boom"}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    assert failure_event("boom") == {"type": "status", "status": "failed", "rank": 1, "error": "rank 1: boom"}
+    monkeypatch.setenv(SUPERVISED_ENV, "1")  # the supervisor writes the one failed status from it
+    assert failure_event("boom", step=3) == {"type": "rank_failed", "rank": 1, "error": "rank 1: boom", "step": 3}

@@ -192,7 +192,8 @@ def failure_event(error: str, **extra) -> dict:
     if world_size() > 1:
         event.update(rank=rank(), error=f"rank {rank()}: {error}")
         if os.environ.get(SUPERVISED_ENV):
-            event.update(type="rank_failed", status=None)
+            del event["status"]
+            event["type"] = "rank_failed"
     return event
 
 
