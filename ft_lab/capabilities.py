@@ -9,7 +9,9 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 - ``task`` (a name, or ``{"type": ...}``)                   -> ``Capabilities.tasks``
 - ``train.gradient_checkpointing``                          -> ``gradient_checkpointing``
 - ``train.packing``                                         -> ``packing``
-- ``train.num_processes`` > 1                               -> ``multi_process``
+- ``launch.num_processes`` (or ``train.num_processes``) > 1 -> ``multi_process``
+- ``launch.strategy: fsdp`` / ``deepspeed`` with several processes -> ``fsdp`` / ``deepspeed``; a
+  quantized base cannot be sharded, and DeepSpeed must be installed
 - ``model.quantization`` other than null / "none"           -> ``quantized``
 - ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
 - always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
@@ -23,7 +25,9 @@ from typing import Any
 _ASKS = {
     "gradient_checkpointing": ("gradient checkpointing", "set train.gradient_checkpointing: false"),
     "packing": ("packed sequences", "set train.packing: false"),
-    "multi_process": ("several training processes", "set train.num_processes: 1"),
+    "multi_process": ("several training processes", "set launch.num_processes: 1"),
+    "fsdp": ("FSDP (launch.strategy: fsdp)", "set launch.strategy: ddp"),
+    "deepspeed": ("DeepSpeed ZeRO (launch.strategy: deepspeed)", "set launch.strategy: ddp"),
     "quantized": ("a quantized base (model.quantization)", "set model.quantization: none"),
     "mergeable": ("merging into the base (--merge)", "export the adapter without --merge"),
 }
@@ -33,6 +37,8 @@ _WHY = {
     "gradient_checkpointing": "it feeds the model inputs that checkpointed layers cannot recompute",
     "quantized": "it trains or saves base weights, which a 4/8-bit base cannot hold",
     "multi_process": "it has not been made safe for distributed training",
+    "fsdp": "its trained weights or saving have not been made safe for weights sharded across processes",
+    "deepspeed": "its trained weights or saving have not been made safe for DeepSpeed ZeRO partitions",
 }
 
 
@@ -50,12 +56,16 @@ def _section(plain: dict, key: str) -> dict:
 def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
     """Which capabilities the recipe asks for."""
     plain = _plain(recipe_like)
-    train, model = _section(plain, "train"), _section(plain, "model")
+    train, model, launch = _section(plain, "train"), _section(plain, "model"), _section(plain, "launch")
     quant = model.get("quantization")
+    several = max(int(train.get("num_processes") or 1), int(launch.get("num_processes") or 1)) > 1 \
+        or int(launch.get("num_machines") or 1) > 1
     return {
         "gradient_checkpointing": bool(train.get("gradient_checkpointing")),
         "packing": bool(train.get("packing")),
-        "multi_process": int(train.get("num_processes") or 1) > 1,
+        "multi_process": several,
+        "fsdp": several and launch.get("strategy") == "fsdp",
+        "deepspeed": several and launch.get("strategy") == "deepspeed",
         "quantized": quant not in (None, False, "none", ""),
         "mergeable": bool(merge if merge is not None else _section(plain, "export").get("merge")),
     }
@@ -109,6 +119,21 @@ def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = Non
             what, stop = _ASKS[field]
             problems.append(f"method: '{name}' does not work with {what}: {_WHY[field]}; {stop}, or choose "
                             f"a method that does: {_alternatives(field, task, name, registry)}")
+    wanted = asked(plain, merge)
+    strategy = "fsdp" if wanted["fsdp"] else "deepspeed" if wanted["deepspeed"] else None
+    if strategy and wanted["quantized"]:
+        problems.append(f"launch.strategy: {strategy} cannot shard a quantized base (model.quantization): "
+                        f"its 4/8-bit weights are not plain tensors; set launch.strategy: ddp, or "
+                        f"model.quantization: none")
+    launch = _section(plain, "launch")
+    if strategy and int(launch.get("num_machines") or 1) == 1 and (
+            launch.get("cpu") or not (cuda_visible() if cuda_available is None else cuda_available)):
+        problems.append(f"launch.strategy: {strategy} shards the model across GPUs and has no CPU path; "
+                        f"{'launch.cpu is set' if launch.get('cpu') else 'no CUDA GPU is visible here'}: "
+                        f"set launch.strategy: ddp (gloo processes on the CPU), or run on a GPU machine")
+    if wanted["deepspeed"] and importlib.util.find_spec("deepspeed") is None:
+        problems.append("launch.strategy: deepspeed needs the Python package 'deepspeed', which is not "
+                        "installed; pip install deepspeed, or set launch.strategy: ddp or fsdp")
     if caps.needs_cuda and not (cuda_visible() if cuda_available is None else cuda_available):
         problems.append(f"method: '{name}' needs a CUDA GPU and none is visible on this machine (bitsandbytes "
                         f"has no CPU path for it); run on a GPU machine, or choose lora (same adapter, "

@@ -120,6 +120,10 @@ class Capabilities:
     packing: bool = True
     #: It works with several training processes (Accelerate, DDP).
     multi_process: bool = True
+    #: It works when FSDP shards the model's weights across processes (``launch.strategy: fsdp``).
+    fsdp: bool = True
+    #: It works under DeepSpeed ZeRO (``launch.strategy: deepspeed``).
+    deepspeed: bool = True
     #: It needs a CUDA GPU (for instance bitsandbytes 4-bit kernels).
     needs_cuda: bool = False
     #: Modules that must be importable (for instance ``("bitsandbytes",)``), with the pip extra that brings them.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import configs, hookspecs
 from .plugins import DEFAULT_PLUGINS, KINDS, get_registry
-from .recipe import DataSection, ModelSection, TaskSection, TrainSection
+from .recipe import DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
 
 KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators"}
 
@@ -60,7 +60,7 @@ def render() -> str:
             out += [f"### `{name}{inspect.signature(fn)}`", "", inspect.getdoc(fn), ""]
     out += ["## Recipe sections", ""]
     for section, cls in (("task", TaskSection), ("data", DataSection), ("model", ModelSection),
-                         ("train", TrainSection)):
+                         ("train", TrainSection), ("launch", LaunchSection)):
         out += [f"### `{section}`", ""] + fields_table(cls)
     out += ["`method` is one tuning method, `clean` and `evaluate` are lists of components, each written "
             "as its name plus its settings: `method: {name: lora, r: 8}`.", ""]

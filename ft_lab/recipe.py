@@ -1,7 +1,8 @@
 """The recipe: one fine-tuning run as data (YAML file, Python object, or what the panels build).
 
-Sections: ``task``, ``data``, ``clean``, ``model``, ``method``, ``train``, ``evaluate``. Components are
-written as their registered name plus their Config fields::
+Sections: ``task``, ``data``, ``clean``, ``model``, ``method``, ``train``, ``evaluate``, and ``launch``
+(several processes through Accelerate). Components are written as their registered name plus their
+Config fields::
 
     recipe = Recipe.from_yaml("recipe.yaml")
     recipe = Recipe(task="classification", data={"path": "tickets.csv",
@@ -148,7 +149,8 @@ class TrainSection:
     early_stopping_metric: str = field(default="loss", metadata={
         "help": "validation metric watched for early stopping and the best checkpoint (loss, accuracy, ...)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
-    num_processes: int = field(default=1, metadata={"help": "processes (GPUs) to train on, through Accelerate"})
+    num_processes: int = field(default=1, metadata={
+        "help": "older name of launch.num_processes (processes to train on, through Accelerate)"})
 
     def __post_init__(self):
         for name in ("learning_rate", "epochs"):
@@ -162,6 +164,61 @@ class TrainSection:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError("max_steps must be at least 1")
+
+
+@dataclass
+class LaunchSection:
+    num_processes: int = field(default=1, metadata={
+        "help": "training processes on each machine (one per GPU; on a CPU, gloo processes); more than 1 "
+                "launches the worker through Accelerate"})
+    strategy: Literal["ddp", "fsdp", "deepspeed"] = field(default="ddp", metadata={
+        "help": "ddp: a full copy of the model per process; fsdp: weights, gradients and optimizer state "
+                "sharded across processes (PyTorch FSDP); deepspeed: DeepSpeed ZeRO"})
+    mixed_precision: Literal["from_train", "no", "fp16", "bf16"] = field(default="from_train", metadata={
+        "help": "mixed precision of every process (from_train: follow train.precision; CPU runs use fp32)"})
+    fsdp_sharding: Literal["full_shard", "shard_grad_op", "hybrid_shard", "no_shard"] = field(
+        default="full_shard", metadata={"help": "fsdp: what is sharded (full_shard: weights, gradients and "
+                                                 "optimizer state; shard_grad_op: gradients and optimizer "
+                                                 "state; hybrid_shard: full within a node, replicated across)"})
+    fsdp_wrap: Literal["transformer", "size", "none"] = field(default="transformer", metadata={
+        "help": "fsdp: unit of sharding (transformer: each decoder layer; size: blocks of fsdp_min_params)"})
+    fsdp_min_params: int = field(default=100_000_000, metadata={
+        "help": "fsdp with fsdp_wrap: size: parameters per wrapped block"})
+    fsdp_offload: bool = field(default=False, metadata={"help": "fsdp: keep parameters in CPU memory"})
+    deepspeed_stage: int = field(default=2, metadata={
+        "help": "deepspeed: ZeRO stage (1: optimizer state, 2: and gradients, 3: and weights sharded)"})
+    deepspeed_offload: bool = field(default=False, metadata={
+        "help": "deepspeed: optimizer state (and with stage 3 the weights) in CPU memory"})
+    deepspeed_config: Optional[str] = field(default=None, metadata={
+        "help": "deepspeed: your own DeepSpeed JSON config file (wins over deepspeed_stage and _offload)"})
+    num_machines: int = field(default=1, metadata={"help": "machines (nodes) of a cluster run"})
+    machine_rank: int = field(default=0, metadata={
+        "help": "this machine's rank, 0 for the main one (a Slurm script passes $SLURM_NODEID instead)"})
+    main_process_ip: Optional[str] = field(default=None, metadata={
+        "help": "address of the main machine (rank 0), required with num_machines > 1"})
+    main_process_port: Optional[int] = field(default=None, metadata={
+        "help": "port of the main process (default: a free port on one machine, 29500 on a cluster)"})
+    config_file: Optional[str] = field(default=None, metadata={
+        "help": "an existing Accelerate config file (from `accelerate config`); it wins over every "
+                "setting above but num_processes"})
+    cpu: bool = field(default=False, metadata={
+        "help": "several processes: train on the CPU even where a GPU is visible (gloo backend; tests and "
+                "debugging)"})
+
+    def __post_init__(self):
+        for name in ("num_processes", "num_machines"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.machine_rank < self.num_machines:
+            raise ValueError(f"machine_rank must be in [0, num_machines), got {self.machine_rank}")
+        if self.num_machines > 1 and not self.main_process_ip:
+            raise ValueError("num_machines > 1 needs main_process_ip (the address of machine rank 0)")
+        if self.deepspeed_stage not in (0, 1, 2, 3):
+            raise ValueError(f"deepspeed_stage must be 0, 1, 2 or 3, got {self.deepspeed_stage}")
+        if self.main_process_port is not None and not 0 < self.main_process_port < 65536:
+            raise ValueError(f"main_process_port must be a port number, got {self.main_process_port}")
+        if self.fsdp_min_params < 1:
+            raise ValueError("fsdp_min_params must be at least 1")
 
 
 @dataclass
@@ -180,7 +237,7 @@ class ComponentSpec:
         return cls(self.config)
 
 
-SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate")
+SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "launch")
 
 
 @dataclass
@@ -196,6 +253,7 @@ class Recipe:
     train: TrainSection = None  # type: ignore[assignment]
     clean: list[ComponentSpec] = None  # type: ignore[assignment]
     evaluate: list[ComponentSpec] = None  # type: ignore[assignment]
+    launch: LaunchSection = None  # type: ignore[assignment]
     base_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -272,6 +330,8 @@ class Recipe:
         data = self.to_dict()
         for key in ("path", "train", "validation", "test"):
             data["data"][key] = self.resolve_path(data["data"].get(key))
+        for key in ("config_file", "deepspeed_config"):
+            data["launch"][key] = self.resolve_path(data["launch"].get(key))
         return Recipe.from_dict(data)
 
     def model_task(self) -> str:
@@ -442,6 +502,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     clean = parse_clean(plain.get("clean"), ctx)
     evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
     check_early_stopping(task, train, evaluate, ctx)
+    launch = parse_launch(plain.get("launch"), train, ctx)
     from .redact import recipe_secret_problems
     ctx.problems.extend(recipe_secret_problems(plain))
     if ctx.problems:
@@ -449,6 +510,59 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     out = object.__new__(Recipe)
     object.__setattr__(out, "base_dir", base_dir)
     for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
-                     evaluate=evaluate).items():
+                     evaluate=evaluate, launch=launch).items():
         object.__setattr__(out, k, v)
     return out
+
+
+def parse_launch(raw: Any, train: TrainSection | None, ctx: _Parse) -> LaunchSection | None:
+    launch, sub = configs.build(LaunchSection, raw or {}, "launch")
+    ctx.problems.extend(sub)
+    if launch is not None:
+        ctx.problems.extend(_launch_problems(launch, train, ctx.base_dir))
+    return launch
+
+
+def _launch_problems(launch: LaunchSection, train: TrainSection | None, base_dir: str | None) -> list[str]:
+    """Launch settings that contradict each other or name missing files (values are checked by the section)."""
+    problems = []
+    if train is not None and train.num_processes > 1 and launch.num_processes > 1 \
+            and train.num_processes != launch.num_processes:
+        problems.append(f"launch.num_processes: {launch.num_processes} contradicts train.num_processes: "
+                        f"{train.num_processes}; set only launch.num_processes")
+    for key in ("config_file", "deepspeed_config"):
+        p = getattr(launch, key)
+        if p is None:
+            continue
+        full = Path(os.path.expanduser(p))
+        if not full.is_absolute() and base_dir:
+            full = Path(base_dir) / full
+        if not full.is_file():
+            problems.append(f"launch.{key}: file not found: {full}")
+    if launch.deepspeed_config and launch.strategy != "deepspeed":
+        problems.append("launch.deepspeed_config: applies only to strategy: deepspeed")
+    try:
+        stage = _zero_stage(launch, base_dir) if launch.strategy == "deepspeed" else None
+    except ValueError as exc:
+        problems.append(f"launch.deepspeed_config: {exc}")
+        stage = None
+    if stage == 3:
+        problems.append("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for "
+                        "the final save yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
+    return problems
+
+
+def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:
+    if not launch.deepspeed_config:
+        return launch.deepspeed_stage
+    import json
+    path = Path(os.path.expanduser(launch.deepspeed_config))
+    path = Path(base_dir) / path if not path.is_absolute() and base_dir else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None  # a missing file is reported on its own
+    try:
+        return int(json.loads(text).get("zero_optimization", {}).get("stage", 0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a DeepSpeed JSON config ({exc})") from None

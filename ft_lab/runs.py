@@ -316,12 +316,23 @@ def _version() -> str:
     return __version__
 
 
-def worker_command(run_dir: Path, resume: bool, num_processes: int = 1) -> list[str]:
+def processes(recipe) -> int:
+    """Processes on this machine: ``launch.num_processes``, else the older ``train.num_processes``."""
+    launch = getattr(recipe, "launch", None)
+    n = launch.num_processes if launch is not None else 1
+    return n if n > 1 else recipe.train.num_processes
+
+
+def is_distributed(recipe) -> bool:
+    launch = getattr(recipe, "launch", None)
+    return processes(recipe) > 1 or bool(launch and (launch.num_machines > 1 or launch.config_file))
+
+
+def worker_command(run_dir: Path, resume: bool, recipe) -> list[str]:
+    """The worker itself for one process; for several, the Accelerate supervisor (training/launch.py)."""
     args = [str(run_dir)] + (["--resume"] if resume else [])
-    if num_processes > 1:
-        return [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(num_processes),
-                "-m", "ft_lab.training.worker", *args]
-    return [sys.executable, "-m", "ft_lab.training.worker", *args]
+    module = "ft_lab.training.launch" if is_distributed(recipe) else "ft_lab.training.worker"
+    return [sys.executable, "-m", module, *args]
 
 
 def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None) -> RunHandle:
@@ -348,7 +359,7 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
         env["PYTHONUNBUFFERED"] = "1"
         env["FT_LAB_LOCK_FD"] = str(lock_fd)
         with open(run_dir / "worker.log", "ab") as log:
-            proc = subprocess.Popen(worker_command(run_dir, resume, recipe.train.num_processes), stdout=log,
+            proc = subprocess.Popen(worker_command(run_dir, resume, recipe), stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                     start_new_session=True, cwd=str(run_dir), pass_fds=(lock_fd,))
         _write_lock_info(lock_fd, proc.pid)

@@ -64,7 +64,18 @@ def start_and_follow(recipe, runs_dir) -> int:
 def cmd_run(args) -> int:
     from ..recipe import Recipe
 
-    return start_and_follow(Recipe.from_yaml(args.recipe), args.runs_dir)
+    recipe = Recipe.from_yaml(args.recipe)
+    if args.processes is not None or args.plan:
+        from ..training.launch import with_processes
+        recipe = with_processes(recipe, args.processes)
+    if args.plan:
+        from ..runs import create_run
+        from ..training.cluster import print_plan
+        run_dir = create_run(recipe, args.runs_dir)
+        print(f"run {run_dir.name} in {run_dir}")
+        print_plan(recipe, run_dir)
+        return 0
+    return start_and_follow(recipe, args.runs_dir)
 
 
 def cmd_resume(args) -> int:
@@ -123,6 +134,11 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("run", help="validate a recipe, prepare its data, train and evaluate")
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="training processes on this machine, through Accelerate (overrides launch.num_processes)")
+    p.add_argument("--plan", action="store_true",
+                   help="prepare the run and write its cluster launch plan (accelerate config, a command per "
+                        "node, a Slurm script) into RUN_DIR/launch/ instead of training here")
     p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
     p.set_defaults(handler=cmd_run)
 

@@ -92,7 +92,7 @@ class QLoRA(LoRA):
     """QLoRA: LoRA on a base loaded in 4-bit NF4 (or 8-bit) through bitsandbytes; needs a CUDA GPU."""
 
     name = "qlora"
-    capabilities = Capabilities(mergeable=True, quantized=True, needs_cuda=True,
+    capabilities = Capabilities(mergeable=True, quantized=True, needs_cuda=True, fsdp=False, deepspeed=False,
                                 needs_modules=("bitsandbytes",))
 
     @dataclass

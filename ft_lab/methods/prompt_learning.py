@@ -13,7 +13,7 @@ from ..components import Capabilities
 from ..errors import UserError
 from .peft_methods import PeftMethod, peft_task_type
 
-_PROMPT_CAPS = Capabilities(mergeable=False, quantized=True, packing=False)
+_PROMPT_CAPS = Capabilities(mergeable=False, quantized=True, packing=False, fsdp=False)
 
 
 def _check_tokens(n: int) -> None:
@@ -26,7 +26,8 @@ class PrefixTuning(PeftMethod):
 
     name = "prefix_tuning"
     # peft passes the prefix as past key values, which gradient checkpointing refuses to recompute
-    capabilities = Capabilities(mergeable=False, quantized=True, packing=False, gradient_checkpointing=False)
+    capabilities = Capabilities(mergeable=False, quantized=True, packing=False, gradient_checkpointing=False,
+                                fsdp=False)
 
     @dataclass
     class Config:

@@ -8,6 +8,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from ..runs import append_event
+from .launch import any_rank
 
 
 class NonFiniteLoss(Exception):
@@ -27,7 +28,8 @@ class EventWriter(TrainerCallback):
     def on_train_begin(self, args, state, control, **kw):
         if state.is_world_process_zero:
             append_event(self.run_dir, {"type": "train_begin", "max_steps": state.max_steps,
-                                        "step": state.global_step, "epochs": args.num_train_epochs})
+                                        "step": state.global_step, "epochs": args.num_train_epochs,
+                                        "processes": args.world_size})
         self._last = (time.monotonic(), state.num_input_tokens_seen)
 
     def on_log(self, args, state, control, logs=None, **kw):
@@ -35,7 +37,7 @@ class EventWriter(TrainerCallback):
             return
         now = time.monotonic()
         event = {"type": "log", "step": state.global_step, "max_steps": state.max_steps,
-                 "epoch": round(state.epoch or 0.0, 4)}
+                 "epoch": round(state.epoch or 0.0, 4), "tokens_seen": state.num_input_tokens_seen}
         for key in ("loss", "learning_rate", "grad_norm"):
             if key in logs:
                 event[key] = float(logs[key])
@@ -74,7 +76,7 @@ class StopRequest(TrainerCallback):
         self.stopped = False
 
     def on_step_end(self, args, state, control, **kw):
-        if self.flag.exists():
+        if any_rank(self.flag.exists(), args.device):  # every rank stops at the same step
             self.stopped = True
             control.should_save = True
             control.should_training_stop = True

@@ -48,7 +48,8 @@ def _accuracy(eval_pred):
 def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=()):
     t = recipe.train
     classification = recipe.model_task() == "classification"
-    steps = total_steps(t, len(train_ds))
+    from .launch import train_precision, world_size
+    steps = total_steps(t, len(train_ds), world_size())
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None
     save_steps = t.save_steps or t.eval_steps
@@ -70,7 +71,7 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
         gradient_checkpointing=t.gradient_checkpointing, report_to="none", disable_tqdm=True,
         include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
         dataloader_num_workers=0, prediction_loss_only=not classification,
-        **precision_flags(t.precision))
+        **precision_flags(train_precision(recipe)))
     stop = StopRequest(run_dir)
     callbacks = [EventWriter(run_dir), stop, *extra_callbacks]
     if early:
@@ -78,4 +79,6 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
     trainer = FtLabTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                            data_collator=collator, processing_class=tokenizer,
                            compute_metrics=_accuracy if classification else None, callbacks=callbacks)
+    if classification:  # a head's loss is a mean over its own batch: the Trainer must not rescale it by the
+        trainer.model_accepts_loss_kwargs = False  # number of processes (logged loss x N) or by token counts
     return trainer, stop

@@ -75,7 +75,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
         raise RuntimeError("no training examples left after tokenization; raise model.max_length")
 
     set_seed(recipe.train.seed)
-    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds)))
+    from .launch import gathered_model, is_sharded, world_size
+    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size()))
     model = method.prepare(model, recipe.model_task())
     trainable, total = trainable_parameters(model)
     longest = max(len(f["input_ids"]) for f in train_ds)
@@ -98,15 +99,27 @@ def train_run(run_dir: Path, resume: bool) -> str:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})
         return "stopped"
+    final = run_dir / "final"
+    with gathered_model(trainer) as trained:  # FSDP: every rank gathers the weights, rank 0 saves them
+        if trainer.is_world_process_zero():
+            method.save(trained, final)
+            tokenizer.save_pretrained(str(final))
     if not trainer.is_world_process_zero():
         return "completed"
-
     final = run_dir / "final"
     partial = run_dir / "final.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    method.save(trainer.model, partial)
-    tokenizer.save_pretrained(str(partial))
+    if trainer.is_world_process_zero():
+        shutil.rmtree(partial, ignore_errors=True)
+    with gathered_model(trainer) as trained:  # FSDP: every rank gathers the weights, rank 0 saves them
+        if trainer.is_world_process_zero():
+            method.save(trained, partial)
+            tokenizer.save_pretrained(str(partial))
+    if not trainer.is_world_process_zero():
+        return "completed"
     replace_folder(partial, final)  # final/ appears complete or not at all
+    if is_sharded(trainer):  # rank 0 alone cannot run a sharded model: it evaluates what it saved
+        from ..export import rebuild_model
+        trainer.model = rebuild_model(run_dir, recipe)[0].to(trainer.args.device)
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
     predict_split(recipe, trainer.model, tokenizer, data.test, labels, run_dir / "predictions" / "finetuned.jsonl")
@@ -202,10 +215,15 @@ def main(argv=None) -> int:
     from ..runs import append_event, atomic_write_text
 
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    from .launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size
+    die_with_parent()
+    supervised = bool(os.environ.get(SUPERVISED_ENV))
     if _rank0():
-        hold_lock(run_dir)
-        atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
-        append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume})
+        if not supervised:  # supervised: the supervisor holds the lock and worker.pid is its own
+            hold_lock(run_dir)
+            atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
+        append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume,
+                               **({"processes": world_size()} if world_size() > 1 else {})})
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -213,22 +231,22 @@ def main(argv=None) -> int:
         from .callbacks import NonFiniteLoss  # imports transformers: a broken install fails here, reported
     except BaseException as exc:
         traceback.print_exc()
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "reason": "import",
-                                   "error": f"the worker cannot start: {type(exc).__name__}: {exc} "
-                                            f"(check the Python environment; traceback in worker.log)"})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(f"the worker cannot start: {type(exc).__name__}: {exc} "
+                                                f"(check the Python environment; traceback in worker.log)",
+                                                reason="import"))
         return 1
     try:
         train_run(run_dir, args.resume)
         return 0
+    # with several processes any rank's failure ends the run, and the event names the rank (failure_event)
     except NonFiniteLoss as exc:
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "reason": "non_finite_loss",
-                                   "step": exc.step, "error": str(exc)})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(str(exc), reason="non_finite_loss", step=exc.step))
         return 1
     except UserError as exc:
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "error": str(exc)})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(str(exc)))
         return 2
     except (Interrupted, KeyboardInterrupt):
         if _rank0():
@@ -238,9 +256,8 @@ def main(argv=None) -> int:
         return 130
     except BaseException as exc:  # anything else: the status says what, worker.log has the traceback
         traceback.print_exc()
-        if _rank0():
-            append_event(run_dir, {"type": "status", "status": "failed", "checkpoint": last_checkpoint(run_dir),
-                                   "error": _failure_message(exc)})
+        if _rank0() or world_size() > 1:
+            append_event(run_dir, failure_event(_failure_message(exc), checkpoint=last_checkpoint(run_dir)))
         return 1
 
 

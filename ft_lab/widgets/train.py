@@ -17,7 +17,7 @@ import time
 import ipywidgets as W
 
 from ..errors import RecipeError, UserError
-from ..recipe import DEFAULT_EVALUATORS, TrainSection
+from ..recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
 from ..runs import TERMINAL, RunHandle
 from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm
@@ -43,6 +43,10 @@ class TrainPanel(W.VBox):
         self.recipe_fn = recipe_fn or self.state.recipe
         self.form = ConfigForm(TrainSection, self.state.sections.get("train") or {})
         self.evaluators = ComponentListForm("evaluator", self._evaluate_plain(), title="Evaluators")
+        self.launch_form = ConfigForm(LaunchSection, self.state.sections.get("launch") or {})
+        self.launch = W.Accordion(children=[self.launch_form], titles=("Launch: processes, GPUs, FSDP, "
+                                                                        "DeepSpeed, cluster",))
+        self.launch.add_class("ft-lab-launch")
         self.start_button = W.Button(description="Start", icon="play", button_style="success")
         self.stop_button = W.Button(description="Stop", icon="stop", button_style="warning", disabled=True)
         self.resume_button = W.Button(description="Resume", icon="redo", disabled=True)
@@ -66,7 +70,7 @@ class TrainPanel(W.VBox):
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
-        self.children = [W.HTML("<h3>Training</h3>"), self.form, self.evaluators,
+        self.children = [W.HTML("<h3>Training</h3>"), self.form, self.evaluators, self.launch,
                          W.HBox([self.start_button, self.stop_button, self.resume_button]),
                          W.HBox([self.progress, self.progress_text]), self.status, self.run_dir_html,
                          self.chart.figure]
@@ -91,10 +95,12 @@ class TrainPanel(W.VBox):
     def sync(self) -> None:
         self.state.sections["train"] = self.form.value()
         self.state.sections["evaluate"] = self.evaluators.value()
+        self.state.sections["launch"] = self.launch_form.value()
 
     def refresh(self) -> None:
         self.form.set_value(self.state.sections.get("train") or {})
         self.evaluators.set_value(self._evaluate_plain())
+        self.launch_form.set_value(self.state.sections.get("launch") or {})
 
     # --- actions --------------------------------------------------------------------------------
     def start(self) -> RunHandle | None:

@@ -98,7 +98,7 @@ class LoReFTMethod(trainable_weights.SavesTrainableWeights, Method):
 
     name = "reft"
     adapter = True
-    capabilities = Capabilities(mergeable=False, quantized=False, packing=False)
+    capabilities = Capabilities(mergeable=False, quantized=False, packing=False, fsdp=False, deepspeed=False)
 
     @dataclass
     class Config:
