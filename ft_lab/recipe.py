@@ -391,11 +391,13 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
                 if task_type not in tasks:
                     problems.append(f"evaluate[{i}]: '{spec.name}' does not apply to {task_type} "
                                     f"(it scores: {', '.join(tasks)})")
-    if train is not None and train.early_stopping_patience is not None and evaluate:
+    if train is not None and (train.early_stopping_patience is not None or train.early_stopping_metric != "loss") \
+            and evaluate and task_type:
         allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
         if train.early_stopping_metric not in allowed:
             problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
-                            f"got {train.early_stopping_metric!r}")
+                            f"got {train.early_stopping_metric!r}" + did_you_mean(train.early_stopping_metric,
+                                                                                   allowed))
 
     if problems:
         raise RecipeError(problems, source)

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from studio_support import artifact_dir, install_kernelspec, write_studio_recipe
+from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 
 QUICKSTART = REPO / "example_notebooks" / "quickstart.ipynb"
 METRICS_TABLE = '<table class="ft-lab-metrics">'
@@ -35,9 +35,13 @@ start.click()
 '''
 
 
-@pytest.fixture(scope="session")
-def kernel_name():
-    return install_kernelspec()
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernelspec in temporary Jupyter folders (nothing installed into the venv or the user's folders)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
+            mp.setenv(key, value)
+        yield KERNEL_NAME
 
 
 def _execute(nb, cwd: Path, kernel_name: str, timeout: int = 240):

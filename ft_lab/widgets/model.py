@@ -42,8 +42,9 @@ class ModelPanel(W.VBox):
         super().__init__()
         self.state = state or RecipeState()
         self.state.panels.append(self)
-        self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {})
-        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"})
+        self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {},
+                                     basic=("name_or_path", "max_length"), path="model")
+        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"}, path="method")
         self.warnings_html = W.HTML()
         self.warnings_html.add_class("ft-lab-capability-warnings")
         self.check_button = W.Button(description="Check", icon="calculator",
@@ -68,6 +69,10 @@ class ModelPanel(W.VBox):
         self.method.set_value(self.state.sections.get("method") or {"name": "lora"})
         self.update_warnings()
 
+    def show_problems(self, problems: list[str]) -> list[str]:
+        rest = self.model_form.show_problems([p for p in problems if p.startswith("model")])
+        return self.method.show_problems([p for p in problems if not p.startswith("model")]) + rest
+
     def warnings(self) -> list[str]:
         """Capability problems of the chosen method with the task and training settings, before any run."""
         from ..methods.capabilities import check_capabilities
@@ -80,7 +85,7 @@ class ModelPanel(W.VBox):
         task = self.state.sections.get("task") or {}
         if isinstance(task, dict) and task.get("classifier") == "lm":
             plain["task"] = "generation"
-        return check_capabilities(plain, cls, registry=self.method.registry) + self.method.form.problems("method")
+        return check_capabilities(plain, cls, registry=self.method.registry)
 
     def update_warnings(self) -> list[str]:
         problems = self.warnings()
