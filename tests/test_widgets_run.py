@@ -169,7 +169,7 @@ def test_export_step_writes_adapter_and_model_card(finished, tmp_path):
 def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):
     from ft_lab import Studio
     studio = Studio.from_recipe(finished[0].handle.recipe(), runs_dir=runs_dir)
-    studio.train.form.widgets["max_steps"].value = "200"
+    studio.train.form.widgets["max_steps"].value = "60"
     studio.train.form.widgets["save_steps"].value = "5"
     studio.train.start_button.click()
     handle = studio.handle
@@ -183,7 +183,7 @@ def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):
     studio.train.resume_button.click()
     # the follower goes on past the old "stopped" to the resumed run's end (no wall-clock guess)
     assert studio.wait(timeout=600) == "completed", studio.train.status.value
-    assert "completed" in studio.train.status.value and studio.train.progress.value == 200
+    assert "completed" in studio.train.status.value and studio.train.progress.value == 60
     assert '<table class="ft-lab-metrics">' in studio.results.metrics.value
 
     # after a kernel restart: a new Studio offers the run and attaches to it

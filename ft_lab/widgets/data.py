@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from ..errors import RecipeError, UserError, did_you_mean
 from ..recipe import ROLES, DataSection, TaskSection
-from .forms import ComponentListForm, ConfigForm, problems_box_html
+from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import table_html
 from .state import RecipeState, problems_html
 
@@ -80,12 +80,11 @@ class DataPanel(W.VBox):
         self.state = state or RecipeState()
         self.state.panels.append(self)
         self.on_preview: list = []  # callbacks() after a preview (the Studio checks the whole recipe)
-        self.task_form = ConfigForm(TaskSection, self._task_plain(), basic=("type", "classifier", "system_prompt",
-                                                                             "max_new_tokens", "classify_prompt"),
-                                    path="task")
+        self.task_form = ConfigForm(TaskSection, self._task_plain(), path="task")
         self.task_form.on_change(lambda _f: self._task_changed())
         data_values = self.state.sections.get("data") or {}
-        self.data_form = ConfigForm(DataSection, data_values, skip=("columns", "path"), basic=(), path="data")
+        self.data_form = ConfigForm(DataSection, data_values, skip=("columns", "path"), basic=(), path="data",
+                                    advanced_title="Data options: format, split, leakage ...")
         self.path = W.Text(value=data_values.get("path") or "", description="Data file",
                            placeholder="a CSV, JSONL, JSON, Parquet or Excel file",
                            tooltip="data.path: one data file, split into train/validation/test",
@@ -124,8 +123,7 @@ class DataPanel(W.VBox):
                                titles=("Cleaning (dedup, filters, PII ...)",))
         cleaning.selected_index = None
         self.children = [W.HTML("<h3>Data</h3>"), self.task_form,
-                         W.HBox([self.path, self.preview_button, self.upload],
-                                layout=W.Layout(flex_flow="row wrap", align_items="center")),
+                         row(self.path, self.preview_button, self.upload),
                          self.path_error, self.preview_html,
                          W.HTML("<b>Column for each role</b> <span style='color:#777'>(suggested from the file; "
                                 "edit if needed)</span>"), self.mapping_box, self.data_form,

@@ -14,6 +14,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..errors import UserError
+from .forms import row
 from .plots import table_html
 from .state import problems_html
 
@@ -47,7 +48,7 @@ class ErrorsPanel(W.VBox):
         self.rating = W.ToggleButtons(options=[("–", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)],
                                       value=0, description="rating", style={"button_width": "36px"},
                                       tooltips=["no rating", "bad", "poor", "fair", "good", "excellent"])
-        self.comment = W.Text(description="comment", style=style, layout=W.Layout(width="520px"))
+        self.comment = W.Text(description="comment", style=style, layout=W.Layout(width="420px"))
         self.reviewer = W.Text(description="reviewer", style=style)
         self.save_review = W.Button(description="Save review", icon="save")
         self.save_review.add_class("ft-lab-save-review")
@@ -58,10 +59,10 @@ class ErrorsPanel(W.VBox):
         self.which.observe(lambda _c: self.load(self.run_dir) if self.run_dir else None, names="value")
         self.slice_by.observe(lambda _c: self.show_slices(), names="value")
         self.children = [
-            W.HTML("<h3>Errors</h3>"), W.HBox([self.which, self.correct, self.sort, self.score]),
-            W.HBox([self.label, self.predicted, self.search]), self.count, self.table,
-            W.HTML("<h4>Rate an example</h4>"), W.HBox([self.review_id, self.rating]),
-            W.HBox([self.comment, self.reviewer, self.save_review]), self.review_status,
+            W.HTML("<h3>Errors</h3>"), row(self.which, self.correct, self.sort, self.score),
+            row(self.label, self.predicted, self.search), self.count, self.table,
+            W.HTML("<h4>Rate an example</h4>"), row(self.review_id, self.rating),
+            row(self.comment, self.reviewer, self.save_review), self.review_status,
             W.HTML("<h4>Slices</h4>"), self.slice_by, self.slices,
             W.HTML("<h4>Most confused pairs</h4>"), self.pairs_box]
         self.add_class("ft-lab-errors-panel")
@@ -190,4 +191,5 @@ def label_html(label: str, right: bool) -> str:
     """A predicted label as a coloured tag: green when right, red when wrong."""
     color, bg = ("#064", "#e3f4e8") if right else ("#900", "#fde8e8")
     return (f"<span class='ft-lab-label ft-lab-{'right' if right else 'wrong'}' style='color:{color};background:{bg};"
-            f"padding:1px 6px;border-radius:8px;white-space:normal'>{'✓' if right else '✗'} {_E(label)}</span>")
+            f"padding:1px 6px;border-radius:8px;overflow-wrap:normal;display:inline-block'>{'✓' if right else '✗'}"
+            f" {_E(label).replace('_', '_<wbr>')}</span>")

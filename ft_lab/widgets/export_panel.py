@@ -11,6 +11,7 @@ import html
 
 import ipywidgets as W
 
+from .forms import row
 from .jobs import Job
 from .playground import JobPanel
 
@@ -34,8 +35,7 @@ class ExportPanel(JobPanel):
         self.card.add_class("ft-lab-model-card")
         self.children = [W.HTML("<h3>Export</h3><span style='color:#555'>The adapter or trained weights, the "
                                 "tokenizer and a model card (README.md); with merge, one plain model.</span>"),
-                         self.run, self.out, W.HBox([self.merge, self.export_button],
-                                                    layout=W.Layout(flex_flow="row wrap", align_items="center")),
+                         self.run, self.out, row(self.merge, self.export_button),
                          self.status, self.card]
         self.add_class("ft-lab-export-panel")
         self.refresh()

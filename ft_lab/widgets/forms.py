@@ -35,6 +35,11 @@ LABELS = {"name_or_path": "Model", "max_length": "Max length (tokens)", "max_new
           "trust_remote_code": "Trust remote code", "compare_base": "Also evaluate the base model"}
 
 
+def row(*children, **layout) -> W.HBox:
+    """Widgets side by side that wrap onto the next line when the notebook is narrow (never squeezed)."""
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", **layout))
+
+
 def plain_label(name: str) -> str:
     """``learning_rate`` -> ``Learning rate`` (or the label in LABELS)."""
     if name in LABELS:
@@ -167,7 +172,7 @@ class ConfigForm(W.VBox):
     """A form for one Config dataclass; ``value()`` gives plain data, ``problems()`` the validation."""
 
     def __init__(self, cls, values: dict | None = None, skip: tuple[str, ...] = (), show_help: bool = True,
-                 basic: tuple[str, ...] | None = None, path: str = ""):
+                 basic: tuple[str, ...] | None = None, path: str = "", advanced_title: str = "Advanced"):
         super().__init__()
         self.cls = cls
         self.path = path
@@ -206,7 +211,7 @@ class ConfigForm(W.VBox):
         self.advanced = None
         if advanced_rows:
             self.advanced = W.Accordion(children=[W.VBox(advanced_rows)],
-                                        titles=(f"Advanced ({len(advanced_rows)} settings)",))
+                                        titles=(f"{advanced_title} ({len(advanced_rows)} settings)",))
             self.advanced.selected_index = None
             self.advanced.add_class("ft-lab-advanced")
             children.append(self.advanced)
@@ -384,7 +389,7 @@ class ComponentListForm(W.VBox):
         self.items: list[tuple[str, ComponentForm]] = []
         self.box = W.VBox()
         self.title = W.HTML(f"<b>{html.escape(title)}</b>") if title else W.HTML()
-        self.children = [self.title, self.box, W.HBox([self.picker, self.add_button])]
+        self.children = [self.title, self.box, row(self.picker, self.add_button)]
         self.set_value(values or [])
 
     def add(self, name: str, values: dict | None = None) -> None:
@@ -409,7 +414,7 @@ class ComponentListForm(W.VBox):
         for i, form in enumerate(self.items):
             rm = W.Button(description="Remove", icon="trash", layout=W.Layout(width="100px"))
             rm.on_click(lambda _b, i=i: self.remove(i))
-            rows.append(W.VBox([W.HBox([W.HTML(f"<b>{i + 1}.</b>&nbsp;"), form.choice, rm]), form.summary,
+            rows.append(W.VBox([row(W.HTML(f"<b>{i + 1}.</b>&nbsp;"), form.choice, rm), form.summary,
                                 form.form], layout=W.Layout(border="1px solid #ddd", padding="4px",
                                                              margin="2px 0")))
         self.box.children = rows

@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from ..errors import RecipeError, UserError
 from ..recipe import ModelSection
-from .forms import ComponentForm, ConfigForm
+from .forms import ComponentForm, ConfigForm, row
 from .state import RecipeState, problems_html
 
 
@@ -56,7 +56,7 @@ class ModelPanel(W.VBox):
         self.model_form.on_change(lambda _f: self.update_warnings())
         self.method.on_change(lambda _f: self.update_warnings())
         self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"), self.method,
-                         self.warnings_html, W.HBox([self.check_button, self.budget_html])]
+                         self.warnings_html, row(self.check_button, self.budget_html)]
         self.add_class("ft-lab-model-panel")
         self.update_warnings()
 

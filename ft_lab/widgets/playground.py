@@ -11,6 +11,7 @@ import html
 
 import ipywidgets as W
 
+from .forms import row
 from .jobs import Job
 from .runs_panel import refresh_picker
 from .state import problems_html
@@ -39,6 +40,8 @@ class JobPanel(W.VBox):
     def _launch(self, button: W.Button, action: str, payload: dict, problems: list[str], busy: str) -> Job | None:
         if self.job is not None and not self.job.done:
             return self.job
+        if not self.run.value:
+            self.refresh()  # a run may have completed since the list was drawn
         if not self.run.value:
             problems = ["no completed run yet: train one in the Train step", *problems]
         if problems:
@@ -80,7 +83,7 @@ class PlaygroundPanel(JobPanel):
         self.children = [W.HTML("<h3>Playground</h3><span style='color:#555'>The base model and the fine-tuned "
                                 "model answer the same input; they run in a separate process.</span>"),
                          self.run, self.prompt,
-                         W.HBox([self.max_new_tokens, self.try_button], layout=W.Layout(flex_flow="row wrap")),
+                         row(self.max_new_tokens, self.try_button),
                          self.status, self.answers]
         self.add_class("ft-lab-playground-panel")
         self.refresh()

@@ -37,7 +37,7 @@ def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", 
             align = "right" if num else "left"
             cells.append(f"<td style='text-align:{align};padding:2px 8px;vertical-align:top'>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    style = " style='table-layout:fixed;width:100%;overflow-wrap:anywhere;word-break:break-word'" if fit else ""
+    style = " style='width:100%;max-width:100%;overflow-wrap:anywhere'" if fit else ""
     return (f'<table class="{cls}"{style}>' f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -147,9 +147,12 @@ class LossChart:
                            line_style="dashed", labels=["learning rate"], display_legend=True)
         axes = [bq.Axis(scale=self.x, label="step"),
                 bq.Axis(scale=self.y, orientation="vertical", label="loss"),
-                bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e")]
+                bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e",
+                        label_offset="62px")]
         self.figure = bq.Figure(marks=[self.train, self.val, self.lr], axes=axes, title=title,
-                                layout={"width": width, "height": height}, legend_location="top-right")
+                                layout={"width": width, "height": height, "max_width": "100%"},
+                                legend_location="top-right",
+                                fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 90})
         self.figure.add_class("ft-lab-loss-chart")
 
     def set(self, curves: dict[str, list[tuple[float, float]]]) -> None:

@@ -12,6 +12,7 @@ import html
 import ipywidgets as W
 
 from ..errors import UserError
+from .forms import row
 from .plots import CompareChart, curves_from_events, table_html
 from .state import problems_html
 
@@ -60,7 +61,7 @@ class RunsPanel(W.VBox):
         self.chart.figure.layout.width = "100%"
         self.chart.figure.layout.max_width = "620px"
         self.children = [W.HTML("<h3>Runs</h3>"), self.refresh_button, self.table,
-                         W.HBox([self.pick, self.open_button]), W.HTML("<h4>Compare two runs</h4>"),
+                         row(self.pick, self.open_button), W.HTML("<h4>Compare two runs</h4>"),
                          self.run_a, self.run_b, self.compare_button, self.comparison, self.chart.figure]
         self.add_class("ft-lab-runs-panel")
         self.refresh()
@@ -84,6 +85,7 @@ class RunsPanel(W.VBox):
             self.run_a.value, self.run_b.value = options[1], options[0]
         if runs and not self.comparison.value:  # open on the latest run: its curve, not an empty chart
             self.chart.set({f"latest {runs[0].id}": curves_from_events(runs[0].events())["train loss"]})
+        self.chart.figure.layout.display = None if runs else "none"
         return runs
 
     def open_selected(self, run_dir=None) -> None:

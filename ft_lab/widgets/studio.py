@@ -1,7 +1,7 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()        # Data, Model and method, Train, Evaluate, Errors, Playground, Export, Runs
+    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export, Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
     studio.validate()                         # every problem, each shown next to its field
@@ -24,6 +24,7 @@ from ..errors import RecipeError, UserError
 from ..recipe import Recipe
 from .data import DataPanel
 from .errors import ErrorsPanel
+from .forms import row
 from .export_panel import ExportPanel
 from .model import ModelPanel
 from .playground import PlaygroundPanel
@@ -34,11 +35,11 @@ from .state import RecipeState, problems_html
 from .train import TrainPanel
 
 _E = html.escape
-STEPS = ("Data", "Model and method", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
 #: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
 STYLE = """<style>
-.ft-lab-studio .lm-TabBar-tab, .ft-lab-studio .p-TabBar-tab {min-width: 0; flex: 0 1 auto; max-width: none}
-.ft-lab-studio .lm-TabBar-tabLabel, .ft-lab-studio .p-TabBar-tabLabel {overflow: visible}
+.ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
+.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 60px}
 .ft-lab-studio .widget-label {overflow: hidden; text-overflow: ellipsis}
 .ft-lab-studio pre.ft-lab-yaml, .ft-lab-studio pre.ft-lab-python {white-space: pre-wrap; overflow-wrap: anywhere;
   margin: 0; padding: 6px; background: var(--jp-layout-color2, #f5f5f5); max-height: 420px; overflow: auto}
@@ -85,14 +86,14 @@ class Studio(W.VBox):
         self.runs.on_open.append(self.open_run)
         self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
                                     self.exporter, self.runs], titles=STEPS)
-        self.tabs.observe(lambda _c: self._refresh_recipe(), names="selected_index")
+        self.tabs.observe(self._tab_changed, names="selected_index")
         # the running and recent runs, to attach to (after a kernel restart, a closed tab)
         self.recent = W.Dropdown(options=[], description="Runs", style={"description_width": "50px"},
                                  layout=W.Layout(width="460px", min_width="260px"))
         self.attach_button = W.Button(description="Attach", icon="link", tooltip="show this run (live if running)")
         self.attach_button.add_class("ft-lab-attach")
         self.attach_button.on_click(lambda _b: self.open_run(self.recent.value) if self.recent.value else None)
-        self.recent_box = W.HBox([self.recent, self.attach_button], layout=W.Layout(flex_flow="row wrap"))
+        self.recent_box = row(self.recent, self.attach_button)
         self.recent_box.add_class("ft-lab-recent-runs")
         self._offer_runs()
         self.export_path = W.Text(placeholder="recipe.yaml (empty: show only)", description="Save to",
@@ -110,9 +111,15 @@ class Studio(W.VBox):
             form.on_change(lambda _f: self._refresh_recipe())
         self.model.method.on_change(lambda _f: self._refresh_recipe())
         self.children = [W.HTML(STYLE + "<h2 style='margin:4px 0'>ft-lab Studio</h2>"), self.recent_box, self.tabs,
-                         W.HBox([self.export_button, self.export_path], layout=W.Layout(flex_flow="row wrap")),
+                         row(self.export_button, self.export_path),
                          self.message, self.export_html]
         self.add_class("ft-lab-studio")
+
+    def _tab_changed(self, change) -> None:
+        shown = self.tabs.children[change["new"]] if change["new"] is not None else None
+        if shown in (self.playground, self.exporter):
+            shown.refresh()
+        self._refresh_recipe()
 
     def _offer_runs(self) -> None:
         options = run_options(self.runs_dir)

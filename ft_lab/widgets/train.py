@@ -23,7 +23,7 @@ from ..errors import RecipeError, UserError
 from ..recipe import DEFAULT_EVALUATORS, TrainSection
 from ..runs import TERMINAL, RunHandle
 from .follow import RunFollower
-from .forms import ComponentListForm, ConfigForm, problems_box_html
+from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import LossChart, curves_from_events
 from .state import RecipeState, problems_html
 
@@ -77,8 +77,7 @@ class TrainPanel(W.VBox):
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
-        actions = W.HBox([self.start_button, self.stop_button, self.resume_button, self.progress,
-                          self.progress_text], layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
         actions.add_class("ft-lab-train-actions")
         self.children = [W.HTML("<h3>Train</h3>"), actions, self.status, self.summary, self.run_dir_html,
                          self.chart.figure, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators]
