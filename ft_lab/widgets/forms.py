@@ -195,7 +195,8 @@ class ConfigForm(W.VBox):
             w = field_widget(f.name, self._hints[f.name], self._values.get(f.name), help_text)
             w.observe(self._changed, names="value")
             self.widgets[f.name] = w
-            note = W.HTML(f"<span class='ft-lab-help' style='color:#777;font-size:85%;line-height:1.3'>"
+            note = W.HTML(f"<span class='ft-lab-help' style='color:#777;font-size:85%;line-height:1.3;"
+                          f"display:inline-block'>"
                           f"{html.escape(help_text) + ' · ' if show_help and help_text else ''}"
                           f"<code style='font-size:90%'>{html.escape(f.name)}</code></span>",
                           layout=W.Layout(flex="1 1 160px", min_width="120px", margin="0 0 0 8px"))

@@ -27,7 +27,7 @@ def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", 
     """A plain HTML table; cells in ``raw_columns`` are HTML already (a diff), the rest are escaped.
     With the class ``ft-lab-fit`` the table takes its cell's width and wraps long words (never overflows)."""
     fit = "ft-lab-fit" in cls.split()
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_E(h)}</th>" for h in headers)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px;overflow-wrap:normal'>{_E(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
@@ -146,13 +146,13 @@ class LossChart:
         self.lr = bq.Lines(x=[], y=[], scales={"x": self.x, "y": self.y_lr}, colors=["#2ca02c"],
                            line_style="dashed", labels=["learning rate"], display_legend=True)
         axes = [bq.Axis(scale=self.x, label="step"),
-                bq.Axis(scale=self.y, orientation="vertical", label="loss"),
+                bq.Axis(scale=self.y, orientation="vertical", label="loss", label_offset="48px"),
                 bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e",
                         label_offset="62px")]
         self.figure = bq.Figure(marks=[self.train, self.val, self.lr], axes=axes, title=title,
                                 layout={"width": width, "height": height, "max_width": "100%"},
                                 legend_location="top-right",
-                                fig_margin={"top": 50, "bottom": 50, "left": 60, "right": 90})
+                                fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 90})
         self.figure.add_class("ft-lab-loss-chart")
 
     def set(self, curves: dict[str, list[tuple[float, float]]]) -> None:
