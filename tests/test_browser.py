@@ -186,7 +186,7 @@ LAYOUT_PROBLEMS = """(root) => {
       if (w > 3 && h > 3) out.push('overlap: ' + name(top[i]) + ' / ' + name(top[j]) + ` (${w.toFixed(0)}x${h.toFixed(0)} px)`);
     }
   }
-  for (const el of root.querySelectorAll('.widget-label, .lm-TabBar-tabLabel, .p-TabBar-tabLabel, .widget-button, .jupyter-button')) {
+  for (const el of root.querySelectorAll('.widget-label, .widget-label-basic span, .lm-TabBar-tabLabel, .p-TabBar-tabLabel, .widget-button, .jupyter-button')) {
     if (visible(el) && el.scrollWidth > el.clientWidth + 2) out.push('cut: ' + name(el) + ` (${el.scrollWidth} > ${el.clientWidth} px)`);
   }
   for (const el of root.querySelectorAll('table.ft-lab-fit, .ft-lab-metrics')) {

@@ -88,7 +88,7 @@ class DataPanel(W.VBox):
         self.path = W.Text(value=data_values.get("path") or "", description="Data file",
                            placeholder="a CSV, JSONL, JSON, Parquet or Excel file",
                            tooltip="data.path: one data file, split into train/validation/test",
-                           style={"description_width": "150px"}, layout=W.Layout(width="460px", min_width="300px"))
+                           style={"description_width": "170px"}, layout=W.Layout(width="480px", min_width="300px"))
         self.path.add_class("ft-lab-path")
         self.path_error = W.HTML()
         self.path_error.add_class("ft-lab-path-error")
@@ -153,7 +153,7 @@ class DataPanel(W.VBox):
             w = W.Dropdown(options=options, value=value, description=role.capitalize(),
                            tooltip=f"data.columns.{role}: the column that holds the {role} "
                                    f"(empty: a column named '{role}')",
-                           style={"description_width": "150px"}, layout=W.Layout(width="360px"))
+                           style={"description_width": "170px"}, layout=W.Layout(width="380px"))
             w.observe(lambda _c, role=role: self._role_changed(role), names="value")
             self.role_widgets[role] = w
             self.role_errors[role] = W.HTML()

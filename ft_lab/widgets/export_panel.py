@@ -25,7 +25,8 @@ class ExportPanel(JobPanel):
         self.out = W.Text(description="Folder", placeholder="a new folder, e.g. exports/my-model", style=style,
                           tooltip="--out: a new (or empty) folder; an existing export is never overwritten",
                           layout=W.Layout(width="520px", min_width="300px"))
-        self.merge = W.Checkbox(value=False, description="Merge into the base weights", style=style,
+        self.merge = W.Checkbox(value=False, description="Merge into the base weights", indent=False,
+                                layout=W.Layout(width="auto", margin="0 12px 0 124px"),
                                 tooltip="--merge: a plain transformers model that loads without ft-lab or peft")
         self.export_button = W.Button(description="Export", icon="download", button_style="primary")
         self.export_button.add_class("ft-lab-export-run")

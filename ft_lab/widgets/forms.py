@@ -25,14 +25,15 @@ import yaml
 
 from .. import configs
 
-_DESC = {"description_width": "150px"}
-_WIDE = W.Layout(width="360px", min_width="300px", flex="0 0 auto")
+_DESC = {"description_width": "170px"}
+_WIDE = W.Layout(width="380px", min_width="300px", flex="0 0 auto")
 #: labels that read better than the field name made into words
 LABELS = {"name_or_path": "Model", "max_length": "Max length (tokens)", "max_new_tokens": "New tokens (max)",
           "r": "Rank (r)", "lr": "Learning rate", "path": "Data file", "type": "Task",
           "eval_batch_size": "Eval batch size", "num_processes": "Processes (GPUs)",
           "gradient_accumulation_steps": "Gradient accumulation", "max_grad_norm": "Gradient clipping",
-          "trust_remote_code": "Trust remote code", "compare_base": "Also evaluate the base model"}
+          "trust_remote_code": "Trust remote code", "compare_base": "Compare with base",
+          "early_stopping_patience": "Early stop patience", "gradient_checkpointing": "Grad. checkpointing"}
 
 
 def row(*children, **layout) -> W.HBox:

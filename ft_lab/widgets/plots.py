@@ -173,7 +173,8 @@ class CompareChart:
         self.x, self.y = bq.LinearScale(), bq.LinearScale()
         self.figure = bq.Figure(marks=[], axes=[bq.Axis(scale=self.x, label="step"),
                                                 bq.Axis(scale=self.y, orientation="vertical", label="loss")],
-                                title=title, layout={"width": "620px", "height": "280px"})
+                                title=title, layout={"width": "620px", "height": "280px", "max_width": "100%"},
+                                legend_location="top-right", fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 20})
 
     def set(self, named: dict[str, list[tuple[float, float]]]) -> None:
         colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
