@@ -481,13 +481,16 @@ def parse_evaluate(raw: Any, task: TaskSection | None, ctx: _Parse) -> list[Comp
 def check_early_stopping(task: TaskSection | None, train: TrainSection | None, evaluate: list,
                          ctx: _Parse) -> None:
     """Across sections: the metric watched for early stopping must be one the run computes."""
-    if train is None or train.early_stopping_patience is None or not evaluate:
-        return
     task_type = task.type if task else None
+    if train is None or not evaluate or not task_type:
+        return
+    if train.early_stopping_patience is None and train.early_stopping_metric == "loss":
+        return
     allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
     if train.early_stopping_metric not in allowed:
         ctx.problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
-                            f"got {train.early_stopping_metric!r}")
+                            f"got {train.early_stopping_metric!r}" + did_you_mean(train.early_stopping_metric,
+                                                                                   allowed))
 
 
 def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:

@@ -1,9 +1,9 @@
-"""Helpers shared by the Studio tests (notebook and browser): a small recipe, a kernelspec, artifacts."""
+"""Helpers shared by the Studio tests (notebook and browser): a small recipe, isolated Jupyter folders with
+a kernelspec in them, artifacts."""
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +24,7 @@ evaluate: [accuracy, macro_f1]
 """
 
 
-def write_studio_recipe(folder: Path, max_steps: int = 60) -> Path:
+def write_studio_recipe(folder: Path, max_steps: int = 60, save_steps: int | None = None) -> Path:
     """A recipe file and its CSV (5 intents x 40 rows of the bundled BANKING77 sample) in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "tickets.csv", "w", newline="", encoding="utf-8") as f:
@@ -32,17 +32,28 @@ def write_studio_recipe(folder: Path, max_steps: int = 60) -> Path:
         w.writeheader()
         w.writerows(banking_rows(per_class=40, classes=5))
     path = folder / "recipe.yaml"
-    path.write_text(STUDIO_RECIPE.replace("max_steps: 60", f"max_steps: {max_steps}"), encoding="utf-8")
+    text = STUDIO_RECIPE.replace("max_steps: 60", f"max_steps: {max_steps}")
+    if save_steps:
+        text = text.replace("logging_steps: 5", f"logging_steps: 5, save_steps: {save_steps}")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-def install_kernelspec() -> str:
-    """Install (idempotently) a kernelspec named ft-lab-test into this interpreter's prefix."""
-    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
-    if not spec.exists() or json.loads(spec.read_text()).get("argv", [None])[0] != sys.executable:
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME,
-                        "--display-name", "Python (ft-lab test)"], check=True, capture_output=True)
-    return KERNEL_NAME
+def isolated_jupyter(root: Path) -> dict[str, str]:
+    """Temporary Jupyter config, data, runtime, IPython and JupyterLab settings folders under ``root``, with a
+    kernelspec for this interpreter written there: nothing goes into the venv or the user's folders.
+    Returns the environment variables that point Jupyter at them."""
+    dirs = {"JUPYTER_CONFIG_DIR": root / "config", "JUPYTER_DATA_DIR": root / "data",
+            "JUPYTER_RUNTIME_DIR": root / "runtime", "IPYTHONDIR": root / "ipython",
+            "JUPYTERLAB_SETTINGS_DIR": root / "settings", "JUPYTERLAB_WORKSPACES_DIR": root / "workspaces"}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    spec = dirs["JUPYTER_DATA_DIR"] / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (ft-lab test)", "language": "python"}), encoding="utf-8")
+    return {**{k: str(v) for k, v in dirs.items()}, "JUPYTER_PLATFORM_DIRS": "1"}
 
 
 def artifact_dir(name: str) -> Path:

@@ -1,9 +1,13 @@
-"""The Studio in a real browser: headless Chromium (Debian's package, driven by Playwright) against a
-JupyterLab server started here. The Studio renders, Start starts a run, the progress bar moves, the
-metric table appears; screenshots go to test-artifacts/browser/ (gitignored).
+"""The Studio in a real browser: headless Chromium (Debian's package, driven by Playwright) against one
+Jupyter server (JupyterLab and Notebook 7 both), started here with temporary Jupyter folders.
 
-One JupyterLab server per test session (127.0.0.1, an ephemeral port, a random token), stopped at
-the end. `make setup` installs /usr/bin/chromium with apt-get where it is missing.
+In each app the test clicks through every step and, by clicks and typing only: Start, Stop (the run
+stops at a checkpoint), Resume (the panel follows the resumed run to "completed"), the Playground (base
+and fine-tuned answers side by side) and Export (the model card appears). Every step is screenshotted at
+1400 and 1000 px wide into test-artifacts/browser/ and checked for overlapping widgets and cut labels by
+their bounding boxes.
+
+`make setup` installs /usr/bin/chromium with apt-get where it is missing.
 """
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from studio_support import artifact_dir, install_kernelspec, write_studio_recipe
+from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+WIDTHS = (1400, 1000)
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,38 +50,40 @@ class Lab:
     def __init__(self, url: str, token: str, root: Path, proc: subprocess.Popen):
         self.url, self.token, self.root, self.proc = url, token, root, proc
 
-    def open_url(self, notebook: str) -> str:
+    def open_url(self, notebook: str, app: str = "lab") -> str:
+        if app == "notebook":
+            return f"{self.url}/notebooks/{notebook}?token={self.token}"
         return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"
 
 
 @pytest.fixture(scope="session")
 def jupyter_lab(tmp_path_factory):
-    """A JupyterLab server for the whole session, isolated from the user's Jupyter settings."""
-    kernel_name = install_kernelspec()
+    """A Jupyter server (JupyterLab and Notebook 7) for the whole session, with temporary Jupyter folders."""
     home = tmp_path_factory.mktemp("jupyter")
     root = home / "notebooks"
     root.mkdir()
-    config = home / "config"
-    (config / "labconfig").mkdir(parents=True)
+    jenv = isolated_jupyter(home)
+    config = Path(jenv["JUPYTER_CONFIG_DIR"])
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
     # No "receive Jupyter news?" toast and no network calls for it (the network is closed).
     (config / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
-           "JUPYTER_PLATFORM_DIRS": "1"}
+    env = {**os.environ, **jenv}
+    kernel_name = KERNEL_NAME
     port, token = _free_port(), secrets.token_hex(24)
     log_path = artifact_dir("browser") / "jupyterlab.log"
     log = open(log_path, "wb")
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
            f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+           "--JupyterNotebookApp.expose_app_in_browser=True",
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
            f"--MappingKernelManager.default_kernel_name={kernel_name}"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with {proc.returncode}; see {log_path}")
@@ -86,7 +94,7 @@ def jupyter_lab(tmp_path_factory):
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer on {url} within 90 s; see {log_path}")
+                raise RuntimeError(f"JupyterLab did not answer on {url} within 120 s; see {log_path}")
             time.sleep(0.3)
         yield Lab(url, token, root, proc)
     finally:
@@ -118,7 +126,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
@@ -136,7 +144,7 @@ def page(browser, request):
 def _write_notebook(lab: Lab, name: str, recipe: Path, runs: Path) -> str:
     import nbformat
     v4 = nbformat.v4
-    nb = v4.new_notebook(metadata={"kernelspec": {"name": install_kernelspec(), "display_name": "Python (ft-lab test)",
+    nb = v4.new_notebook(metadata={"kernelspec": {"name": KERNEL_NAME, "display_name": "Python (ft-lab test)",
                                                   "language": "python"}})
     nb.cells = [v4.new_code_cell(f"from ft_lab import Studio\n"
                                  f"studio = Studio.from_recipe({str(recipe)!r}, runs_dir={str(runs)!r})\nstudio")]
@@ -155,80 +163,150 @@ PROGRESS = """(el) => {
   return bar ? parseFloat(bar.style.width || bar.style.height || '0') : -1;
 }"""
 
+# Overlaps between visible leaf widgets (a widget with no widget inside it), labels cut short, and content
+# wider than the Studio. Returns a list of readable problems.
+LAYOUT_PROBLEMS = """(root) => {
+  const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 1 && r.height > 1 && s.visibility !== 'hidden' && el.offsetParent !== null; };
+  const name = (el) => (el.className && el.className.toString().split(' ').filter(c => c.startsWith('widget-')
+      || c.startsWith('ft-lab') || c.startsWith('bqplot')).slice(0, 3).join('.')) + ' "' +
+      (el.innerText || '').trim().slice(0, 30).replace(/\s+/g, ' ') + '"';
+  const all = Array.from(root.querySelectorAll('.jupyter-widgets, .bqplot')).filter(visible);
+  const leaves = all.filter(el => el.classList.contains('bqplot') ||
+      !Array.from(el.querySelectorAll('.jupyter-widgets')).some(visible));
+  const top = leaves.filter(el => !leaves.some(o => o !== el && o.contains(el)));
+  const out = [];
+  for (let i = 0; i < top.length; i++) {
+    const a = top[i].getBoundingClientRect();
+    for (let j = i + 1; j < top.length; j++) {
+      if (top[i].contains(top[j]) || top[j].contains(top[i])) continue;
+      const b = top[j].getBoundingClientRect();
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 3 && h > 3) out.push('overlap: ' + name(top[i]) + ' / ' + name(top[j]) + ` (${w.toFixed(0)}x${h.toFixed(0)} px)`);
+    }
+  }
+  for (const el of root.querySelectorAll('.widget-label, .widget-label-basic span, .lm-TabBar-tabLabel, .p-TabBar-tabLabel, .widget-button, .jupyter-button')) {
+    if (visible(el) && el.scrollWidth > el.clientWidth + 2) out.push('cut: ' + name(el) + ` (${el.scrollWidth} > ${el.clientWidth} px)`);
+  }
+  for (const el of root.querySelectorAll('table.ft-lab-fit, .ft-lab-metrics')) {
+    const box = el.closest('.jupyter-widgets');
+    if (visible(el) && box && el.getBoundingClientRect().right > root.getBoundingClientRect().right + 2)
+      out.push('wider than the Studio: ' + name(el));
+  }
+  return out;
+}"""
 
-def _show_step(page, studio, title: str) -> None:
-    """Click a step's tab or accordion title (if the Studio has one) so that its widgets are visible."""
-    tab = studio.locator(".lm-TabBar-tab, .p-TabBar-tab, .jupyter-widget-Collapse-header, "
-                         ".p-Collapse-header").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
-    if tab.count():
-        tab.first.click()
+
+def _show_step(studio, title: str) -> None:
+    """Click a step's tab so that its widgets are visible."""
+    tab = studio.locator(".lm-TabBar-tab, .p-TabBar-tab").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    tab.first.click()
 
 
-def test_studio_start_progress_metrics(jupyter_lab, page, tmp_path):
-    recipe = write_studio_recipe(tmp_path)
+def _shoot_steps(page, studio, app: str, width: int, shots: Path) -> list[str]:
+    """Every step at ``width`` px: a screenshot each, and the layout problems found."""
+    page.set_viewport_size({"width": width, "height": 900})
+    problems = []
+    for step in STEPS:
+        _show_step(studio, step)
+        page.wait_for_timeout(300)
+        slug = step.lower().replace(" ", "_")
+        studio.screenshot(path=str(shots / f"{app}_{width}_{slug}.png"))
+        problems += [f"{app} {width}px {step}: {p}" for p in studio.evaluate(LAYOUT_PROBLEMS)]
+    return problems
+
+
+def _status_text(studio) -> str:
+    return studio.locator(".ft-lab-status").first.inner_text()
+
+
+def _wait_status(page, studio, pattern: str, timeout_s: float) -> str:
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        text = _status_text(studio)
+        if re.search(pattern, text):
+            return text
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the Train status never matched {pattern!r} in {timeout_s} s; last: {text!r}")
+
+
+@pytest.mark.timeout(1500)  # a loaded 2-core machine; the waits inside are on what the page shows
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
+    recipe = write_studio_recipe(tmp_path, max_steps=60, save_steps=10)
     runs = tmp_path / "runs"
-    name = _write_notebook(jupyter_lab, f"studio_{tmp_path.name}.ipynb", recipe, runs)
+    name = _write_notebook(jupyter_lab, f"studio_{app}_{tmp_path.name}.ipynb", recipe, runs)
     shots = artifact_dir("browser")
     t0 = time.monotonic()
     marks = {}
 
-    page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.goto(jupyter_lab.open_url(name, app), wait_until="domcontentloaded", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
     studio = page.locator(".ft-lab-studio")
-    studio.wait_for(state="visible", timeout=60_000)
-    _show_step(page, studio, "Train")
-    start = studio.locator(".ft-lab-start")
-    start.wait_for(state="visible", timeout=10_000)
-    assert start.inner_text().strip() == "Start"
-    page.screenshot(path=str(shots / "studio_before_start.png"), full_page=True)
+    studio.wait_for(state="visible", timeout=90_000)
     marks["rendered"] = time.monotonic()
+    layout = _shoot_steps(page, studio, app, WIDTHS[0], shots)
+    (shots / f"{app}_layout_problems.txt").write_text("\n".join(layout), encoding="utf-8")
+
+    # Start, then Stop as soon as the bar moves: the run stops at a checkpoint.
+    from playwright.sync_api import expect
+    _show_step(studio, "Train")
+    start = studio.locator(".ft-lab-start")
+    assert start.inner_text().strip() == "Start"
     start.click()
-
-    # The progress bar moves: some read is larger than the read before it, short of 100%.
     bar = studio.locator(".ft-lab-progress")
-    bar.wait_for(state="visible", timeout=10_000)
-    reads, moved, deadline = [], False, time.monotonic() + 180
-    while time.monotonic() < deadline:
-        value = bar.evaluate(PROGRESS)
-        moved = moved or bool(reads and 0 <= reads[-1] < value)
-        reads.append(value)
-        if value >= 100 or (moved and any(0 < v < 100 for v in reads)):
-            break
+    deadline = time.monotonic() + 240
+    while bar.evaluate(PROGRESS) <= 0 and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    distinct = sorted(set(reads))
-    assert moved, f"the progress bar never moved: distinct reads {distinct}"
-    assert any(0 < v < 100 for v in distinct), f"no intermediate progress seen: {distinct}"
+    assert bar.evaluate(PROGRESS) > 0, f"the progress bar never moved; status {_status_text(studio)!r}"
+    studio.locator(".ft-lab-stop").click()
+    stopped = _wait_status(page, studio, r"stopped at step \d+|completed", 240)
+    assert "stopped at step" in stopped, f"the run ended before Stop took effect: {stopped!r}"
+    page.screenshot(path=str(shots / f"{app}_stopped.png"), full_page=True)
+    marks["stopped"] = time.monotonic()
+    print(f"{app}: stopped after {marks['stopped'] - t0:.0f} s")
 
-    marks["moved"] = time.monotonic()
-    page.screenshot(path=str(shots / "studio_training.png"), full_page=True)
-
-    # The metric table appears when the run has ended (it may sit in a hidden Evaluate tab until shown).
+    # Resume: the panel follows the resumed run to its new end.
+    resume = studio.locator(".ft-lab-resume")
+    expect(resume).to_be_enabled(timeout=60_000)
+    resume.click()
+    _wait_status(page, studio, r"^\s*completed", 480)
+    assert bar.evaluate(PROGRESS) == 100
+    marks["completed"] = time.monotonic()
     table = studio.locator(".ft-lab-metrics-widget table.ft-lab-metrics").first
-    table.wait_for(state="attached", timeout=240_000)
-    marks["table"] = time.monotonic()
-    status = studio.locator(".ft-lab-status").first.text_content()
-    progress_text = studio.locator(".ft-lab-progress-text").first.text_content()
-    final = bar.evaluate(PROGRESS)
-    page.screenshot(path=str(shots / "studio_trained.png"), full_page=True)
-    if not table.is_visible():
-        _show_step(page, studio, "Evaluate")
-    table.wait_for(state="visible", timeout=10_000)
-    text = table.inner_text()
-    assert "accuracy" in text, text
-    page.screenshot(path=str(shots / "studio.png"), full_page=True)
-    # Every widget of the Studio rendered: none shows ipywidgets' "Click to show javascript error" box.
+    table.wait_for(state="attached", timeout=60_000)
+    _show_step(studio, "Evaluate")
+    assert "accuracy" in table.inner_text()
+
+    # Playground: both models answer, side by side.
+    _show_step(studio, "Playground")
+    studio.locator(".ft-lab-playground-input textarea").fill("my card was stolen\nhow do I top up?")
+    studio.locator(".ft-lab-try").click()
+    answers = studio.locator(".ft-lab-playground-table")
+    answers.wait_for(state="visible", timeout=240_000)
+    heads = answers.locator("th").all_inner_texts()
+    assert heads == ["input", "base model", "fine-tuned model"], heads
+    assert answers.locator("tbody tr").count() == 2
+    marks["playground"] = time.monotonic()
+
+    # Export: adapter or weights, tokenizer and the model card.
+    _show_step(studio, "Export")
+    out = tmp_path / f"export_{app}"
+    studio.locator(".ft-lab-export-panel input[type=text]").first.fill(str(out))
+    studio.locator(".ft-lab-export-run").click()
+    card = studio.locator(".ft-lab-model-card pre")
+    card.wait_for(state="visible", timeout=240_000)
+    assert "## Evaluation" in card.inner_text() and (out / "README.md").exists()
+    marks["exported"] = time.monotonic()
+
+    layout += _shoot_steps(page, studio, app, WIDTHS[1], shots)
+    layout += _shoot_steps(page, studio, app, WIDTHS[0], shots)  # with results in every step
     broken = studio.locator(".jupyter-widgets-error-widget")
-    if broken.count():
-        _show_step(page, studio, "Train")
-        page.screenshot(path=str(shots / "studio_widget_errors.png"), full_page=True)
-    assert broken.count() == 0, (f"{broken.count()} widget(s) of the Studio failed to render (see "
-                                 f"{shots}/studio_widget_errors.png and the browser console log there)")
-    print(f"progress reads {distinct}, final {final}; status {status!r}; progress text {progress_text!r}")
-    assert final == 100, final
-    (run_dir,) = [p for p in runs.iterdir() if p.is_dir()]
-    end = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines() if '"train_end"' in x]
-    print(f"train_runtime with the browser open: {end[-1]['train_runtime'] if end else None}s; "
-          f"marks {[(k, round(v - t0, 1)) for k, v in marks.items()]}")
+    assert broken.count() == 0, f"{broken.count()} widget(s) of the Studio failed to render"
+    (shots / f"{app}_layout_problems.txt").write_text("\n".join(layout), encoding="utf-8")
+    print(f"{app}: marks {[(k, round(v - t0, 1)) for k, v in marks.items()]}")
+    assert not layout, "\n".join(layout)

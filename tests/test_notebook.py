@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from studio_support import artifact_dir, install_kernelspec, write_studio_recipe
+from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 
 QUICKSTART = REPO / "example_notebooks" / "quickstart.ipynb"
 METRICS_TABLE = '<table class="ft-lab-metrics">'
@@ -35,12 +35,16 @@ start.click()
 '''
 
 
-@pytest.fixture(scope="session")
-def kernel_name():
-    return install_kernelspec()
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernelspec in temporary Jupyter folders (nothing installed into the venv or the user's folders)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
+            mp.setenv(key, value)
+        yield KERNEL_NAME
 
 
-def _execute(nb, cwd: Path, kernel_name: str, timeout: int = 240):
+def _execute(nb, cwd: Path, kernel_name: str, timeout: int = 600):
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name,
                                      resources={"metadata": {"path": str(cwd)}})
     try:
@@ -60,6 +64,7 @@ def _outputs_text(cell) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.timeout(900)  # a loaded 2-core machine; the wait inside ends on the run's status
 def test_studio_click_start_wait_snapshot(tmp_path, kernel_name):
     recipe = write_studio_recipe(tmp_path)
     runs = tmp_path / "runs"
@@ -69,7 +74,7 @@ def test_studio_click_start_wait_snapshot(tmp_path, kernel_name):
         v4.new_code_cell(f"from ft_lab import Studio\n"
                          f"studio = Studio.from_recipe({str(recipe)!r}, runs_dir={str(runs)!r})\nstudio"),
         v4.new_code_cell(CLICK_START),
-        v4.new_code_cell("status = studio.wait(timeout=180)\nprint('status:', status)\n"
+        v4.new_code_cell("status = studio.wait(timeout=540)\nprint('status:', status)\n"
                          "assert status == 'completed', (status, studio.handle)"),
         v4.new_code_cell("studio.snapshot()"),
         v4.new_code_cell("print('run dir:', studio.handle.dir)"),
@@ -98,6 +103,7 @@ def test_quickstart_saved_without_outputs():
     assert "widgets" not in nb.metadata
 
 
+@pytest.mark.timeout(900)
 def test_quickstart_runs_top_to_bottom(tmp_path, kernel_name, monkeypatch):
     # FT_LAB_RUNS_DIR (set per test by conftest) keeps the run out of the repository.
     monkeypatch.chdir(tmp_path)

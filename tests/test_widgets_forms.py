@@ -37,14 +37,16 @@ def test_form_is_generated_from_a_config_with_help_as_tooltip():
     from ft_lab.widgets.forms import ConfigForm
     form = ConfigForm(ThirdPartyConfig)
     w = form.widgets
-    assert isinstance(w["r"], W.IntText) and isinstance(w["rate"], W.FloatText)
+    assert isinstance(w["r"], W.Text) and isinstance(w["rate"], W.Text) and w["r"].value == "8"
     assert isinstance(w["mode"], W.Dropdown) and list(w["mode"].options) == ["a", "b"]
     assert isinstance(w["flag"], W.Checkbox)
-    assert w["r"].tooltip == "rank of the update"
-    assert any("rank of the update" in str(getattr(c, "value", "")) for c in form.children)
+    assert w["r"].tooltip == "r: rank of the update" and w["r"].description == "Rank (r)"
+    assert w["names"].description == "Names"  # plain words; the field name is in the help line
+    helps = [c.value for row in form.rows.values() for c in row.children[0].children if isinstance(c, W.HTML)]
+    assert any("rank of the update" in h and "<code" in h and ">r</code>" in h for h in helps)
     assert form.value() == {"r": 8, "rate": 0.1, "mode": "a", "names": None, "note": None, "flag": False}
 
-    w["r"].value = 4
+    w["r"].value = "4"
     w["mode"].value = "b"
     w["names"].value = "[q_proj, v_proj]"
     w["note"].value = "hello"
@@ -54,9 +56,24 @@ def test_form_is_generated_from_a_config_with_help_as_tooltip():
     w["names"].value = ""
     assert form.value()["names"] is None
     w["names"].value = "3"
-    assert "names: expected a list, got 3" in form.error.value
+    assert "names: expected a list, got 3" in form.field_errors["names"].value
+    assert form.error.value == ""  # shown next to its field, not at the end of the form
     form.set_value({"r": 2})
-    assert w["r"].value == 2 and form.value()["mode"] == "a" and form.error.value == ""
+    assert w["r"].value == "2" and form.value()["mode"] == "a" and form.field_errors["names"].value == ""
+
+
+def test_a_typed_value_that_is_not_a_number_stays_with_the_reason():
+    from ft_lab.widgets.forms import ConfigForm
+    form = ConfigForm(ThirdPartyConfig, basic=("r",))
+    form.widgets["r"].value = "eight"
+    assert form.widgets["r"].value == "eight" and form.value()["r"] == "eight"  # never silently reverted
+    assert "r:" in form.field_errors["r"].value and "eight" in form.field_errors["r"].value
+    assert form.advanced is not None and form.advanced.selected_index is None  # basic field: advanced stays shut
+    form.widgets["rate"].value = "fast"
+    assert "rate:" in form.field_errors["rate"].value
+    assert form.advanced.selected_index == 0  # an advanced field has a problem: its section opens
+    form.widgets["r"].value = "1e1"
+    assert form.value()["r"] == 10 and form.field_errors["r"].value == ""
 
 
 def test_component_list_form_uses_registered_components():
@@ -83,12 +100,16 @@ def test_from_recipe_round_trip_is_exact_and_export_saves(banking_csv, tmp_path)
     studio = Studio.from_recipe(r, runs_dir=tmp_path / "runs")
     assert "ft-lab-studio" in studio._dom_classes
     assert studio.recipe() == r
-    assert studio.model.method.form.widgets["r"].value == 4
+    assert studio.model.method.form.widgets["r"].value == "4"
     assert studio.data.role_widgets["label"].value == "category"
     assert studio.train.form.widgets["max_steps"].value == "7"
     text = studio.export_recipe(tmp_path / "out.yaml")
     assert Recipe.from_yaml(tmp_path / "out.yaml") == r and Recipe.from_yaml(text) == r
-    assert "recipe = Recipe(" in studio.export_html.value and "lora" in studio.export_html.value
+    shown = studio.export_html.value
+    assert "recipe = Recipe(" in shown and "lora" in shown
+    assert shown.count("ft-lab-copy") == 2 and "download='recipe.yaml'" in shown and "download='recipe.py'" in shown
+    studio.train.form.widgets["max_steps"].value = "9"  # a shown recipe follows the panels
+    assert "max_steps: 9" in studio.export_html.value
     path = tmp_path / "r.yaml"
     r.save(path)
     assert Studio.from_recipe(str(path)).recipe() == Recipe.from_yaml(path)
@@ -99,25 +120,25 @@ def test_panel_edits_change_the_recipe_and_problems_are_shown(banking_csv, tmp_p
     studio = Studio(runs_dir=tmp_path / "runs")
     with pytest.raises(RecipeError):
         studio.recipe()
-    assert "data: give `path`" in studio.message.value
+    assert "data: give `path`" in studio.train.summary.value and "data: give `path`" in studio.data.path_error.value
     studio.data.path.value = str(banking_csv)
     studio.data.preview_button.click()
     assert "<table" in studio.data.preview_html.value and "200 rows" in studio.data.preview_html.value
     assert studio.data.mapping() == {"text": "text", "label": "category"}
     studio.model.method.choice.value = "ia3"
-    studio.train.form.widgets["epochs"].value = 2.0
+    studio.train.form.widgets["epochs"].value = "2"
     studio.data.cleaners.add("normalize")
     r = studio.recipe()
     assert r.method.name == "ia3" and r.train.epochs == 2.0 and [c.name for c in r.clean] == ["normalize"]
-    assert studio.message.value == ""
+    assert studio.train.summary.value == ""
     assert "alpha" not in studio.model.method.form.widgets  # the form follows the picked method
-    studio.train.form.widgets["learning_rate"].value = -1.0
+    studio.train.form.widgets["learning_rate"].value = "-1"
     with pytest.raises(RecipeError):
         studio.recipe()
-    assert "learning_rate must be greater than 0" in studio.message.value
+    assert "learning_rate must be greater than 0" in studio.train.form.field_errors["learning_rate"].value
     studio.train.start_button.click()  # nothing starts: the problem is shown in the Train step
     assert studio.handle is None and "nothing was started" in studio.train.status.value
-    studio.model.method.form  # noqa: B018
+    assert studio.train.summary.value.count("learning_rate must be greater than 0") == 1
 
 
 def test_capability_warnings_before_anything_runs():

@@ -36,9 +36,9 @@ def finished(data_file, runs_dir):
     studio.data.path.value = str(data_file)
     studio.data.preview_button.click()
     studio.data.role_widgets["label"].value = "category"
-    studio.model.method.form.widgets["r"].value = 4
+    studio.model.method.form.widgets["r"].value = "4"
     studio.train.form.widgets["max_steps"].value = "20"
-    studio.train.form.widgets["logging_steps"].value = 5
+    studio.train.form.widgets["logging_steps"].value = "5"
     t0 = time.monotonic()
     studio.train.start_button.click()
     assert studio.handle is not None, studio.train.status.value
@@ -64,7 +64,9 @@ def test_start_runs_in_a_worker_and_the_metric_table_shows(finished):
         assert f">{head}</th>" in value
     assert "accuracy" in value and "macro_f1" in value
     assert "ft-lab-metrics-widget" in studio.results.metrics._dom_classes
-    assert studio.results.heatmap_box.children  # bqplot confusion heatmap
+    assert "ft-lab-confusion-grid" in studio.results.confusion.value
+    studio.results.normalize.value = True
+    assert "% of each reference row" in studio.results.confusion.value
     assert "Per class" in studio.results.per_class.value
 
 
@@ -82,10 +84,14 @@ def test_css_classes_for_the_browser_test(finished):
 def test_errors_panel_filters_sorts_and_stores_reviews(finished):
     studio = finished[0]
     errors = studio.errors
-    assert "20 of 20 examples" in errors.count.value
-    errors.correct.value = "wrong"
+    assert errors.correct.value == "wrong"  # errors first
     wrong = errors.selected()
     assert all(e["prediction"] != e["reference"] for e in wrong)
+    assert f"{len(wrong)} of 20 examples" in errors.count.value
+    if wrong:  # predicted labels as red tags, no character diff
+        assert "ft-lab-wrong" in errors.table.value and "<del>" not in errors.table.value
+    errors.correct.value = "all"
+    assert "20 of 20 examples" in errors.count.value
     assert "<table" in errors.table.value
     if errors.pairs_box.children and hasattr(errors.pairs_box.children[0], "click"):
         errors.pairs_box.children[0].click()
@@ -126,23 +132,66 @@ def test_attach_picks_up_a_run_from_its_directory(finished):
     assert studio.recipe() == finished[0].handle.recipe()
 
 
+def test_playground_answers_with_both_models_in_another_process(finished):
+    import sys
+    studio = finished[0]
+    pg = studio.playground
+    assert pg.run.value == str(studio.handle.dir)  # the run just finished is picked
+    pg.prompt.value = "my card was stolen\nI want to top up"
+    mods = set(sys.modules)
+    pg.try_button.click()
+    result = pg.wait(timeout=300)
+    assert result and result["ok"], result
+    assert len(result["base"]) == len(result["finetuned"]) == 2
+    labels = set(studio.errors.label.options) - {"(any)"}
+    assert set(result["finetuned"]) <= labels
+    assert "fine-tuned model" in pg.answers.value and pg.answers.value.count("<tr>") == 3
+    assert ("torch" in sys.modules) == ("torch" in mods)  # the models ran in another process
+    assert not pg.try_button.disabled
+
+
+def test_export_step_writes_adapter_and_model_card(finished, tmp_path):
+    studio = finished[0]
+    ex = studio.exporter
+    ex.export_button.click()
+    assert "give a new folder" in ex.status.value and ex.job is None
+    ex.out.value = str(tmp_path / "exported")
+    ex.export_button.click()
+    result = ex.wait(timeout=300)
+    assert result and result["ok"], result
+    assert (tmp_path / "exported" / "README.md").exists() and (tmp_path / "exported" / "adapter_config.json").exists()
+    assert "## Evaluation" in ex.card.value and "adapter_config.json" in ex.status.value
+    ex.export_button.click()  # the folder is taken now: said in the panel, nothing overwritten
+    result = ex.wait(timeout=300)
+    assert not result["ok"] and "already exists" in ex.status.value
+
+
 def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):
     from ft_lab import Studio
     studio = Studio.from_recipe(finished[0].handle.recipe(), runs_dir=runs_dir)
-    studio.train.form.widgets["max_steps"].value = "30"
+    studio.train.form.widgets["max_steps"].value = "60"
     studio.train.form.widgets["save_steps"].value = "5"
     studio.train.start_button.click()
     handle = studio.handle
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not any(e.get("type") == "log" for e in handle.events()) and time.monotonic() < deadline:
         time.sleep(0.2)
     studio.train.stop_button.click()
-    assert studio.wait(timeout=120) == "stopped", studio.train.status.value
+    assert studio.wait(timeout=300) == "stopped", studio.train.status.value
     assert "stopped at step" in studio.train.status.value
     assert studio.train.resume_button.disabled is False
     studio.train.resume_button.click()
-    assert studio.wait(timeout=180) == "completed", studio.train.status.value
+    # the follower goes on past the old "stopped" to the resumed run's end (no wall-clock guess)
+    assert studio.wait(timeout=600) == "completed", studio.train.status.value
+    assert "completed" in studio.train.status.value and studio.train.progress.value == 60
     assert '<table class="ft-lab-metrics">' in studio.results.metrics.value
+
+    # after a kernel restart: a new Studio offers the run and attaches to it
+    fresh = Studio(runs_dir=runs_dir)
+    assert str(handle.dir) in [v for _l, v in fresh.recent.options]
+    fresh.recent.value = str(handle.dir)
+    fresh.attach_button.click()
+    assert fresh.wait(timeout=60) == "completed" and fresh.handle.dir == handle.dir
 
     runs = studio.runs
     runs.refresh_button.click()

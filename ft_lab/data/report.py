@@ -88,36 +88,54 @@ def build_report(steps: list[dict], rejected: list[dict], splits: dict[str, list
 
 # --- HTML -----------------------------------------------------------------------------------------
 def _bars(title: str, data: dict, width: int = 420) -> str:
+    """One chart (its title inside the same grid cell): a label column wide enough for the labels (long
+    ones shortened, the full label on hover), bars, and each count."""
     if not data:
-        return f"<h3>{html.escape(title)}</h3><p class=empty>none</p>"
+        return f"<div class=chart><h3>{html.escape(title)}</h3><p class=empty>none</p></div>"
     items = list(data.items())[:30]
     top = max(v for _, v in items) or 1
     h = 18
+    label_w = min(220, 12 + 6.5 * max(len(str(k)) for k, _ in items))
     rows = []
     for i, (k, v) in enumerate(items):
-        w = int((width - 160) * v / top)
+        w = int((width - label_w - 40) * v / top)
         y = i * h
-        rows.append(f'<text x="0" y="{y + 13}" font-size="11">{html.escape(str(k))[:26]}</text>'
-                    f'<rect x="160" y="{y + 3}" width="{w}" height="{h - 6}" fill="#4c78a8"/>'
-                    f'<text x="{164 + w}" y="{y + 13}" font-size="11">{v}</text>')
-    return (f"<h3>{html.escape(title)}</h3><svg width='{width + 60}' height='{len(items) * h + 4}' "
-            f"role='img' aria-label='{html.escape(title)}'>{''.join(rows)}</svg>")
+        name = str(k) if len(str(k)) <= 32 else str(k)[:31] + "…"
+        rows.append(f'<text x="{label_w - 6:.0f}" y="{y + 13}" font-size="11" text-anchor="end">'
+                    f'<title>{html.escape(str(k))}</title>{html.escape(name)}</text>'
+                    f'<rect x="{label_w:.0f}" y="{y + 3}" width="{w}" height="{h - 6}" fill="#4c78a8"/>'
+                    f'<text x="{label_w + 4 + w:.0f}" y="{y + 13}" font-size="11">{v}</text>')
+    return (f"<div class=chart><h3>{html.escape(title)}</h3><svg viewBox='0 0 {width} {len(items) * h + 4}' "
+            f"width='100%' style='max-width:{width}px' role='img' aria-label='{html.escape(title)}'>"
+            f"{''.join(rows)}</svg></div>")
 
 
 def _histogram(title: str, dist: dict, width: int = 420, height: int = 100) -> str:
+    """A histogram with axes: counts on the left (0 and the highest bar), lengths along the bottom."""
     hist = dist.get("histogram")
     if not hist:
-        return f"<h3>{html.escape(title)}</h3><p class=empty>no rows</p>"
+        return f"<div class=chart><h3>{html.escape(title)}</h3><p class=empty>no rows</p></div>"
     counts = hist["counts"]
     top = max(counts) or 1
-    bw = width / len(counts)
-    bars = "".join(f'<rect x="{i * bw:.1f}" y="{height - height * c / top:.1f}" width="{max(bw - 1, 1):.1f}" '
-                   f'height="{height * c / top:.1f}" fill="#f58518"><title>{hist["start"] + i * hist["width"]}-'
+    left, bottom = 40, 18
+    plot_w, plot_h = width - left - 8, height
+    bw = plot_w / len(counts)
+    bars = "".join(f'<rect x="{left + i * bw:.1f}" y="{plot_h - plot_h * c / top:.1f}" width="{max(bw - 1, 1):.1f}" '
+                   f'height="{plot_h * c / top:.1f}" fill="#f58518"><title>{hist["start"] + i * hist["width"]}-'
                    f'{hist["start"] + (i + 1) * hist["width"] - 1}: {c}</title></rect>' for i, c in enumerate(counts))
+    end = hist["start"] + len(counts) * hist["width"]
+    axes = (f'<line x1="{left}" y1="0" x2="{left}" y2="{plot_h}" stroke="#999"/>'
+            f'<line x1="{left}" y1="{plot_h}" x2="{left + plot_w}" y2="{plot_h}" stroke="#999"/>'
+            f'<text x="{left - 4}" y="10" font-size="10" text-anchor="end">{top}</text>'
+            f'<text x="{left - 4}" y="{plot_h}" font-size="10" text-anchor="end">0</text>'
+            f'<text x="{left}" y="{plot_h + 13}" font-size="10">{hist["start"]}</text>'
+            f'<text x="{left + plot_w / 2:.0f}" y="{plot_h + 13}" font-size="10" text-anchor="middle">length</text>'
+            f'<text x="{left + plot_w}" y="{plot_h + 13}" font-size="10" text-anchor="end">{end}</text>')
     caption = (f"min {dist['min']} · p50 {dist['p50']} · p90 {dist['p90']} · p99 {dist['p99']} · "
                f"max {dist['max']} · mean {dist['mean']}")
-    return (f"<h3>{html.escape(title)}</h3><svg width='{width}' height='{height}' role='img' "
-            f"aria-label='{html.escape(title)}'>{bars}</svg><p class=cap>{caption}</p>")
+    return (f"<div class=chart><h3>{html.escape(title)}</h3><svg viewBox='0 0 {width} {height + bottom}' "
+            f"width='100%' style='max-width:{width}px' role='img' aria-label='{html.escape(title)}'>{axes}{bars}"
+            f"</svg><p class=cap>{caption}</p></div>")
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -126,7 +144,9 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render_html(report: dict) -> str:
+def render_html(report: dict, fragment: bool = False) -> str:
+    """The report as a standalone HTML page, or (``fragment``) as one ``<div class="ft-lab-report">`` whose
+    styles apply inside it only (for the notebook panels)."""
     parts = [f"<h1>Data report</h1><p>{html.escape(str(report.get('source', '')))} · task "
              f"{html.escape(str(report.get('task', '')))} · rows in {report.get('rows_in', '')}</p>"]
     loads = report.get("loaded") or []
@@ -161,8 +181,14 @@ def render_html(report: dict) -> str:
         if "labels" in st:
             parts.append(_bars("labels", st["labels"]))
         parts.append("</div>")
-    style = ("body{font-family:sans-serif;margin:1.5em;max-width:1000px}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}.warn{color:#a60}.cap{font-size:11px;"
-             "color:#555}.grid{display:grid;grid-template-columns:1fr 1fr;gap:8px}.empty{color:#888}")
+    rules = ("table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;font-size:13px}"
+             ".warn{color:#a60}.cap{font-size:11px;color:#555;margin:0}.empty{color:#888}"
+             ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 24px;"
+             "align-items:start}.chart h3{margin:4px 0;font-size:13px}")
+    if fragment:
+        scoped = "".join(",".join(f".ft-lab-report {sel}" for sel in r.split("{")[0].split(","))
+                         + "{" + r.split("{", 1)[1] + "}" for r in rules.split("}") if r.strip())
+        return f"<div class='ft-lab-report'><style>{scoped}</style>{''.join(parts)}</div>"
+    style = "body{font-family:sans-serif;margin:1.5em;max-width:1000px}" + rules
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>ft-lab data report</title><style>{style}"
             f"</style></head><body>{''.join(parts)}</body></html>")

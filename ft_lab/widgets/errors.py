@@ -1,5 +1,6 @@
-"""The Errors step: per-example table (sortable, filterable, with a highlighted diff), slice table,
-most confused pairs (each opening its examples), and a rating and comment per example, stored with the run.
+"""The Errors step: per-example table (wrong answers first; classification predictions as labels in green
+or red, generation answers as a highlighted diff against the reference), slice table, most confused
+pairs (each opening its examples), and a rating and comment per example, stored with the run.
 
     panel = ErrorsPanel(); panel.load("runs/<id>")
     panel.correct.value = "wrong"; panel.search.value = "card"     # the table follows
@@ -13,6 +14,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..errors import UserError
+from .forms import row
 from .plots import table_html
 from .state import problems_html
 
@@ -28,7 +30,7 @@ class ErrorsPanel(W.VBox):
         self.run_dir = None
         style = {"description_width": "80px"}
         self.which = W.Dropdown(options=["finetuned", "base"], value="finetuned", description="model", style=style)
-        self.correct = W.Dropdown(options=["all", "wrong", "right"], value="all", description="show", style=style)
+        self.correct = W.Dropdown(options=["all", "wrong", "right"], value="wrong", description="show", style=style)
         self.label = W.Dropdown(options=["(any)"], value="(any)", description="reference", style=style)
         self.predicted = W.Dropdown(options=["(any)"], value="(any)", description="predicted", style=style)
         self.search = W.Text(description="contains", style=style, placeholder="text in input, reference or prediction")
@@ -46,7 +48,7 @@ class ErrorsPanel(W.VBox):
         self.rating = W.ToggleButtons(options=[("–", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4), ("5", 5)],
                                       value=0, description="rating", style={"button_width": "36px"},
                                       tooltips=["no rating", "bad", "poor", "fair", "good", "excellent"])
-        self.comment = W.Text(description="comment", style=style, layout=W.Layout(width="520px"))
+        self.comment = W.Text(description="comment", style=style, layout=W.Layout(width="420px"))
         self.reviewer = W.Text(description="reviewer", style=style)
         self.save_review = W.Button(description="Save review", icon="save")
         self.save_review.add_class("ft-lab-save-review")
@@ -57,10 +59,10 @@ class ErrorsPanel(W.VBox):
         self.which.observe(lambda _c: self.load(self.run_dir) if self.run_dir else None, names="value")
         self.slice_by.observe(lambda _c: self.show_slices(), names="value")
         self.children = [
-            W.HTML("<h3>Errors</h3>"), W.HBox([self.which, self.correct, self.sort, self.score]),
-            W.HBox([self.label, self.predicted, self.search]), self.count, self.table,
-            W.HTML("<h4>Rate an example</h4>"), W.HBox([self.review_id, self.rating]),
-            W.HBox([self.comment, self.reviewer, self.save_review]), self.review_status,
+            W.HTML("<h3>Errors</h3>"), row(self.which, self.correct, self.sort, self.score),
+            row(self.label, self.predicted, self.search), self.count, self.table,
+            W.HTML("<h4>Rate an example</h4>"), row(self.review_id, self.rating),
+            row(self.comment, self.reviewer, self.save_review), self.review_status,
             W.HTML("<h4>Slices</h4>"), self.slice_by, self.slices,
             W.HTML("<h4>Most confused pairs</h4>"), self.pairs_box]
         self.add_class("ft-lab-errors-panel")
@@ -82,7 +84,6 @@ class ErrorsPanel(W.VBox):
             self.label.options = ["(any)", *labels] if classification else ["(any)"]
             self.predicted.options = ["(any)", *preds] if classification else ["(any)"]
             self.score.options = self.examples.score_names
-            self.review_id.options = [(f"{e['id']}: {str(e.get('input'))[:40]}", e["id"]) for e in ex]
             meta = sorted({k for e in ex for k in (e.get("meta") or {})})
             self.slice_by.options = ["label", "predicted", "length", *meta] if classification else ["length", *meta]
         self.show()
@@ -112,16 +113,24 @@ class ErrorsPanel(W.VBox):
         if self.examples is None:
             return
         rows_in = self.selected()
+        classification = self.examples.task == "classification"
         rows = []
         for e in rows_in[: self.page_size]:
             pred, ref = str(e.get("prediction", "")), str(e.get("reference", ""))
             score = (e.get("scores") or {}).get(self.score.value) if self.score.value else None
-            rows.append([e["id"], _E(str(e.get("input", ""))), _E(ref), diff_html(pred, ref),
+            shown = label_html(pred, pred == ref) if classification else diff_html(pred, ref)
+            rows.append([e["id"], _E(str(e.get("input", ""))), _E(ref), shown,
                          "–" if score is None else f"{score:.3g}"])
         self.count.value = f"<span style='color:#555'>{len(rows_in)} of {len(self.examples)} examples" + (
             f" (first {self.page_size} shown)" if len(rows_in) > self.page_size else "") + "</span>"
-        self.table.value = table_html(["id", "input", "reference", "prediction (diff against reference)", "score"],
-                                      rows, cls="ft-lab-examples-table", raw_columns=(1, 2, 3, 4))
+        head = "prediction (green: right, red: wrong)" if classification else "prediction (diff against reference)"
+        self.table.value = table_html(["id", "input", "reference", head, "score"], rows,
+                                      cls="ft-lab-examples-table ft-lab-fit", raw_columns=(1, 2, 3, 4))
+        shown_ids = [(f"{e['id']}: {str(e.get('input'))[:40]}", e["id"]) for e in rows_in[: self.page_size]]
+        if shown_ids:  # rate one of the examples on show
+            keep = self.review_id.value if self.review_id.value in [v for _l, v in shown_ids] else None
+            self.review_id.options = shown_ids
+            self.review_id.value = keep if keep is not None else shown_ids[0][1]
 
     def show_slices(self) -> None:
         if self.examples is None or not len(self.examples):
@@ -176,3 +185,11 @@ class ErrorsPanel(W.VBox):
                                     f"{summary['mean_rating'] if summary['mean_rating'] is not None else '–'}")
         self.comment.value = ""
         return rec
+
+
+def label_html(label: str, right: bool) -> str:
+    """A predicted label as a coloured tag: green when right, red when wrong."""
+    color, bg = ("#064", "#e3f4e8") if right else ("#900", "#fde8e8")
+    return (f"<span class='ft-lab-label ft-lab-{'right' if right else 'wrong'}' style='color:{color};background:{bg};"
+            f"padding:1px 6px;border-radius:8px;overflow-wrap:normal;display:inline-block'>{'✓' if right else '✗'}"
+            f" {_E(label).replace('_', '_<wbr>')}</span>")

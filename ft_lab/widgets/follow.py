@@ -3,6 +3,12 @@
 The thread reads ``events.jsonl`` incrementally (``read_events`` with byte offsets) and calls
 ``apply(events)`` at most ``1 / interval`` times a second (4 by default), so a fast worker never floods
 the browser with redraws. ``poll()`` does one round synchronously (used by ``Studio.wait``).
+
+When a followed run has ended is decided from the event log itself: the run has ended at a terminal
+status (completed, failed, stopped, interrupted) written after the latest ``resuming`` or ``running``
+status, and after the first ``since`` events (the log as it was when Resume was clicked), so a resumed run is followed to
+its new end, never to the old "stopped". A worker that is gone without such a status ends the follow as
+``interrupted`` (the Resume button then continues from the last checkpoint). There is no time limit.
 """
 from __future__ import annotations
 
@@ -11,17 +17,36 @@ import threading
 import time
 from pathlib import Path
 
-from ..runs import TERMINAL, RunHandle, read_events
+from ..runs import RunHandle, read_events
+
+ENDED = ("completed", "failed", "stopped", "interrupted")
+STARTED = ("resuming", "running")
+
+
+def ended_status(statuses: list[tuple[int, str]], since: int = 0) -> str | None:
+    """The terminal status that ends a follow, from (event index, status) pairs in log order; None while
+    the run goes on. Only a terminal status after the last resuming/running, and whose index is at least
+    ``since``, counts."""
+    last_start = max((off for off, s in statuses if s in STARTED), default=-1)
+    for off, s in reversed(statuses):
+        if off <= last_start:
+            return None
+        if s in ENDED and off >= since:
+            return s
+    return None
 
 
 class RunFollower:
-    def __init__(self, handle: RunHandle, apply, on_end=None, interval: float = 0.25):
+    def __init__(self, handle: RunHandle, apply, on_end=None, interval: float = 0.25, since: int = 0):
         self.handle = handle
         self.dir = Path(handle.dir)
         self.apply = apply
         self.on_end = on_end
         self.interval = interval
+        self.since = since
         self.offset = 0
+        self.count = 0  # events read so far
+        self.statuses: list[tuple[int, str]] = []  # (offset of the line, status) for each status event
         self.ended = False
         self.status = None
         self._lock = threading.Lock()
@@ -45,30 +70,46 @@ class RunFollower:
                 self.apply([{"type": "warning", "message": f"panel update failed: {exc}"}])
             self._stop.wait(self.interval)
 
+    def _read(self) -> list[dict]:
+        events, self.offset = read_events(self.dir, self.offset)
+        for e in events:
+            if e.get("type") == "status":
+                self.statuses.append((self.count, e.get("status")))
+            self.count += 1
+        return events
+
+    def _worker_gone(self) -> bool:
+        proc = self.handle.process
+        if proc is not None:  # the worker this kernel started
+            return proc.poll() is not None
+        return self.handle.status in ("interrupted", "failed")  # run.py's view: its worker pid is dead
+
     def poll(self) -> bool:
         """Apply what is new; return True once the run has ended (and ``on_end`` has run once)."""
         with self._lock:
             if self.ended:
                 return True
-            events, self.offset = read_events(self.dir, self.offset)
-            status = self.handle.status
-            if status in TERMINAL or status == "interrupted":
-                more, self.offset = read_events(self.dir, self.offset)
-                events += more
+            gone = self._worker_gone()  # checked before reading: a last word written before exiting is read
+            events = self._read()
+            status = ended_status(self.statuses, self.since)
+            latest = self.statuses[-1][1] if self.statuses else "created"
+            if status is None and gone:
+                status = "interrupted"
+            # while it goes on, an old "stopped" before a resume is shown as what it is: resuming
+            self.status = status or ("resuming" if latest in ENDED else latest)
             if events:
                 self.apply(events)
-            self.status = status
-            if status in TERMINAL or status == "interrupted":
-                self.ended = True
-                if self.handle.process is not None:  # reap the worker we started (it exits right after)
-                    try:
-                        self.handle.process.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        pass
-                if self.on_end is not None:
-                    self.on_end(status)
-                return True
-            return False
+            if status is None:
+                return False
+            self.ended = True
+            if self.handle.process is not None:  # reap the worker we started (it exits right after)
+                try:
+                    self.handle.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.on_end is not None:
+                self.on_end(status)
+            return True
 
     def wait(self, timeout: float | None = None) -> str:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -76,4 +117,4 @@ class RunFollower:
             if deadline is not None and time.monotonic() > deadline:
                 break
             time.sleep(self.interval)
-        return self.handle.status
+        return self.status

@@ -1,18 +1,23 @@
 """Forms generated from Config dataclasses: a third-party component gets its form with no UI code.
 
-    form = ConfigForm(LoraMethod.Config, {"r": 16})
+    form = ConfigForm(LoraMethod.Config, {"r": 16}, basic=("r", "alpha"))
     form.value()            # {"r": 16, "alpha": 16, ...}: every field, as plain data
     form.set_value({"r": 4})
+    form.show_problems(["method.r: expected an integer, got 'eight'"])   # shown under the r field
 
 Each field becomes a widget by its type (bool: checkbox, Literal: dropdown, int/float/str: text boxes;
-optional, list and dict fields: a one-line YAML box, empty meaning null). The field's help is the
-widget's tooltip and a small grey line under it. Values are kept as plain data and only the fields the
-user touches are re-read from their widgets, so a recipe loaded into a form comes back out unchanged.
+optional, list and dict fields: a one-line YAML box, empty meaning null). Labels are plain words
+("Learning rate"); the recipe's field name and its help are in the grey line beside the widget and in
+the tooltip. Fields outside ``basic`` sit in a collapsed "Advanced" section. A value typed into a
+number box that is not a number stays as typed and the form says why under the field (it is never
+silently reverted). Values are kept as plain data and only the fields the user touches are re-read from
+their widgets, so a recipe loaded into a form comes back out unchanged.
 """
 from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from typing import Any, Literal, get_args, get_origin
 
 import ipywidgets as W
@@ -21,7 +26,27 @@ import yaml
 from .. import configs
 
 _DESC = {"description_width": "170px"}
-_WIDE = W.Layout(width="520px")
+_WIDE = W.Layout(width="380px", min_width="300px", flex="0 0 auto")
+#: labels that read better than the field name made into words
+LABELS = {"name_or_path": "Model", "max_length": "Max length (tokens)", "max_new_tokens": "New tokens (max)",
+          "r": "Rank (r)", "lr": "Learning rate", "path": "Data file", "type": "Task",
+          "eval_batch_size": "Eval batch size", "num_processes": "Processes (GPUs)",
+          "gradient_accumulation_steps": "Gradient accumulation", "max_grad_norm": "Gradient clipping",
+          "trust_remote_code": "Trust remote code", "compare_base": "Compare with base",
+          "early_stopping_patience": "Early stop patience", "gradient_checkpointing": "Grad. checkpointing"}
+
+
+def row(*children, **layout) -> W.HBox:
+    """Widgets side by side that wrap onto the next line when the notebook is narrow (never squeezed)."""
+    return W.HBox(list(children), layout=W.Layout(flex_flow="row wrap", align_items="center", **layout))
+
+
+def plain_label(name: str) -> str:
+    """``learning_rate`` -> ``Learning rate`` (or the label in LABELS)."""
+    if name in LABELS:
+        return LABELS[name]
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def _kind(tp) -> str:
@@ -49,6 +74,23 @@ def _read_yaml(text: str) -> Any:
         return text  # validation then says what was expected
 
 
+def _read_number(text: str, kind: str) -> Any:
+    """An int or float from a text box; what is not a number stays the typed text (validation says why)."""
+    text = text.strip()
+    for parse in ((int,) if kind == "int" else (int, float)):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    if kind == "int":
+        try:
+            value = float(text)
+            return int(value) if value.is_integer() else value
+        except ValueError:
+            pass
+    return text
+
+
 def widget_value(tp, value: Any) -> tuple[str, Any]:
     """How a field's value is shown: (kind, the widget's value). Values of another type show as YAML."""
     kind = _kind(tp)
@@ -56,10 +98,8 @@ def widget_value(tp, value: Any) -> tuple[str, Any]:
         return kind, bool(value)
     if kind == "choice":
         return kind, value if value is not None else list(get_args(tp))[0]
-    if kind == "int" and isinstance(value, int):
-        return kind, value
-    if kind == "float" and isinstance(value, (int, float)):
-        return kind, float(value)
+    if kind in ("int", "float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return kind, str(value)
     if kind in ("str", "optional_str") and (value is None or isinstance(value, str)):
         return kind, value or ""
     return "yaml", _show_yaml(value)
@@ -68,22 +108,17 @@ def widget_value(tp, value: Any) -> tuple[str, Any]:
 def field_widget(name: str, tp, value: Any, help_text: str = "") -> W.Widget:
     """One widget for one field; ``widget.ft_kind`` says how to read it back."""
     kind, shown = widget_value(tp, value)
-    common = dict(description=name, style=_DESC, layout=_WIDE, tooltip=help_text)
+    tooltip = f"{name}: {help_text}" if help_text else name
+    common = dict(description=plain_label(name), style=_DESC, layout=_WIDE, tooltip=tooltip)
     if kind == "bool":
-        w = W.Checkbox(value=shown, indent=False, **{**common, "layout": W.Layout(width="auto")})
+        w = W.Checkbox(value=shown, indent=True, **common)
     elif kind == "choice":
         options = list(get_args(tp))
         if shown not in options:
             options.append(shown)
         w = W.Dropdown(options=options, value=shown, **common)
-    elif kind == "int":
-        w = W.IntText(value=shown, **common)
-    elif kind == "float":
-        w = W.FloatText(value=shown, **common)
-    elif kind in ("str", "optional_str"):
-        w = W.Text(value=shown, **common)
     else:
-        w = W.Text(value=shown, placeholder="null" if value is None else "", **common)
+        w = W.Text(value=shown, placeholder="null" if kind == "yaml" and value is None else "", **common)
     w.ft_kind = kind
     w.ft_field = name
     return w
@@ -95,6 +130,8 @@ def read_widget(w: W.Widget) -> Any:
         return w.value or None
     if kind == "yaml":
         return _read_yaml(w.value)
+    if kind in ("int", "float"):
+        return _read_number(w.value, kind)
     return w.value
 
 
@@ -110,21 +147,48 @@ def _defaults(cls) -> dict:
     return out
 
 
+def field_of_problem(problem: str, path: str, names) -> str | None:
+    """The field a validation message is about (``train.learning_rate: ...`` or ``train: learning_rate
+    must ...``), or None."""
+    head, _, body = problem.partition(":")
+    head = head.strip()
+    prefix = f"{path}." if path else ""
+    if prefix and head.startswith(prefix) or (not prefix and head):
+        name = re.split(r"[.\[]", head[len(prefix):], maxsplit=1)[0]
+        if name in names:
+            return name
+    if head == path or not path:
+        m = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)", body)
+        if m and m.group(1) in names:
+            return m.group(1)
+    return None
+
+
+def problems_box_html(problems: list[str]) -> str:
+    return ("<div class='ft-lab-field-error' style='color:#b00;font-size:90%'>"
+            + "<br>".join(html.escape(p, quote=False) for p in problems) + "</div>") if problems else ""
+
+
 class ConfigForm(W.VBox):
     """A form for one Config dataclass; ``value()`` gives plain data, ``problems()`` the validation."""
 
-    def __init__(self, cls, values: dict | None = None, skip: tuple[str, ...] = (), show_help: bool = True):
+    def __init__(self, cls, values: dict | None = None, skip: tuple[str, ...] = (), show_help: bool = True,
+                 basic: tuple[str, ...] | None = None, path: str = "", advanced_title: str = "Advanced"):
         super().__init__()
         self.cls = cls
+        self.path = path
         self.skip = set(skip)
         self._values = {**_defaults(cls), **(values or {})}
         self._hints = configs._hints(cls)
         self.widgets: dict[str, W.Widget] = {}
-        self.error = W.HTML()
+        self.rows: dict[str, W.Box] = {}
+        self.field_errors: dict[str, W.HTML] = {}
+        self.error = W.HTML()  # problems not about one field
         self.error.add_class("ft-lab-form-error")
         self._loading = False
         self._callbacks: list = []
-        rows = []
+        self._hidden: set[str] = set()
+        basic_rows, advanced_rows = [], []
         for f in configs.fields_of(cls):
             if f.name in self.skip:
                 continue
@@ -132,15 +196,30 @@ class ConfigForm(W.VBox):
             w = field_widget(f.name, self._hints[f.name], self._values.get(f.name), help_text)
             w.observe(self._changed, names="value")
             self.widgets[f.name] = w
-            rows.append(w)
-            if show_help and help_text:
-                note = W.HTML(f"<span style='color:#777;font-size:85%;margin-left:175px'>"
-                              f"{html.escape(help_text)}</span>")
-                note.add_class("ft-lab-help")
-                rows.append(note)
-        if not rows:
-            rows.append(W.HTML("<i style='color:#777'>no settings</i>"))
-        self.children = [*rows, self.error]
+            note = W.HTML(f"<span class='ft-lab-help' style='color:#777;font-size:85%;line-height:1.3;"
+                          f"display:inline-block'>"
+                          f"{html.escape(help_text) + ' · ' if show_help and help_text else ''}"
+                          f"<code style='font-size:90%'>{html.escape(f.name)}</code></span>",
+                          layout=W.Layout(flex="1 1 160px", min_width="120px", margin="0 0 0 8px"))
+            err = W.HTML()
+            self.field_errors[f.name] = err
+            row = W.VBox([W.HBox([w, note], layout=W.Layout(align_items="center", flex_flow="row wrap")), err],
+                         layout=W.Layout(margin="0"))
+            row.add_class("ft-lab-field")
+            row.add_class(f"ft-lab-field-{f.name}")
+            self.rows[f.name] = row
+            (advanced_rows if basic is not None and f.name not in basic else basic_rows).append(row)
+        children = list(basic_rows)
+        self.advanced = None
+        if advanced_rows:
+            self.advanced = W.Accordion(children=[W.VBox(advanced_rows)],
+                                        titles=(f"{advanced_title} ({len(advanced_rows)} settings)",))
+            self.advanced.selected_index = None
+            self.advanced.add_class("ft-lab-advanced")
+            children.append(self.advanced)
+        if not children:
+            children.append(W.HTML("<i style='color:#777'>no settings</i>"))
+        self.children = [*children, self.error]
         self.add_class("ft-lab-form")
 
     def _changed(self, change):
@@ -148,9 +227,7 @@ class ConfigForm(W.VBox):
             return
         w = change["owner"]
         self._values[w.ft_field] = read_widget(w)
-        problems = self.problems()
-        self.error.value = ("<span style='color:#b00'>" + "<br>".join(html.escape(p) for p in problems)
-                            + "</span>") if problems else ""
+        self.show_problems(self.problems(self.path))
         for cb in self._callbacks:
             cb(self)
 
@@ -161,49 +238,84 @@ class ConfigForm(W.VBox):
     def value(self) -> dict:
         return dict(self._values)
 
+    def _set_widget(self, name: str, value: Any) -> None:
+        w = self.widgets[name]
+        kind, shown = widget_value(self._hints[name], value)
+        if kind != w.ft_kind and isinstance(w, W.Text):
+            w.ft_kind = "yaml" if kind == "yaml" else kind  # e.g. a float field given a string
+        if isinstance(w, W.Dropdown) and shown not in w.options:
+            w.options = [*w.options, shown]
+        if isinstance(w, W.Checkbox):
+            w.value = bool(value)
+        else:
+            w.value = shown if w.ft_kind == kind else _show_yaml(value)
+
     def set_value(self, values: dict) -> None:
         self._values = {**_defaults(self.cls), **(values or {})}
         self._loading = True
         try:
-            for name, w in self.widgets.items():
-                kind, shown = widget_value(self._hints[name], self._values.get(name))
-                if kind != w.ft_kind:  # e.g. a float field given a string: show it as YAML
-                    w.ft_kind = "yaml"
-                if isinstance(w, W.Dropdown) and shown not in w.options:
-                    w.options = [*w.options, shown]
-                w.value = shown if w.ft_kind == kind else _show_yaml(self._values.get(name))
+            for name in self.widgets:
+                self._set_widget(name, self._values.get(name))
         finally:
             self._loading = False
-        self.error.value = ""
+        self.show_problems([])
 
     def set_field(self, name: str, value: Any) -> None:
         """Set one field (from code or another widget), updating its widget if it has one."""
         self._values[name] = value
-        w = self.widgets.get(name)
-        if w is not None:
+        if name in self.widgets:
             self._loading = True
             try:
-                w.value = _show_yaml(value) if w.ft_kind == "yaml" else ("" if value is None else value)
+                self._set_widget(name, value)
             finally:
                 self._loading = False
 
-    def problems(self, path: str = "") -> list[str]:
-        return configs.build(self.cls, self._values, path)[1]
+    def problems(self, path: str | None = None) -> list[str]:
+        return configs.build(self.cls, self._values, self.path if path is None else path)[1]
+
+    def show_problems(self, problems: list[str]) -> list[str]:
+        """Show each problem under its field; return (and show at the form's end) the others."""
+        by_field: dict[str, list[str]] = {}
+        rest = []
+        for p in problems:
+            name = field_of_problem(p, self.path, self.widgets)
+            if name is None or name in self._hidden:
+                rest.append(p)
+            else:
+                by_field.setdefault(name, []).append(p)
+        for name, err in self.field_errors.items():
+            value = problems_box_html(by_field.get(name, []))
+            if err.value != value:
+                err.value = value
+        if self.advanced is not None and any(n for n in by_field if self.rows[n] in self.advanced.children[0].children):
+            self.advanced.selected_index = 0  # an advanced field has a problem: open the section
+        self.error.value = problems_box_html(rest)
+        return rest
+
+    def set_hidden(self, names) -> None:
+        """Hide the fields that do not apply (their values stay as they are)."""
+        self._hidden = set(names)
+        for name, row in self.rows.items():
+            display = "none" if name in self._hidden else None
+            if row.layout.display != display:
+                row.layout.display = display
 
 
 class ComponentForm(W.VBox):
     """Pick one registered component (a method) and fill its generated form."""
 
-    def __init__(self, kind: str, value: dict | str | None = None, default: str | None = None):
+    def __init__(self, kind: str, value: dict | str | None = None, default: str | None = None, path: str = ""):
         super().__init__()
         from ..plugins import get_registry
         self.kind = kind
+        self.path = path or kind
         self.registry = get_registry()
         names = self.registry.names(kind)
         value = {"name": value} if isinstance(value, str) else dict(value or {"name": default or names[0]})
         name = value.pop("name")
         self.choice = W.Dropdown(options=names if name in names else [*names, name], value=name,
-                                 description=kind, style=_DESC, layout=_WIDE)
+                                 description=plain_label(kind), style=_DESC, layout=_WIDE,
+                                 tooltip=f"the {kind} (registered name)")
         self.summary = W.HTML()
         self.form = self._form(name, value)
         self._callbacks: list = []
@@ -218,7 +330,8 @@ class ComponentForm(W.VBox):
             return ConfigForm(_Empty)
         self.summary.value = (f"<span style='color:#555'>{html.escape(cls.summary())} "
                               f"<small>({html.escape(self.registry.owner(self.kind, name))})</small></span>")
-        form = ConfigForm(cls.Config, values)
+        first = tuple(f.name for f in configs.fields_of(cls.Config))[:3]
+        form = ConfigForm(cls.Config, values, basic=first, path=self.path)
         form.on_change(lambda _f: self._notify())
         return form
 
@@ -236,6 +349,12 @@ class ComponentForm(W.VBox):
 
     def value(self) -> dict:
         return {"name": self.choice.value, **self.form.value()}
+
+    def show_problems(self, problems: list[str]) -> list[str]:
+        """Problems of this component under their fields; the rest (not about one field) are returned."""
+        mine = [p for p in problems if p.startswith((f"{self.path}.", f"{self.path}:"))]
+        rest = self.form.show_problems(mine) if isinstance(self.form, ConfigForm) else mine
+        return [p for p in problems if p not in mine] + rest
 
     def set_value(self, value: dict | str) -> None:
         value = {"name": value} if isinstance(value, str) else dict(value)
@@ -259,10 +378,11 @@ class _Empty:
 class ComponentListForm(W.VBox):
     """An ordered list of components (cleaners, evaluators): add from the registry, remove, edit each."""
 
-    def __init__(self, kind: str, values: list | None = None, title: str = ""):
+    def __init__(self, kind: str, values: list | None = None, title: str = "", path: str = ""):
         super().__init__()
         from ..plugins import get_registry
         self.kind = kind
+        self.path = path or kind
         self.registry = get_registry()
         self.picker = W.Dropdown(options=self.registry.names(kind), description=f"add {kind}",
                                  style=_DESC, layout=W.Layout(width="420px"))
@@ -271,25 +391,32 @@ class ComponentListForm(W.VBox):
         self.items: list[tuple[str, ComponentForm]] = []
         self.box = W.VBox()
         self.title = W.HTML(f"<b>{html.escape(title)}</b>") if title else W.HTML()
-        self.children = [self.title, self.box, W.HBox([self.picker, self.add_button])]
+        self.children = [self.title, self.box, row(self.picker, self.add_button)]
         self.set_value(values or [])
 
     def add(self, name: str, values: dict | None = None) -> None:
-        form = ComponentForm(self.kind, {"name": name, **(values or {})})
+        form = ComponentForm(self.kind, {"name": name, **(values or {})}, path=f"{self.path}[{len(self.items)}]")
         form.choice.disabled = True
         self.items.append(form)
         self._redraw()
 
     def remove(self, index: int) -> None:
         del self.items[index]
+        for i, form in enumerate(self.items):
+            form.path = form.form.path = f"{self.path}[{i}]"
         self._redraw()
+
+    def show_problems(self, problems: list[str]) -> list[str]:
+        for form in self.items:
+            problems = form.show_problems(problems)
+        return problems
 
     def _redraw(self) -> None:
         rows = []
         for i, form in enumerate(self.items):
             rm = W.Button(description="Remove", icon="trash", layout=W.Layout(width="100px"))
             rm.on_click(lambda _b, i=i: self.remove(i))
-            rows.append(W.VBox([W.HBox([W.HTML(f"<b>{i + 1}.</b>&nbsp;"), form.choice, rm]), form.summary,
+            rows.append(W.VBox([row(W.HTML(f"<b>{i + 1}.</b>&nbsp;"), form.choice, rm), form.summary,
                                 form.form], layout=W.Layout(border="1px solid #ddd", padding="4px",
                                                              margin="2px 0")))
         self.box.children = rows
@@ -308,7 +435,7 @@ class ComponentListForm(W.VBox):
         for v in values:
             v = {"name": v} if isinstance(v, str) else dict(v)
             name = v.pop("name")
-            form = ComponentForm(self.kind, {"name": name, **v})
+            form = ComponentForm(self.kind, {"name": name, **v}, path=f"{self.path}[{len(self.items)}]")
             form.choice.disabled = True
             self.items.append(form)
         self._redraw()

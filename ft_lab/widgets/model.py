@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from ..errors import RecipeError, UserError
 from ..recipe import ModelSection
-from .forms import ComponentForm, ConfigForm
+from .forms import ComponentForm, ConfigForm, row
 from .state import RecipeState, problems_html
 
 
@@ -42,8 +42,9 @@ class ModelPanel(W.VBox):
         super().__init__()
         self.state = state or RecipeState()
         self.state.panels.append(self)
-        self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {})
-        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"})
+        self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {},
+                                     basic=("name_or_path", "max_length"), path="model")
+        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"}, path="method")
         self.warnings_html = W.HTML()
         self.warnings_html.add_class("ft-lab-capability-warnings")
         self.check_button = W.Button(description="Check", icon="calculator",
@@ -55,7 +56,7 @@ class ModelPanel(W.VBox):
         self.model_form.on_change(lambda _f: self.update_warnings())
         self.method.on_change(lambda _f: self.update_warnings())
         self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"), self.method,
-                         self.warnings_html, W.HBox([self.check_button, self.budget_html])]
+                         self.warnings_html, row(self.check_button, self.budget_html)]
         self.add_class("ft-lab-model-panel")
         self.update_warnings()
 
@@ -67,6 +68,10 @@ class ModelPanel(W.VBox):
         self.model_form.set_value(self.state.sections.get("model") or {})
         self.method.set_value(self.state.sections.get("method") or {"name": "lora"})
         self.update_warnings()
+
+    def show_problems(self, problems: list[str]) -> list[str]:
+        rest = self.model_form.show_problems([p for p in problems if p.startswith("model")])
+        return self.method.show_problems([p for p in problems if not p.startswith("model")]) + rest
 
     def warnings(self) -> list[str]:
         """Capability problems of the chosen method with the task and training settings, before any run."""
@@ -80,7 +85,7 @@ class ModelPanel(W.VBox):
         task = self.state.sections.get("task") or {}
         if isinstance(task, dict) and task.get("classifier") == "lm":
             plain["task"] = "generation"
-        return check_capabilities(plain, cls, registry=self.method.registry) + self.method.form.problems("method")
+        return check_capabilities(plain, cls, registry=self.method.registry)
 
     def update_warnings(self) -> list[str]:
         problems = self.warnings()

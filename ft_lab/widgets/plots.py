@@ -24,8 +24,10 @@ def fmt(v) -> str:
 
 
 def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", raw_columns=()) -> str:
-    """A plain HTML table; cells in ``raw_columns`` are HTML already (a diff), the rest are escaped."""
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{_E(h)}</th>" for h in headers)
+    """A plain HTML table; cells in ``raw_columns`` are HTML already (a diff), the rest are escaped.
+    With the class ``ft-lab-fit`` the table takes its cell's width and wraps long words (never overflows)."""
+    fit = "ft-lab-fit" in cls.split()
+    head = "".join(f"<th style='text-align:left;padding:2px 8px;overflow-wrap:normal'>{_E(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
@@ -35,29 +37,50 @@ def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", 
             align = "right" if num else "left"
             cells.append(f"<td style='text-align:{align};padding:2px 8px;vertical-align:top'>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return (f'<table class="{cls}">' f"<thead><tr>{head}</tr></thead>"
+    style = " style='width:100%;max-width:100%;overflow-wrap:anywhere'" if fit else ""
+    return (f'<table class="{cls}"{style}>' f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+#: metrics where lower is better (their change is green when it goes down)
+LOWER_IS_BETTER = ("perplexity", "loss", "validation_loss", "ece")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def metrics_table_html(metrics: dict) -> str:
-    """Base against fine-tuned: ``<table class="ft-lab-metrics">`` with metric / base / fine-tuned / change."""
+    """Base against fine-tuned (and any baselines): ``<table class="ft-lab-metrics">`` with metric / base /
+    each baseline / fine-tuned / change; then every other group of numbers (throughput ...) as its own
+    small table. New rows and groups in metrics.json show up with no change here."""
     base, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
-    names = [k for k in dict.fromkeys([*tuned, *base])
-             if isinstance(tuned.get(k, base.get(k)), (int, float)) or tuned.get(k, base.get(k)) is None]
+    baselines = {k: v for k, v in (metrics.get("baselines") or {}).items() if isinstance(v, dict)}
+    sides = [base, *baselines.values(), tuned]
+    names = [k for k in dict.fromkeys(k for side in sides for k in side)
+             if all(_is_number(side.get(k)) or side.get(k) is None for side in sides)]
     rows = []
     for n in names:
         b, t = base.get(n), tuned.get(n)
-        change = (t - b) if isinstance(b, (int, float)) and isinstance(t, (int, float)) else None
-        color = "" if change is None or change == 0 else ("#070" if change > 0 else "#b00")
-        if n in ("perplexity",) and change:
-            color = "#b00" if change > 0 else "#070"
+        change = (t - b) if _is_number(b) and _is_number(t) else None
+        better = change is not None and change != 0 and ((change < 0) if n in LOWER_IS_BETTER else (change > 0))
+        color = "" if not change else ("#070" if better else "#b00")
         shown = f"<span style='color:{color}'>{change:+.4f}</span>" if change is not None else "–"
         name = f"<b>{_E(n)}</b>" if n == metrics.get("headline") else _E(n)
-        rows.append([name, fmt(b), fmt(t), shown])
+        rows.append([name, fmt(b), *(fmt(v.get(n)) for v in baselines.values()), fmt(t), shown])
     if "validation_loss" in metrics and "validation_loss" not in names:
-        rows.append(["validation_loss", "–", fmt(metrics["validation_loss"]), "–"])
-    return table_html(["metric", "base", "fine-tuned", "change"], rows, cls="ft-lab-metrics",
-                      raw_columns=(0, 1, 2, 3))
+        rows.append(["validation_loss", "–", *("–" for _ in baselines), fmt(metrics["validation_loss"]), "–"])
+    out = table_html(["metric", "base", *(f"baseline: {k}" for k in baselines), "fine-tuned", "change"], rows,
+                     cls="ft-lab-metrics", raw_columns=tuple(range(len(baselines) + 4)))
+    for group, values in metrics.items():
+        if group in ("base", "finetuned", "baselines") or not isinstance(values, dict):
+            continue
+        shown = [[k, fmt(v)] for k, v in values.items() if _is_number(v) or v is None or isinstance(v, str)]
+        if shown:
+            out += (f"<h4>{_E(group.replace('_', ' ').capitalize())}</h4>"
+                    + table_html(["", "value"], shown, cls=f"ft-lab-metric-group ft-lab-{_E(group)}",
+                                 raw_columns=(1,)))
+    return out
 
 
 def svg_lines(series: dict[str, list[tuple[float, float]]], width: int = 480, height: int = 200,
@@ -123,10 +146,13 @@ class LossChart:
         self.lr = bq.Lines(x=[], y=[], scales={"x": self.x, "y": self.y_lr}, colors=["#2ca02c"],
                            line_style="dashed", labels=["learning rate"], display_legend=True)
         axes = [bq.Axis(scale=self.x, label="step"),
-                bq.Axis(scale=self.y, orientation="vertical", label="loss"),
-                bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e")]
+                bq.Axis(scale=self.y, orientation="vertical", label="loss", label_offset="48px"),
+                bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e",
+                        label_offset="62px")]
         self.figure = bq.Figure(marks=[self.train, self.val, self.lr], axes=axes, title=title,
-                                layout={"width": width, "height": height}, legend_location="top-right")
+                                layout={"width": width, "height": height, "max_width": "100%"},
+                                legend_location="top-right",
+                                fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 90})
         self.figure.add_class("ft-lab-loss-chart")
 
     def set(self, curves: dict[str, list[tuple[float, float]]]) -> None:
@@ -147,7 +173,8 @@ class CompareChart:
         self.x, self.y = bq.LinearScale(), bq.LinearScale()
         self.figure = bq.Figure(marks=[], axes=[bq.Axis(scale=self.x, label="step"),
                                                 bq.Axis(scale=self.y, orientation="vertical", label="loss")],
-                                title=title, layout={"width": "620px", "height": "280px"})
+                                title=title, layout={"width": "620px", "height": "280px", "max_width": "100%"},
+                                legend_location="top-right", fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 20})
 
     def set(self, named: dict[str, list[tuple[float, float]]]) -> None:
         colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
@@ -157,21 +184,44 @@ class CompareChart:
                              for i, (name, pts) in enumerate(named.items()) if pts]
 
 
-def heatmap(labels: list[str], matrix: list[list[int]], title: str = "confusion (fine-tuned)"):
-    """A bqplot GridHeatMap of a confusion matrix (rows: reference, columns: predicted)."""
-    import bqplot as bq
-    import numpy as np
-    row = bq.OrdinalScale(reverse=True)
-    col = bq.OrdinalScale()
-    color = bq.ColorScale(scheme="Blues")
-    grid = bq.GridHeatMap(row=list(labels), column=list(labels), color=np.array(matrix, dtype=float),
-                          scales={"row": row, "column": col, "color": color}, display_format=".0f",
-                          font_style={"font-size": "12px"})
-    size = f"{max(300, 60 * len(labels) + 160)}px"
-    fig = bq.Figure(marks=[grid], axes=[bq.Axis(scale=row, orientation="vertical", label="reference"),
-                                        bq.Axis(scale=col, label="predicted"),
-                                        bq.ColorAxis(scale=color, side="right", orientation="vertical")],
-                    title=title, layout={"width": size, "height": size},
-                    fig_margin={"top": 40, "bottom": 120, "left": 160, "right": 60})
-    fig.add_class("ft-lab-heatmap")
-    return fig
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def confusion_table_html(labels: list[str], matrix: list[list[int]], normalize: bool = False) -> str:
+    """A confusion matrix as an HTML grid that stays readable from 2 to 80 classes: column labels written
+    vertically, long labels shortened with the full name on hover (each cell's tooltip says reference ->
+    predicted: count), white counts on dark cells, rows as percentages with ``normalize``. Wider than
+    its cell it scrolls inside its own box instead of overlapping."""
+    n = len(labels)
+    cell = 44 if n <= 10 else 30 if n <= 25 else 18
+    font = 12 if n <= 10 else 10 if n <= 25 else 8
+    limit = 24 if n <= 25 else 16
+    rows = [[float(v) for v in r] for r in matrix]
+    shown = [[(100 * v / sum(r) if sum(r) else 0.0) for v in r] for r in rows] if normalize else rows
+    top = max((v for r in shown for v in r), default=0) or 1
+    head = "".join(
+        f"<th title='predicted: {_E(l)}' style='vertical-align:bottom;padding:2px 0;width:{cell}px;"
+        f"max-width:{cell}px'><div style='writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;"
+        f"font-weight:normal;font-size:{font}px;margin:auto'>{_E(_short(l, limit))}</div></th>" for l in labels)
+    body = []
+    for i, l in enumerate(labels):
+        cells = []
+        for j, v in enumerate(shown[i]):
+            share = v / top
+            bg = f"rgba(8,81,156,{0.08 + 0.92 * share:.2f})" if v else "#fff"
+            fg = "#fff" if share > 0.5 else "#222"
+            text = (f"{v:.0f}" if normalize else f"{int(v)}") if v and n <= 40 else ""
+            cells.append(f"<td title='{_E(l)} → {_E(labels[j])}: {int(rows[i][j])}"
+                         f"{f' ({v:.0f}% of {_E(l)})' if normalize else ''}' style='background:{bg};color:{fg};"
+                         f"width:{cell}px;height:{cell}px;text-align:center;padding:0;font-size:{font}px;"
+                         f"border:1px solid #eee'>{text}</td>")
+        body.append(f"<tr><th title='reference: {_E(l)}' style='text-align:right;font-weight:normal;"
+                    f"white-space:nowrap;padding:0 6px;font-size:{font}px'>{_E(_short(l, limit))}</th>"
+                    f"{''.join(cells)}</tr>")
+    unit = "% of each reference row" if normalize else "examples"
+    return (f"<div class='ft-lab-confusion-box' style='max-width:100%;overflow:auto'>"
+            f"<div style='color:#555;font-size:90%;margin-bottom:4px'>rows: reference · columns: predicted · "
+            f"cells: {unit}{' · hover a cell for the labels and counts' if n > 10 else ''}</div>"
+            f"<table class='ft-lab-confusion-grid' style='border-collapse:collapse;table-layout:fixed'>"
+            f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")

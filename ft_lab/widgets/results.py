@@ -1,4 +1,5 @@
-"""The Evaluate step: metric table (base against fine-tuned), outcomes, per class, confusion heatmap.
+"""The Evaluate step: metric table (base against fine-tuned, baselines, throughput), outcomes, the
+confusion matrix (counts or row percentages; readable from 2 to 80 classes) and per-class scores.
 
     panel = ResultsPanel(); panel.load("runs/<id>")
     panel.metrics.value      # '<table class="ft-lab-metrics">...'
@@ -11,7 +12,7 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..analysis.report import confusion_html
-from .plots import heatmap, metrics_table_html, table_html
+from .plots import confusion_table_html, metrics_table_html, table_html
 
 
 def _read(path: Path, default):
@@ -37,7 +38,14 @@ class ResultsPanel(W.VBox):
         self.outcomes.add_class("ft-lab-outcomes")
         self.per_class = W.HTML()
         self.per_class.add_class("ft-lab-per-class")
+        self.normalize = W.ToggleButtons(options=[("counts", False), ("row %", True)], value=False,
+                                         style={"button_width": "70px"},
+                                         tooltips=["examples per cell", "share of each reference row"])
+        self.normalize.observe(lambda _c: self._draw_confusion(), names="value")
+        self.confusion = W.HTML()
+        self.confusion.add_class("ft-lab-confusion-widget")
         self.heatmap_box = W.VBox()
+        self._cm = None
         self.run_dir = None
         self.children = [W.HTML("<h3>Evaluation</h3>"), self.metrics, self.outcomes, self.heatmap_box,
                          self.per_class]
@@ -61,16 +69,23 @@ class ResultsPanel(W.VBox):
         except (UserError, OSError, KeyError, ValueError):
             self.outcomes.value = ""
         cm, per = confusion_of(details)
+        self._cm = cm
         if cm:
-            self.heatmap_box.children = [W.HTML("<h4>Confusion matrix (fine-tuned)</h4>"),
-                                         heatmap(cm["labels"], cm["matrix"])]
+            self._draw_confusion()
+            self.heatmap_box.children = [W.HTML("<h4>Confusion matrix (fine-tuned)</h4>"), self.normalize,
+                                         self.confusion]
             self.per_class.value = "<h4>Per class</h4>" + table_html(
                 ["label", "precision", "recall", "F1", "support"],
                 [[lab, v.get("precision"), v.get("recall"), v.get("f1"), v.get("support")] for lab, v in per.items()],
-                cls="ft-lab-per-class-table")
+                cls="ft-lab-per-class-table ft-lab-fit")
         else:
             self.heatmap_box.children = []
             self.per_class.value = ""
+
+    def _draw_confusion(self) -> None:
+        if self._cm:
+            self.confusion.value = confusion_table_html(self._cm["labels"], self._cm["matrix"],
+                                                        normalize=self.normalize.value)
 
     def static_html(self) -> str:
         """The same content as plain HTML (the heatmap as a colored table), for snapshots."""

@@ -1,13 +1,17 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()                         # Data, Model and method, Train, Evaluate, Errors, Runs
+    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export, Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
-    studio.export_recipe("recipe.yaml")       # YAML; the Python equivalent is shown beside it
+    studio.validate()                         # every problem, each shown next to its field
+    studio.export_recipe("recipe.yaml")       # YAML and Python, full width, with copy and download
     studio.train.start_button.click(); studio.wait()
     studio.snapshot()                         # static HTML that stays in the saved notebook
     Studio.attach("runs/<id>")                # pick a run up again after a kernel restart
+
+``Studio()`` also lists the running and recent runs of its runs folder at the top (after a kernel restart,
+one click attaches to a run that went on in its worker).
 """
 from __future__ import annotations
 
@@ -20,15 +24,45 @@ from ..errors import RecipeError, UserError
 from ..recipe import Recipe
 from .data import DataPanel
 from .errors import ErrorsPanel
+from .forms import row
+from .export_panel import ExportPanel
 from .model import ModelPanel
+from .playground import PlaygroundPanel
 from .plots import curves_from_events, svg_lines
 from .results import ResultsPanel
-from .runs_panel import RunsPanel
+from .runs_panel import RunsPanel, run_options
 from .state import RecipeState, problems_html
 from .train import TrainPanel
 
 _E = html.escape
-STEPS = ("Data", "Model and method", "Train", "Evaluate", "Errors", "Runs")
+STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+#: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
+STYLE = """<style>
+.ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
+.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 60px}
+.ft-lab-studio .widget-label {overflow: hidden; text-overflow: ellipsis}
+.ft-lab-studio pre.ft-lab-yaml, .ft-lab-studio pre.ft-lab-python {white-space: pre-wrap; overflow-wrap: anywhere;
+  margin: 0; padding: 6px; background: var(--jp-layout-color2, #f5f5f5); max-height: 420px; overflow: auto}
+.ft-lab-train-actions {padding: 4px 0; border-bottom: 1px solid #ddd; margin-bottom: 4px}
+</style>"""
+
+
+def recipe_html(yaml_text: str, python_text: str, saved: str = "") -> str:
+    """The recipe full width: YAML and Python one under the other, each with Copy and Download."""
+    import base64
+
+    parts = [saved]
+    for title, text, name, mime, cls in (("recipe.yaml", yaml_text, "recipe.yaml", "text/yaml", "ft-lab-yaml"),
+                                         ("Python", python_text, "recipe.py", "text/x-python", "ft-lab-python")):
+        data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        parts.append(
+            f"<div class='ft-lab-recipe-block' style='margin:6px 0'><b>{title}</b> "
+            "<button class='ft-lab-copy' style='margin-left:8px' onclick=\"navigator.clipboard && "
+            "navigator.clipboard.writeText(this.parentElement.querySelector('pre').innerText); "
+            "this.innerText='Copied'\">Copy</button> "
+            f"<a class='ft-lab-download' download='{name}' href='data:{mime};charset=utf-8;base64,{data}'>Download</a>"
+            f"<pre class='{cls}'>{_E(text)}</pre></div>")
+    return "".join(parts)
 
 
 class Studio(W.VBox):
@@ -44,22 +78,56 @@ class Studio(W.VBox):
         self.results = ResultsPanel()
         self.errors = ErrorsPanel()
         self.runs = RunsPanel(runs_dir)
+        self.playground = PlaygroundPanel(runs_dir)
+        self.exporter = ExportPanel(runs_dir)
         self.train.on_finished.append(self._finished)
+        self.train.on_problems.append(self._show_field_problems)
+        self.data.on_preview.append(self.validate)
         self.runs.on_open.append(self.open_run)
-        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.runs],
-                          titles=STEPS)
-        self.export_path = W.Text(placeholder="recipe.yaml (empty: show only)", description="save to",
-                                  layout=W.Layout(width="420px"))
-        self.export_button = W.Button(description="Export recipe", icon="file-code")
+        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
+                                    self.exporter, self.runs], titles=STEPS)
+        self.tabs.observe(self._tab_changed, names="selected_index")
+        # the running and recent runs, to attach to (after a kernel restart, a closed tab)
+        self.recent = W.Dropdown(options=[], description="Runs", style={"description_width": "50px"},
+                                 layout=W.Layout(width="460px", min_width="260px"))
+        self.attach_button = W.Button(description="Attach", icon="link", tooltip="show this run (live if running)")
+        self.attach_button.add_class("ft-lab-attach")
+        self.attach_button.on_click(lambda _b: self.open_run(self.recent.value) if self.recent.value else None)
+        self.recent_box = row(self.recent, self.attach_button)
+        self.recent_box.add_class("ft-lab-recent-runs")
+        self._offer_runs()
+        self.export_path = W.Text(placeholder="recipe.yaml (empty: show only)", description="Save to",
+                                  style={"description_width": "60px"},
+                                  layout=W.Layout(width="360px", min_width="200px"))
+        self.export_button = W.Button(description="Show recipe", icon="file-code",
+                                      tooltip="the recipe as YAML and Python (saved when a path is given)")
         self.export_button.add_class("ft-lab-export")
         self.export_button.on_click(lambda _b: self._export_clicked())
-        self.export_html = W.HTML()
+        self.export_html = W.HTML(layout=W.Layout(width="100%"))
         self.export_html.add_class("ft-lab-export-output")
         self.message = W.HTML()
         self.message.add_class("ft-lab-studio-message")
-        self.children = [W.HTML("<h2 style='margin:4px 0'>ft-lab Studio</h2>"), self.tabs,
-                         W.HBox([self.export_button, self.export_path]), self.message, self.export_html]
+        for form in (self.data.task_form, self.data.data_form, self.model.model_form, self.train.form):
+            form.on_change(lambda _f: self._refresh_recipe())
+        self.model.method.on_change(lambda _f: self._refresh_recipe())
+        self.children = [W.HTML(STYLE + "<h2 style='margin:4px 0'>ft-lab Studio</h2>"), self.recent_box, self.tabs,
+                         row(self.export_button, self.export_path),
+                         self.message, self.export_html]
         self.add_class("ft-lab-studio")
+
+    def _tab_changed(self, change) -> None:
+        shown = self.tabs.children[change["new"]] if change["new"] is not None else None
+        if shown in (self.playground, self.exporter):
+            shown.refresh()
+        self._refresh_recipe()
+
+    def _offer_runs(self) -> None:
+        options = run_options(self.runs_dir)
+        running = [o for o in options if o[0].endswith("(running)")]
+        self.recent.options = (running + [o for o in options if o not in running])[:12]
+        if self.recent.options and self.recent.value is None:
+            self.recent.value = self.recent.options[0][1]
+        self.recent_box.layout.display = None if options else "none"
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -83,18 +151,35 @@ class Studio(W.VBox):
         return studio
 
     # --- recipe ---------------------------------------------------------------------------------
+    def _show_field_problems(self, problems: list[str]) -> None:
+        rest = self.data.show_problems(problems)
+        rest = self.model.show_problems(rest)
+        rest = self.train.form.show_problems(rest)
+        self.train.evaluators.show_problems(rest)
+
+    def validate(self) -> list[str]:
+        """Check the whole recipe: every problem at once, each next to its field and once above Start."""
+        try:
+            self.state.recipe()
+            problems = []
+        except RecipeError as exc:
+            problems = list(exc.problems)
+        problems += [p for p in self.data.check_columns() if p not in problems]
+        self.train.show_problems(problems)
+        return problems
+
     def recipe(self) -> Recipe:
-        """The validated recipe the panels describe; problems are shown in the panel and raised."""
+        """The validated recipe the panels describe; problems are shown in the panels and raised."""
         try:
             recipe = self.state.recipe()
         except RecipeError as exc:
-            self.message.value = problems_html(exc.problems)
+            self.train.show_problems(list(exc.problems))
             raise
-        self.message.value = ""
+        self.train.show_problems([])
         return recipe
 
     def export_recipe(self, path=None) -> str:
-        """The recipe as YAML (shown beside its Python equivalent); saved to ``path`` when given."""
+        """The recipe as YAML (shown with its Python equivalent, full width); saved to ``path`` when given."""
         recipe = self.recipe()
         text = recipe.to_yaml()
         saved = ""
@@ -102,17 +187,29 @@ class Studio(W.VBox):
             from ..runs import atomic_write_text
             atomic_write_text(Path(path), text)
             saved = f"<p style='color:#070'>saved to <code>{_E(str(path))}</code></p>"
-        self.export_html.value = (
-            saved + "<div style='display:flex;gap:16px'><div><b>recipe.yaml</b><pre class='ft-lab-yaml'>"
-            f"{_E(text)}</pre></div><div><b>Python</b><pre class='ft-lab-python'>{_E(recipe.to_python())}</pre>"
-            "</div></div>")
+        self.export_html.value = recipe_html(text, recipe.to_python(), saved)
+        self.message.value = ""
         return text
+
+    def _refresh_recipe(self) -> None:
+        """Keep a shown recipe up to date with the panels (only while it is valid)."""
+        if not self.export_html.value:
+            return
+        try:
+            recipe = self.state.recipe()
+        except RecipeError:
+            self.message.value = ("<span style='color:#a60'>the recipe below is from before your last change; "
+                                  "the Train step lists what to fix</span>")
+            return
+        self.message.value = ""
+        self.export_html.value = recipe_html(recipe.to_yaml(), recipe.to_python())
 
     def _export_clicked(self) -> None:
         try:
             self.export_recipe(self.export_path.value.strip() or None)
-        except RecipeError:
-            pass  # already shown by recipe()
+        except RecipeError as exc:
+            self.message.value = (f"<span style='color:#b00'>{len(exc.problems)} problem(s): see the Train step "
+                                  "and the fields marked in red</span>")
         except (UserError, OSError) as exc:
             self.message.value = problems_html([str(exc)])
 
@@ -128,6 +225,7 @@ class Studio(W.VBox):
         self.data.load_report(handle.dir)
         self.train.follow(handle)
         self.tabs.selected_index = 2
+        self._offer_runs()
 
     def _finished(self, handle, status: str) -> None:
         if handle is None:
@@ -137,6 +235,9 @@ class Studio(W.VBox):
         if (Path(handle.dir) / "predictions" / "finetuned.jsonl").exists():
             self.errors.load(handle.dir)
         self.runs.refresh()
+        self.playground.refresh(select=str(handle.dir))
+        self.exporter.refresh(select=str(handle.dir))
+        self._offer_runs()
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the current run ends, refreshing the panels synchronously; return its status."""

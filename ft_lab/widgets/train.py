@@ -1,8 +1,11 @@
-"""The Train step: hyperparameters, evaluators, Start / Stop / Resume, live progress and curves.
+"""The Train step: Start / Stop / Resume and live progress at the top, then the curves, then the
+hyperparameters (basic, advanced) and the evaluators.
 
 Start builds the recipe from the panels and calls ``ft_lab.runs.run`` (the training happens in a worker
 process); a daemon thread then reads the run's ``events.jsonl`` and updates the widgets at most four
-times a second. ``follow(handle)`` picks up any run, e.g. after a kernel restart.
+times a second. ``follow(handle)`` picks up any run, e.g. after a kernel restart. Start clears the
+previous run's bar, chart and directory first; Resume follows the resumed run until its new end.
+A recipe with problems starts nothing: every problem is listed once above Start and shown under its field.
 
     panel = TrainPanel()
     panel.form.set_field("max_steps", 20)
@@ -20,11 +23,13 @@ from ..errors import RecipeError, UserError
 from ..recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
 from ..runs import TERMINAL, RunHandle
 from .follow import RunFollower
-from .forms import ComponentListForm, ConfigForm
+from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import LossChart, curves_from_events
 from .state import RecipeState, problems_html
 
 _E = html.escape
+#: the fields shown before "Advanced" in the Train step
+BASIC = ("learning_rate", "epochs", "max_steps", "batch_size")
 _PHASES = {"evaluate_base": "evaluating the base model", "train": "training",
            "evaluate": "evaluating the fine-tuned model"}
 
@@ -41,9 +46,11 @@ class TrainPanel(W.VBox):
         self.state = state or RecipeState()
         self.state.panels.append(self)
         self.recipe_fn = recipe_fn or self.state.recipe
-        self.form = ConfigForm(TrainSection, self.state.sections.get("train") or {})
-        self.evaluators = ComponentListForm("evaluator", self._evaluate_plain(), title="Evaluators")
-        self.launch_form = ConfigForm(LaunchSection, self.state.sections.get("launch") or {})
+        self.form = ConfigForm(TrainSection, self.state.sections.get("train") or {}, basic=BASIC, path="train")
+        self.evaluators = ComponentListForm("evaluator", self._evaluate_plain(),
+                                            title="Evaluators (the first gives the headline metric)",
+                                            path="evaluate")
+        self.launch_form = ConfigForm(LaunchSection, self.state.sections.get("launch") or {}, path="launch")
         self.launch = W.Accordion(children=[self.launch_form], titles=("Launch: processes, GPUs, FSDP, "
                                                                         "DeepSpeed, cluster",))
         self.launch.add_class("ft-lab-launch")
@@ -56,12 +63,16 @@ class TrainPanel(W.VBox):
         self.start_button.on_click(lambda _b: self.start())
         self.stop_button.on_click(lambda _b: self.stop())
         self.resume_button.on_click(lambda _b: self.resume())
-        self.progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="420px"))
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="",
+                                      layout=W.Layout(width="300px", min_width="160px"))
         self.progress.add_class("ft-lab-progress")
         self.progress_text = W.HTML("")
         self.progress_text.add_class("ft-lab-progress-text")
         self.status = W.HTML("<span style='color:#777'>not started</span>")
         self.status.add_class("ft-lab-status")
+        self.summary = W.HTML()  # the recipe's problems, each once
+        self.summary.add_class("ft-lab-summary")
+        self.on_problems: list = []  # callbacks(problems) -> problems not shown next to a field
         self.run_dir_html = W.HTML()
         self.chart = LossChart()
         self.handle: RunHandle | None = None
@@ -70,10 +81,10 @@ class TrainPanel(W.VBox):
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
-        self.children = [W.HTML("<h3>Training</h3>"), self.form, self.evaluators, self.launch,
-                         W.HBox([self.start_button, self.stop_button, self.resume_button]),
-                         W.HBox([self.progress, self.progress_text]), self.status, self.run_dir_html,
-                         self.chart.figure]
+        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
+        actions.add_class("ft-lab-train-actions")
+        self.children = [W.HTML("<h3>Train</h3>"), actions, self.status, self.summary, self.run_dir_html,
+                         self.chart.figure, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators, self.launch]
         self.add_class("ft-lab-train-panel")
 
     def _evaluate_plain(self) -> list:
@@ -103,20 +114,51 @@ class TrainPanel(W.VBox):
         self.launch_form.set_value(self.state.sections.get("launch") or {})
 
     # --- actions --------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget the shown run: no follower, an empty bar, chart and run directory."""
+        if self.follower is not None:
+            self.follower.cancel()
+        self.follower = None
+        self.handle = None
+        self._reset_live()
+        self.progress.value, self.progress.max = 0, 1
+        self.progress_text.value = ""
+        self.chart.set({})
+        self.run_dir_html.value = ""
+        self.resume_button.disabled = True
+        self.stop_button.disabled = True
+
+    def show_problems(self, problems: list[str]) -> None:
+        """Every problem once in the summary above Start; each also next to its field (by the callbacks)."""
+        for cb in self.on_problems:
+            cb(problems)
+        if not problems:
+            self.summary.value = ""
+            return
+        self.summary.value = (f"<b style='color:#b00'>{len(problems)} problem{'s' if len(problems) > 1 else ''} "
+                              "to fix (each is also shown next to its field):</b>" + problems_box_html(problems))
+
     def start(self) -> RunHandle | None:
         from ..runs import run
+        if self.follower is not None and not self.follower.ended:
+            self._show_status("a run is being followed: stop it first")
+            return None
+        self.clear()
         try:
             recipe = self.recipe_fn()
         except RecipeError as exc:
-            self._show_status("the recipe has problems; nothing was started", problems=exc.problems)
+            self._show_status("the recipe has problems; nothing was started", "#b00")
+            self.show_problems(exc.problems)
             return None
+        self.show_problems([])
         self._show_status("preparing the data ...")
         self.start_button.disabled = True
         try:
             handle = run(recipe, self.state.runs_dir)
         except (UserError, RecipeError) as exc:
             self.start_button.disabled = False
-            self._show_status("the data could not be prepared", problems=getattr(exc, "problems", [str(exc)]))
+            self._show_status("the data could not be prepared; nothing was started", "#b00")
+            self.show_problems(getattr(exc, "problems", [str(exc)]))
             return None
         self.follow(handle)
         return handle
@@ -130,15 +172,17 @@ class TrainPanel(W.VBox):
         from ..runs import resume
         if self.handle is None:
             return None
+        since = len(self.handle.events())  # the resumed run ends only at a status written after these
         try:
             handle = resume(self.handle.dir)
         except UserError as exc:
             self._show_status("cannot resume", problems=[str(exc)])
             return None
-        self.follow(handle)
+        self.follow(handle, since=since)
+        self._show_status("resuming from the last checkpoint ...", "#06c")
         return handle
 
-    def follow(self, handle: RunHandle) -> RunFollower:
+    def follow(self, handle: RunHandle, since: int = 0) -> RunFollower:
         """Show a run live (started here, by the CLI, or before a kernel restart)."""
         if self.follower is not None:
             self.follower.cancel()
@@ -149,7 +193,7 @@ class TrainPanel(W.VBox):
         self.start_button.disabled = True
         self.stop_button.disabled = False
         self.resume_button.disabled = True
-        self.follower = RunFollower(handle, self.apply_events, on_end=self._ended)
+        self.follower = RunFollower(handle, self.apply_events, on_end=self._ended, since=since)
         self.follower.start()
         return self.follower
 
@@ -207,9 +251,11 @@ class TrainPanel(W.VBox):
             parts.append(f"{self.tokens_per_second:,.0f} tokens/s")
         self.progress_text.value = " · ".join(parts)
         self.chart.set(curves_from_events(self.events))
-        status = self.last_status or "created"
+        status = (self.follower.status if self.follower is not None else None) or self.last_status or "created"
         if status == "running":
             self._show_status("running: " + _PHASES.get(self.phase, self.phase or "starting the worker"), "#06c")
+        elif status == "resuming":
+            self._show_status("resuming from the last checkpoint ...", "#06c")
         elif status == "completed":
             self._show_status("completed", "#070")
         elif status == "stopped":
