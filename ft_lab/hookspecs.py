@@ -18,3 +18,8 @@ def register_methods(register):
 @hookspec
 def register_evaluators(register):
     """Register Evaluator classes: call ``register(MyEvaluator)`` once for each."""
+
+
+@hookspec
+def register_baselines(register):
+    """Register Baseline classes: call ``register(MyBaseline)`` once for each."""

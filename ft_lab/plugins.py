@@ -21,8 +21,10 @@ from .components import BASES
 from .errors import PluginError, did_you_mean
 
 GROUP = "ft_lab"
-DEFAULT_PLUGINS = ("ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators")
-HOOKS = {"cleaner": "register_cleaners", "method": "register_methods", "evaluator": "register_evaluators"}
+DEFAULT_PLUGINS = ("ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators",
+                   "ft_lab.default_baselines")
+HOOKS = {"cleaner": "register_cleaners", "method": "register_methods", "evaluator": "register_evaluators",
+         "baseline": "register_baselines"}
 
 
 @dataclass
@@ -30,7 +32,7 @@ class PluginInfo:
     name: str
     version: str
     components: dict[str, list[str]] = field(
-        default_factory=lambda: {"cleaners": [], "methods": [], "evaluators": []})
+        default_factory=lambda: {"cleaners": [], "methods": [], "evaluators": [], "baselines": []})
     builtin: bool = False
 
 

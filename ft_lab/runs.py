@@ -203,8 +203,11 @@ def create_run(recipe, runs_dir=None) -> Path:
     """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
     from .data.prepare import prepare_data
 
+    from .training.defaults import resolve_defaults
+
     recipe = recipe.resolved()
     prepared = prepare_data(recipe)
+    recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
     root = _runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(recipe.task.type, recipe.method.name)
@@ -216,6 +219,8 @@ def create_run(recipe, runs_dir=None) -> Path:
         "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
         "headline": recipe.headline_metric(), "ft_lab_version": _version()})
     append_event(tmp, {"type": "status", "status": "created"})
+    if choices:
+        append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
     final = root / run_id
     os.replace(tmp, final)
     return final

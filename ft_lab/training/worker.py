@@ -48,6 +48,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
             emit({"type": "warning", "message": f"evaluator {message}"})
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     data = PreparedData.read(run_dir / "data")
+    from .defaults import has_auto, resolve_defaults
+    if has_auto(recipe):  # a run directory written without its defaults resolved (by hand, or older ft-lab)
+        recipe, _ = resolve_defaults(recipe, data)
     task = recipe.task.type
     torch.set_num_threads(max(1, int(os.environ.get("FT_LAB_THREADS", os.cpu_count() or 1))))
 
@@ -67,6 +70,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics = evaluate_run(run_dir, sides=("base",), strict=False, progress=warn,
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
+    if recipe.baselines and "baselines" not in metrics and _rank0():
+        from ..baselines.scoring import run_baselines
+        emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
+        run_baselines(run_dir, recipe, data, model, tokenizer, labels, emit)
     tokenizer.padding_side = "right"
 
     train_ds, dropped = encode_split(tokenizer, data.train, task, recipe, label2id)
@@ -86,6 +93,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                recipe.train.gradient_checkpointing)
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
+    if recipe.train.learning_rate == "find":
+        from .lr_find import apply_range_test
+        recipe = apply_range_test(run_dir, recipe, model, train_ds, PadCollator(tokenizer.pad_token_id), emit)
     trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None,
                                   PadCollator(tokenizer.pad_token_id), run_dir,
                                   extra_callbacks=getattr(method, "callbacks", lambda: [])())
