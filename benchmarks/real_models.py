@@ -77,11 +77,11 @@ def configs(folder: Path) -> dict[str, dict]:
         gguf_dir, gguf_name = smollm2_file()
         smol = {"name_or_path": gguf_dir, "gguf_file": gguf_name}
         dsum = {"task": {"type": "generation", "max_new_tokens": 64},
-                "data": {"path": dialogsum(folder, 500)}, "model": smol, "evaluate": ["rouge", "chrf"]}
+                "data": {"path": dialogsum(folder, 250)}, "model": smol, "evaluate": ["rouge", "chrf"]}
         out["smollm2_dialogsum"] = dsum
         out["smollm2_dialogsum_tuned"] = {**dsum, "train": {"learning_rate": 5e-4}}
         out["smollm2_jcqa"] = {"task": {"type": "generation", "max_new_tokens": 16},
-                               "data": {"path": jcommonsenseqa(folder, 800)}, "model": smol,
+                               "data": {"path": jcommonsenseqa(folder, 400)}, "model": smol,
                                "evaluate": ["exact_match", "chrf"]}
     return out
 

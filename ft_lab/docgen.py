@@ -16,12 +16,12 @@ from . import configs, hookspecs
 from .plugins import get_registry
 from .recipe import DataSection, ModelSection, TaskSection, TrainSection
 
-KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators"}
+KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators", "baseline": "Baselines"}
 
 
 def first_party_plugins() -> set[str]:
     """Plugin names documented here: the built-in modules and the packages in this repo's plugins/."""
-    names = {"ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators"}
+    names = {"ft_lab.default_cleaners", "ft_lab.default_methods", "ft_lab.default_evaluators", "ft_lab.default_baselines"}
     root = Path(__file__).resolve().parent.parent / "plugins"
     for pyproject in sorted(root.glob("*/pyproject.toml")):
         for line in pyproject.read_text(encoding="utf-8").splitlines():

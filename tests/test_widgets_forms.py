@@ -106,13 +106,13 @@ def test_panel_edits_change_the_recipe_and_problems_are_shown(banking_csv, tmp_p
     assert "<table" in studio.data.preview_html.value and "200 rows" in studio.data.preview_html.value
     assert studio.data.mapping() == {"text": "text", "label": "category"}
     studio.model.method.choice.value = "ia3"
-    studio.train.form.widgets["epochs"].value = 2.0
+    studio.train.form.widgets["epochs"].value = "2"  # auto or a number: a YAML box
     studio.data.cleaners.add("normalize")
     r = studio.recipe()
     assert r.method.name == "ia3" and r.train.epochs == 2.0 and [c.name for c in r.clean] == ["normalize"]
     assert studio.message.value == ""
     assert "alpha" not in studio.model.method.form.widgets  # the form follows the picked method
-    studio.train.form.widgets["learning_rate"].value = -1.0
+    studio.train.form.widgets["learning_rate"].value = "-1.0"
     with pytest.raises(RecipeError):
         studio.recipe()
     assert "learning_rate must be greater than 0" in studio.message.value

@@ -54,10 +54,11 @@ def as_plain_model(model):
     import torch
 
     plain_config = type(config).from_dict({k: v for k, v in config.to_dict().items() if k != "quantization_config"})
-    with torch.device("meta"):
-        plain = type(model)(plain_config)
-    plain.load_state_dict(model.state_dict(), assign=True)
+    dtype = next(model.parameters()).dtype
+    plain = type(model)(plain_config).to(dtype)  # built on the CPU: non-persistent buffers (RoPE) stay real
+    with torch.no_grad():
+        plain.load_state_dict(model.state_dict(), strict=False)
     if hasattr(plain, "tie_weights"):
         plain.tie_weights()
     plain.generation_config = model.generation_config
-    return plain.to(next(model.parameters()).dtype)
+    return plain
