@@ -121,6 +121,8 @@ class ModelSection:
 class TrainSection:
     learning_rate: Union[Literal["auto", "find"], float] = field(default="auto", metadata={
         "help": "peak learning rate (auto: by method and model kind; find: a short range test picks it)"})
+    lr_find_steps: int = field(default=100, metadata={
+        "help": "updates of the range test behind learning_rate: find (it stops early once the loss diverges)"})
     head_learning_rate: Union[Literal["auto"], float, None] = field(default="auto", metadata={
         "help": "learning rate of a new classification head (auto: higher than the body's; null: the same)"})
     scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = field(
@@ -159,7 +161,7 @@ class TrainSection:
             if isinstance(getattr(self, name), (int, float)) and getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be greater than 0, got {getattr(self, name)}")
         for name in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps",
-                     "save_total_limit", "num_processes"):
+                     "save_total_limit", "num_processes", "lr_find_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.warmup_ratio != "auto" and not 0 <= self.warmup_ratio < 1:

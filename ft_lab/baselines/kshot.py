@@ -14,7 +14,7 @@ from ..training.encoding import prompt_text, reference_text
 
 
 def shot_examples(train: list[dict], test: list[dict], k: int, select: str, seed: int) -> list[list[dict]]:
-    """For each test example, the k training examples to show (most similar first-last: best nearest the question)."""
+    """For each test example, the k training examples to show, the most similar last (nearest the question)."""
     if k == 0 or not train:
         return [[] for _ in test]
     k = min(k, len(train))

@@ -228,7 +228,7 @@ def resolution_lines(recipe) -> list[str]:
     lines = ["settings chosen for this data and model (pin any of them in the recipe):"]
     lines += [f"  {c.line()}" for c in choices]
     if recipe.train.learning_rate == "find":
-        lines.append("  train.learning_rate = find  (a range test of a few hundred steps at run start)")
+        lines.append(f"  train.learning_rate = find  (a range test of {recipe.train.lr_find_steps} updates at run start)")
     baselines = ", ".join(b.name for b in recipe.baselines or []) or "none"
     lines.append(f"baselines beside the run: {baselines}")
     return lines

@@ -1,6 +1,6 @@
 """The learning-rate range test behind ``train.learning_rate: find``.
 
-A short sweep (``STEPS`` updates) raises the learning rate exponentially from ``LOW`` to ``HIGH`` on the
+A short sweep (``train.lr_find_steps`` updates, 100 by default) raises the learning rate exponentially from ``LOW`` to ``HIGH`` on the
 prepared model, records the smoothed training loss, and picks a tenth of the rate where the loss was
 lowest (Smith's range test, as fastai and PyTorch Lightning run it). The model's trainable weights are
 put back afterwards, so training starts from the same point. The curve and its cost go to
@@ -68,7 +68,7 @@ def find_learning_rate(model, train_ds, collator, batch_size: int, head_learning
             losses.append(round(value, 5))
             smoothed.append(round(smooth, 5))
             best = min(best, smooth)
-            if step > 10 and smooth > DIVERGED * best:
+            if step > min(10, steps // 4) and smooth > DIVERGED * best:
                 break
     finally:
         with torch.no_grad():
@@ -86,11 +86,11 @@ def apply_range_test(run_dir, recipe, model, train_ds, collator, emit):
     from ..recipe import Recipe
     from ..runs import atomic_write_json, atomic_write_text
 
-    emit({"type": "phase", "phase": "lr_find", "steps": STEPS})
     t = recipe.train
+    emit({"type": "phase", "phase": "lr_find", "steps": t.lr_find_steps})
     head = t.head_learning_rate if recipe.model_task() == "classification" and isinstance(
         t.head_learning_rate, float) else None
-    found = find_learning_rate(model, train_ds, collator, t.batch_size, head, seed=t.seed,
+    found = find_learning_rate(model, train_ds, collator, t.batch_size, head, steps=t.lr_find_steps, seed=t.seed,
                                max_grad_norm=t.max_grad_norm)
     plain = recipe.to_dict()
     plain["train"]["learning_rate"] = found["chosen"]
