@@ -201,13 +201,19 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
         choose(train, "early_stopping_metric", "accuracy" if head else "loss",
                "validation accuracy of the head" if head else "validation loss")
     if train["keep_best"] == AUTO:
-        choose(train, "keep_best", has_validation,
-               f"best {train['early_stopping_metric']} on validation" if has_validation else "no validation split")
+        save, every = train["save_steps"], train["eval_steps"]
+        if not has_validation:
+            choose(train, "keep_best", False, "no validation split")
+        elif save and (not every or save % every):
+            choose(train, "keep_best", False, f"checkpoints every {save} updates are not validated ones (set eval_steps)")
+        else:
+            choose(train, "keep_best", True, f"best {train['early_stopping_metric']} on validation")
     if train["early_stopping_patience"] == AUTO:
-        if has_validation and steps >= LONG_RUN_UPDATES:
+        if has_validation and steps >= LONG_RUN_UPDATES and not train["max_steps"]:
             choose(train, "early_stopping_patience", 3, f"a long run ({steps} updates)")
         else:
             choose(train, "early_stopping_patience", None,
+                   "max_steps sets the length" if train["max_steps"] else
                    f"a short run ({steps} updates)" if has_validation else "no validation split")
     if train["early_stopping_patience"] and not train["eval_steps"]:
         every = max(10, 10 * round(steps / 10 / 10))
