@@ -33,6 +33,7 @@ def test_auto_settings_resolve_from_method_model_and_data(banking_csv):
     pinned, pinned_choices = resolve_defaults(_recipe(banking_csv, train={"learning_rate": 0.01, "epochs": 2},
                                                       method="full").resolved(), data)
     assert pinned.train.learning_rate == 0.01 and pinned.train.epochs == 2.0
+    assert pinned.train.head_learning_rate is None  # a pinned rate is the head's rate too
     assert "train.learning_rate" not in {c.field for c in pinned_choices}
     full, _ = resolve_defaults(_recipe(banking_csv, method="full").resolved(), data)
     assert full.train.learning_rate == LEARNING_RATES["full"]["causal"]

@@ -157,7 +157,9 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
         rate = (table or FALLBACK_RATE)[kind]
         choose(train, "learning_rate", rate, kind_words + ("" if table else " (no table entry: a middle value)"))
     if train["head_learning_rate"] == AUTO:
-        if head:
+        if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":
+            choose(train, "head_learning_rate", None, "learning_rate is pinned: the head uses it too")
+        elif head:
             body = train["learning_rate"] if isinstance(train["learning_rate"], float) else 0.0
             choose(train, "head_learning_rate", max(HEAD_LEARNING_RATE, body),
                    "the new classification head starts from random weights")

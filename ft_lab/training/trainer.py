@@ -62,7 +62,9 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
     steps = total_steps(t, len(train_ds))
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None
-    best = early or (t.keep_best is True and eval_ds is not None)
+    # the best checkpoint is kept only where checkpoints are validated ones (save_steps a multiple of eval_steps)
+    best = early or (t.keep_best is True and eval_ds is not None
+                     and (not t.save_steps or bool(t.eval_steps) and t.save_steps % t.eval_steps == 0))
     save_steps = t.save_steps or t.eval_steps
     if best:
         save_steps = t.eval_steps  # the best checkpoint must be saved where it was measured
