@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .components import Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
+from .components import Baseline, Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
 from .errors import RecipeError, UserError  # noqa: E402
 from .hookspecs import hookimpl  # noqa: E402
 
@@ -41,5 +41,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'ft_lab' has no attribute {name!r}")
 
 
-__all__ = ["Capabilities", "Cleaner", "CleanResult", "Evaluator", "Method", "RecipeError", "UserError",
+__all__ = ["Baseline", "Capabilities", "Cleaner", "CleanResult", "Evaluator", "Method", "RecipeError", "UserError",
            "hookimpl", "__version__", *_LAZY]

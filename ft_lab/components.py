@@ -221,4 +221,25 @@ class Evaluator(Component):
         return {}
 
 
-BASES = {"cleaner": Cleaner, "method": Method, "evaluator": Evaluator}
+class Baseline(Component):
+    """Answers the test split without fine-tuning, scored beside the base and fine-tuned models.
+
+    ``predict(train, test, context)`` gets the prepared train and test examples and returns one
+    prediction per test example: a label (classification), a text (generation), or a predictions row
+    (a dict with at least ``prediction``). ``context`` has ``recipe``, ``labels`` and, for a baseline
+    with ``needs_model = True``, the base ``model`` and ``tokenizer``.
+    """
+
+    kind = "baseline"
+    tasks: ClassVar[tuple[str, ...]] = TASKS
+    #: It asks the base model (run in the worker, where the model is loaded); else it needs only the data.
+    needs_model: ClassVar[bool] = False
+    #: Run it when the recipe does not list baselines (cheap ones only).
+    default: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def predict(self, train: list[dict], test: list[dict], context) -> list:
+        """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
+
+
+BASES = {"cleaner": Cleaner, "method": Method, "evaluator": Evaluator, "baseline": Baseline}

@@ -15,7 +15,7 @@ from . import configs, hookspecs
 from .plugins import DEFAULT_PLUGINS, KINDS, get_registry
 from .recipe import DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
 
-KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators"}
+KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators", "baseline": "Baselines"}
 
 
 def first_party_plugins() -> set[str]:

@@ -23,3 +23,8 @@ def register_evaluators(register):
 @hookspec
 def register_commands(subparsers):
     """Add ``ft-lab`` subcommands: ``p = subparsers.add_parser(...)``, then ``p.set_defaults(handler=fn)``."""
+
+
+@hookspec
+def register_baselines(register):
+    """Register Baseline classes: call ``register(MyBaseline)`` once for each."""

@@ -32,13 +32,13 @@ from importlib.metadata import entry_points
 import pluggy
 
 from . import hookspecs
-from .components import Cleaner, Evaluator, Method
+from .components import Baseline, Cleaner, Evaluator, Method
 from .errors import PluginError, did_you_mean
 
 GROUP = "ft_lab"
 #: The built-in plugins (imported by name, so that this core module does not import the steps).
 DEFAULT_PLUGINS = ("ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods",
-                   "ft_lab.default_plugins.evaluators")
+                   "ft_lab.default_plugins.evaluators", "ft_lab.default_plugins.baselines")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Kind:
 
 
 #: Every component kind, in display order. A new kind is one line here plus its hookspec.
-KINDS = (Kind("cleaner", Cleaner), Kind("method", Method), Kind("evaluator", Evaluator))
+KINDS = (Kind("cleaner", Cleaner), Kind("method", Method), Kind("evaluator", Evaluator),
+         Kind("baseline", Baseline))
 KIND_BY_NAME = {k.name: k for k in KINDS}
 
 

@@ -24,7 +24,8 @@ class ProgressPrinter:
             self.write(f"[{e['status']}]{extra}")
         elif kind == "phase":
             what = {"evaluate_base": "evaluating the base model", "train": "training",
-                    "evaluate": "evaluating the tuned model"}.get(e["phase"], e["phase"])
+                    "evaluate": "evaluating the tuned model", "baselines": "running the baselines",
+                    "lr_find": "finding the learning rate"}.get(e["phase"], e["phase"])
             if e.get("resume_from"):
                 what += f" (resuming from {e['resume_from']})"
             self.write(f"... {what}" + (f" on {e['examples']} test examples" if e.get("examples") else ""))
@@ -51,26 +52,43 @@ class ProgressPrinter:
             shown = "  ".join(f"{k} {v:.4f}" for k, v in e["metrics"].items()
                               if k in ("loss", "accuracy") and isinstance(v, float))
             self.write(f"validation at step {e['step']}: {shown}")
+        elif kind == "defaults":
+            self.write("settings chosen for this run (pin any of them in the recipe):")
+            for c in e.get("choices", []):
+                self.write(f"  {c['field']} = {c['value']}  ({c['why']})")
+        elif kind == "baseline":
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in e["metrics"].items() if isinstance(v, (int, float)))
+            self.write(f"baseline {e['name']}: {shown or 'no metrics'} ({e.get('seconds', 0):.1f} s)")
+        elif kind == "lr_find":
+            self.write(f"learning rate {e['learning_rate']:.3g} chosen by a range test of {e['steps']} steps "
+                       f"({e['seconds']:.1f} s)")
         elif kind == "warning":
             self.write(f"warning: {e['message']}")
 
 
 def metric_table(metrics: dict) -> str:
-    """Base against fine-tuned, one metric a row, with the change."""
+    """Base, each baseline and fine-tuned, one metric a row, with the change base -> fine-tuned and the
+    headline's winner under the table."""
+    from .verdict import sentence, winner
+
     base, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
-    names = [k for k in dict.fromkeys([*tuned, *base]) if isinstance(tuned.get(k, base.get(k)), (int, float))]
+    baselines = metrics.get("baselines") or {}
+    every = [tuned, base, *baselines.values()]
+    names = [k for k in dict.fromkeys(k for side in every for k in side)
+             if any(isinstance(side.get(k), (int, float)) for side in every)]
     if not names:
         return "(no metrics)"
-    rows = [("metric", "base", "fine-tuned", "change")]
+    rows = [("metric", "base", *baselines, "fine-tuned", "change")]
     for n in names:
         b, t = base.get(n), tuned.get(n)
-        rows.append((n, _num(b), _num(t), (f"{t - b:+.4f}" if isinstance(b, (int, float))
-                                           and isinstance(t, (int, float)) else "")))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rows.append((n, _num(b), *(_num((s or {}).get(n)) for s in baselines.values()), _num(t),
+                     (f"{t - b:+.4f}" if isinstance(b, (int, float)) and isinstance(t, (int, float)) else "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    verdict = sentence(winner(metrics))
+    return "\n".join(lines + ([verdict] if verdict and baselines else []))
 
 
 def _num(v) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from . import configs
 from .errors import RecipeError, UserError, did_you_mean
@@ -113,25 +113,36 @@ class ModelSection:
     revision: Optional[str] = field(default=None, metadata={"help": "hub revision (branch, tag or commit)"})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "run the model repository's own Python code (only for sources you trust)"})
-    max_length: int = field(default=256, metadata={"help": "longest sequence in tokens; longer ones are cut"})
+    max_length: Union[Literal["auto"], int] = field(default="auto", metadata={
+        "help": "longest sequence in tokens; longer ones are cut (auto: the training data's 99th percentile "
+                "token length, capped by the model)"})
+    gguf_file: Optional[str] = field(default=None, metadata={
+        "help": "a GGUF file inside name_or_path's folder (llama.cpp, Ollama), de-quantized to train"})
     compare_base: bool = field(default=True, metadata={
         "help": "also evaluate the model before tuning, for the base-vs-tuned table"})
 
     def __post_init__(self):
-        if self.max_length < 8:
+        if self.max_length != "auto" and self.max_length < 8:
             raise ValueError("max_length must be at least 8")
 
 
 @dataclass
 class TrainSection:
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate"})
+    learning_rate: Union[Literal["auto", "find"], float] = field(default="auto", metadata={
+        "help": "peak learning rate (auto: by method and model kind; find: a short range test picks it)"})
+    lr_find_steps: int = field(default=100, metadata={
+        "help": "updates of the range test behind learning_rate: find (it stops early once the loss diverges)"})
+    head_learning_rate: Union[Literal["auto"], float, None] = field(default="auto", metadata={
+        "help": "learning rate of a new classification head (auto: higher than the body's; null: the same)"})
     scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = field(
         default="cosine", metadata={"help": "learning-rate decay after warmup"})
-    warmup_ratio: float = field(default=0.05, metadata={"help": "fraction of steps spent warming up"})
+    warmup_ratio: Union[Literal["auto"], float] = field(default="auto", metadata={
+        "help": "fraction of steps spent warming up (auto: about 100 updates, 3-10% of the run)"})
     batch_size: int = field(default=8, metadata={"help": "examples per device per step"})
     eval_batch_size: int = field(default=32, metadata={"help": "examples per batch at evaluation"})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "steps whose gradients add up before an update"})
-    epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
+    epochs: Union[Literal["auto"], float] = field(default="auto", metadata={
+        "help": "passes over the training data (auto: enough for a target number of updates)"})
     max_steps: Optional[int] = field(default=None, metadata={"help": "stop after this many updates (overrides epochs)"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm"})
@@ -144,23 +155,26 @@ class TrainSection:
     save_steps: Optional[int] = field(default=None, metadata={
         "help": "save a checkpoint every this many updates (default: with each validation)"})
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept on disk"})
-    early_stopping_patience: Optional[int] = field(default=None, metadata={
-        "help": "stop after this many validations without improvement"})
-    early_stopping_metric: str = field(default="loss", metadata={
-        "help": "validation metric watched for early stopping and the best checkpoint (loss, accuracy, ...)"})
+    early_stopping_patience: Union[Literal["auto"], int, None] = field(default="auto", metadata={
+        "help": "stop after this many validations without improvement (auto: 3 for long runs, else off)"})
+    early_stopping_metric: str = field(default="auto", metadata={
+        "help": "validation metric watched for early stopping and the best checkpoint (loss, accuracy; "
+                "auto: accuracy for a classification head, else loss)"})
+    keep_best: Union[Literal["auto"], bool] = field(default="auto", metadata={
+        "help": "end with the checkpoint that scored best on validation (auto: when there is a validation split)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
     num_processes: int = field(default=1, metadata={
         "help": "older name of launch.num_processes (processes to train on, through Accelerate)"})
 
     def __post_init__(self):
-        for name in ("learning_rate", "epochs"):
-            if getattr(self, name) <= 0:
+        for name in ("learning_rate", "epochs", "head_learning_rate"):
+            if isinstance(getattr(self, name), (int, float)) and getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be greater than 0, got {getattr(self, name)}")
         for name in ("batch_size", "eval_batch_size", "gradient_accumulation_steps", "logging_steps",
-                     "save_total_limit", "num_processes"):
+                     "save_total_limit", "num_processes", "lr_find_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.warmup_ratio < 1:
+        if self.warmup_ratio != "auto" and not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError("max_steps must be at least 1")
@@ -237,7 +251,7 @@ class ComponentSpec:
         return cls(self.config)
 
 
-SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "launch")
+SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "baselines", "launch")
 
 
 @dataclass
@@ -253,6 +267,7 @@ class Recipe:
     train: TrainSection = None  # type: ignore[assignment]
     clean: list[ComponentSpec] = None  # type: ignore[assignment]
     evaluate: list[ComponentSpec] = None  # type: ignore[assignment]
+    baselines: list[ComponentSpec] = None  # type: ignore[assignment]
     launch: LaunchSection = None  # type: ignore[assignment]
     base_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
@@ -295,7 +310,10 @@ class Recipe:
             value = configs.to_plain(getattr(self, k), minimal)
             if k == "task" and minimal and set(value) <= {"type"}:
                 value = value.get("type", self.task.type)
-            if minimal and value in ({}, []) and k not in ("task", "data"):
+            if minimal and k == "baselines":
+                if value == default_baselines(self.task):
+                    continue
+            elif minimal and value in ({}, []) and k not in ("task", "data"):
                 continue
             out[k] = value
         return out
@@ -342,6 +360,16 @@ class Recipe:
 
     def headline_metric(self) -> str:
         return self.evaluate[0].name if self.evaluate else "loss"
+
+
+def default_baselines(task, registry=None) -> list[dict]:
+    """The baselines a recipe gets when it lists none: the cheap ones that apply to its task."""
+    from .plugins import get_registry
+    registry = registry or get_registry()
+    if task is None:
+        return []
+    return [{"name": n} for n in registry.names("baseline")
+            if registry.get("baseline", n).default and task.type in registry.get("baseline", n).tasks]
 
 
 def _read_source(path_or_text) -> tuple[str, str | None, str | None]:
@@ -478,16 +506,33 @@ def parse_evaluate(raw: Any, task: TaskSection | None, ctx: _Parse) -> list[Comp
     return evaluate
 
 
+def parse_baselines(raw: Any, task: TaskSection | None, ctx: _Parse) -> list:
+    """The recipe's baselines; when the section is absent, the cheap defaults for the task ([] for none)."""
+    task_type = task.type if task else None
+    if raw is None:
+        raw = default_baselines(task, ctx.registry)
+    if not isinstance(raw, list):
+        ctx.problems.append(f"baselines: expected a list of baselines (or [] for none), got {raw!r}")
+        raw = []
+    baselines = [_component("baseline", v, f"baselines[{i}]", ctx.problems, ctx.registry) for i, v in enumerate(raw)]
+    if task_type:
+        for i, spec in enumerate(baselines):
+            if spec is not None and task_type not in ctx.registry.get("baseline", spec.name).tasks:
+                ctx.problems.append(f"baselines[{i}]: '{spec.name}' does not apply to {task_type} (it answers: "
+                                    f"{', '.join(ctx.registry.get('baseline', spec.name).tasks)})")
+    return baselines
+
+
 def check_early_stopping(task: TaskSection | None, train: TrainSection | None, evaluate: list,
                          ctx: _Parse) -> None:
     """Across sections: the metric watched for early stopping must be one the run computes."""
     task_type = task.type if task else None
     if train is None or not evaluate or not task_type:
         return
-    if train.early_stopping_patience is None and train.early_stopping_metric == "loss":
+    if train.early_stopping_patience is None and train.early_stopping_metric in ("loss", "auto"):
         return
     allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
-    if train.early_stopping_metric not in allowed:
+    if train.early_stopping_metric not in allowed | {"auto"}:
         ctx.problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
                             f"got {train.early_stopping_metric!r}" + did_you_mean(train.early_stopping_metric,
                                                                                    allowed))
@@ -505,6 +550,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     clean = parse_clean(plain.get("clean"), ctx)
     evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
     check_early_stopping(task, train, evaluate, ctx)
+    baselines = parse_baselines(plain.get("baselines"), task, ctx)
     launch = parse_launch(plain.get("launch"), train, ctx)
     from .redact import recipe_secret_problems
     ctx.problems.extend(recipe_secret_problems(plain))
@@ -513,7 +559,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     out = object.__new__(Recipe)
     object.__setattr__(out, "base_dir", base_dir)
     for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
-                     evaluate=evaluate, launch=launch).items():
+                     evaluate=evaluate, baselines=baselines, launch=launch).items():
         object.__setattr__(out, k, v)
     return out
 
@@ -569,3 +615,16 @@ def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:
         return int(json.loads(text).get("zero_optimization", {}).get("stage", 0))
     except (ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: not a DeepSpeed JSON config ({exc})") from None
+
+
+# --- how many processes a recipe trains on (read by the run starter and the launcher) -------------
+def processes(recipe) -> int:
+    """Processes on this machine: ``launch.num_processes``, else the older ``train.num_processes``."""
+    launch = getattr(recipe, "launch", None)
+    n = launch.num_processes if launch is not None else 1
+    return n if n > 1 else recipe.train.num_processes
+
+
+def is_distributed(recipe) -> bool:
+    launch = getattr(recipe, "launch", None)
+    return processes(recipe) > 1 or bool(launch and (launch.num_machines > 1 or launch.config_file))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from .atomic import read_json
@@ -113,3 +114,52 @@ def last_checkpoint(run_dir: Path) -> str | None:
         if not any(safetensors_problem(w) for w in p.glob("*.safetensors")):
             return str(p)
     return None
+
+
+def append_event(run_dir: Path, event: dict) -> dict:
+    """Append one event (a JSON line, written with one write call) to ``events.jsonl``; secrets redacted."""
+    from .redact import redact
+
+    event = redact({"time": round(time.time(), 3), **event})
+    line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
+    with open(Path(run_dir) / "events.jsonl", "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+    return event
+
+
+# --- the run lock: held (flock) by the live worker for its whole life ------------------------------
+WORKER_LOCK = "worker.lock"
+
+
+def _try_lock(run_dir: Path, wait: float = 0.0) -> int | None:
+    """An fd holding the run's lock (exclusive, released when every copy of the fd is closed, even by
+    a kill -9, so pid reuse cannot fool it), or None while a live worker holds it."""
+    import fcntl
+
+    fd = os.open(Path(run_dir) / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.1)
+
+
+def lock_holder(run_dir: Path) -> int | None:
+    """The pid of the live worker of the run, or None."""
+    try:
+        fd = _try_lock(run_dir)
+    except OSError:
+        return None
+    if fd is not None:
+        os.close(fd)
+        return None
+    try:
+        return int(json.loads((Path(run_dir) / WORKER_LOCK).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

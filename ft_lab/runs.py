@@ -45,17 +45,9 @@ LOG_TAIL_LINES = 20
 from .atomic import atomic_write_json, atomic_write_text, read_json  # noqa: E402,F401
 
 
-# --- events -------------------------------------------------------------------------------------
-def append_event(run_dir: Path, event: dict) -> dict:
-    """Append one event (a JSON line, written with one write call) to ``events.jsonl``; secrets redacted."""
-    from .redact import redact
-
-    event = redact({"time": round(time.time(), 3), **event})
-    line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
-    with open(Path(run_dir) / "events.jsonl", "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-    return event
+# --- events: ft_lab.run_files.append_event, re-exported for callers of the run API -----------------
+from .run_files import append_event  # noqa: E402,F401
+from .recipe import is_distributed, processes  # noqa: E402,F401
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -174,40 +166,7 @@ class RunHandle(RunFiles):
 
 
 # --- liveness: the worker holds an flock on worker.lock for its whole life ----------------------
-WORKER_LOCK = "worker.lock"
-
-
-def _try_lock(run_dir: Path, wait: float = 0.0) -> int | None:
-    """An fd holding the run's lock (exclusive, released when every copy of the fd is closed, even by
-    a kill -9, so pid reuse cannot fool it), or None while a live worker holds it."""
-    import fcntl
-
-    fd = os.open(Path(run_dir) / WORKER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                return None
-            time.sleep(0.1)
-
-
-def lock_holder(run_dir: Path) -> int | None:
-    """The pid of the live worker of the run, or None."""
-    try:
-        fd = _try_lock(run_dir)
-    except OSError:
-        return None
-    if fd is not None:
-        os.close(fd)
-        return None
-    try:
-        return int(json.loads((Path(run_dir) / WORKER_LOCK).read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+from .run_files import WORKER_LOCK, _try_lock, lock_holder  # noqa: E402,F401  (the run lock)
 
 
 def check_liveness(handle: RunHandle) -> str:
@@ -271,10 +230,12 @@ def create_run(recipe, runs_dir=None) -> Path:
     from .data.prepare import prepare_data
 
     from .model_folder import check_model_spec
+    from .training.defaults import resolve_defaults
 
     recipe = recipe.resolved()
     check_model_spec(recipe.model)  # a damaged local model folder is named before any work
     prepared = prepare_data(recipe)
+    recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
     root = _runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(root)
@@ -288,6 +249,8 @@ def create_run(recipe, runs_dir=None) -> Path:
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
             "headline": recipe.headline_metric(), "ft_lab_version": _version()})
         append_event(tmp, {"type": "status", "status": "created"})
+        if choices:
+            append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
         final = root / run_id
         os.replace(tmp, final)
     except BaseException:
@@ -314,18 +277,6 @@ def _clean_leftovers(root: Path) -> None:
 def _version() -> str:
     from . import __version__
     return __version__
-
-
-def processes(recipe) -> int:
-    """Processes on this machine: ``launch.num_processes``, else the older ``train.num_processes``."""
-    launch = getattr(recipe, "launch", None)
-    n = launch.num_processes if launch is not None else 1
-    return n if n > 1 else recipe.train.num_processes
-
-
-def is_distributed(recipe) -> bool:
-    launch = getattr(recipe, "launch", None)
-    return processes(recipe) > 1 or bool(launch and (launch.num_machines > 1 or launch.config_file))
 
 
 def worker_command(run_dir: Path, resume: bool, recipe) -> list[str]:

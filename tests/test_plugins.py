@@ -50,7 +50,8 @@ def test_installed_plugin_is_listed_and_broken_ones_are_isolated(plugin_site):
     by_name = {p["name"]: p for p in data["plugins"]}
     example = by_name["ft-lab-example-plugin"]
     assert example["version"] == "1.2.0"
-    assert example["components"] == {"cleaners": ["mask_ticket_ids"], "methods": [], "evaluators": ["label_coverage"]}
+    assert example["components"] == {"cleaners": ["mask_ticket_ids"], "methods": [], "evaluators": ["label_coverage"],
+                                     "baselines": []}
     broken = {b["name"]: b["error"] for b in data["broken"]}
     assert "ModuleNotFoundError" in broken["ft-lab-broken-plugin"]
     assert "a_dependency_that_is_not_installed" in broken["ft-lab-broken-plugin"]
@@ -77,7 +78,8 @@ def test_allow_and_block_lists(plugin_site):
     assert data["broken"] == []
     data = plugins_json(plugin_site, FT_LAB_PLUGINS="")
     assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods",
-                                                    "ft_lab.default_plugins.evaluators"}
+                                                    "ft_lab.default_plugins.evaluators",
+                                                    "ft_lab.default_plugins.baselines"}
 
 
 def test_strict_mode_reraises(plugin_site):

@@ -64,18 +64,24 @@ class _Raw(str):
 
 
 def _metrics_section(metrics: dict) -> str:
+    from ..verdict import sentence, winner
+
     base, ft = metrics.get("base") or {}, metrics.get("finetuned") or {}
+    baselines = metrics.get("baselines") or {}
     headline = metrics.get("headline")
-    names = list(ft) + [k for k in base if k not in ft]
+    names = list(dict.fromkeys([*ft, *base, *(k for s in baselines.values() for k in (s or {}))]))
     if not names:
         return "<p class='muted'>No metrics yet (run <code>ft-lab eval RUN_DIR</code>).</p>"
     rows, classes = [], []
     for k in names:
         b, f = base.get(k), ft.get(k)
         change = f - b if isinstance(b, (int, float)) and isinstance(f, (int, float)) else None
-        rows.append([_Raw(f"<b>{_e(k)}</b>") if k == headline else k, b, f, change])
+        rows.append([_Raw(f"<b>{_e(k)}</b>") if k == headline else k, b,
+                     *((s or {}).get(k) for s in baselines.values()), f, change])
         classes.append("")
-    return _table(["metric", "base", "fine-tuned", "change"], rows, classes)
+    verdict = sentence(winner(metrics)) if baselines else ""
+    return (_table(["metric", "base", *(f"baseline: {n}" for n in baselines), "fine-tuned", "change"], rows, classes)
+            + (f"<p>{_e(verdict[0].upper() + verdict[1:])}.</p>" if verdict else ""))
 
 
 def confusion_html(labels: list[str], matrix: list[list[int]]) -> str:

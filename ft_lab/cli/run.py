@@ -92,6 +92,9 @@ def cmd_validate(args) -> int:
     recipe = Recipe.from_yaml(args.recipe)
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
           f"method {recipe.method.name})")
+    from ..training.defaults import resolution_lines
+    for line in resolution_lines(recipe):
+        print(line)
     return 0
 
 

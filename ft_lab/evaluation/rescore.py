@@ -76,6 +76,11 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
         details[which] = info
     if not metrics.get("headline"):
         metrics["headline"] = run.recipe.headline_metric() if run.recipe else (evaluators[0].name if evaluators else "loss")
+    if sides is None:  # a re-evaluation also re-scores the baselines' answers
+        from .baseline_scores import rescore_baselines
+        rescore_baselines(run.dir, evaluators, metrics)
+    from ..verdict import winner
+    metrics["winner"] = winner(metrics)
     if write:
         atomic_write_json(run.dir / "metrics.json", _json_safe(metrics))
         atomic_write_json(run.dir / "eval_details.json", _json_safe(details))

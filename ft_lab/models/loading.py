@@ -6,10 +6,16 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
+from .gguf import gguf_kwargs
 
 
 def resolve_source(model_spec) -> str:
     name = model_spec.name_or_path
+    from .gguf import check_gguf_support, gguf_location
+    gguf = gguf_location(model_spec)
+    if gguf is not None:  # a folder (or hub repo) holding a GGUF file: no config.json needed
+        check_gguf_support()
+        return gguf[0]
     if name == "tiny":
         from .tiny import ensure_tiny
         return str(ensure_tiny())
@@ -38,7 +44,7 @@ def load_tokenizer(model_spec, source: str):
 
     try:
         tok = AutoTokenizer.from_pretrained(source, revision=model_spec.revision,
-                                            trust_remote_code=model_spec.trust_remote_code)
+                                            trust_remote_code=model_spec.trust_remote_code, **gguf_kwargs(model_spec))
     except (OSError, ValueError) as exc:
         raise _hub_error(model_spec.name_or_path, exc) from None
     if tok.pad_token is None:
@@ -54,6 +60,7 @@ def load_model(model_spec, source: str, task: str, labels: list[str] | None, tok
     kwargs = dict(revision=model_spec.revision, trust_remote_code=model_spec.trust_remote_code)
     if dtype is not None:
         kwargs["dtype"] = dtype
+    kwargs.update(gguf_kwargs(model_spec))
     kwargs.update(extra)  # the method's own loading arguments (e.g. qlora's quantization config)
     try:
         if task == "classification":
@@ -65,4 +72,9 @@ def load_model(model_spec, source: str, task: str, labels: list[str] | None, tok
             model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:
         raise _hub_error(model_spec.name_or_path, exc) from None
+    if "gguf_file" in kwargs:
+        from .gguf import as_plain_model
+        model = as_plain_model(model)
+        if task == "classification":
+            model.config.pad_token_id = tokenizer.pad_token_id
     return model

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from ..runs import append_event
+from ..run_files import append_event
 from .launch import any_rank
 
 

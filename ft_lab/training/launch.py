@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..runs import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
+from ..recipe import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
 
 #: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
 _DISTRIBUTED = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
@@ -246,7 +246,7 @@ def threads_per_process(n_local: int) -> int:
 
 # --- the supervisor ----------------------------------------------------------------------------------
 def _last_status(run_dir: Path) -> dict:
-    from ..runs import read_events
+    from ..run_files import read_events
     statuses = [e for e in read_events(run_dir)[0] if e.get("type") == "status"]
     return statuses[-1] if statuses else {}
 
@@ -282,7 +282,7 @@ def _failed_rank(log: Path, offset: int = 0) -> tuple[int | None, str]:
 def supervise(run_dir: Path, resume: bool) -> int:
     """Run every rank through ``accelerate launch``; record a failure the ranks could not record."""
     from ..recipe import Recipe
-    from ..runs import append_event, read_events
+    from ..run_files import append_event, read_events
 
     run_dir = Path(run_dir).resolve()
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")

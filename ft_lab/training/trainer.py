@@ -12,6 +12,16 @@ from .callbacks import EventWriter, StopRequest, check_finite
 class FtLabTrainer(Trainer):
     """The HF Trainer, stopping at once when the loss stops being a finite number."""
 
+    #: learning rate of a new classification head (None: the same as the body's)
+    head_learning_rate: float | None = None
+
+    def create_optimizer(self):
+        if self.optimizer is None and self.head_learning_rate:
+            from .param_groups import head_optimizer
+            self.optimizer = head_optimizer(self.model, self.args, self.head_learning_rate,
+                                            self.get_decay_parameter_names(self.model))
+        return super().create_optimizer()
+
     def training_step(self, model, inputs, num_items_in_batch=None):
         loss = super().training_step(model, inputs, num_items_in_batch)
         check_finite(loss.detach(), self.state.global_step + 1)
@@ -52,8 +62,11 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
     steps = total_steps(t, len(train_ds), world_size())
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None
+    # the best checkpoint is kept only where checkpoints are validated ones (save_steps a multiple of eval_steps)
+    best = early or (t.keep_best is True and eval_ds is not None
+                     and (not t.save_steps or bool(t.eval_steps) and t.save_steps % t.eval_steps == 0))
     save_steps = t.save_steps or t.eval_steps
-    if early:
+    if best:
         save_steps = t.eval_steps  # the best checkpoint must be saved where it was measured
     metric = "eval_loss" if t.early_stopping_metric == "loss" else f"eval_{t.early_stopping_metric}"
     args = TrainingArguments(
@@ -66,8 +79,8 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
         eval_strategy=strategy, eval_steps=t.eval_steps,
         save_strategy="steps" if save_steps else "epoch", save_steps=save_steps or 500,
         save_total_limit=t.save_total_limit, seed=t.seed, data_seed=t.seed,
-        load_best_model_at_end=early, metric_for_best_model=metric if early else None,
-        greater_is_better=(t.early_stopping_metric != "loss") if early else None,
+        load_best_model_at_end=best, metric_for_best_model=metric if best else None,
+        greater_is_better=(t.early_stopping_metric != "loss") if best else None,
         gradient_checkpointing=t.gradient_checkpointing, report_to="none", disable_tqdm=True,
         include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
         dataloader_num_workers=0, prediction_loss_only=not classification,
@@ -81,4 +94,6 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
                            compute_metrics=_accuracy if classification else None, callbacks=callbacks)
     if classification:  # a head's loss is a mean over its own batch: the Trainer must not rescale it by the
         trainer.model_accepts_loss_kwargs = False  # number of processes (logged loss x N) or by token counts
+    if classification and isinstance(t.head_learning_rate, float):
+        trainer.head_learning_rate = t.head_learning_rate
     return trainer, stop

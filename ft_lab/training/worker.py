@@ -33,7 +33,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     from ..evaluation.rescore import evaluate_run
     from ..models.loading import load_model, load_tokenizer, resolve_source
     from ..recipe import Recipe
-    from ..runs import append_event, atomic_write_json, read_json
+    from ..atomic import atomic_write_json, read_json
+    from ..run_files import append_event
     from .encoding import PadCollator, encode_split
     from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
     from .trainer import build_trainer, total_steps
@@ -45,6 +46,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
               "message": f"evaluator {name} failed on {which}: {message}"})
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     data = PreparedData.read(run_dir / "data")
+    from .defaults import has_auto, resolve_defaults
+    if has_auto(recipe):  # a run directory written without its defaults resolved (by hand, or older ft-lab)
+        recipe, _ = resolve_defaults(recipe, data)
     task = recipe.task.type
     torch.set_num_threads(max(1, int(os.environ.get("FT_LAB_THREADS", os.cpu_count() or 1))))
 
@@ -64,6 +68,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
+    if recipe.baselines and "baselines" not in metrics and _rank0():
+        from ..baselines.scoring import run_baselines
+        emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
+        run_baselines(run_dir, recipe, data, model, tokenizer, labels, emit)
     tokenizer.padding_side = "right"
 
     train_ds, dropped = encode_split(tokenizer, data.train, task, recipe, label2id)
@@ -84,6 +92,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                recipe.train.gradient_checkpointing)
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
+    if recipe.train.learning_rate == "find":
+        from .lr_find import apply_range_test
+        recipe = apply_range_test(run_dir, recipe, model, train_ds, PadCollator(tokenizer.pad_token_id), emit)
     trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None,
                                   PadCollator(tokenizer.pad_token_id), run_dir,
                                   extra_callbacks=getattr(method, "callbacks", lambda: [])())
@@ -190,7 +201,7 @@ def hold_lock(run_dir: Path) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            from ..runs import lock_holder
+            from ..run_files import lock_holder
             os.close(fd)
             raise SystemExit(f"{run_dir}: another worker (pid {lock_holder(run_dir)}) is running this run; "
                              f"stop it first") from None
@@ -212,7 +223,8 @@ def main(argv=None) -> int:
 
     from ..errors import UserError
     from ..redact import RedactingStream
-    from ..runs import append_event, atomic_write_text
+    from ..atomic import atomic_write_text
+    from ..run_files import append_event
 
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     from .launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size

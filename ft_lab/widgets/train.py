@@ -31,7 +31,8 @@ _E = html.escape
 #: the fields shown before "Advanced" in the Train step
 BASIC = ("learning_rate", "epochs", "max_steps", "batch_size")
 _PHASES = {"evaluate_base": "evaluating the base model", "train": "training",
-           "evaluate": "evaluating the fine-tuned model"}
+           "evaluate": "evaluating the fine-tuned model", "baselines": "running the baselines",
+           "lr_find": "finding the learning rate"}
 
 
 def _eta(seconds: float) -> str:
@@ -267,6 +268,10 @@ class TrainPanel(W.VBox):
         warnings = [e["message"] for e in self.events if e.get("type") == "warning"]
         if warnings:
             self.status.value += problems_html(warnings[-3:]).replace("#b00", "#a60")
+        chosen = [c for e in self.events if e.get("type") == "defaults" for c in e.get("choices", [])]
+        if chosen:  # the settings left at auto, as resolved for this run (pin any of them in the recipe)
+            self.status.value += ("<div style='color:#555'>settings chosen for this run: " + ", ".join(
+                html.escape(f"{c['field']} = {c['value']}") for c in chosen) + "</div>")
 
     def _ended(self, status: str) -> None:
         self.start_button.disabled = False

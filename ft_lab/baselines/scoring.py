@@ -1,0 +1,90 @@
+"""Run the recipe's baselines on the test split and score them with the recipe's evaluators.
+
+    run_baselines(run_dir, recipe, data, model=None, tokenizer=None)
+    # -> {"tfidf_logreg": {"accuracy": 0.89, "macro_f1": 0.88}}
+
+Each baseline's answers go to ``predictions/baseline_<name>.jsonl`` (same rows as base.jsonl); its
+scores to ``metrics.json`` under ``"baselines"``, and its time and any failure to ``eval_details.json``.
+A baseline that fails, or needs the model when none is given, is recorded and skipped; it never stops a run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..data.prompts import prompt_text, reference_text
+from ..evaluation.baseline_scores import rescore_baselines, score_rows  # noqa: F401  (re-exported)
+
+
+@dataclass
+class BaselineContext:
+    recipe: Any
+    labels: list | None = None
+    model: Any = None
+    tokenizer: Any = None
+
+
+def prediction_rows(predictions: list, test: list[dict], task: str) -> list[dict]:
+    """Baseline answers as predictions rows (id, input, reference, prediction, meta)."""
+    rows = []
+    for i, (pred, ex) in enumerate(zip(predictions, test)):
+        row = dict(pred) if isinstance(pred, dict) else {"prediction": pred}
+        if task == "classification":
+            row.setdefault("input", ex["text"])
+            row.setdefault("reference", ex["label"])
+        else:
+            row.setdefault("input", prompt_text(ex))
+            row.setdefault("reference", reference_text(ex))
+        row.setdefault("meta", ex.get("meta", {}))
+        rows.append({"id": i, **row})
+    return rows
+
+
+def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None, emit=None) -> dict:
+    from ..atomic import atomic_write_json, read_json
+    from ..evaluation.predict import write_predictions
+    from ..evaluation.rescore import _json_safe
+
+    run_dir = Path(run_dir)
+    specs = list(recipe.baselines or [])
+    if not specs:
+        return {}
+    evaluators = [spec.create("evaluator") for spec in recipe.evaluate]
+    context = BaselineContext(recipe, labels, model, tokenizer)
+    task = recipe.task.type
+    results, info = {}, {}
+    for spec in specs:
+        baseline = spec.create("baseline")
+        if baseline.needs_model and model is None:
+            info[spec.name] = {"skipped": "needs the base model"}
+            continue
+        started = time.monotonic()
+        try:
+            answers = baseline.predict(list(data.train), list(data.test), context)
+            if len(answers) != len(data.test):
+                raise ValueError(f"returned {len(answers)} answers for {len(data.test)} test examples")
+        except Exception as exc:  # one broken baseline never stops the run
+            info[spec.name] = {"error": f"{type(exc).__name__}: {exc}"}
+            if emit:
+                emit({"type": "warning", "message": f"baseline {spec.name} failed: {type(exc).__name__}: {exc}"})
+            continue
+        rows = write_predictions(prediction_rows(answers, data.test, task),
+                                 run_dir / "predictions" / f"baseline_{spec.name}.jsonl")
+        scores, failed = score_rows(evaluators, rows)
+        seconds = round(time.monotonic() - started, 2)
+        results[spec.name] = scores
+        info[spec.name] = {"seconds": seconds, **({"failed_evaluators": failed} if failed else {})}
+        if emit:
+            emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
+    from ..verdict import winner
+
+    metrics = read_json(run_dir / "metrics.json", {}) or {"headline": recipe.headline_metric()}
+    metrics["baselines"] = {**(metrics.get("baselines") or {}), **results}
+    metrics["winner"] = winner(metrics)
+    atomic_write_json(run_dir / "metrics.json", _json_safe(metrics))
+    details = read_json(run_dir / "eval_details.json", {}) or {}
+    details["baselines"] = {**(details.get("baselines") or {}), **info}
+    atomic_write_json(run_dir / "eval_details.json", _json_safe(details))
+    return results

@@ -1,0 +1,242 @@
+"""Settings left at ``auto`` in a recipe, resolved at run start from the method, the model and the data.
+
+    recipe, choices = resolve_defaults(recipe, prepared_data)
+    for c in choices: print(c.line())     # train.learning_rate = 0.001  (lora on an encoder)
+
+The resolved recipe (every ``auto`` replaced by a number) is what the run directory keeps, so a user
+sees the values before training and can pin any of them. ``learning_rate: find`` stays as written
+here: the worker runs a short range test (``ft_lab.training.lr_find``) once the model is loaded.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Any
+
+AUTO = "auto"
+#: peak learning rate by method and model kind (encoder: BERT-like with a new head; causal: a decoder LM)
+LEARNING_RATES = {
+    "full": {"encoder": 1e-4, "causal": 2e-5},
+    "lora": {"encoder": 1e-3, "causal": 2e-4},
+    "qlora": {"encoder": 1e-3, "causal": 2e-4},
+    "adalora": {"encoder": 1e-3, "causal": 5e-4},
+    "ia3": {"encoder": 3e-3, "causal": 3e-3},
+    "freeze": {"encoder": 1e-4, "causal": 5e-5},
+    "head": {"encoder": 3e-3, "causal": 3e-3},
+    "prompt_tuning": {"encoder": 3e-2, "causal": 3e-2},
+    "prefix_tuning": {"encoder": 1e-2, "causal": 1e-2},
+    "p_tuning": {"encoder": 1e-2, "causal": 1e-2},
+    "adapter": {"encoder": 1e-3, "causal": 3e-4},
+    "reft": {"encoder": 2e-3, "causal": 2e-3},
+}
+FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
+#: a new classification head starts from random weights: it learns at this rate unless the body's is higher
+HEAD_LEARNING_RATE = 3e-3
+#: updates a run aims for, and the range its epochs stay in (generation overfits after a few passes)
+TARGET_UPDATES = {"classification": 3000, "generation": 1000}
+EPOCH_RANGE = {"classification": (1.0, 10.0), "generation": (1.0, 3.0)}
+#: early stopping (with validation every tenth of the run) turns on from this many updates
+LONG_RUN_UPDATES = 2000
+LENGTH_PERCENTILE = 99
+LENGTH_CEILING = 2048
+LENGTH_SAMPLE = 2000
+
+
+@dataclass
+class Choice:
+    """One resolved setting: where it lives in the recipe, its value and why."""
+
+    field: str
+    value: Any
+    why: str
+
+    def line(self) -> str:
+        return f"{self.field} = {self.value}  ({self.why})"
+
+    def as_json(self) -> dict:
+        return {"field": self.field, "value": self.value, "why": self.why}
+
+
+def has_auto(recipe) -> bool:
+    t, m = recipe.train, recipe.model
+    return AUTO in (t.learning_rate, t.head_learning_rate, t.warmup_ratio, t.epochs, t.early_stopping_patience,
+                    t.early_stopping_metric, t.keep_best, m.max_length)
+
+
+def model_kind(config) -> str:
+    """encoder (BERT-like, bidirectional) or causal (a decoder-only language model)."""
+    if config is None:
+        return "causal"
+    archs = " ".join(getattr(config, "architectures", None) or [])
+    if "CausalLM" in archs or "LMHead" in archs:
+        return "causal"
+    if getattr(config, "is_decoder", False) or getattr(config, "model_type", "") in (
+            "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi", "phi3", "gpt2", "gpt_neox",
+            "falcon", "opt", "bloom", "mixtral", "olmo", "olmo2", "granite", "smollm3"):
+        return "causal"
+    return "encoder"
+
+
+def model_limit(config, tokenizer) -> int | None:
+    """The longest sequence the model takes (its position embeddings, or the tokenizer's stated limit)."""
+    limits = [getattr(config, "max_position_embeddings", None) if config is not None else None,
+              getattr(tokenizer, "model_max_length", None) if tokenizer is not None else None]
+    limits = [int(x) for x in limits if isinstance(x, (int, float)) and 8 <= x < 1_000_000]
+    return min(limits) if limits else None
+
+
+def token_lengths(recipe, examples: list[dict], tokenizer, labels) -> list[int]:
+    """Token lengths of (a sample of) the training examples, as the trainer will encode them."""
+    from .encoding import encode_generation, verbalized
+
+    if len(examples) > LENGTH_SAMPLE:
+        examples = random.Random(0).sample(examples, LENGTH_SAMPLE)
+    if recipe.task.type == "classification" and recipe.model_task() == "classification":
+        return [len(tokenizer(ex["text"])["input_ids"]) for ex in examples]
+    if recipe.task.type == "classification":
+        examples = verbalized(recipe, examples, list(labels or []))
+    out = []
+    for ex in examples:
+        enc = encode_generation(tokenizer, ex, recipe.task.system_prompt, 10**9)
+        if enc is not None:
+            out.append(len(enc["input_ids"]))
+    return out
+
+
+def percentile(values: list[int], q: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+
+
+def load_model_info(recipe):
+    """The model's config and tokenizer (no weights), or (None, None, reason) when they cannot be read."""
+    from ..errors import UserError
+    from ..models.loading import load_tokenizer, resolve_source
+
+    try:
+        source = resolve_source(recipe.model)
+        tokenizer = load_tokenizer(recipe.model, source)
+        from transformers import AutoConfig
+        config = AutoConfig.from_pretrained(source, **model_file_kwargs(recipe.model))
+        return config, tokenizer, None
+    except (UserError, OSError, ValueError) as exc:
+        return None, None, str(exc).splitlines()[0][:160]
+
+
+def model_file_kwargs(model_spec) -> dict:
+    from ..models.gguf import gguf_kwargs
+    return dict(revision=model_spec.revision, trust_remote_code=model_spec.trust_remote_code,
+                **gguf_kwargs(model_spec))
+
+
+def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, list[Choice]]:
+    """A copy of ``recipe`` with every ``auto`` resolved, and the choices made (field, value, why)."""
+    from ..recipe import Recipe
+
+    if not has_auto(recipe):
+        return recipe, []
+    reason = None
+    if config is None or tokenizer is None:
+        config, tokenizer, reason = load_model_info(recipe)
+    plain = recipe.to_dict()
+    train, model = plain["train"], plain["model"]
+    choices: list[Choice] = []
+
+    def choose(section: dict, name: str, value, why: str):
+        section[name] = value
+        choices.append(Choice(f"{'train' if section is train else 'model'}.{name}", value, why))
+
+    kind = model_kind(config)
+    method = recipe.method.name
+    head = recipe.model_task() == "classification"
+    task = recipe.model_task()
+    kind_words = f"{method} on {'an encoder' if kind == 'encoder' else 'a causal language model'}"
+    if train["learning_rate"] == AUTO:
+        table = getattr(recipe.method.create("method"), "default_learning_rates", None) or LEARNING_RATES.get(method)
+        rate = (table or FALLBACK_RATE)[kind]
+        choose(train, "learning_rate", rate, kind_words + ("" if table else " (no table entry: a middle value)"))
+    if train["head_learning_rate"] == AUTO:
+        if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":
+            choose(train, "head_learning_rate", None, "learning_rate is pinned: the head uses it too")
+        elif head:
+            body = train["learning_rate"] if isinstance(train["learning_rate"], float) else 0.0
+            choose(train, "head_learning_rate", max(HEAD_LEARNING_RATE, body),
+                   "the new classification head starts from random weights")
+        else:
+            choose(train, "head_learning_rate", None, "no new head: one learning rate")
+
+    if model["max_length"] == AUTO:
+        limit = model_limit(config, tokenizer)
+        lengths = token_lengths(recipe, data.train, tokenizer, data.labels) if tokenizer is not None else []
+        if lengths:
+            p = percentile(lengths, LENGTH_PERCENTILE)
+            value = max(16, 8 * math.ceil(p / 8))
+            cap = min(limit or LENGTH_CEILING, LENGTH_CEILING)
+            why = f"{LENGTH_PERCENTILE}th percentile of {len(lengths)} training examples is {p} tokens"
+            if value > cap:
+                value, why = cap, why + f", capped at {cap}"
+            choose(model, "max_length", value, why)
+        else:
+            choose(model, "max_length", min(limit or 256, 256), f"token lengths unknown ({reason or 'no tokenizer'})")
+
+    n_train = len(data.train)
+    per_update = train["batch_size"] * train["gradient_accumulation_steps"] * train["num_processes"]
+    per_epoch = max(1, math.ceil(n_train / per_update))
+    if train["epochs"] == AUTO:
+        if train["max_steps"]:
+            choose(train, "epochs", 1.0, "max_steps sets the length")
+        else:
+            lo, hi = EPOCH_RANGE[task]
+            target = TARGET_UPDATES[task]
+            epochs = min(hi, max(lo, round(target / per_epoch * 2) / 2))
+            choose(train, "epochs", float(epochs),
+                   f"{n_train} training examples, {per_epoch} updates an epoch: about {target} updates, "
+                   f"{lo:g} to {hi:g} epochs")
+    steps = train["max_steps"] or max(1, math.ceil(per_epoch * train["epochs"]))
+    if train["warmup_ratio"] == AUTO:
+        ratio = round(min(0.1, max(0.03, 100 / steps)), 3)
+        choose(train, "warmup_ratio", ratio, f"about {max(1, round(ratio * steps))} of {steps} updates")
+
+    has_validation = len(data.validation) > 0
+    if train["early_stopping_metric"] == AUTO:
+        choose(train, "early_stopping_metric", "accuracy" if head else "loss",
+               "validation accuracy of the head" if head else "validation loss")
+    if train["keep_best"] == AUTO:
+        save, every = train["save_steps"], train["eval_steps"]
+        if not has_validation:
+            choose(train, "keep_best", False, "no validation split")
+        elif save and (not every or save % every):
+            choose(train, "keep_best", False, f"checkpoints every {save} updates are not validated ones (set eval_steps)")
+        else:
+            choose(train, "keep_best", True, f"best {train['early_stopping_metric']} on validation")
+    if train["early_stopping_patience"] == AUTO:
+        if has_validation and steps >= LONG_RUN_UPDATES and not train["max_steps"]:
+            choose(train, "early_stopping_patience", 3, f"a long run ({steps} updates)")
+        else:
+            choose(train, "early_stopping_patience", None,
+                   "max_steps sets the length" if train["max_steps"] else
+                   f"a short run ({steps} updates)" if has_validation else "no validation split")
+    if train["early_stopping_patience"] and not train["eval_steps"]:
+        every = max(10, 10 * round(steps / 10 / 10))
+        choose(train, "eval_steps", every, "validate ten times in the run, for early stopping")
+    resolved = Recipe.from_dict(plain, base_dir=recipe.base_dir)
+    return resolved, choices
+
+
+def resolution_lines(recipe) -> list[str]:
+    """What ``ft-lab validate`` prints: each ``auto`` setting with the value a run would use, and why
+    (the data is loaded and split as a run would; the model's config and tokenizer are read, not its weights)."""
+    from ..data.prepare import prepare_data
+
+    if not has_auto(recipe) and recipe.train.learning_rate != "find":
+        return []
+    recipe = recipe.resolved()
+    _, choices = resolve_defaults(recipe, prepare_data(recipe))
+    lines = ["settings chosen for this data and model (pin any of them in the recipe):"]
+    lines += [f"  {c.line()}" for c in choices]
+    if recipe.train.learning_rate == "find":
+        lines.append(f"  train.learning_rate = find  (a range test of {recipe.train.lr_find_steps} updates at run start)")
+    baselines = ", ".join(b.name for b in recipe.baselines or []) or "none"
+    lines.append(f"baselines beside the run: {baselines}")
+    return lines

@@ -1,0 +1,112 @@
+"""Adaptive defaults (auto), the learning-rate range test, and the baselines beside every run."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from ft_lab.cli import main
+from ft_lab.errors import RecipeError
+from ft_lab.recipe import Recipe
+from tests.conftest import write_recipe
+
+
+def _recipe(path, **extra) -> Recipe:
+    return Recipe.from_dict({"task": "classification", "data": {"path": str(path), "columns": {"label": "category"}},
+                             **extra})
+
+
+def test_auto_settings_resolve_from_method_model_and_data(banking_csv):
+    from ft_lab.data.prepare import prepare_data
+    from ft_lab.training.defaults import LEARNING_RATES, resolve_defaults
+
+    recipe = _recipe(banking_csv).resolved()
+    data = prepare_data(recipe)
+    resolved, choices = resolve_defaults(recipe, data)
+    t = resolved.train
+    assert t.learning_rate == LEARNING_RATES["lora"]["causal"]  # the tiny model is a Llama
+    assert t.head_learning_rate > t.learning_rate
+    assert 1 <= t.epochs <= 10 and 0 < t.warmup_ratio <= 0.1 and t.keep_best is True
+    assert 16 <= resolved.model.max_length <= 512 and resolved.model.max_length % 8 == 0
+    assert {c.field for c in choices} >= {"train.learning_rate", "model.max_length", "train.epochs"}
+    pinned, pinned_choices = resolve_defaults(_recipe(banking_csv, train={"learning_rate": 0.01, "epochs": 2},
+                                                      method="full").resolved(), data)
+    assert pinned.train.learning_rate == 0.01 and pinned.train.epochs == 2.0
+    assert pinned.train.head_learning_rate is None  # a pinned rate is the head's rate too
+    assert "train.learning_rate" not in {c.field for c in pinned_choices}
+    full, _ = resolve_defaults(_recipe(banking_csv, method="full").resolved(), data)
+    assert full.train.learning_rate == LEARNING_RATES["full"]["causal"]
+
+
+def test_model_kind_tells_encoders_from_causal_models():
+    from transformers import BertConfig, LlamaConfig
+
+    from ft_lab.training.defaults import model_kind
+
+    assert model_kind(BertConfig(architectures=["BertModel"])) == "encoder"
+    assert model_kind(LlamaConfig(architectures=["LlamaForCausalLM"])) == "causal"
+
+
+def test_validate_prints_the_resolved_settings_before_training(banking_csv, tmp_path, capsys):
+    path = write_recipe(tmp_path, f"task: classification\ndata: {{path: {banking_csv}, columns: {{label: category}}}}\n")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "train.learning_rate = 0.0002  (lora on a causal language model)" in out
+    assert "model.max_length = " in out and "train.epochs = " in out
+    assert "baselines beside the run: tfidf_logreg" in out
+
+
+def test_baselines_are_switchable_and_checked(banking_csv):
+    assert [b.name for b in _recipe(banking_csv).baselines] == ["tfidf_logreg"]
+    off = _recipe(banking_csv, baselines=[])
+    assert off.baselines == [] and yaml.safe_load(off.to_yaml(minimal=True))["baselines"] == []
+    assert "baselines" not in yaml.safe_load(_recipe(banking_csv).to_yaml(minimal=True))
+    with pytest.raises(RecipeError, match=r"baselines\[0\]: 'retrieval' does not apply to classification"):
+        _recipe(banking_csv, baselines=["retrieval"])
+    with pytest.raises(RecipeError, match=r"baselines\[0\]: unknown baseline 'tfidf'"):
+        _recipe(banking_csv, baselines=["tfidf"])
+
+
+def test_a_classification_run_finds_its_rate_and_reports_the_baseline(banking_csv):
+    import ft_lab
+    from ft_lab.analysis.report import build_report
+    from ft_lab.progress import metric_table
+
+    handle = ft_lab.run(_recipe(banking_csv, model={"compare_base": False},
+                                train={"learning_rate": "find", "lr_find_steps": 24, "max_steps": 6, "batch_size": 16}))
+    assert handle.wait(timeout=900) == "completed", handle.error
+    found = json.loads((handle.dir / "lr_find.json").read_text())
+    assert len(found["learning_rates"]) == len(found["losses"]) == found["steps"] > 6
+    assert found["learning_rates"] == sorted(found["learning_rates"]) and found["seconds"] > 0
+    assert handle.recipe().train.learning_rate == found["chosen"]  # the run's recipe keeps the rate it used
+    assert [e["learning_rate"] for e in handle.events("lr_find")] == [found["chosen"]]
+    assert isinstance(handle.recipe().model.max_length, int)
+    metrics = handle.metrics()
+    tfidf = metrics["baselines"]["tfidf_logreg"]
+    assert set(tfidf) == {"accuracy", "macro_f1"} and tfidf["accuracy"] > 0.5  # 5 intents, well separated
+    assert metrics["winner"]["metric"] == "accuracy" and {metrics["winner"]["best"], metrics["winner"]["runner_up"]} == {
+        "tfidf_logreg", "finetuned"}
+    table = metric_table(metrics)
+    assert "tfidf_logreg" in table.splitlines()[0] and "wins" in table.splitlines()[-1]
+    assert "baseline: tfidf_logreg" in build_report(handle.dir)
+    assert (handle.dir / "predictions" / "baseline_tfidf_logreg.jsonl").exists()
+    from ft_lab.evaluation.rescore import evaluate_run
+    again = evaluate_run(handle.dir, ["accuracy"])  # re-evaluation re-scores the baselines' answers too
+    assert again["baselines"]["tfidf_logreg"]["accuracy"] == tfidf["accuracy"]
+
+
+def test_generation_baselines_retrieve_and_prompt_with_examples(qa_jsonl):
+    import ft_lab
+
+    handle = ft_lab.run({"task": "generation", "data": {"path": str(qa_jsonl)},
+                         "model": {"compare_base": False, "max_length": 48},
+                         "train": {"max_steps": 3, "batch_size": 8, "learning_rate": 1e-3},
+                         "baselines": [{"name": "kshot", "k": 2}, "retrieval"]})
+    assert handle.wait(timeout=900) == "completed", handle.error
+    base = handle.metrics()["baselines"]
+    # every test prompt also appears in the training split: retrieval answers each one exactly
+    assert base["retrieval"]["exact_match"] == 1.0
+    assert set(base["kshot"]) >= {"exact_match", "chrf"}
+    rows = [json.loads(x) for x in (handle.dir / "predictions" / "baseline_kshot.jsonl").read_text().splitlines()]
+    assert rows and all(set(r) >= {"id", "input", "reference", "prediction"} for r in rows)
