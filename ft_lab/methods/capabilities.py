@@ -8,7 +8,8 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 
 - ``task`` (a name, or ``{"type": ...}``)                   -> ``Capabilities.tasks``
 - ``train.gradient_checkpointing``                          -> ``gradient_checkpointing``
-- ``train.packing``                                         -> ``packing``
+- ``train.packing`` (true; ``auto`` asks nothing)           -> ``packing``
+- ``train.compile``, ``train.liger`` (likewise)              -> ``compile``, ``liger``
 - ``train.num_processes`` > 1                               -> ``multi_process``
 - ``model.quantization`` other than null / "none"           -> ``quantized``
 - ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
@@ -23,6 +24,8 @@ from typing import Any
 _ASKS = {
     "gradient_checkpointing": ("gradient checkpointing", "set train.gradient_checkpointing: false"),
     "packing": ("packed sequences", "set train.packing: false"),
+    "compile": ("a compiled model (train.compile)", "set train.compile: false"),
+    "liger": ("Liger kernels (train.liger)", "set train.liger: false"),
     "multi_process": ("several training processes", "set train.num_processes: 1"),
     "quantized": ("a quantized base (model.quantization)", "set model.quantization: none"),
     "mergeable": ("merging into the base (--merge)", "export the adapter without --merge"),
@@ -33,6 +36,8 @@ _WHY = {
     "gradient_checkpointing": "it feeds the model inputs that checkpointed layers cannot recompute",
     "quantized": "it trains or saves base weights, which a 4/8-bit base cannot hold",
     "multi_process": "it has not been made safe for distributed training",
+    "compile": "its layers do not trace under torch.compile",
+    "liger": "it replaces modules that Liger's kernels patch",
 }
 
 
@@ -54,7 +59,9 @@ def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
     quant = model.get("quantization")
     return {
         "gradient_checkpointing": bool(train.get("gradient_checkpointing")),
-        "packing": bool(train.get("packing")),
+        "packing": train.get("packing") is True,
+        "compile": train.get("compile") is True,
+        "liger": train.get("liger") is True,
         "multi_process": int(train.get("num_processes") or 1) > 1,
         "quantized": quant not in (None, False, "none", ""),
         "mergeable": bool(merge if merge is not None else _section(plain, "export").get("merge")),
