@@ -311,7 +311,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="training steps (default 40 on cpu, 80 on cuda)")
     parser.add_argument("--method", choices=["lora", "full", "qlora"], default="lora")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=None, help="default 256 on cpu, 1024 on cuda")
+    parser.add_argument("--max-length", type=int, default=None, help="default 512 on cpu, 1024 on cuda")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--warmup", type=int, default=None, help="steps left out of the rate (default steps/10)")
     parser.add_argument("--data", default=str(DATA))
@@ -321,7 +321,7 @@ def main(argv=None) -> int:
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.steps = args.steps or (40 if args.device == "cpu" else 80)
-    args.max_length = args.max_length or (256 if args.device == "cpu" else 1024)
+    args.max_length = args.max_length or (512 if args.device == "cpu" else 1024)
     args.warmup = args.warmup or max(2, args.steps // 10)
     if args.side:
         if args.device == "cpu":

@@ -147,12 +147,12 @@ class TrainSection:
     tokens_per_batch: Optional[int] = field(default=None, metadata={
         "help": "tokens per packed batch (default: batch_size rows of the mean length)"})
     compile: Literal["auto", True, False] = field(default="auto", metadata={
-        "help": "torch.compile the model; auto: on a CUDA GPU where the method supports it"})
+        "help": "torch.compile the model; auto: off until measured on a GPU (true: where the method supports it)"})
     optimizer: Literal["auto", "adamw_torch", "adamw_torch_fused"] = field(default="auto", metadata={
         "help": "AdamW implementation; auto: the fused one on a CUDA GPU"})
     liger: Literal["auto", True, False] = field(default="auto", metadata={
         "help": "Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU; pip install "
-                "'ft-lab[liger]'); auto: on a CUDA GPU when installed and the method supports them"})
+                "'ft-lab[liger]'); auto: off until measured on a GPU (true: when installed and supported)"})
 
     def __post_init__(self):
         for name in ("learning_rate", "epochs"):

@@ -140,8 +140,12 @@ def packed_attention_forward(module, query, key, value, attention_mask, dropout:
             k, v = (t.repeat_interleave(q.shape[1] // k.shape[1], 1) for t in (k, v))
         causal = {"is_causal": True} if extra.get("is_causal") else {"window_size": (-1, 0)}
         gqa = {"enable_gqa": k.shape[1] != q.shape[1]} if extra.get("gqa") else {}
-        out = varlen(q, k, v, cu, cu, longest, longest, scale=scaling, **causal, **gqa)
-        return out.unsqueeze(0), None
+        try:
+            out = varlen(q, k, v, cu, cu, longest, longest, scale=scaling, **causal, **gqa)
+            return out.unsqueeze(0), None
+        except (RuntimeError, TypeError, ValueError):  # a head size or GPU its kernels do not take
+            _VARLEN_ARGS["broken"] = True
+            k, v = (t[0].transpose(0, 1) for t in (key, value))
     groups = q.shape[1] // k.shape[1]
     outs = []
     for a, b in zip(cu[:-1].tolist(), cu[1:].tolist()):
@@ -160,6 +164,8 @@ def _varlen_attn():
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError:  # torch < 2.9
+        return None
+    if _VARLEN_ARGS.get("broken"):
         return None
     if not _VARLEN_ARGS:  # its arguments changed between torch releases
         import inspect

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+#: ``auto`` for torch.compile and Liger: off until the GPU benchmark (benchmarks/train_throughput.py
+#: --device cuda) has shown them paying and stable with packed batches; ``true`` turns them on
+COMPILE_BY_DEFAULT = LIGER_BY_DEFAULT = False
+
 #: dense bf16 tensor-core peaks (FLOP/s) by a word in the device name, without sparsity
 BF16_PEAKS = {"H200": 989e12, "H100": 989e12, "GH200": 989e12, "B200": 2250e12, "A100": 312e12,
               "L40S": 362e12, "L40": 181e12, "L4": 121e12, "A10G": 70e12, "A10": 125e12, "RTX 4090": 165e12}
@@ -44,9 +48,9 @@ def plan_speed(recipe, method, cuda: bool, liger_installed: bool | None = None) 
         frozen = "float16" if t.precision == "fp16" or not _bf16_supported() else "bfloat16"
     return SpeedPlan(
         packing=_switch(t.packing, generation, caps.packing and generation),
-        compile=_switch(t.compile, cuda, caps.compile),
+        compile=_switch(t.compile, cuda and COMPILE_BY_DEFAULT, caps.compile),
         optimizer=optimizer,
-        liger=_switch(t.liger, cuda and liger_installed, caps.liger and liger_installed),
+        liger=_switch(t.liger, cuda and LIGER_BY_DEFAULT, caps.liger and liger_installed),
         frozen_dtype=frozen)
 
 
