@@ -316,6 +316,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="steps left out of the rate (default steps/10)")
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--ft-lab-train", default=None, help="JSON of extra train fields for ft-lab's side")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for both sides on a CPU (default: torch's own choice)")
     parser.add_argument("--sides", default="baseline,ft-lab")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
@@ -326,6 +328,9 @@ def main(argv=None) -> int:
     if args.side:
         if args.device == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        if args.threads:
+            import torch
+            torch.set_num_threads(args.threads)
         child(args)
         return 0
     if not Path(args.data).exists():

@@ -30,21 +30,24 @@ def budget_for(lengths: list[int], rows_per_batch: int, tokens_per_batch: int | 
     return max(math.ceil(rows_per_batch * sum(lengths) / len(lengths)), max(lengths))
 
 
-def pack_rows(lengths: list[int], budget: int, seed: int) -> list[list[int]]:
-    """Row indices grouped into bins of at most ``budget`` tokens, in a seeded random order, filled in
-    turn (a row that does not fit starts the next bin), so every bin mixes lengths like the data does."""
+def pack_rows(lengths: list[int], budget: int, seed: int, window: int = 8) -> list[list[int]]:
+    """Row indices grouped into bins of at most ``budget`` tokens: rows in a seeded random order, each
+    into the first of the last ``window`` bins with room (else a new bin), so bins come out nearly full
+    and every bin mixes lengths like the data does."""
     order = list(range(len(lengths)))
     random.Random(seed).shuffle(order)
     bins: list[list[int]] = []
-    current, used = [], 0
+    room: list[int] = []
     for i in order:
-        if current and used + lengths[i] > budget:
-            bins.append(current)
-            current, used = [], 0
-        current.append(i)
-        used += lengths[i]
-    if current:
-        bins.append(current)
+        n = lengths[i]
+        for j in range(max(0, len(bins) - window), len(bins)):
+            if room[j] >= n:
+                bins[j].append(i)
+                room[j] -= n
+                break
+        else:
+            bins.append([i])
+            room.append(budget - n)
     return bins
 
 
