@@ -89,3 +89,17 @@ def test_throughput_reaches_metrics_and_the_runs_table(tmp_path, capsys, banking
 def test_plan_is_reported_as_plain_values():
     plan = SpeedPlan(packing=True, compile=False, optimizer="adamw_torch", liger=False, frozen_dtype=None)
     assert json.loads(json.dumps(plan.to_dict()))["optimizer"] == "adamw_torch"
+
+
+def test_train_step_shows_throughput_mfu_and_padding_saved():
+    from ft_lab.widgets.train import TrainPanel
+
+    panel = TrainPanel()
+    panel.apply_events([
+        {"type": "status", "status": "running"},
+        {"type": "packing", "rows": 100, "batches": 12, "padding_saved": 0.44},
+        {"type": "train_begin", "max_steps": 20, "step": 0},
+        {"type": "log", "step": 10, "max_steps": 20, "loss": 1.0, "tokens_per_second": 51234.0, "mfu": 0.31},
+    ])
+    text = panel.progress_text.value
+    assert "51,234 tokens/s (MFU 31%)" in text and "packing saved 44% padding" in text
