@@ -8,7 +8,8 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 
 - ``task`` (a name, or ``{"type": ...}``)                   -> ``Capabilities.tasks``
 - ``train.gradient_checkpointing``                          -> ``gradient_checkpointing``
-- ``train.packing``                                         -> ``packing``
+- ``train.packing`` (true; ``auto`` asks nothing)           -> ``packing``
+- ``train.compile``, ``train.liger`` (likewise)              -> ``compile``, ``liger``
 - ``launch.num_processes`` (or ``train.num_processes``) > 1 -> ``multi_process``
 - ``launch.strategy: fsdp`` / ``deepspeed`` with several processes -> ``fsdp`` / ``deepspeed``; a
   quantized base cannot be sharded, and DeepSpeed must be installed
@@ -25,6 +26,8 @@ from typing import Any
 _ASKS = {
     "gradient_checkpointing": ("gradient checkpointing", "set train.gradient_checkpointing: false"),
     "packing": ("packed sequences", "set train.packing: false"),
+    "compile": ("a compiled model (train.compile)", "set train.compile: false"),
+    "liger": ("Liger kernels (train.liger)", "set train.liger: false"),
     "multi_process": ("several training processes", "set launch.num_processes: 1"),
     "fsdp": ("FSDP (launch.strategy: fsdp)", "set launch.strategy: ddp"),
     "deepspeed": ("DeepSpeed ZeRO (launch.strategy: deepspeed)", "set launch.strategy: ddp"),
@@ -39,6 +42,8 @@ _WHY = {
     "multi_process": "it has not been made safe for distributed training",
     "fsdp": "its trained weights or saving have not been made safe for weights sharded across processes",
     "deepspeed": "its trained weights or saving have not been made safe for DeepSpeed ZeRO partitions",
+    "compile": "its layers do not trace under torch.compile",
+    "liger": "it replaces modules that Liger's kernels patch",
 }
 
 
@@ -62,7 +67,9 @@ def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
         or int(launch.get("num_machines") or 1) > 1
     return {
         "gradient_checkpointing": bool(train.get("gradient_checkpointing")),
-        "packing": bool(train.get("packing")),
+        "packing": train.get("packing") is True,
+        "compile": train.get("compile") is True,
+        "liger": train.get("liger") is True,
         "multi_process": several,
         "fsdp": several and launch.get("strategy") == "fsdp",
         "deepspeed": several and launch.get("strategy") == "deepspeed",

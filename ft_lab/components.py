@@ -118,6 +118,10 @@ class Capabilities:
     gradient_checkpointing: bool = True
     #: It works when several examples are packed into one sequence (generation).
     packing: bool = True
+    #: It keeps working when the engine compiles the model (``train.compile``).
+    compile: bool = True
+    #: It keeps working with Liger's fused kernels patched into the model (``train.liger``).
+    liger: bool = True
     #: It works with several training processes (Accelerate, DDP).
     multi_process: bool = True
     #: It works when FSDP shards the model's weights across processes (``launch.strategy: fsdp``).

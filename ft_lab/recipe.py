@@ -165,6 +165,18 @@ class TrainSection:
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
     num_processes: int = field(default=1, metadata={
         "help": "older name of launch.num_processes (processes to train on, through Accelerate)"})
+    packing: Literal["auto", True, False] = field(default="auto", metadata={
+        "help": "train on rows packed padding-free into token-budget batches (no attention across rows); "
+                "auto: on for generation where the method supports it"})
+    tokens_per_batch: Optional[int] = field(default=None, metadata={
+        "help": "tokens per packed batch (default: batch_size rows of the mean length)"})
+    compile: Literal["auto", True, False] = field(default="auto", metadata={
+        "help": "torch.compile the model; auto: off until measured on a GPU (true: where the method supports it)"})
+    optimizer: Literal["auto", "adamw_torch", "adamw_torch_fused"] = field(default="auto", metadata={
+        "help": "AdamW implementation; auto: the fused one on a CUDA GPU"})
+    liger: Literal["auto", True, False] = field(default="auto", metadata={
+        "help": "Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU; pip install "
+                "'ft-lab[liger]'); auto: off until measured on a GPU (true: when installed and supported)"})
 
     def __post_init__(self):
         for name in ("learning_rate", "epochs", "head_learning_rate"):
@@ -178,6 +190,8 @@ class TrainSection:
             raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError("max_steps must be at least 1")
+        if self.tokens_per_batch is not None and self.tokens_per_batch < 1:
+            raise ValueError("tokens_per_batch must be at least 1")
 
 
 @dataclass

@@ -105,8 +105,10 @@ def cmd_runs(args) -> int:
     for h in list_runs(args.runs_dir):
         info = h.info
         name, value = h.headline()
+        speed = h.metrics().get("throughput") or {}
         rows.append({"id": h.id, "status": h.status, "task": info.get("task"), "model": info.get("model"),
                      "method": info.get("method"), "metric": name or info.get("headline"), "value": value,
+                     "tokens_per_second": speed.get("tokens_per_second"), "mfu": speed.get("mfu"),
                      "path": str(h.dir)})
     if args.json:
         print(json.dumps({"runs": rows}, indent=2, ensure_ascii=False))
@@ -114,10 +116,14 @@ def cmd_runs(args) -> int:
     if not rows:
         print("no runs yet")
         return 0
-    table = [("id", "status", "task", "model", "method", "headline")]
+    table = [("id", "status", "task", "model", "method", "headline", "tokens/s")]
     for r in rows:
         head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else "-"
-        table.append((r["id"], r["status"], r["task"] or "", Path(str(r["model"])).name, r["method"] or "", head))
+        speed = f"{r['tokens_per_second']:,.0f}" if r["tokens_per_second"] else "-"
+        if r["mfu"] is not None:
+            speed += f" (MFU {r['mfu']:.0%})"
+        table.append((r["id"], r["status"], r["task"] or "", Path(str(r["model"])).name, r["method"] or "", head,
+                      speed))
     print_table(table)
     return 0
 

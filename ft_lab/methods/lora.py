@@ -92,7 +92,9 @@ class QLoRA(LoRA):
     """QLoRA: LoRA on a base loaded in 4-bit NF4 (or 8-bit) through bitsandbytes; needs a CUDA GPU."""
 
     name = "qlora"
+    # compile: bitsandbytes' 4-bit layers break torch.compile's graphs (not measured on a GPU here)
     capabilities = Capabilities(mergeable=True, quantized=True, needs_cuda=True, fsdp=False, deepspeed=False,
+                                compile=False,
                                 needs_modules=("bitsandbytes",))
 
     @dataclass

@@ -21,9 +21,10 @@ class NonFiniteLoss(Exception):
 class EventWriter(TrainerCallback):
     """Appends log, eval and checkpoint events to events.jsonl (rank 0 only)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, flops_per_token: float | None = None, peak_flops: float | None = None):
         self.run_dir = Path(run_dir)
         self._last = None  # (time, tokens seen)
+        self.flops_per_token, self.peak_flops = flops_per_token, peak_flops  # for MFU on a GPU
 
     def on_train_begin(self, args, state, control, **kw):
         if state.is_world_process_zero:
@@ -52,6 +53,8 @@ class EventWriter(TrainerCallback):
             tokens = state.num_input_tokens_seen - self._last[1]
             if dt > 0 and tokens > 0:
                 event["tokens_per_second"] = round(tokens / dt, 1)
+                if self.flops_per_token and self.peak_flops:
+                    event["mfu"] = round(tokens / dt * self.flops_per_token / self.peak_flops, 4)
         self._last = (now, state.num_input_tokens_seen)
         append_event(self.run_dir, event)
 

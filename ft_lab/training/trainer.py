@@ -39,11 +39,36 @@ def precision_flags(precision: str) -> dict:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16", "use_cpu": not cuda}
 
 
-def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1) -> int:
+def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1, batch_size: int | None = None) -> int:
+    """Optimizer updates of the run; ``n_examples`` counts packed batches (``batch_size`` 1) when packing."""
     if train.max_steps:
         return train.max_steps
-    return max(1, math.ceil(math.ceil(n_examples / (train.batch_size * world_size))
+    batch_size = batch_size or train.batch_size
+    return max(1, math.ceil(math.ceil(n_examples / (batch_size * world_size))
                             / train.gradient_accumulation_steps * train.epochs))
+
+
+def training_batches(recipe, plan, train_features: list, eval_features: list, pad_id: int):
+    """(train dataset, eval dataset or None, collator, packing report or None) for the run's plan:
+    packed token-budget batches, or the encoded rows padded per batch."""
+    from .encoding import PadCollator
+    from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
+
+    if not plan.packing:
+        return train_features, eval_features or None, PadCollator(pad_id), None
+    t = recipe.train
+
+    def packed(features, rows):
+        lengths = [len(f["input_ids"]) for f in features]
+        budget = budget_for(lengths, rows, t.tokens_per_batch)
+        return PackedDataset(features, pack_rows(lengths, budget, t.seed)), lengths, budget
+
+    train, lengths, budget = packed(train_features, t.batch_size)
+    evals = packed(eval_features, t.eval_batch_size)[0] if eval_features else None
+    real, padded = sum(lengths), padded_tokens(lengths, t.batch_size, t.seed)
+    report = {"rows": len(lengths), "batches": len(train), "tokens_per_batch": budget, "real_tokens": real,
+              "padded_tokens": padded, "padding_saved": round(1 - real / padded, 4) if padded else 0.0}
+    return train, evals, PackedCollator(max_length=recipe.model.max_length), report
 
 
 def _accuracy(eval_pred):
@@ -55,11 +80,17 @@ def _accuracy(eval_pred):
     return {"accuracy": float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean())}
 
 
-def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=()):
+def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=(),
+                  plan=None, event_writer=None):
+    """The Trainer for the recipe; ``plan`` (a ``speed.SpeedPlan``) adds compilation and the fused
+    optimizer, and a packed ``train_ds`` (one item per batch) trains with batch size 1."""
+    from .packing import PackedDataset
+
     t = recipe.train
     classification = recipe.model_task() == "classification"
     from .launch import train_precision, world_size
-    steps = total_steps(t, len(train_ds), world_size())
+    packed = isinstance(train_ds, PackedDataset)
+    steps = total_steps(t, len(train_ds), world_size(), batch_size=1 if packed else None)
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None
     # the best checkpoint is kept only where checkpoints are validated ones (save_steps a multiple of eval_steps)
@@ -71,7 +102,8 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
     metric = "eval_loss" if t.early_stopping_metric == "loss" else f"eval_{t.early_stopping_metric}"
     args = TrainingArguments(
         output_dir=str(run_dir / "checkpoints"),
-        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
+        per_device_train_batch_size=1 if packed else t.batch_size,
+        per_device_eval_batch_size=1 if isinstance(eval_ds, PackedDataset) else t.eval_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, lr_scheduler_type=t.scheduler,
         warmup_steps=int(round(t.warmup_ratio * steps)), num_train_epochs=t.epochs,
@@ -84,9 +116,10 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
         gradient_checkpointing=t.gradient_checkpointing, report_to="none", disable_tqdm=True,
         include_num_input_tokens_seen="non_padding", remove_unused_columns=False,
         dataloader_num_workers=0, prediction_loss_only=not classification,
+        optim=plan.optimizer if plan else "adamw_torch", torch_compile=bool(plan and plan.compile),
         **precision_flags(train_precision(recipe)))
     stop = StopRequest(run_dir)
-    callbacks = [EventWriter(run_dir), stop, *extra_callbacks]
+    callbacks = [event_writer or EventWriter(run_dir), stop, *extra_callbacks]
     if early:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = FtLabTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,

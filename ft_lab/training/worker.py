@@ -37,7 +37,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
     from ..run_files import append_event
     from .encoding import PadCollator, encode_split
     from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
-    from .trainer import build_trainer, total_steps
+    from .callbacks import EventWriter
+    from .speed import meter_figures, plan_speed, prepare_fast, throughput_report
+    from .packing import supports_packed_attention
+    from .trainer import build_trainer, total_steps, training_batches
 
     emit = (lambda e: append_event(run_dir, e)) if _rank0() else (lambda e: None)
 
@@ -58,7 +61,12 @@ def train_run(run_dir: Path, resume: bool) -> str:
     labels = data.labels
     label2id = {l: i for i, l in enumerate(labels)} if labels else None
     method = recipe.method.create("method")
-    model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **method.load_kwargs())
+    plan = plan_speed(recipe, method, cuda=torch.cuda.is_available())
+    load = method.load_kwargs()
+    if plan.frozen_dtype:  # an adapter's frozen base in bf16/fp16 on a GPU; trainable weights stay fp32
+        load.setdefault("dtype", getattr(torch, plan.frozen_dtype))
+    model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **load)
+    plan.packing = plan.packing and supports_packed_attention(model)
 
     metrics_path = run_dir / "metrics.json"
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
@@ -82,30 +90,45 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if not train_ds:
         raise RuntimeError("no training examples left after tokenization; raise model.max_length")
 
+    rows_for_lr_find = train_ds  # the range test runs on padded batches of the same rows
+    train_ds, eval_ds, collator, packing = training_batches(recipe, plan, train_ds, eval_ds,
+                                                           tokenizer.pad_token_id)
+    if packing:
+        emit({"type": "packing", **packing})
     set_seed(recipe.train.seed)
     from .launch import gathered_model, is_sharded, world_size
-    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size()))
-    model = method.prepare(model, recipe.model_task())
+    method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size(),
+                                                             batch_size=1 if packing else None))
+    model = prepare_fast(method, model, recipe.model_task(), plan)
+    emit({"type": "speed", **plan.to_dict()})
     trainable, total = trainable_parameters(model)
-    longest = max(len(f["input_ids"]) for f in train_ds)
+    rows = train_ds.features if packing else train_ds
+    longest = max(len(f["input_ids"]) for f in rows)
     estimate = estimate_memory(model, recipe.train.batch_size, longest, recipe.train.precision,
                                recipe.train.gradient_checkpointing)
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
     if recipe.train.learning_rate == "find":
         from .lr_find import apply_range_test
-        recipe = apply_range_test(run_dir, recipe, model, train_ds, PadCollator(tokenizer.pad_token_id), emit)
-    trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None,
-                                  PadCollator(tokenizer.pad_token_id), run_dir,
-                                  extra_callbacks=getattr(method, "callbacks", lambda: [])())
+        recipe = apply_range_test(run_dir, recipe, model, rows_for_lr_find, PadCollator(tokenizer.pad_token_id), emit)
+    meter = EventWriter(run_dir, *meter_figures(model, method, recipe, rows))
+    trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None, collator, run_dir,
+                                  extra_callbacks=getattr(method, "callbacks", lambda: [])(),
+                                  plan=plan, event_writer=meter)
     checkpoint = last_checkpoint(run_dir) if resume else None
     emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
     if checkpoint and _finished_training(checkpoint):
         # killed after training (saving, final evaluation): take the final checkpoint as it is; the
         # Trainer would otherwise run one step past max_steps
         restore_checkpoint(trainer, checkpoint)
+        result = None
     else:
-        trainer.train(resume_from_checkpoint=checkpoint)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
+    if _rank0() and result is not None:
+        speed = throughput_report(trainer.state.num_input_tokens_seen, result.metrics.get("train_runtime"),
+                                  meter, packing)
+        atomic_write_json(metrics_path, {**(read_json(metrics_path, {}) or metrics), "throughput": speed})
+        emit({"type": "throughput", **speed})
     if stop.stopped:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})

@@ -99,6 +99,7 @@ class TrainPanel(W.VBox):
         self.t_begin = None
         self.step_begin = 0
         self.tokens_per_second = None
+        self.mfu = self.padding_saved = None  # MFU on a GPU; share of padding that packing saved
         self.phase = None
         self.last_status = None
         self.error = None
@@ -235,8 +236,11 @@ class TrainPanel(W.VBox):
             self.max_steps = e.get("max_steps") or self.max_steps
             if e.get("tokens_per_second") is not None:
                 self.tokens_per_second = e["tokens_per_second"]
+                self.mfu = e.get("mfu")
             if self.t_begin is not None and self.step > self.step_begin:
                 self._rate = (e.get("time", time.time()) - self.t_begin) / (self.step - self.step_begin)
+        elif kind == "packing":
+            self.padding_saved = e.get("padding_saved")
         elif kind in ("checkpoint", "train_end") and e.get("step"):
             self.step = e["step"]
 
@@ -249,7 +253,10 @@ class TrainPanel(W.VBox):
         if rate and self.max_steps and self.last_status == "running":
             parts.append(f"ETA {_eta(rate * (self.max_steps - self.step))}")
         if self.tokens_per_second is not None:
-            parts.append(f"{self.tokens_per_second:,.0f} tokens/s")
+            parts.append(f"{self.tokens_per_second:,.0f} tokens/s"
+                         + (f" (MFU {self.mfu:.0%})" if self.mfu is not None else ""))
+        if self.padding_saved:
+            parts.append(f"packing saved {self.padding_saved:.0%} padding")
         self.progress_text.value = " · ".join(parts)
         self.chart.set(curves_from_events(self.events))
         status = (self.follower.status if self.follower is not None else None) or self.last_status or "created"
