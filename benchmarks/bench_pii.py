@@ -99,8 +99,8 @@ def structured_set(seed: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]
              "4532276644577021", "¥3,000", "v1.2.3", "5555555555554444"]
     for t in negatives:
         for v in looks:
-            if v == "5555555555554444" and t.startswith(("card", "カード")):
-                continue  # a valid card after a card word is a card
+            if v == "5555555555554444" and not t.startswith(("注文", "order", "invoice")):
+                continue  # a valid card number is a card unless an order or invoice word comes first
             add(t, v, None)
     return out
 
@@ -138,7 +138,7 @@ def show(title: str, s: dict) -> None:
         ps = f"{p[0]:.2f} ({p[1]}/{p[2]})" if p else "-"
         print(f"  {k:<14}{rs:>14}{ms:>9}{ps:>16}")
     if s["negatives"]:
-        print(f"  look-alike negatives touched: {s['negatives_touched']} of {s['negatives']}")
+        print(f"  texts without gold spans that got masked: {s['negatives_touched']} of {s['negatives']}")
 
 
 def predictor(cleaner):

@@ -44,7 +44,7 @@ _URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
-_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d])")
+_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d])")  # 12-19 digits
 _MY_NUMBER = re.compile(r"(?<![\d\-])\d{4}[ \-]?\d{4}[ \-]?\d{4}(?![\d\-])")
 # Detection runs on folded text, where the long-vowel mark "ー" reads as "-".
 _MY_NUMBER_CONTEXT = re.compile(r"マイナンバ[ー\-]|個人番号|my\s?number|individual\s+number", re.I)

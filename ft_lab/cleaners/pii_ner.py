@@ -55,6 +55,13 @@ _JA_ADDRESS = re.compile(
     # "東京都千代田区丸の内1-2-3", "大阪市北区梅田三丁目4番5号": prefecture, city/ward/town, then block numbers
     r"(?:[\u4e00-\u9fff]{2,3}[都道府県])?(?:[\u4e00-\u9fff\u30a1-\u30f6\u3005]{1,6}?[市区町村郡])+"
     r"[\u4e00-\u9fff\u30a1-\u30f6\u3005の]{0,8}?[0-9一二三四五六七八九十]+(?:(?:丁目|番地|番|号|-)[0-9一二三四五六七八九十]*)+")
+# After an address word ("address:", "lives at", "ZIP:"): a house number, a street name and a number
+# ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
+_EN_ADDRESS_AFTER_WORD = re.compile(
+    r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
+    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
+    r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
+_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ ]+([^\W\d_][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)", re.I)
 # An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])")
@@ -80,18 +87,38 @@ def load_pipeline(lang: str):
     return _PIPELINES[lang]
 
 
-def _ontonotes_label(lang: str):
+# GiNZA's Extended Named Entity labels: political bodies, schools and institutes are organisations here
+# (OntoNotes puts them under NORP and FAC), a god is no person, and a postal address is an address.
+_JA_LABELS = {"International_Organization": "ORGANIZATION", "Political_Organization": "ORGANIZATION",
+              "Political_Organization_Other": "ORGANIZATION", "Political_Party": "ORGANIZATION",
+              "School": "ORGANIZATION", "Research_Institute": "ORGANIZATION", "Public_Institution": "ORGANIZATION",
+              "Medical_Institution": "ORGANIZATION", "God": None, "Address": "ADDRESS", "Address_Other": "ADDRESS",
+              "Postal_Address": "ADDRESS"}
+
+
+def _label_mapper(lang: str):
+    """The model's label -> placeholder type (None: not masked)."""
     if lang != "ja":
-        return lambda label: label
+        return _LABELS.get
     from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
 
-    return lambda label: ENE_ONTONOTES_MAPPING.get(label, label)
+    return lambda label: _JA_LABELS[label] if label in _JA_LABELS else _LABELS.get(ENE_ONTONOTES_MAPPING.get(label))
 
 
 def address_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
     folded = text.translate(_FOLD)
-    pattern = _JA_ADDRESS if lang == "ja" else _EN_ADDRESS
-    return [(m.start(), m.end(), "ADDRESS") for m in pattern.finditer(folded)]
+    if lang == "ja":
+        return [(m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS.finditer(folded)]
+    spans = [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(folded)]
+    for m in _EN_ADDRESS_AFTER_WORD.finditer(folded):
+        group = 1 if m.group(1) else 2
+        spans.append((m.start(group), m.end(group), "ADDRESS"))
+    return spans
+
+
+def titled_names(text: str) -> list[tuple[int, int, str]]:
+    """The name after Mr./Ms./Dr.: a person, whatever the model says."""
+    return [(m.start(1), m.end(1), "PERSON") for m in _TITLED_NAME.finditer(text)]
 
 
 def join_addresses(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -162,15 +189,18 @@ class NerSpans:
             nlp = load_pipeline(lang)
             skip = [p for p in nlp.pipe_names if p not in _KEEP_PIPES]
             docs = nlp.pipe(texts, batch_size=self.batch_size, disable=skip)
-        label = _ontonotes_label(lang)
+        label = _label_mapper(lang)
         for text in texts:
             spans = address_spans(text, lang) if "ADDRESS" in self.entities else []
             if want_ner:
                 doc = next(docs)
                 for ent in doc.ents:
-                    kind = _LABELS.get(label(ent.label_))
-                    if kind in want_ner:
+                    kind = label(ent.label_)
+                    if kind in want_ner or kind == "ADDRESS" and "ADDRESS" in self.entities:
                         spans.append((ent.start_char, ent.end_char, kind))
+            if "PERSON" in want_ner and lang == "en":
+                titled = titled_names(text)
+                spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in titled)] + titled
             spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
             yield repeat_names(text, join_addresses(text, spans))
 
