@@ -132,3 +132,12 @@ def test_rows_rejected_before_pii_ner_are_masked_too(tmp_path):
     prepared.write(tmp_path / "out")
     written = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir())
     assert "Jane" not in written and "Boston" not in written and "<PERSON>" in written
+
+
+def test_studio_form_lists_pii_ner_with_its_fields():
+    from ft_lab.widgets.forms import ComponentListForm
+
+    lst = ComponentListForm("cleaner", ["normalize"])
+    lst.add("pii_ner")
+    value = lst.value()[1]
+    assert value["name"] == "pii_ner" and value["language"] == "auto" and "PERSON" in value["entities"]
