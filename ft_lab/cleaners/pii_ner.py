@@ -97,6 +97,20 @@ _JA_LABELS = {"International_Organization": "ORGANIZATION", "Political_Organizat
               "Postal_Address": "ADDRESS"}
 
 
+# GiNZA sometimes calls a ministry or a company a person: a name's last characters say otherwise.
+_JA_ORG_WORD = re.compile(r"^(?:株式会社|有限会社|合同会社)|(?:株式会社|社|省|庁|銀行|大学|学校|学院|高校|病院|協会|連盟|"
+                          r"組合|財団|機構|研究所|党|軍|局|グループ|ホールディングス|工業|製作所|商事|新聞)$")
+_JA_PLACE_WORD = re.compile(r"(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|空港)$")
+
+
+def _ja_retype(value: str, kind: str | None) -> str | None:
+    if kind != "PERSON":
+        return kind
+    if _JA_ORG_WORD.search(value):
+        return "ORGANIZATION"
+    return "LOCATION" if _JA_PLACE_WORD.search(value) else kind
+
+
 def _label_mapper(lang: str):
     """The model's label -> placeholder type (None: not masked)."""
     if lang != "ja":
@@ -196,7 +210,7 @@ class NerSpans:
             if want_ner:
                 doc = next(docs)
                 for ent in doc.ents:
-                    kind = label(ent.label_)
+                    kind = label(ent.label_) if lang != "ja" else _ja_retype(ent.text, label(ent.label_))
                     if kind in want_ner or kind == "ADDRESS" and "ADDRESS" in self.entities:
                         spans.append((ent.start_char, ent.end_char, kind))
             if "PERSON" in want_ner and lang == "en":
