@@ -76,6 +76,14 @@ def test_japanese_names_addresses_and_consistent_numbers(masker):
 
 
 @needs_ner
+def test_english_look_alikes_stay(masker):
+    texts = ["I have 3 questions about the way to pay.", "We put 2 dogs in a row.", "We see 100 ms latency since 2024-04-01.",
+             "Order 20240401 costs $1,299.00 and ships on 12/27/2024.", "TEL support opens 10:00-18:00."]
+    out = masker.clean(rows(*texts), ["text"])
+    assert [r["text"] for r in out.rows] == texts and out.changed == 0
+
+
+@needs_ner
 def test_japanese_wikipedia_sample_recall(masker):
     """Person and place names of a Stockmark NER sample (CC BY-SA 3.0) are masked: recall over 0.75."""
     data = json.loads((FIXTURES / "ner_wikipedia_ja_sample.json").read_text(encoding="utf-8"))

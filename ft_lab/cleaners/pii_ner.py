@@ -38,20 +38,26 @@ INSTALL = "pip install 'ft-lab[ner]'"
 # OntoNotes labels (English model, GiNZA after mapping) -> placeholder types.
 _LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION", "ORG": "ORGANIZATION"}
 _KEEP_PIPES = {"tok2vec", "ner", "transformer"}
+# Capitalised words of support texts that the English model takes for organisations.
+_NOT_NAMES = {"tel", "fax", "asap", "ssn", "id", "pin", "faq", "ok", "pdf", "url", "atm", "zip", "usd", "eur", "jpy",
+              "cvv", "otp", "vat", "dob", "api", "sms", "iban", "swift", "email", "e-mail", "wifi", "app"}
 _PIPELINES: dict[str, object] = {}
 
-_STREET_WORDS = (r"Street|St|Road|Rd|Avenue|Ave|Drive|Dr|Lane|Ln|Boulevard|Blvd|Place|Pl|Court|Ct|Way|Terrace|"
-                 r"Highway|Hwy|Parkway|Pkwy|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
+# Street words that are also common words ("way", "row", "close") count only when capitalised.
+_STREET_WORDS = (r"(?i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Highway|Hwy|Parkway|Pkwy)|Drive|Dr|Lane|Ln|Place|"
+                 r"Pl|Court|Ct|Way|Terrace|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
+_FUNCTION_WORD = r"(?!(?i:the|a|an|of|on|in|for|to|my|your|our|about|and|or|with|at|per|from|by|is|are|was|it)\b)"
 _EN_ADDRESS = re.compile(
     # "1755 Nelson Mandela Drive", "230 Wit Rd", "8 wressle road"
-    r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:" + _STREET_WORDS + r")\b\.?"
+    r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:" + _FUNCTION_WORD + r"[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:"
+    + _STREET_WORDS + r")\b\.?"
     # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12"
-    r"|\b[\w\u00c0-\u024f\-]*(?:straat|strasse|straße|gasse|weg|laan|plein|gatan|gade|vej|utca|útja|ulica)[ ]+\d{1,5}\b"
+    r"|\b[\w\u00c0-\u024f\-]*(?i:straat|strasse|straße|gasse|weg|laan|plein|gatan|gade|vej|utca|útja|ulica)[ ]+\d{1,5}\b"
     # "107 Rue Abdelaziz Thâalbi", "48 rue Descartes"
-    r"|\b\d{1,5},?[ ]+(?:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
+    r"|\b\d{1,5},?[ ]+(?i:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
     r"(?:[\w\u00c0-\u024f'\-]+[ ]?){1,4}"
     # "Apt. 827", "Suite 246", "Unit 5"
-    r"|\b(?:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b", re.I)
+    r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b")
 _JA_ADDRESS = re.compile(
     # "東京都千代田区丸の内1-2-3", "大阪市北区梅田三丁目4番5号": prefecture, city/ward/town, then block numbers
     r"(?:[\u4e00-\u9fff]{2,3}[都道府県])?(?:[\u4e00-\u9fff\u30a1-\u30f6\u3005]{1,6}?[市区町村郡])+"
@@ -62,7 +68,8 @@ _EN_ADDRESS_AFTER_WORD = re.compile(
     r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
     r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
     r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
-_TITLED_NAME = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ ]+([^\W\d_][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)", re.I)
+_TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
+                          r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
 # An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])")
@@ -211,6 +218,8 @@ class NerSpans:
                 doc = next(docs)
                 for ent in doc.ents:
                     kind = label(ent.label_) if lang != "ja" else _ja_retype(ent.text, label(ent.label_))
+                    if ent.text.casefold() in _NOT_NAMES:
+                        continue
                     if kind in want_ner or kind == "ADDRESS" and "ADDRESS" in self.entities:
                         spans.append((ent.start_char, ent.end_char, kind))
             if "PERSON" in want_ner and lang == "en":
