@@ -52,6 +52,11 @@ def test_context_words_leave_look_alikes_alone(text):
     assert PiiDetector().find(text) == [], text
 
 
+def test_my_number_card_holds_a_my_number_not_a_credit_card():
+    text = "マイナンバーカードの番号 123456780410"  # a valid My Number that also passes Luhn
+    assert [s.type for s in PiiDetector().find(text)] == ["MY_NUMBER"]
+
+
 # --- names, places, organisations ------------------------------------------------------------------
 @needs_ner
 def test_english_names_places_organisations_and_addresses(masker):

@@ -147,17 +147,16 @@ def _phone_spans(folded: str) -> Iterable[tuple[int, int]]:
 _CARD_CONTEXT = re.compile(r"card|カ-ド|クレジット|credit|visa|master|amex|jcb", re.I)
 _PHONE_CONTEXT = re.compile(r"(?<![A-Za-z])(?:tel|phone|mobile|cell|fax|call|contact)(?![a-z])|電話|携帯|連絡先|"
                             r"ファックス|ファクス", re.I)
-_COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])")
-
-
 _NOT_CARD_CONTEXT = re.compile(r"order|注文|invoice|請求|tracking|追跡|伝票|receipt|領収|shipment|配送", re.I)
+_COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])")
 
 
 def _card_in_context(folded: str, start: int, digits: str) -> bool:
     """Luhn-valid digits (checked by the caller): a known brand shape, or 12-19 digits right after a card
-    word; never right after an order, invoice or tracking word unless a card word is there too."""
+    word (not "マイナンバーカード"); never right after an order, invoice or tracking word unless a card word
+    is there too."""
     window = folded[max(0, start - 25):start]
-    if _CARD_CONTEXT.search(window):
+    if _CARD_CONTEXT.search(window) and not _MY_NUMBER_CONTEXT.search(window):
         return 12 <= len(digits) <= 19
     return _card_brand_ok(digits) and not _NOT_CARD_CONTEXT.search(window)
 
