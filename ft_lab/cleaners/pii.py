@@ -44,7 +44,7 @@ _URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?!\d|\.\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
-_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d])")
+_CARD = re.compile(r"(?<![\d\-])\d(?:[ \-]?\d){11,18}(?![\d])")  # 12-19 digits
 _MY_NUMBER = re.compile(r"(?<![\d\-])\d{4}[ \-]?\d{4}[ \-]?\d{4}(?![\d\-])")
 # Detection runs on folded text, where the long-vowel mark "ー" reads as "-".
 _MY_NUMBER_CONTEXT = re.compile(r"マイナンバ[ー\-]|個人番号|my\s?number|individual\s+number", re.I)
@@ -134,12 +134,41 @@ def _phone_spans(folded: str) -> Iterable[tuple[int, int]]:
     for m in _PHONE.finditer(folded):
         cand, start = m.group(), m.start()
         # Trailing groups may belong to the next number ("03-1234-5678 2024"): try shorter prefixes.
+        near = _PHONE_CONTEXT.search(folded, max(0, start - 20), start) is not None
         while cand:
-            if _phone_ok(cand):
+            if _phone_ok(cand) or (near and _phone_ok_near_word(cand)):
                 yield start, start + len(cand)
                 break
             cut = max(cand.rfind(" "), cand.rfind("-"), cand.rfind("."), cand.rfind("("))
             cand = cand[:cut].rstrip(" .-(") if cut > 0 else ""
+
+
+# --- context words: looser card and phone shapes right after "card"/"カード", "TEL"/"電話"/"phone" ----------
+_CARD_CONTEXT = re.compile(r"card|カ-ド|クレジット|credit|visa|master|amex|jcb", re.I)
+_PHONE_CONTEXT = re.compile(r"(?<![A-Za-z])(?:tel|phone|mobile|cell|fax|call|contact)(?![a-z])|電話|携帯|連絡先|"
+                            r"ファックス|ファクス", re.I)
+_NOT_CARD_CONTEXT = re.compile(r"order|注文|invoice|請求|tracking|追跡|伝票|receipt|領収|shipment|配送", re.I)
+_COMPACT_DATE = re.compile(r"^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])")
+
+
+def _card_in_context(folded: str, start: int, digits: str) -> bool:
+    """Luhn-valid digits (checked by the caller): a known brand shape, or 12-19 digits right after a card
+    word (not "マイナンバーカード"); never right after an order, invoice or tracking word unless a card word
+    is there too."""
+    window = folded[max(0, start - 25):start]
+    if _CARD_CONTEXT.search(window) and not _MY_NUMBER_CONTEXT.search(window):
+        return 12 <= len(digits) <= 19
+    return _card_brand_ok(digits) and not _NOT_CARD_CONTEXT.search(window)
+
+
+def _phone_ok_near_word(cand: str) -> bool:
+    """Right after a phone word: 7-15 digits in any grouping, but never a date or a year-month-day run."""
+    ext = _EXTENSION.search(cand)
+    core = cand[:ext.start()] if ext else cand
+    digits = "".join(_PHONE_GROUP.findall(core))
+    if _DATE.match(core) or _SSN.match(core) or _COMPACT_DATE.match(digits) and len(digits) == 8:
+        return False
+    return 7 <= len(digits) <= 15
 
 
 class PiiDetector:
@@ -184,7 +213,7 @@ class PiiDetector:
             if "CREDIT_CARD" in ent:
                 for m in _CARD.finditer(folded):
                     digits = m.group().replace(" ", "").replace("-", "")
-                    if _card_brand_ok(digits) and luhn_ok(digits):
+                    if luhn_ok(digits) and _card_in_context(folded, m.start(), digits):
                         add(m.start(), m.end(), "CREDIT_CARD")
             if "MY_NUMBER" in ent:
                 for m in _MY_NUMBER.finditer(folded):

@@ -105,7 +105,7 @@ def clean_examples(recipe, examples: list[dict], split_name: str, registry=None,
 
 def _mask_earlier_records(recipe, registry, task: str, rejected: list[dict], changes: list[dict]) -> None:
     """Rows dropped or changed before ``pii_mask`` ran still hold PII: mask them too before anything is written."""
-    spec = next((s for s in recipe.clean if s.name == "pii_mask"), None)
+    spec = next((s for s in recipe.clean if s.name in ("pii_mask", "pii_ner")), None)
     if spec is None:
         return
     masker = spec.create("cleaner", registry)

@@ -8,10 +8,11 @@ from ..cleaners.dedup import Dedup
 from ..cleaners.filters import EmptyFilter, LabelMap, LanguageFilter, LengthFilter, PatternFilter, StaleFilter
 from ..cleaners.normalize import Normalize
 from ..cleaners.pii import PiiMask
+from ..cleaners.pii_ner import PiiNer
 from ..hookspecs import hookimpl
 
 BUILTIN_CLEANERS = (Normalize, Dedup, PiiMask, LengthFilter, EmptyFilter, LanguageFilter, PatternFilter,
-                    StaleFilter, LabelMap)
+                    StaleFilter, LabelMap, PiiNer)  # PiiNer needs the ner extra when used
 ExactDedup = Dedup  # the name this module exported before near-duplicate search existed
 
 

