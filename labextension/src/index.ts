@@ -108,8 +108,17 @@ async function newStudioNotebook(app: JupyterFrontEnd, cwd: string): Promise<Wid
     shared.deleteCellRange(0, shared.cells.length);
     shared.insertCell(0, { cell_type: 'code', source: STUDIO_CELL, metadata: {} });
   });
-  await panel.context.save();
   await panel.sessionContext.ready;
+  // saved with the kernelspec of the session that has just started (the panel records it asynchronously)
+  const spec = await panel.sessionContext.session?.kernel?.spec;
+  if (spec) {
+    panel.content.model.setMetadata('kernelspec', {
+      name: spec.name,
+      display_name: spec.display_name,
+      language: spec.language
+    });
+  }
+  await panel.context.save();
   app.shell.activateById(panel.id);
   await app.commands.execute('notebook:run-all-cells');
   return panel;
@@ -176,7 +185,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Show the Fine-tuning sidebar',
       execute: () => app.shell.activateById(sidebar.id)
     });
-    launcher?.add({ command: NEW_NOTEBOOK, category: 'Notebook', rank: 50 });
+    launcher?.add({ command: NEW_NOTEBOOK, category: 'Fine-tuning', rank: 0, args: { isLauncher: true } });
     palette?.addItem({ command: NEW_NOTEBOOK, category: 'ft-lab' });
     palette?.addItem({ command: OPEN_SIDEBAR, category: 'ft-lab' });
 
