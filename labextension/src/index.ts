@@ -94,33 +94,37 @@ async function studioKernel(app: JupyterFrontEnd): Promise<string | undefined> {
   return app.serviceManager.kernelspecs.specs?.default;
 }
 
-async function newStudioNotebook(app: JupyterFrontEnd, cwd: string): Promise<Widget> {
+/**
+ * Write a new notebook holding the Studio cell (through the contents API, so that it also works where
+ * opening a document gives no panel back, as in Notebook 7), open it, and in JupyterLab run the cell.
+ */
+async function newStudioNotebook(app: JupyterFrontEnd, cwd: string): Promise<Widget | undefined> {
   const kernel = await studioKernel(app);
+  await app.serviceManager.kernelspecs.ready;
+  const spec = kernel ? app.serviceManager.kernelspecs.specs?.kernelspecs[kernel] : undefined;
   const model: any = await app.commands.execute('docmanager:new-untitled', { path: cwd, type: 'notebook' });
+  await app.serviceManager.contents.save(model.path, {
+    type: 'notebook',
+    format: 'json',
+    content: {
+      cells: [{ cell_type: 'code', source: STUDIO_CELL, metadata: {}, outputs: [], execution_count: null }],
+      metadata: spec
+        ? { kernelspec: { name: spec.name, display_name: spec.display_name, language: spec.language } }
+        : {},
+      nbformat: 4,
+      nbformat_minor: 5
+    }
+  });
   const panel: any = await app.commands.execute('docmanager:open', {
     path: model.path,
     factory: 'Notebook',
     kernel: kernel ? { name: kernel } : undefined
   });
-  await panel.context.ready;
-  const shared = panel.content.model.sharedModel;
-  shared.transact(() => {
-    shared.deleteCellRange(0, shared.cells.length);
-    shared.insertCell(0, { cell_type: 'code', source: STUDIO_CELL, metadata: {} });
-  });
-  await panel.sessionContext.ready;
-  // saved with the kernelspec of the session that has just started (the panel records it asynchronously)
-  const spec = await panel.sessionContext.session?.kernel?.spec;
-  if (spec) {
-    panel.content.model.setMetadata('kernelspec', {
-      name: spec.name,
-      display_name: spec.display_name,
-      language: spec.language
-    });
+  if (panel?.sessionContext) {
+    await panel.sessionContext.ready;
+    app.shell.activateById(panel.id);
+    await app.commands.execute('notebook:run-all-cells');
   }
-  await panel.context.save();
-  app.shell.activateById(panel.id);
-  await app.commands.execute('notebook:run-all-cells');
   return panel;
 }
 
