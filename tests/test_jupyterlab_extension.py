@@ -126,7 +126,8 @@ def _endpoints(run_id: str) -> list[tuple[str, str]]:
     return [("GET", "ft-lab/api/environment"), ("GET", "ft-lab/api/plugins"), ("GET", "ft-lab/api/runs"),
             ("GET", f"ft-lab/api/runs/{run_id}"), ("GET", f"ft-lab/api/runs/{run_id}/events?since=0"),
             ("GET", f"ft-lab/api/runs/{run_id}/report"), ("GET", f"ft-lab/api/runs/{run_id}/recipe"),
-            ("POST", f"ft-lab/api/runs/{run_id}/stop")]
+            ("POST", f"ft-lab/api/runs/{run_id}/stop"), ("GET", "ft-lab/api/examples"),
+            ("GET", "ft-lab/api/examples/quickstart.ipynb")]
 
 
 def test_every_endpoint_refuses_requests_without_a_token(lab, completed_run):
@@ -147,7 +148,17 @@ def test_run_ids_cannot_leave_the_runs_folder(lab, completed_run, tmp_path):
     outside.mkdir()
     (outside / "run.json").write_text("{}")
     (outside / "recipe.yaml").write_text("secret: 1\n")
-    (lab.root / "runs" / "escape").symlink_to(outside)
+    link = lab.root / "runs" / "escape"
+    link.symlink_to(outside)
+    try:
+        assert not {"escape", "elsewhere"} & {r["id"] for r in lab.json("ft-lab/api/runs")["runs"]}
+        _refused(lab, completed_run)
+    finally:
+        link.unlink()
+    assert lab.api("GET", f"ft-lab/api/runs/{completed_run.id}/recipe")[0] == 200
+
+
+def _refused(lab, completed_run):
     for path in ["ft-lab/api/runs/..%2F..%2Fetc/recipe", "ft-lab/api/runs/%2E%2E/recipe",
                  "ft-lab/api/runs/..%2Fnotebooks%2Fruns%2F" + completed_run.id + "/recipe",
                  "ft-lab/api/runs/escape/recipe", "ft-lab/api/runs/no-such-run/events",
@@ -155,7 +166,6 @@ def test_run_ids_cannot_leave_the_runs_folder(lab, completed_run, tmp_path):
         status, body = lab.api("GET", path)
         assert status in (400, 404), f"GET {path} answered {status}: {body[:200]}"
         assert "secret" not in body and "root:" not in body
-    assert lab.api("GET", f"ft-lab/api/runs/{completed_run.id}/recipe")[0] == 200
 
 
 # --- answers ---------------------------------------------------------------------------------------
@@ -178,6 +188,15 @@ def test_runs_lists_the_run_with_progress_and_headline_metric(lab, completed_run
     assert run["elapsed"] > 0
     assert run["recipe_path"] == f"runs/{completed_run.id}/recipe.yaml"
     assert lab.json(f"ft-lab/api/runs/{completed_run.id}") == run
+    assert run["active"] is False
+
+
+def test_a_run_never_handed_to_a_worker_is_not_active(lab):
+    from ft_lab.recipe import Recipe
+    from ft_lab.runs import create_run
+    run_dir = create_run(Recipe.from_yaml(write_recipe(lab.home, steps=6)), runs_dir=lab.root / "runs")
+    run = lab.json(f"ft-lab/api/runs/{run_dir.name}")
+    assert run["status"] == "created" and run["active"] is False and run["elapsed"] is None
 
 
 def test_events_since_a_step(lab, completed_run):
@@ -213,6 +232,15 @@ def test_plugins_lists_builtins_and_the_broken_plugin(lab):
     broken = {b["name"]: b["error"] for b in data["broken"]}
     assert "ModuleNotFoundError" in broken["ft-lab-broken-plugin"]
     assert "a_dependency_that_is_not_installed" in broken["ft-lab-broken-plugin"]
+
+
+def test_examples_are_listed_and_served(lab):
+    examples = {e["name"]: e["title"] for e in lab.json("ft-lab/api/examples")["examples"]}
+    assert examples["quickstart.ipynb"].startswith("ft-lab quickstart")
+    served = lab.json("ft-lab/api/examples/quickstart.ipynb")
+    assert served == json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
+    for name in ["..%2Fpyproject.toml", "..%2F..%2Fetc%2Fpasswd", "nothing.ipynb"]:
+        assert lab.api("GET", f"ft-lab/api/examples/{name}")[0] == 404
 
 
 def test_a_stop_request_stops_a_tiny_run(lab, long_run):
@@ -295,6 +323,21 @@ def test_launcher_card_creates_a_studio_notebook(lab, page):
     # the kernel runs the cell: the Studio renders in the notebook
     page.locator(".jp-Notebook .ft-lab-studio").wait_for(state="visible", timeout=180_000)
     page.screenshot(path=str(SHOTS / "launcher_studio_notebook.png"))
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_examples_card_opens_a_copy_of_the_example(lab, page):
+    (lab.root / "quickstart.ipynb").write_text("{}")  # an existing file is never overwritten
+    page.locator(".jp-LauncherCard", has_text="Examples").click()
+    copy = lab.root / "quickstart-1.ipynb"
+    wait_for(copy.exists, 60, "the copy of the example notebook")
+    original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
+    assert [c["source"] for c in json.loads(copy.read_text(encoding="utf-8"))["cells"]] == \
+        [c["source"] for c in original["cells"]]
+    assert (lab.root / "quickstart.ipynb").read_text() == "{}"
+    page.locator(".jp-NotebookPanel .jp-MarkdownCell", has_text="ft-lab quickstart").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "examples_copy.png"))
 
 
 def _saved_cells(path: Path):

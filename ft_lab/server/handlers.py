@@ -7,6 +7,8 @@
     GET  /ft-lab/api/runs/<id>/events?since=N  the events written after step N (all for -1, the default)
     GET  /ft-lab/api/runs/<id>/report        the run's self-contained HTML report
     GET  /ft-lab/api/runs/<id>/recipe        the run's resolved recipe (YAML)
+    GET  /ft-lab/api/examples                the example notebooks (name, title)
+    GET  /ft-lab/api/examples/<name>         one example notebook (JSON), for the launcher to copy
     POST /ft-lab/api/runs/<id>/stop          ask the worker to checkpoint and stop
 
 The handlers are decorated with ``tornado.web.authenticated`` and ``authorized`` explicitly, so they
@@ -121,7 +123,9 @@ class RunsHandler(FtLabHandler):
     async def get(self):
         def summaries():
             from ..runs import list_runs
-            return [run_summary(h, self.root_dir) for h in list_runs(self.runs_dir)]
+            root = self.runs_dir.resolve()
+            # a symlink in the runs folder that leads out of it is no run of this folder
+            return [run_summary(h, self.root_dir) for h in list_runs(root) if h.dir.parent == root]
         self.write_json({"runs_dir": str(self.runs_dir), "runs": await self.blocking(summaries)})
 
 
@@ -187,6 +191,51 @@ class StopHandler(FtLabHandler):
         self.write_json({"id": handle.id, "status": status, "stop_requested": True}, status=202)
 
 
+def example_folders() -> list[Path]:
+    """The example notebooks: <prefix>/share/ft-lab/examples (the wheel's shared data), else a checkout's."""
+    checkout = Path(__file__).resolve().parent.parent.parent / "example_notebooks"
+    return [p for p in (Path(sys.prefix) / "share" / "ft-lab" / "examples", checkout) if p.is_dir()]
+
+
+def _examples() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in example_folders():
+        for path in sorted(folder.glob("*.ipynb")):
+            found.setdefault(path.name, path)
+    return found
+
+
+def _title(path: Path) -> str:
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells") or []
+    except (OSError, ValueError):
+        return path.stem
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell.get("source") or "").strip()
+            if text:
+                return text.splitlines()[0].lstrip("# ").strip()
+    return path.stem
+
+
+class ExamplesHandler(FtLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.write_json({"examples": [{"name": name, "title": _title(path)} for name, path in _examples().items()]})
+
+
+class ExampleHandler(FtLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name):
+        path = _examples().get(name)  # only names listed above: nothing else is read
+        if path is None:
+            raise web.HTTPError(404, f"no example notebook {name!r}")
+        self.set_header("Content-Type", "application/json")
+        self.finish(path.read_text(encoding="utf-8"))
+
+
 def handlers(base_url: str) -> list[tuple]:
     api = url_path_join(base_url, "ft-lab", "api")
     run = api + "/runs/([^/]+)"
@@ -199,4 +248,6 @@ def handlers(base_url: str) -> list[tuple]:
         (run + "/report", ReportHandler),
         (run + "/recipe", RecipeHandler),
         (run + "/stop", StopHandler),
+        (api + "/examples", ExamplesHandler),
+        (api + "/examples/([^/]+)", ExampleHandler),
     ]

@@ -44,11 +44,12 @@ def _training_progress(events: list[dict]) -> dict:
 
 
 def _elapsed(events: list[dict], status: str) -> float | None:
+    """From the worker's first "running" to its last event (to now while it runs)."""
     started = next((e["time"] for e in events if e.get("type") == "status" and e.get("status") == "running"
                     and "time" in e), None)
     if started is None:
         return None
-    if status in ACTIVE:
+    if status == "running":
         return max(0.0, time.time() - started)
     return max(0.0, events[-1].get("time", started) - started)
 
@@ -77,12 +78,14 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
     elif max_steps:
         progress = min(1.0, step / max_steps)
     eta = None
-    if status in ACTIVE and train["seconds_per_step"] is not None and max_steps:
+    if status == "running" and train["seconds_per_step"] is not None and max_steps:
         eta = max(0.0, train["seconds_per_step"] * (max_steps - step))
     error = handle.error if status in TERMINAL or status == "interrupted" else None
+    # a run that was created but never handed to a worker is not shown as training
+    active = status == "running" or (status == "created" and handle.pid is not None)
     source = info.get("source") or info.get("notebook")
     return {
-        "id": handle.id, "status": status, "task": info.get("task", ""), "model": info.get("model", ""),
+        "id": handle.id, "status": status, "active": active, "task": info.get("task", ""), "model": info.get("model", ""),
         "method": info.get("method", ""), "created": info.get("created", ""),
         "headline": _headline(handle, events), "step": step, "max_steps": max_steps, "progress": progress,
         "elapsed": _elapsed(events, status), "eta": eta, "error": error,

@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 export interface IRunSummary {
   id: string;
   status: string;
+  active: boolean;
   task: string;
   model: string;
   method: string;
@@ -38,8 +39,6 @@ export interface IPluginsAnswer {
   }[];
   broken: { name: string; error: string }[];
 }
-
-export const ACTIVE = ['created', 'running'];
 
 /** Call `/ft-lab/api/<path>`; JSON answers are parsed, errors raise with the server's message. */
 export async function requestAPI<T>(
@@ -107,7 +106,7 @@ export class RunsModel {
 
   /** The most recently created run that is still active, if any. */
   get active(): IRunSummary | null {
-    return this._runs.find(r => ACTIVE.includes(r.status)) ?? null;
+    return this._runs.find(r => r.active) ?? null;
   }
 
   start(): void {

@@ -12,7 +12,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { ICommandPalette, InputDialog, MainAreaWidget } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -23,6 +23,7 @@ import { FineTuningSidebar } from './sidebar';
 
 const NEW_NOTEBOOK = 'ft-lab:new-studio-notebook';
 const OPEN_SIDEBAR = 'ft-lab:open-sidebar';
+const OPEN_EXAMPLE = 'ft-lab:open-example';
 
 export const STUDIO_CELL = 'from ft_lab import Studio\n\nstudio = Studio()\nstudio';
 
@@ -128,6 +129,39 @@ async function newStudioNotebook(app: JupyterFrontEnd, cwd: string): Promise<Wid
   return panel;
 }
 
+/** A copy of an example notebook in `cwd` (never over an existing file), opened. */
+async function openExampleCopy(app: JupyterFrontEnd, cwd: string): Promise<string | undefined> {
+  const { examples } = await requestAPI<{ examples: { name: string; title: string }[] }>('examples');
+  if (!examples.length) {
+    window.alert('ft-lab: no example notebooks are installed');
+    return undefined;
+  }
+  let chosen = examples[0];
+  if (examples.length > 1) {
+    const labels = examples.map(e => `${e.title} (${e.name})`);
+    const answer = await InputDialog.getItem({ title: 'Open a copy of an example', items: labels });
+    if (!answer.button.accept || answer.value === null) {
+      return undefined;
+    }
+    chosen = examples[labels.indexOf(answer.value)];
+  }
+  const content = await requestAPI<any>(`examples/${encodeURIComponent(chosen.name)}`);
+  const stem = chosen.name.replace(/\.ipynb$/, '');
+  const prefix = cwd ? `${cwd}/` : '';
+  let path = `${prefix}${chosen.name}`;
+  for (let i = 1; ; i++) {
+    try {
+      await app.serviceManager.contents.get(path, { content: false });
+      path = `${prefix}${stem}-${i}.ipynb`;
+    } catch {
+      break; // free
+    }
+  }
+  await app.serviceManager.contents.save(path, { type: 'notebook', format: 'json', content });
+  await app.commands.execute('docmanager:open', { path });
+  return path;
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'ft-lab:plugin',
   description: 'Launcher card, Fine-tuning sidebar and run status for ft-lab.',
@@ -185,12 +219,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       icon: ftLabIcon,
       execute: args => newStudioNotebook(app, (args.cwd as string) ?? '')
     });
+    app.commands.addCommand(OPEN_EXAMPLE, {
+      label: args => (args.isLauncher ? 'Examples' : 'Open a Copy of an ft-lab Example'),
+      caption: 'A copy of an ft-lab example notebook, in the current folder',
+      icon: ftLabIcon,
+      execute: args =>
+        openExampleCopy(app, (args.cwd as string) ?? '').catch(err => window.alert(String(err.message ?? err)))
+    });
     app.commands.addCommand(OPEN_SIDEBAR, {
       label: 'Show the Fine-tuning sidebar',
       execute: () => app.shell.activateById(sidebar.id)
     });
     launcher?.add({ command: NEW_NOTEBOOK, category: 'Fine-tuning', rank: 0, args: { isLauncher: true } });
+    launcher?.add({ command: OPEN_EXAMPLE, category: 'Fine-tuning', rank: 1, args: { isLauncher: true } });
     palette?.addItem({ command: NEW_NOTEBOOK, category: 'ft-lab' });
+    palette?.addItem({ command: OPEN_EXAMPLE, category: 'ft-lab' });
     palette?.addItem({ command: OPEN_SIDEBAR, category: 'ft-lab' });
 
     if (statusBar) {

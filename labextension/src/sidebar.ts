@@ -6,7 +6,6 @@
 import { Widget } from '@lumino/widgets';
 
 import {
-  ACTIVE,
   formatMetric,
   formatSeconds,
   IPluginsAnswer,
@@ -103,7 +102,7 @@ export class FineTuningSidebar extends Widget {
       bar.value = run.progress;
     }
     const steps = run.max_steps ? `step ${run.step}/${run.max_steps}` : '';
-    const eta = ACTIVE.includes(run.status) && run.eta !== null ? ` · ETA ${formatSeconds(run.eta)}` : '';
+    const eta = run.active && run.eta !== null ? ` · ETA ${formatSeconds(run.eta)}` : '';
     progress.append(
       bar,
       el('span', 'ft-lab-run-steps', steps),
@@ -120,7 +119,7 @@ export class FineTuningSidebar extends Widget {
 
     const actions = el('div', 'ft-lab-run-actions');
     actions.append(button('Report', 'ft-lab-open-report', 'open the run report in a tab', () => this.actions.openReport(run)));
-    if (ACTIVE.includes(run.status)) {
+    if (run.active) {
       actions.append(
         button('Stop', 'ft-lab-stop', 'save a checkpoint and stop after the current step', () =>
           void this.model.stop(run.id).catch(err => window.alert(String(err.message ?? err)))
