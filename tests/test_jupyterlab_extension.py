@@ -251,6 +251,10 @@ def test_a_stop_request_stops_a_tiny_run(lab, long_run):
     assert handle.wait(timeout=300) == "stopped"
     run = lab.json(f"ft-lab/api/runs/{handle.id}")
     assert run["status"] == "stopped" and 0 < run["step"] < 2000 and run["eta"] is None
+    # no fine-tuned test value: the latest validation value (not the base model's test accuracy), if any
+    validation = [e["metrics"]["accuracy"] for e in handle.events("eval")
+                  if e.get("split") == "validation" and "accuracy" in e["metrics"]]
+    assert run["headline"] == {"name": "accuracy", "value": validation[-1] if validation else None, "final": False}
 
 
 # --- in the browser (the chromium `browser` fixture is the Studio browser tests') -------------------

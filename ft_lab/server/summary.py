@@ -60,7 +60,8 @@ def _headline(handle: RunHandle, events: list[dict]) -> dict:
     if value is not None:
         return {"name": name, "value": value, "final": True}
     for e in reversed(events):
-        if e.get("type") == "eval" and isinstance((e.get("metrics") or {}).get(name), (int, float)):
+        if e.get("type") == "eval" and e.get("split") == "validation" \
+                and isinstance((e.get("metrics") or {}).get(name), (int, float)):
             return {"name": name, "value": e["metrics"][name], "final": False}
     return {"name": name, "value": None, "final": False}
 

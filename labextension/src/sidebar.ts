@@ -98,8 +98,8 @@ export class FineTuningSidebar extends Widget {
     const progress = el('div', 'ft-lab-run-progress');
     const bar = el('progress');
     bar.max = 1;
-    if (run.progress !== null) {
-      bar.value = run.progress;
+    if (run.progress !== null || !run.active) {
+      bar.value = run.progress ?? 0; // no value: the bar moves to and fro (a run starting up)
     }
     const steps = run.max_steps ? `step ${run.step}/${run.max_steps}` : '';
     const eta = run.active && run.eta !== null ? ` · ETA ${formatSeconds(run.eta)}` : '';
