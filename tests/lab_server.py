@@ -34,10 +34,13 @@ def isolated_jupyter_env(home: Path, **extra) -> dict:
             "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"), "JUPYTER_PLATFORM_DIRS": "1", **extra}
 
 
-def jupyter(*args, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``jupyter <args>`` from this interpreter's environment."""
-    exe = Path(sys.executable).with_name("jupyter")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=timeout)
+def jupyter_outputs(*commands: list[str], env: dict, timeout: float = 180) -> list[str]:
+    """Run ``jupyter <command>`` for each command at once, from this interpreter's environment; their
+    outputs (stdout and stderr)."""
+    exe = str(Path(sys.executable).with_name("jupyter"))
+    procs = [subprocess.Popen([exe, *cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+             for cmd in commands]
+    return [p.communicate(timeout=timeout)[0] for p in procs]
 
 
 def _free_port() -> int:

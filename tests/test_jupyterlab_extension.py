@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ARTIFACTS, REPO, banking_rows
-from lab_server import LabServer, isolated_jupyter_env, jupyter
+from lab_server import LabServer, isolated_jupyter_env, jupyter_outputs
 from test_browser import CHROMIUM, browser  # noqa: F401  (Debian's chromium through Playwright, one per session)
 
 SHOTS = ARTIFACTS / "labextension"
@@ -111,12 +111,11 @@ def long_run(lab):
 
 # --- install ----------------------------------------------------------------------------------------
 def test_extensions_are_installed_and_enabled(tmp_path):
-    env = isolated_jupyter_env(tmp_path)
-    labext = jupyter("labextension", "list", env=env)
-    out = ANSI.sub("", labext.stdout + labext.stderr)
+    labext, server = jupyter_outputs(["labextension", "list"], ["server", "extension", "list"],
+                                     env=isolated_jupyter_env(tmp_path))
+    out = ANSI.sub("", labext)
     assert re.search(r"ft-lab v\S+ enabled\s+OK", out), out
-    server = jupyter("server", "extension", "list", env=env)
-    out = ANSI.sub("", server.stdout + server.stderr)
+    out = ANSI.sub("", server)
     assert re.search(r"ft_lab\.server\s+enabled", out), out
     assert re.search(r"ft_lab\.server\s+OK", out), out
 
