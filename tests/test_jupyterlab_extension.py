@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 
 from conftest import ARTIFACTS, REPO, banking_rows
 from lab_server import LabServer, isolated_jupyter_env, jupyter_outputs
-from test_browser import CHROMIUM, browser  # noqa: F401  (Debian's chromium through Playwright, one per session)
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 SHOTS = ARTIFACTS / "labextension"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -257,22 +259,66 @@ def test_a_stop_request_stops_a_tiny_run(lab, long_run):
 
 
 # --- in the browser (the chromium `browser` fixture is the Studio browser tests') -------------------
-@pytest.fixture
-def page(browser, lab, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    page.goto(lab.lab_url(), wait_until="domcontentloaded", timeout=90_000)
-    page.wait_for_selector(".jp-LauncherCard", timeout=90_000)
-    yield page
-    (SHOTS / f"{request.node.name}.console.txt").write_text("\n".join(console), encoding="utf-8")
-    try:  # the page as the test left it (useful when it failed)
-        page.screenshot(path=str(SHOTS / f"{request.node.name}.last.png"))
-    except Exception:
-        pass
-    context.close()
+class ChromiumThread:
+    """Chromium driven by Playwright from a thread of its own: the sync API allows one Playwright per
+    thread, and the Studio browser tests (test_browser.py) hold the main thread's for the whole session."""
+
+    def __init__(self):
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, name="chromium", daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        from playwright.sync_api import sync_playwright
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            while (job := self.jobs.get()) is not None:
+                fn, answer = job
+                try:
+                    answer.put((True, fn(browser)))
+                except BaseException as exc:  # handed to the test's thread
+                    answer.put((False, exc))
+            browser.close()
+
+    def run(self, fn, timeout: float = 900):
+        answer: queue.Queue = queue.Queue()
+        self.jobs.put((fn, answer))
+        ok, value = answer.get(timeout=timeout)
+        if not ok:
+            raise value
+        return value
+
+    def in_page(self, lab, name: str, body):
+        """``body(page)`` on a fresh JupyterLab page; console and last screenshot saved under ``name``."""
+        def job(browser):
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            page = context.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            try:
+                page.goto(lab.lab_url(), wait_until="domcontentloaded", timeout=90_000)
+                page.wait_for_selector(".jp-LauncherCard", timeout=90_000)
+                return body(page)
+            finally:
+                (SHOTS / f"{name}.console.txt").write_text("\n".join(console), encoding="utf-8")
+                try:  # the page as the test left it (useful when it failed)
+                    page.screenshot(path=str(SHOTS / f"{name}.last.png"))
+                except Exception:
+                    pass
+                context.close()
+        return self.run(job)
+
+    def close(self):
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    runner = ChromiumThread()
+    yield runner
+    runner.close()
 
 
 def open_sidebar(page):
@@ -284,63 +330,72 @@ def open_sidebar(page):
 
 @pytest.mark.browser
 @needs_chromium
-def test_sidebar_shows_the_run_its_report_and_the_plugins(lab, completed_run, page):
-    sidebar = open_sidebar(page)
-    card = sidebar.locator(f".ft-lab-run[data-run-id='{completed_run.id}']")
-    card.wait_for(timeout=30_000)
-    value = completed_run.metrics()["finetuned"]["accuracy"]
-    assert card.locator(".ft-lab-run-status").inner_text() == "completed"
-    assert card.locator(".ft-lab-run-metric").inner_text() == f"accuracy {value:.4f}"
-    assert card.locator(".ft-lab-run-steps").inner_text() == "step 6/6"
-    assert card.locator("progress").evaluate("p => p.value") == 1
-    page.screenshot(path=str(SHOTS / "sidebar_runs.png"))
+def test_sidebar_shows_the_run_its_report_and_the_plugins(lab, completed_run, chromium, request):
+    def body(page):
+        sidebar = open_sidebar(page)
+        card = sidebar.locator(f".ft-lab-run[data-run-id='{completed_run.id}']")
+        card.wait_for(timeout=30_000)
+        value = completed_run.metrics()["finetuned"]["accuracy"]
+        assert card.locator(".ft-lab-run-status").inner_text() == "completed"
+        assert card.locator(".ft-lab-run-metric").inner_text() == f"accuracy {value:.4f}"
+        assert card.locator(".ft-lab-run-steps").inner_text() == "step 6/6"
+        assert card.locator("progress").evaluate("p => p.value") == 1
+        page.screenshot(path=str(SHOTS / "sidebar_runs.png"))
 
-    broken = sidebar.locator(".ft-lab-plugin-broken[data-plugin='ft-lab-broken-plugin']")
-    broken.wait_for(timeout=30_000)
-    assert "a_dependency_that_is_not_installed" in broken.locator(".ft-lab-plugin-error").inner_text()
-    methods = sidebar.locator(".ft-lab-plugin-builtin[data-plugin='ft_lab.default_methods']")
-    assert "lora" in methods.inner_text() and "built-in" in methods.inner_text()
-    broken.scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "sidebar_plugins.png"))
+        broken = sidebar.locator(".ft-lab-plugin-broken[data-plugin='ft-lab-broken-plugin']")
+        broken.wait_for(timeout=30_000)
+        assert "a_dependency_that_is_not_installed" in broken.locator(".ft-lab-plugin-error").inner_text()
+        methods = sidebar.locator(".ft-lab-plugin-builtin[data-plugin='ft_lab.default_methods']")
+        assert "lora" in methods.inner_text() and "built-in" in methods.inner_text()
+        broken.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "sidebar_plugins.png"))
 
-    card.locator(".ft-lab-open-report").click()
-    frame = page.frame_locator(".ft-lab-report iframe")
-    frame.locator("h1").wait_for(timeout=60_000)
-    assert completed_run.id in frame.locator("h1").inner_text()
-    assert f"{value:.4g}" in frame.locator("body").inner_text()  # the report's number format
-    page.screenshot(path=str(SHOTS / "report_tab.png"))
+        card.locator(".ft-lab-open-report").click()
+        frame = page.frame_locator(".ft-lab-report iframe")
+        frame.locator("h1").wait_for(timeout=60_000)
+        assert completed_run.id in frame.locator("h1").inner_text()
+        assert f"{value:.4g}" in frame.locator("body").inner_text()  # the report's number format
+        page.screenshot(path=str(SHOTS / "report_tab.png"))
 
-
-@pytest.mark.browser
-@needs_chromium
-def test_launcher_card_creates_a_studio_notebook(lab, page):
-    before = set(lab.root.glob("*.ipynb"))
-    card = page.locator(".jp-LauncherCard", has_text="Fine-tune a model")
-    page.screenshot(path=str(SHOTS / "launcher.png"))
-    card.click()
-    created = wait_for(lambda: set(lab.root.glob("*.ipynb")) - before, 60, "the new notebook file")
-    (path,) = created
-    nb = wait_for(lambda: _saved_cells(path), 60, "the Studio cell saved in the notebook")
-    assert nb["cells"][0]["cell_type"] == "code" and "from ft_lab import Studio" in "".join(nb["cells"][0]["source"])
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    # the kernel runs the cell: the Studio renders in the notebook
-    page.locator(".jp-Notebook .ft-lab-studio").wait_for(state="visible", timeout=180_000)
-    page.screenshot(path=str(SHOTS / "launcher_studio_notebook.png"))
+    chromium.in_page(lab, request.node.name, body)
 
 
 @pytest.mark.browser
 @needs_chromium
-def test_examples_card_opens_a_copy_of_the_example(lab, page):
-    (lab.root / "quickstart.ipynb").write_text("{}")  # an existing file is never overwritten
-    page.locator(".jp-LauncherCard", has_text="Examples").click()
-    copy = lab.root / "quickstart-1.ipynb"
-    wait_for(copy.exists, 60, "the copy of the example notebook")
-    original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
-    assert [c["source"] for c in json.loads(copy.read_text(encoding="utf-8"))["cells"]] == \
-        [c["source"] for c in original["cells"]]
-    assert (lab.root / "quickstart.ipynb").read_text() == "{}"
-    page.locator(".jp-NotebookPanel .jp-MarkdownCell", has_text="ft-lab quickstart").first.wait_for(timeout=60_000)
-    page.screenshot(path=str(SHOTS / "examples_copy.png"))
+def test_launcher_card_creates_a_studio_notebook(lab, chromium, request):
+    def body(page):
+        before = set(lab.root.glob("*.ipynb"))
+        card = page.locator(".jp-LauncherCard", has_text="Fine-tune a model")
+        page.screenshot(path=str(SHOTS / "launcher.png"))
+        card.click()
+        created = wait_for(lambda: set(lab.root.glob("*.ipynb")) - before, 60, "the new notebook file")
+        (path,) = created
+        nb = wait_for(lambda: _saved_cells(path), 60, "the Studio cell saved in the notebook")
+        assert nb["cells"][0]["cell_type"] == "code" and "from ft_lab import Studio" in "".join(nb["cells"][0]["source"])
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
+        # the kernel runs the cell: the Studio renders in the notebook
+        page.locator(".jp-Notebook .ft-lab-studio").wait_for(state="visible", timeout=180_000)
+        page.screenshot(path=str(SHOTS / "launcher_studio_notebook.png"))
+
+    chromium.in_page(lab, request.node.name, body)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_examples_card_opens_a_copy_of_the_example(lab, chromium, request):
+    def body(page):
+        (lab.root / "quickstart.ipynb").write_text("{}")  # an existing file is never overwritten
+        page.locator(".jp-LauncherCard", has_text="Examples").click()
+        copy = lab.root / "quickstart-1.ipynb"
+        wait_for(copy.exists, 60, "the copy of the example notebook")
+        original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
+        assert [c["source"] for c in json.loads(copy.read_text(encoding="utf-8"))["cells"]] == \
+            [c["source"] for c in original["cells"]]
+        assert (lab.root / "quickstart.ipynb").read_text() == "{}"
+        page.locator(".jp-NotebookPanel .jp-MarkdownCell", has_text="ft-lab quickstart").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(SHOTS / "examples_copy.png"))
+
+    chromium.in_page(lab, request.node.name, body)
 
 
 def _saved_cells(path: Path):
@@ -353,19 +408,22 @@ def _saved_cells(path: Path):
 
 @pytest.mark.browser
 @needs_chromium
-def test_status_bar_follows_a_run_and_the_sidebar_stops_it(lab, long_run, page):
-    handle = long_run
-    item = page.locator(".ft-lab-statusbar")
-    item.wait_for(state="visible", timeout=60_000)
-    wait_for(lambda: re.fullmatch(r"Fine-tuning \d+% · ETA (\d+:)?\d+:\d\d", item.inner_text()), 60,
-             "progress and ETA in the status bar")
-    page.screenshot(path=str(SHOTS / "statusbar_running.png"))
-    sidebar = open_sidebar(page)
-    card = sidebar.locator(f".ft-lab-run[data-run-id='{handle.id}']")
-    card.wait_for(timeout=30_000)
-    assert card.locator(".ft-lab-run-status").inner_text() == "running"
-    card.locator(".ft-lab-stop").click()
-    assert handle.wait(timeout=300) == "stopped"
-    card.locator(".ft-lab-run-status", has_text="stopped").wait_for(timeout=30_000)
-    item.wait_for(state="hidden", timeout=30_000)
-    page.screenshot(path=str(SHOTS / "sidebar_stopped.png"))
+def test_status_bar_follows_a_run_and_the_sidebar_stops_it(lab, long_run, chromium, request):
+    def body(page):
+        handle = long_run
+        item = page.locator(".ft-lab-statusbar")
+        item.wait_for(state="visible", timeout=60_000)
+        wait_for(lambda: re.fullmatch(r"Fine-tuning \d+% · ETA (\d+:)?\d+:\d\d", item.inner_text()), 60,
+                 "progress and ETA in the status bar")
+        page.screenshot(path=str(SHOTS / "statusbar_running.png"))
+        sidebar = open_sidebar(page)
+        card = sidebar.locator(f".ft-lab-run[data-run-id='{handle.id}']")
+        card.wait_for(timeout=30_000)
+        assert card.locator(".ft-lab-run-status").inner_text() == "running"
+        card.locator(".ft-lab-stop").click()
+        assert handle.wait(timeout=300) == "stopped"
+        card.locator(".ft-lab-run-status", has_text="stopped").wait_for(timeout=30_000)
+        item.wait_for(state="hidden", timeout=30_000)
+        page.screenshot(path=str(SHOTS / "sidebar_stopped.png"))
+
+    chromium.in_page(lab, request.node.name, body)
