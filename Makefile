@@ -39,3 +39,4 @@ clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 
 include make/browser.mk
+include make/labextension.mk
