@@ -20,6 +20,8 @@ def check_model_spec(model_spec) -> None:
     import os
 
     path = Path(os.path.expanduser(model_spec.name_or_path))
+    if getattr(model_spec, "gguf_file", None) or path.suffix == ".gguf":
+        return  # a GGUF file carries its own config and tokenizer (checked when it is read)
     if model_spec.name_or_path != "tiny" and path.exists():
         check_model_folder(path)
 

@@ -235,7 +235,13 @@ def create_run(recipe, runs_dir=None) -> Path:
     recipe = recipe.resolved()
     check_model_spec(recipe.model)  # a damaged local model folder is named before any work
     prepared = prepare_data(recipe)
-    recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
+    deferred = None
+    try:
+        recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
+    except UserError:
+        raise
+    except Exception as exc:  # e.g. a broken transformers install: the worker resolves them and reports why
+        choices, deferred = [], f"{type(exc).__name__}: {exc}"
     root = _runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(root)
@@ -251,6 +257,8 @@ def create_run(recipe, runs_dir=None) -> Path:
         append_event(tmp, {"type": "status", "status": "created"})
         if choices:
             append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
+        if deferred:
+            append_event(tmp, {"type": "warning", "message": f"auto settings left to the worker ({deferred})"})
         final = root / run_id
         os.replace(tmp, final)
     except BaseException:

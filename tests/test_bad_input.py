@@ -110,12 +110,18 @@ def test_code_references_in_a_recipe_are_refused(tmp_path, capsys, banking_csv, 
     assert code == 2 and expected in err and "clean[0]" in err, err
 
 
-def test_allow_code_lets_a_trusted_recipe_name_a_function(tmp_path, capsys, banking_csv, no_code_env):
+def test_allow_code_lets_a_trusted_recipe_name_a_function(tmp_path, capsys, banking_csv, no_code_env, monkeypatch):
+    (tmp_path / "team_recognizers.py").write_text("def nothing(text):\n    return []\n"
+                                                  "def words(text):\n    return text.split()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     text = (f"task: classification\ndata: {{path: {banking_csv}}}\n"
-            f"clean: [{{name: pii_mask, recognizers: ['string:capwords']}}]\n")
+            f"clean: [{{name: pii_mask, recognizers: ['team_recognizers:nothing']}}]\n")
     assert validate(tmp_path, capsys, text)[0] == 2
     code, err = validate(tmp_path, capsys, text, "--allow-code")
     assert code == 0, err
+    # a recognizer that answers something other than spans is named, one line, no traceback
+    code, err = validate(tmp_path, capsys, text.replace(":nothing", ":words"), "--allow-code")
+    assert code == 2 and "'team_recognizers:words' must return a list of (start, end, type) spans" in err
 
 
 def test_eval_recognizer_never_runs_data_as_code(tmp_path, banking_csv, no_code_env):

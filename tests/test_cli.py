@@ -182,7 +182,7 @@ def test_run_runs_eval_report_resume(finished_run, tmp_path, capsys):
     assert code == 0
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["id", "status", "task", "model", "method", "headline"]
+    assert table[0].split() == ["id", "status", "task", "model", "method", "headline", "tokens/s"]
     assert table[2].split()[:2] == [run_dir.name, "completed"]
     assert main(["runs", "--runs-dir", str(runs_dir), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["runs"]

@@ -39,7 +39,7 @@ def make(banking_csv, method="full", **launch):
 def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_path, monkeypatch):
     with pytest.raises(RecipeError, match="launch.strategy: fsdp shards the model across GPUs and has no CPU path"):
         make(banking_csv, num_processes=2, strategy="fsdp", cpu=True)
-    monkeypatch.setattr("ft_lab.methods.capabilities.cuda_visible", lambda: True)  # as on a GPU machine
+    monkeypatch.setattr("ft_lab.capabilities.cuda_visible", lambda: True)  # as on a GPU machine
     r = make(banking_csv, num_processes=4, strategy="fsdp", fsdp_sharding="shard_grad_op")
     again = ft_lab.Recipe.from_yaml(r.to_yaml(minimal=True))
     assert again.launch.num_processes == 4 and again.launch.fsdp_sharding == "shard_grad_op"
@@ -205,7 +205,7 @@ def test_a_killed_rank_fails_the_run_then_resume_and_stop_reach_every_process(ba
     assert _all_gone(handle), "a rank kept running after the stop"
     stopped = handle.last_status_event()
     assert began["step"] < stopped["step"] < 400 and stopped["checkpoint"].endswith(f"checkpoint-{stopped['step']}")
-    assert [e["status"] for e in handle.events("status")][-3:] == ["failed", "running", "stopped"]
+    assert [e["status"] for e in handle.events("status")][-4:] == ["failed", "resuming", "running", "stopped"]
 
 
 def test_the_train_panel_has_the_launch_fields_and_refuses_a_bad_combination(banking_csv):
@@ -215,10 +215,11 @@ def test_the_train_panel_has_the_launch_fields_and_refuses_a_bad_combination(ban
     state = RecipeState(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)},
                                       method="prefix_tuning"))
     panel = TrainPanel(state)
-    panel.launch_form.widgets["num_processes"].value = 2
+    panel.launch_form.widgets["num_processes"].value = "2"
     panel.launch_form.widgets["strategy"].value = "fsdp"
     assert panel.start() is None  # refused before anything is prepared or launched
-    assert "does not work with FSDP" in panel.status.value
+    assert "nothing was started" in panel.status.value
+    assert "does not work with FSDP" in panel.summary.value  # every problem once, above Start
     assert not ft_lab.list_runs()
     panel.launch_form.widgets["strategy"].value = "ddp"
     assert state.recipe().launch.num_processes == 2

@@ -150,7 +150,7 @@ def test_exit_and_interrupt_in_a_plugin_never_take_the_cli_down(plugin_site, tmp
     table = ft_lab_cli("plugins", env=env_with(plugin_site))
     assert table.returncode == 0 and "broken: ft-lab-rude-plugin: could not load entry point" in table.stdout
     recipe = write_recipe(tmp_path, "task: classification\ndata: {path: data.csv}\nclean: [mask_ticket_ids]\n")
-    (tmp_path / "data.csv").write_text("text,label\nhello #1234,a\nbye,b\n", encoding="utf-8")
+    (tmp_path / "data.csv").write_text("text,label\n" + "hello #1234,a\nbye,b\n" * 10, encoding="utf-8")
     result = ft_lab_cli("validate", str(recipe), env=env_with(plugin_site))
     assert result.returncode == 0, result.stderr
     assert "valid (classification" in result.stdout

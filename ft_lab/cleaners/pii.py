@@ -232,8 +232,8 @@ class PiiDetector:
                             folded, max(0, m.start() - 20), min(len(folded), m.end() + 20)):
                         add(m.start(), m.end(), "POSTAL_CODE")
         for recognizer in self.recognizers:
-            for s, e, kind in recognizer(text):
-                add(int(s), int(e), str(kind).upper())
+            for s, e, kind in _recognized_spans(recognizer, text):
+                add(s, e, kind)
         spans.sort()
         return spans
 
@@ -336,3 +336,17 @@ class PiiMask(Cleaner):
             out.append(new)
         info = {"pii_found": dict(sorted(found.items())), "rows_with_pii": len(changes)}
         return CleanResult(rows=out, changed=len(changes), info=info, changes=changes)
+
+
+def _recognized_spans(recognizer, text: str) -> list[tuple[int, int, str]]:
+    """A recognizer's answer as (start, end, TYPE) spans; anything else is named as the recipe's fault."""
+    found = recognizer(text)
+    name = f"{getattr(recognizer, '__module__', '?')}:{getattr(recognizer, '__name__', recognizer)}"
+    try:
+        spans = [(int(s), int(e), str(kind).upper()) for s, e, kind in found]
+    except (TypeError, ValueError):
+        raise UserError(f"pii_mask.recognizers: '{name}' must return a list of (start, end, type) spans, "
+                        f"got {type(found).__name__}") from None
+    if any(not 0 <= s <= e <= len(text) for s, e, _ in spans):
+        raise UserError(f"pii_mask.recognizers: '{name}' returned a span outside the text")
+    return spans

@@ -21,7 +21,7 @@ import math
 import tempfile
 
 from .. import configs
-from ..components import Cleaner, Component, Evaluator, Method
+from ..components import Baseline, Cleaner, Component, Evaluator, Method
 from ..errors import UserError
 from .tiny_task import check_method, logits, single_thread, tiny_batch, tiny_model, tiny_tokenizer
 
@@ -55,8 +55,8 @@ def _instance(component) -> Component:
 def check_registration_rules(component) -> None:
     """A lowercase ``name``, a dataclass ``Config`` ft-lab can read, the kind's verb implemented."""
     cls = _cls(component)
-    assert isinstance(cls, type) and issubclass(cls, (Cleaner, Method, Evaluator)), \
-        f"{cls!r} is not a subclass of ft_lab.Cleaner, ft_lab.Method or ft_lab.Evaluator"
+    assert isinstance(cls, type) and issubclass(cls, (Cleaner, Method, Evaluator, Baseline)), \
+        f"{cls!r} is not a subclass of ft_lab.Cleaner, ft_lab.Method, ft_lab.Evaluator or ft_lab.Baseline"
     problems = cls.check()
     assert not problems, "; ".join(problems)
 
