@@ -134,13 +134,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
               "checkpoint": last_checkpoint(run_dir)})
         return "stopped"
     final = run_dir / "final"
-    with gathered_model(trainer) as trained:  # FSDP: every rank gathers the weights, rank 0 saves them
-        if trainer.is_world_process_zero():
-            method.save(trained, final)
-            tokenizer.save_pretrained(str(final))
-    if not trainer.is_world_process_zero():
-        return "completed"
-    final = run_dir / "final"
     partial = run_dir / "final.partial"
     if trainer.is_world_process_zero():
         shutil.rmtree(partial, ignore_errors=True)
