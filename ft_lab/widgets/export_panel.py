@@ -45,7 +45,7 @@ class ExportPanel(JobPanel):
         self.card.value = ""
         out = self.out.value.strip()
         return self._launch(self.export_button, "export", {"out": out, "merge": self.merge.value},
-                            [] if out else ["give a new folder to export into"], "exporting ...")
+                            [] if out else ["give a new folder to export into"], "exporting ...", self.show)
 
     def show(self, result: dict) -> None:
         self.status.value = (f"<span style='color:#070'>exported to <code>{_E(result['out'])}</code>: "

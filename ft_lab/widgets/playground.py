@@ -37,7 +37,9 @@ class JobPanel(W.VBox):
     def wait(self, timeout: float | None = 300) -> dict | None:
         return self.job.wait(timeout) if self.job is not None else None
 
-    def _launch(self, button: W.Button, action: str, payload: dict, problems: list[str], busy: str) -> Job | None:
+    def _launch(self, button: W.Button, action: str, payload: dict, problems: list[str], busy: str,
+                show) -> Job | None:
+        """Run ``action`` on the picked run in a short-lived process; ``show(result)`` draws a success."""
         if self.job is not None and not self.job.done:
             return self.job
         if not self.run.value:
@@ -55,12 +57,9 @@ class JobPanel(W.VBox):
             if not result.get("ok"):
                 self.status.value = problems_html([result.get("error") or "failed"])
             else:
-                self.show(result)
+                show(result)
         self.job = Job(action, {"run_dir": self.run.value, **payload}, on_done=done).start()
         return self.job
-
-    def show(self, result: dict) -> None:
-        raise NotImplementedError
 
 
 class PlaygroundPanel(JobPanel):
@@ -93,7 +92,7 @@ class PlaygroundPanel(JobPanel):
         self.answers.value = ""
         return self._launch(self.try_button, "try", {"inputs": inputs, "max_new_tokens": self.max_new_tokens.value},
                             [] if inputs else ["type a prompt or a text first"],
-                            "loading both models and answering ...")
+                            "loading both models and answering ...", self.show)
 
     def show(self, result: dict) -> None:
         self.status.value = "<span style='color:#070'>done</span>"
