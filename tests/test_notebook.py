@@ -1,10 +1,9 @@
 """The Studio in a real kernel, headless (nbclient): build it, click Start, wait, find the metric table.
 
-Also executes example_notebooks/quickstart.ipynb top to bottom and checks it is saved without outputs.
+The example notebooks are executed by test_example_notebooks.py.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -12,10 +11,8 @@ import nbclient
 import nbformat
 import pytest
 
-from conftest import REPO
 from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 
-QUICKSTART = REPO / "example_notebooks" / "quickstart.ipynb"
 METRICS_TABLE = '<table class="ft-lab-metrics">'
 
 CLICK_START = '''\
@@ -91,26 +88,3 @@ def test_studio_click_start_wait_snapshot(tmp_path, kernel_name):
     assert run_dir.parent == runs and (run_dir / "metrics.json").exists()
     # The widget state was saved with the notebook, so it renders where the kernel is gone.
     assert nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json")
-
-
-def test_quickstart_saved_without_outputs():
-    nb = nbformat.read(QUICKSTART, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code, "the quickstart has no code cells"
-    for cell in code:
-        assert not cell.get("outputs") and cell.get("execution_count") is None, cell.source[:80]
-    assert code[-1].source.strip() == "studio.snapshot()"
-    assert "widgets" not in nb.metadata
-
-
-@pytest.mark.timeout(900)
-def test_quickstart_runs_top_to_bottom(tmp_path, kernel_name, monkeypatch):
-    # FT_LAB_RUNS_DIR (set per test by conftest) keeps the run out of the repository.
-    monkeypatch.chdir(tmp_path)
-    nb = nbformat.read(QUICKSTART, as_version=4)
-    nb.metadata["ft_lab_test"] = "quickstart"
-    _execute(nb, tmp_path, kernel_name)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors, errors
-    assert METRICS_TABLE in _outputs_text(nb.cells[-1])
-    assert list((Path(os.environ["FT_LAB_RUNS_DIR"])).iterdir()), "the quickstart made no run"

@@ -1,0 +1,72 @@
+"""Every notebook in example_notebooks/: saved with its outputs (it reads without a kernel), names its data's
+source and license, and runs top to bottom offline on the CPU (nbclient, a kernel in temporary Jupyter
+folders), leaving nothing behind in the repository."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter
+
+FOLDER = REPO / "example_notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
+
+_spec = importlib.util.spec_from_file_location("nb_execute", FOLDER / "execute.py")
+nb_execute = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(nb_execute)
+
+
+def _errors(nb) -> list:
+    return [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def _listing() -> set:
+    return {p.relative_to(FOLDER) for p in FOLDER.rglob("*") if "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
+            mp.setenv(key, value)
+        yield KERNEL_NAME
+
+
+def test_there_are_example_notebooks():
+    assert len(NOTEBOOKS) >= 1, FOLDER
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_saved_with_outputs_and_license(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code, f"{path.name} has no code cells"
+    missing = [c.source[:60] for c in code if c.get("execution_count") is None]
+    assert not missing, f"{path.name}: cells saved without running (run example_notebooks/execute.py): {missing}"
+    assert not _errors(nb), f"{path.name} was saved with an error output"
+    assert any(c.get("outputs") for c in code), f"{path.name} was saved without outputs"
+    prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
+    assert "license" in prose, f"{path.name} does not name its data's license"
+
+
+@pytest.mark.timeout(900)  # a loaded 2-core machine
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_runs_top_to_bottom(path, tmp_path, kernel_name):
+    before = _listing()
+    nb = nbformat.read(path, as_version=4)
+    try:
+        nb = nb_execute.execute(path, tmp_path / "runs", kernel_name=kernel_name)
+    finally:
+        nbformat.write(nb, artifact_dir("example_notebooks") / path.name)
+    assert not _errors(nb), _errors(nb)
+    left = _listing() - before
+    for extra in left:  # clean up before failing, so the next run starts clean
+        target = FOLDER / extra
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+    assert not left, f"{path.name} left files in example_notebooks/: {sorted(map(str, left))}"
+    assert os.path.isdir(tmp_path / "runs"), f"{path.name} made no run under FT_LAB_RUNS_DIR"
