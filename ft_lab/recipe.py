@@ -31,8 +31,13 @@ class ComponentSpec:
 
     name: str
     config: Any = None
+    #: False for a method the recipe left at ``auto``: ``name`` is the fallback (lora) until the run
+    #: starts and ``ft_lab.training.defaults`` picks one for the model; written back as ``auto``
+    named: bool = field(default=True, compare=False)
 
     def to_plain(self, minimal: bool = False) -> dict:
+        if not self.named:
+            return {"name": AUTO_METHOD}
         return {"name": self.name, **(configs.to_plain(self.config, minimal) if self.config is not None else {})}
 
     def create(self, kind: str, registry=None):
@@ -42,6 +47,8 @@ class ComponentSpec:
 
 
 SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "baselines", "launch")
+#: ``method: auto`` (the default): full fine-tuning for a small encoder with a new head, else this one
+AUTO_METHOD, FALLBACK_METHOD = "auto", "lora"
 
 
 @dataclass
@@ -103,6 +110,8 @@ class Recipe:
             if minimal and k == "baselines":
                 if value == default_baselines(self.task):
                     continue
+            elif minimal and k == "method" and not self.method.named:
+                continue
             elif minimal and value in ({}, []) and k not in ("task", "data"):
                 continue
             out[k] = value
@@ -186,6 +195,13 @@ def _component(kind: str, value: Any, path: str, problems: list[str], registry) 
         return None
     fields = dict(value)
     name = fields.pop("name")
+    if kind == "method" and name == AUTO_METHOD:
+        if fields:
+            problems.append(f"{path}: 'auto' takes no settings ({', '.join(map(str, fields))}); name the method "
+                            f"to set them, e.g. method: {{name: {FALLBACK_METHOD}, {next(iter(fields))}: ...}}")
+            return None
+        cls = registry.get(kind, FALLBACK_METHOD)
+        return ComponentSpec(FALLBACK_METHOD, cls.Config(), named=False)
     try:
         cls = registry.get(kind, str(name))
     except KeyError as exc:
@@ -260,7 +276,7 @@ def parse_train(raw: Any, ctx: _Parse) -> TrainSection | None:
 
 def parse_method(raw: Any, plain: dict, task: TaskSection | None, train: TrainSection | None,
                  ctx: _Parse) -> ComponentSpec | None:
-    method = _component("method", raw or "lora", "method", ctx.problems, ctx.registry)
+    method = _component("method", raw or AUTO_METHOD, "method", ctx.problems, ctx.registry)
     if method is not None and task is not None and train is not None:
         from .capabilities import check_capabilities
         ctx.problems.extend(check_capabilities(

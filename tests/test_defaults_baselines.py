@@ -48,10 +48,43 @@ def test_model_kind_tells_encoders_from_causal_models():
     assert model_kind(LlamaConfig(architectures=["LlamaForCausalLM"])) == "causal"
 
 
+def test_method_auto_trains_small_encoders_fully_and_adapts_the_rest(banking_csv):
+    from transformers import BertConfig, LlamaConfig
+
+    from ft_lab.data.prepare import prepare_data
+    from ft_lab.training.defaults import LEARNING_RATES, resolve_defaults
+
+    recipe = _recipe(banking_csv).resolved()  # no method named: auto survives the round trip through to_dict
+    assert recipe.method.named is False and recipe.to_dict()["method"] == {"name": "auto"}
+    assert "method" not in yaml.safe_load(recipe.to_yaml(minimal=True))
+    assert _recipe(banking_csv, method="lora").method.named is True
+    with pytest.raises(RecipeError, match=r"method: 'auto' takes no settings \(r\)"):
+        _recipe(banking_csv, method={"name": "auto", "r": 4})
+    data = prepare_data(recipe)
+    tokenizer = object()  # max_length is pinned below, so the tokenizer is not used
+    pinned = _recipe(banking_csv, model={"max_length": 32}).resolved()
+    small = BertConfig(architectures=["BertModel"], hidden_size=384, num_hidden_layers=6, intermediate_size=1536)
+    resolved, choices = resolve_defaults(pinned, data, config=small, tokenizer=tokenizer)
+    assert resolved.method.name == "full" and resolved.method.named
+    assert resolved.train.learning_rate == LEARNING_RATES["full"]["encoder"]
+    assert [c.line() for c in choices if c.field == "method"] == [
+        "method = full  (an encoder of about 22M parameters with a new head: every weight trains, cheap at this "
+        "size and more accurate than LoRA)"]
+    large = BertConfig(architectures=["BertModel"], hidden_size=1024, num_hidden_layers=24, intermediate_size=4096)
+    assert resolve_defaults(pinned, data, config=large, tokenizer=tokenizer)[0].method.name == "lora"
+    causal = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=64, num_hidden_layers=2)
+    assert resolve_defaults(pinned, data, config=causal, tokenizer=tokenizer)[0].method.name == "lora"
+    named, choices = resolve_defaults(_recipe(banking_csv, method="lora", model={"max_length": 32}).resolved(), data,
+                                      config=small, tokenizer=tokenizer)
+    assert named.method.name == "lora" and "method" not in {c.field for c in choices}
+
+
 def test_validate_prints_the_resolved_settings_before_training(banking_csv, tmp_path, capsys):
     path = write_recipe(tmp_path, f"task: classification\ndata: {{path: {banking_csv}, columns: {{label: category}}}}\n")
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
+    assert "valid (classification, model tiny, method auto)" in out
+    assert "method = lora  (a causal language model (about" in out
     assert "train.learning_rate = 0.0002  (lora on a causal language model)" in out
     assert "model.max_length = " in out and "train.epochs = " in out
     assert "baselines beside the run: tfidf_logreg" in out
@@ -81,6 +114,13 @@ def test_a_classification_run_finds_its_rate_and_reports_the_baseline(banking_cs
     assert found["learning_rates"] == sorted(found["learning_rates"]) and found["seconds"] > 0
     assert handle.recipe().train.learning_rate == found["chosen"]  # the run's recipe keeps the rate it used
     assert [e["learning_rate"] for e in handle.events("lr_find")] == [found["chosen"]]
+    from ft_lab.widgets.train import TrainPanel
+    panel = TrainPanel()  # the Train step draws the range test's curve once its event arrives
+    panel.handle = handle
+    assert panel.lr_plot.value == ""
+    panel.apply_events(handle.events())
+    assert "ft-lab-mark" in panel.lr_plot.value and f"chosen {found['chosen']:.3g}" in panel.lr_plot.value
+    assert panel.lr_plot.value.count("<polyline") == 1
     assert isinstance(handle.recipe().model.max_length, int)
     metrics = handle.metrics()
     tfidf = metrics["baselines"]["tfidf_logreg"]

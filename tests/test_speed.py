@@ -22,11 +22,15 @@ def method(name):
     return get_registry().get("method", name)
 
 
-def test_auto_packs_generation_and_fuses_adamw_only_on_a_gpu(tmp_path):
+def test_auto_packs_generation_and_fuses_adamw_where_torch_can(tmp_path, monkeypatch):
+    import ft_lab.training.speed as speed
+
     r = recipe(tmp_path)
     cpu = plan_speed(r, method("lora"), cuda=False, liger_installed=True)
     assert (cpu.packing, cpu.compile, cpu.optimizer, cpu.liger, cpu.frozen_dtype) == \
-        (True, False, "adamw_torch", False, None)
+        (True, False, "adamw_torch_fused", False, None)  # torch >= 2.4 fuses AdamW on the CPU too
+    monkeypatch.setattr(speed, "fused_on_cpu", lambda: False)
+    assert plan_speed(r, method("lora"), cuda=False).optimizer == "adamw_torch"
     gpu = plan_speed(r, method("lora"), cuda=True, liger_installed=True)
     assert (gpu.packing, gpu.optimizer) == (True, "adamw_torch_fused")
     assert (gpu.compile, gpu.liger) == (False, False)  # not measured on a GPU yet: auto leaves them off

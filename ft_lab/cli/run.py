@@ -91,7 +91,7 @@ def cmd_validate(args) -> int:
 
     recipe = Recipe.from_yaml(args.recipe)
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
-          f"method {recipe.method.name})")
+          f"method {recipe.method.name if recipe.method.named else 'auto'})")
     from ..training.defaults import resolution_lines
     for line in resolution_lines(recipe):
         print(line)

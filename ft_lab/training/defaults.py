@@ -36,6 +36,9 @@ HEAD_LEARNING_RATE = 3e-3
 #: updates a run aims for, and the range its epochs stay in (generation overfits after a few passes)
 TARGET_UPDATES = {"classification": 3000, "generation": 1000}
 EPOCH_RANGE = {"classification": (1.0, 10.0), "generation": (1.0, 3.0)}
+#: ``method: auto`` fine-tunes every weight of encoders up to this size (all-MiniLM-L6-v2 on BANKING77:
+#: accuracy 0.925 full against 0.888 LoRA, in 9.6 min on 2 cores), and trains LoRA adapters above it
+FULL_MAX_PARAMETERS = 150_000_000
 #: early stopping (with validation every tenth of the run) turns on from this many updates
 LONG_RUN_UPDATES = 2000
 LENGTH_PERCENTILE = 99
@@ -60,8 +63,32 @@ class Choice:
 
 def has_auto(recipe) -> bool:
     t, m = recipe.train, recipe.model
-    return AUTO in (t.learning_rate, t.head_learning_rate, t.warmup_ratio, t.epochs, t.early_stopping_patience,
-                    t.early_stopping_metric, t.keep_best, m.max_length)
+    return not recipe.method.named or AUTO in (
+        t.learning_rate, t.head_learning_rate, t.warmup_ratio, t.epochs, t.early_stopping_patience,
+        t.early_stopping_metric, t.keep_best, m.max_length)
+
+
+def parameter_estimate(config) -> int | None:
+    """About how many weights a transformer of this config has (embeddings and blocks; no weights read)."""
+    get = lambda *names: next((getattr(config, n) for n in names if isinstance(getattr(config, n, None), int)), None)  # noqa: E731
+    hidden, layers = get("hidden_size", "d_model", "n_embd", "dim"), get("num_hidden_layers", "n_layer", "num_layers")
+    if config is None or not hidden or not layers:
+        return None
+    inner = get("intermediate_size", "ffn_dim", "n_inner", "hidden_dim") or 4 * hidden
+    return layers * (4 * hidden * hidden + 2 * hidden * inner) + (get("vocab_size") or 0) * hidden
+
+
+def choose_method(recipe, config, kind: str) -> tuple[str, str]:
+    """``method: auto``: full fine-tuning for an encoder of at most FULL_MAX_PARAMETERS with a new head
+    (cheap at that size, and more accurate than LoRA: docs/defaults.md), else LoRA."""
+    size = parameter_estimate(config)
+    words = f"about {size / 1e6:.0f}M parameters" if size else "size unknown"
+    if recipe.model_task() != "classification" or kind != "encoder":
+        return "lora", f"{'a causal language model' if kind == 'causal' else 'generation'} ({words}): adapters"
+    if size is None or size > FULL_MAX_PARAMETERS:
+        return "lora", f"an encoder of {words}: above {FULL_MAX_PARAMETERS / 1e6:.0f}M, adapters"
+    return "full", (f"an encoder of {words} with a new head: every weight trains, cheap at this size and "
+                    f"more accurate than LoRA")
 
 
 def model_kind(config) -> str:
@@ -149,11 +176,17 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
 
     kind = model_kind(config)
     method = recipe.method.name
+    if not recipe.method.named:
+        method, why = choose_method(recipe, config, kind)
+        plain["method"] = {"name": method}
+        choices.append(Choice("method", method, why))
     head = recipe.model_task() == "classification"
     task = recipe.model_task()
     kind_words = f"{method} on {'an encoder' if kind == 'encoder' else 'a causal language model'}"
     if train["learning_rate"] == AUTO:
-        table = getattr(recipe.method.create("method"), "default_learning_rates", None) or LEARNING_RATES.get(method)
+        from ..plugins import get_registry
+        table = (getattr(get_registry().get("method", method), "default_learning_rates", None)
+                 or LEARNING_RATES.get(method))
         rate = (table or FALLBACK_RATE)[kind]
         choose(train, "learning_rate", rate, kind_words + ("" if table else " (no table entry: a middle value)"))
     if train["head_learning_rate"] == AUTO:

@@ -29,5 +29,6 @@ def head_optimizer(model, args, head_lr: float, decay_names):
     import torch
 
     groups = head_param_groups(model, args.learning_rate, head_lr, args.weight_decay, decay_names)
+    fused = "fused" in str(getattr(args.optim, "value", args.optim))
     return torch.optim.AdamW(groups, lr=args.learning_rate, betas=(args.adam_beta1, args.adam_beta2),
-                             eps=args.adam_epsilon)
+                             eps=args.adam_epsilon, **({"fused": True} if fused else {}))

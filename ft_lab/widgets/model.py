@@ -44,7 +44,12 @@ class ModelPanel(W.VBox):
         self.state.panels.append(self)
         self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {},
                                      basic=("name_or_path", "max_length"), path="model")
-        self.method = ComponentForm("method", self.state.sections.get("method") or {"name": "lora"}, path="method")
+        self.auto_method = W.Checkbox(value=self._is_auto(self.state.sections.get("method")), indent=False,
+                                      description="auto: full fine-tuning for a small encoder with a new head, "
+                                                  "else LoRA (chosen at Start; untick to choose)")
+        self.auto_method.add_class("ft-lab-auto-method")
+        self.method = ComponentForm("method", self._shown(self.state.sections.get("method")), path="method")
+        self.auto_method.observe(lambda _c: self._show_auto(), names="value")
         self.warnings_html = W.HTML()
         self.warnings_html.add_class("ft-lab-capability-warnings")
         self.check_button = W.Button(description="Check", icon="calculator",
@@ -55,18 +60,33 @@ class ModelPanel(W.VBox):
         self.budget_html.add_class("ft-lab-budget")
         self.model_form.on_change(lambda _f: self.update_warnings())
         self.method.on_change(lambda _f: self.update_warnings())
-        self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"), self.method,
+        self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"),
+                         self.auto_method, self.method,
                          self.warnings_html, row(self.check_button, self.budget_html)]
         self.add_class("ft-lab-model-panel")
+        self._show_auto()
         self.update_warnings()
+
+    @staticmethod
+    def _is_auto(section) -> bool:
+        return section is None or section == "auto" or (isinstance(section, dict) and section.get("name") == "auto")
+
+    def _shown(self, section) -> dict:
+        """What the method form shows: the method, or for auto the LoRA settings used when it is chosen."""
+        return {"name": "lora"} if self._is_auto(section) else section
+
+    def _show_auto(self) -> None:
+        self.method.layout.display = "none" if self.auto_method.value else None
 
     def sync(self) -> None:
         self.state.sections["model"] = self.model_form.value()
-        self.state.sections["method"] = self.method.value()
+        self.state.sections["method"] = {"name": "auto"} if self.auto_method.value else self.method.value()
 
     def refresh(self) -> None:
         self.model_form.set_value(self.state.sections.get("model") or {})
-        self.method.set_value(self.state.sections.get("method") or {"name": "lora"})
+        section = self.state.sections.get("method")
+        self.auto_method.value = self._is_auto(section)
+        self.method.set_value(self._shown(section))
         self.update_warnings()
 
     def show_problems(self, problems: list[str]) -> list[str]:

@@ -84,8 +84,9 @@ def metrics_table_html(metrics: dict) -> str:
 
 
 def svg_lines(series: dict[str, list[tuple[float, float]]], width: int = 480, height: int = 200,
-              title: str = "loss") -> str:
-    """An inline SVG line chart of named (x, y) series (no script, no external resource)."""
+              title: str = "loss", marks: tuple[tuple[float, str], ...] = (), x_label=None) -> str:
+    """An inline SVG line chart of named (x, y) series (no script, no external resource); ``marks`` are
+    labelled vertical lines at given x; ``x_label(x)`` writes the x axis's end values."""
     points = [p for s in series.values() for p in s if p[1] is not None and math.isfinite(p[1])]
     if not points:
         return "<p style='color:#777'>(no curve yet)</p>"
@@ -102,8 +103,13 @@ def svg_lines(series: dict[str, list[tuple[float, float]]], width: int = 480, he
              f"<line x1='{pad}' y1='{height - pad}' x2='{width - pad}' y2='{height - pad}' stroke='#999'/>",
              f"<line x1='{pad}' y1='{pad}' x2='{pad}' y2='{height - pad}' stroke='#999'/>",
              f"<text x='2' y='{pad + 4}'>{y1:.3g}</text><text x='2' y='{height - pad}'>{y0:.3g}</text>",
-             f"<text x='{pad}' y='{height - pad + 14}'>{x0:g}</text>"
-             f"<text x='{width - pad - 20}' y='{height - pad + 14}'>{x1:g}</text>"]
+             f"<text x='{pad}' y='{height - pad + 14}'>{_E((x_label or '{:g}'.format)(x0))}</text>"
+             f"<text x='{width - pad - 20}' y='{height - pad + 14}'>{_E((x_label or '{:g}'.format)(x1))}</text>"]
+    for x, label in marks:
+        if x0 <= x <= x1:
+            parts.append(f"<line class='ft-lab-mark' x1='{sx(x):.1f}' y1='{pad}' x2='{sx(x):.1f}' "
+                         f"y2='{height - pad}' stroke='#d62728' stroke-dasharray='4 3'/>"
+                         f"<text x='{sx(x) + 4:.1f}' y='{pad + 10}' fill='#d62728'>{_E(label)}</text>")
     for i, (name, pts) in enumerate(series.items()):
         pts = [p for p in pts if p[1] is not None and math.isfinite(p[1])]
         color = colors[i % len(colors)]
@@ -225,3 +231,16 @@ def confusion_table_html(labels: list[str], matrix: list[list[int]], normalize: 
             f"cells: {unit}{' · hover a cell for the labels and counts' if n > 10 else ''}</div>"
             f"<table class='ft-lab-confusion-grid' style='border-collapse:collapse;table-layout:fixed'>"
             f"<thead><tr><th></th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def svg_lr_find(found: dict) -> str:
+    """The learning-rate range test (``lr_find.json``): smoothed loss against the rate (log scale), with the
+    chosen rate marked."""
+    rates, losses = found.get("learning_rates") or [], found.get("smoothed") or found.get("losses") or []
+    points = [(math.log10(r), y) for r, y in zip(rates, losses) if r and r > 0 and y is not None]
+    chosen = found.get("chosen")
+    marks = ((math.log10(chosen), f"chosen {chosen:.3g}"),) if chosen and chosen > 0 else ()
+    title = (f"learning-rate range test: {found.get('steps', len(points))} steps, "
+             f"{found.get('seconds', 0):.1f} s (smoothed loss against the rate)")
+    return svg_lines({"smoothed loss": points}, title=title, marks=marks, x_label=lambda x: f"{10 ** x:.0e}")
+

@@ -32,7 +32,7 @@ from .plots import curves_from_events, svg_lines
 from .results import ResultsPanel
 from .runs_panel import RunsPanel, run_options
 from .state import RecipeState, problems_html
-from .train import TrainPanel
+from .train import TrainPanel, lr_find_html
 
 _E = html.escape
 STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
@@ -251,6 +251,7 @@ class Studio(W.VBox):
             parts.append(f"<p><b>run</b> <code>{_E(h.id)}</code> · status {_E(h.status)}</p>")
             curves = curves_from_events(h.events())
             parts.append(svg_lines({k: v for k, v in curves.items() if k != "learning rate"}, title="loss"))
+            parts.append(lr_find_html(h.dir))
             if self.results.run_dir is None and (h.dir / "metrics.json").exists():
                 self.results.load(h.dir)
         body = self.results.static_html()

@@ -24,7 +24,7 @@ from ..recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
 from ..runs import TERMINAL, RunHandle
 from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
-from .plots import LossChart, curves_from_events
+from .plots import LossChart, curves_from_events, svg_lr_find
 from .state import RecipeState, problems_html
 
 _E = html.escape
@@ -39,6 +39,19 @@ def _eta(seconds: float) -> str:
     seconds = int(max(0, seconds))
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
         else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def lr_find_html(run_dir) -> str:
+    """The range test's plot from ``RUN_DIR/lr_find.json`` ('' when there is none or it cannot be read)."""
+    import json
+
+    if run_dir is None:
+        return ""
+    try:
+        found = json.loads((run_dir / "lr_find.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return svg_lr_find(found) if isinstance(found, dict) else ""
 
 
 class TrainPanel(W.VBox):
@@ -76,6 +89,8 @@ class TrainPanel(W.VBox):
         self.on_problems: list = []  # callbacks(problems) -> problems not shown next to a field
         self.run_dir_html = W.HTML()
         self.chart = LossChart()
+        self.lr_plot = W.HTML()  # the learning-rate range test's curve, when learning_rate is find
+        self.lr_plot.add_class("ft-lab-lr-find")
         self.handle: RunHandle | None = None
         self.follower: RunFollower | None = None
         self.on_finished: list = []   # callbacks(handle, status) when a followed run ends
@@ -85,7 +100,7 @@ class TrainPanel(W.VBox):
         actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
         actions.add_class("ft-lab-train-actions")
         self.children = [W.HTML("<h3>Train</h3>"), actions, self.status, self.summary, self.run_dir_html,
-                         self.chart.figure, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators, self.launch]
+                         self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators, self.launch]
         self.add_class("ft-lab-train-panel")
 
     def _evaluate_plain(self) -> list:
@@ -127,6 +142,7 @@ class TrainPanel(W.VBox):
         self.progress_text.value = ""
         self.chart.set({})
         self.run_dir_html.value = ""
+        self.lr_plot.value = ""
         self.resume_button.disabled = True
         self.stop_button.disabled = True
 
@@ -191,6 +207,7 @@ class TrainPanel(W.VBox):
         self.handle = handle
         self._reset_live()
         self.chart.set({})
+        self.lr_plot.value = ""
         self.run_dir_html.value = f"<span style='color:#777'>run directory: <code>{_E(str(handle.dir))}</code></span>"
         self.start_button.disabled = True
         self.stop_button.disabled = False
@@ -241,6 +258,8 @@ class TrainPanel(W.VBox):
                 self._rate = (e.get("time", time.time()) - self.t_begin) / (self.step - self.step_begin)
         elif kind == "packing":
             self.padding_saved = e.get("padding_saved")
+        elif kind == "lr_find":
+            self.lr_plot.value = lr_find_html(self.handle.dir if self.handle is not None else None)
         elif kind in ("checkpoint", "train_end") and e.get("step"):
             self.step = e["step"]
 
