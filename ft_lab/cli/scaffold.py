@@ -22,9 +22,10 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 MAX_NAME = 50
 
 
-def template_folder() -> Path:
-    """The template: inside the installed package (a wheel), else in the source tree (a git checkout)."""
-    package = Path(__file__).resolve().parent.parent
+def template_folder(package: Path | None = None) -> Path:
+    """The template: inside the installed package (a wheel), else in the source tree (a git checkout).
+    ``package`` is the ``ft_lab`` folder to look in (default: this one)."""
+    package = Path(package) if package is not None else Path(__file__).resolve().parent.parent
     for folder in (package / "plugin_template", package.parent / "plugins" / "template"):
         if (folder / "common" / "pyproject.toml.tmpl").is_file():
             return folder
