@@ -198,3 +198,49 @@ def test_the_template_ships_in_the_wheel(tmp_path):
     assert template_folder(installed) == installed / "plugin_template"  # an installed wheel
     with pytest.raises(UserError, match="the plugin template is missing .*; reinstall ft-lab"):
         template_folder(tmp_path / "elsewhere" / "ft_lab")
+
+
+LOUD = '''
+from dataclasses import dataclass
+
+from ft_lab import Cleaner, CleanResult, hookimpl
+from ft_lab.plugins import register_plugin
+
+
+class Loud(Cleaner):
+    """Upper-case the text."""
+
+    name = "loud"
+
+    @dataclass
+    class Config:
+        bang: bool = False  # no metadata={"help": ...}: a conformance check must say so
+
+    def clean(self, rows, columns):
+        return CleanResult(rows=[{**r, **{c: r[c].upper() for c in columns}} for r in rows])
+
+
+class Plugin:
+    @hookimpl
+    def register_cleaners(self, register):
+        register(Loud)
+
+
+register_plugin(Plugin(), "loud-plugin")
+'''
+
+
+def test_ft_lab_check_reports_the_broken_rule_and_refuses_an_unknown_plugin(tmp_path):
+    (tmp_path / "conftest.py").write_text(LOUD, encoding="utf-8")
+    pytest_exe = str(Path(sys.executable).with_name("pytest"))
+    run = [pytest_exe, "-q", "-p", "no:cacheprovider", *pytest_args()]
+    result = subprocess.run([*run, "--ft-lab-check", "loud-plugin"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "FAILED ft-lab-check[loud-plugin]::loud-check_help_on_every_field" in result.stdout
+    assert "Loud.Config fields need metadata={'help': ...}: bang" in result.stdout
+    assert "1 failed, 6 passed" in result.stdout
+    unknown = subprocess.run([*run, "--ft-lab-check", "no-such-plugin"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300)
+    assert unknown.returncode == 4  # pytest's usage error
+    assert "--ft-lab-check no-such-plugin: no installed plugin has that name (installed: " in unknown.stderr
