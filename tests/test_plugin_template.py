@@ -244,3 +244,12 @@ def test_ft_lab_check_reports_the_broken_rule_and_refuses_an_unknown_plugin(tmp_
                              text=True, timeout=300)
     assert unknown.returncode == 4  # pytest's usage error
     assert "--ft-lab-check no-such-plugin: no installed plugin has that name (installed: " in unknown.stderr
+
+
+def test_the_kit_is_a_light_pytest_plugin():
+    project = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert '[project.entry-points.pytest11]\nft_lab = "ft_lab.testing.pytest_plugin"\n' in project
+    code = ("import sys, ft_lab.testing.pytest_plugin; "
+            "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'ipywidgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"  # pytest loads it in every test run wherever ft-lab is installed
