@@ -52,7 +52,7 @@ def resolve(tokens: list[str]):
     parser, path = build_parser(), []
     for token in tokens:
         subs = _subcommands(parser)
-        if not subs:
+        if not subs or token.startswith(("-", "[")):  # options end the command path (`ft-lab plugins --json`)
             break
         if token not in subs:
             raise LookupError(f"'ft-lab {' '.join(path + [token])}' is not a command "

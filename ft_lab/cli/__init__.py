@@ -9,6 +9,7 @@
     ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (cli/evaluate.py)
     ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (cli/export.py)
     ft-lab plugins [--json]                installed plugins, their components, broken ones      (cli/plugins.py)
+    ft-lab plugins new NAME [--kind K] [--out DIR]   a plugin package from plugins/template  (cli/plugins.py)
 
 One dispatch convention: each group module has ``add_commands(subparsers)``, and every command's
 parser ends with ``set_defaults(handler=fn)`` where ``fn(args) -> int`` is the exit status. Plugins
