@@ -63,7 +63,9 @@ def render() -> str:
                          ("train", TrainSection), ("launch", LaunchSection)):
         out += [f"### `{section}`", ""] + fields_table(cls)
     out += ["`method` is one tuning method, `clean` and `evaluate` are lists of components, each written "
-            "as its name plus its settings: `method: {name: lora, r: 8}`.", ""]
+            "as its name plus its settings: `method: {name: lora, r: 8}`. Left out, `method` is `auto`: full "
+            "fine-tuning for an encoder of at most 150M parameters with a new head, else LoRA, chosen at run "
+            "start (docs/defaults.md).", ""]
     reg = get_registry()
     keep = first_party_plugins()
     for kind in (k.name for k in KINDS):
