@@ -8,7 +8,7 @@ the words a Japanese reader counts, with inflection and spelling variants unifie
     # {'ja_word_f1': 1.0, 'ja_word_precision': 1.0, 'ja_word_recall': 1.0}
 
 ``details()`` records the analyzer, split mode and form with the score (``sudachi-core-A/normalized``).
-sacrebleu and rouge-score are imported when an evaluator runs.
+sacrebleu is imported when BLEU is computed; ROUGE and word F1 are counted here.
 """
 from __future__ import annotations
 
@@ -61,15 +61,18 @@ class JaBleu(_JaEvaluator):
     name = "ja_bleu"
     keep_punctuation = True  # BLEU counts punctuation, as sacrebleu's own tokenizers do
 
-    def score(self, examples):
+    def _corpus(self, examples) -> tuple[float, str]:
         from sacrebleu.metrics import BLEU
 
         pairs = self._pairs(examples)
         if not pairs:
-            return {"ja_bleu": 0.0}
-        preds = [" ".join(p) for p, _ in pairs]
-        refs = [" ".join(r) for _, r in pairs]
-        return {"ja_bleu": float(BLEU(tokenize="none").corpus_score(preds, [refs]).score)}
+            return 0.0, ""
+        metric = BLEU(tokenize="none")
+        result = metric.corpus_score([" ".join(p) for p, _ in pairs], [[" ".join(r) for _, r in pairs]])
+        return float(result.score), str(metric.get_signature())
+
+    def score(self, examples):
+        return {"ja_bleu": self._corpus(examples)[0]}
 
     def per_example(self, examples):
         from sacrebleu.metrics import BLEU
@@ -78,32 +81,46 @@ class JaBleu(_JaEvaluator):
         return [float(metric.sentence_score(" ".join(p), [" ".join(r)]).score) for p, r in self._pairs(examples)]
 
     def details(self, examples):
-        from sacrebleu.metrics import BLEU
-
-        return {**super().details(examples), "signature": str(BLEU(tokenize="none").get_signature())}
+        return {**super().details(examples), "signature": self._corpus(examples)[1]}
 
 
-class _Tokens:
-    """rouge-score's tokenizer protocol over already split words (joined with a separator it cannot see)."""
+def _f1(overlap: int, n_pred: int, n_ref: int) -> float:
+    if not overlap:
+        return 0.0
+    p, r = overlap / n_pred, overlap / n_ref
+    return 2 * p * r / (p + r)
 
-    SEP = "\u2063"  # invisible separator: never produced by the analyzers (they read NFKC text)
 
-    def tokenize(self, text):
-        return [w for w in text.split(self.SEP) if w]
+def _ngrams(words: list[str], n: int) -> Counter:
+    return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    row = [0] * (len(b) + 1)
+    for x in a:
+        prev = 0
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], prev + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def rouge_f(pred: list[str], ref: list[str]) -> dict[str, float]:
+    """ROUGE-1, ROUGE-2 and ROUGE-L F-measure of two word lists (rouge-score's definitions)."""
+    out = {}
+    for n in (1, 2):
+        p, r = _ngrams(pred, n), _ngrams(ref, n)
+        out[f"rouge{n}"] = _f1(sum((p & r).values()), sum(p.values()), sum(r.values()))
+    out["rougeL"] = _f1(_lcs(pred, ref), len(pred), len(ref))
+    return out
 
 
 class JaRouge(_JaEvaluator):
-    """ROUGE-1, ROUGE-2 and ROUGE-L F-measure (rouge-score) on Japanese morphemes."""
+    """ROUGE-1, ROUGE-2 and ROUGE-L F-measure on Japanese morphemes."""
 
     name = "ja_rouge"
 
     def _scores(self, examples) -> list[dict]:
-        from rouge_score import rouge_scorer
-
-        scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], tokenizer=_Tokens())
-        join = _Tokens.SEP.join
-        return [{k: v.fmeasure for k, v in scorer.score(join(r), join(p)).items()}  # order: target, prediction
-                for p, r in self._pairs(examples)]
+        return [rouge_f(p, r) for p, r in self._pairs(examples)]
 
     def score(self, examples):
         per = self._scores(examples)

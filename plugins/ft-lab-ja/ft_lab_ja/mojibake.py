@@ -9,6 +9,8 @@ codec somewhere upstream, a ticket turns into ``繧ｫ繝ｼ繝峨′螻翫″�
 A repair is the exact byte round trip (re-encode with the codec that was wrongly used, decode with the
 right one), kept only when it succeeds strictly and leaves Japanese text with fewer garbled marks.
 What cannot be repaired (bytes were replaced by �) is dropped with the reason, when ``drop_garbled``.
+Put it first in ``clean``, before ``normalize``: NFKC rewrites the garbled characters (ｫ -> ォ), after
+which the original bytes cannot be recovered and the row can only be dropped.
 """
 from __future__ import annotations
 
@@ -56,7 +58,10 @@ ROUND_TRIPS = (
 
 
 class JaMojibake(Cleaner):
-    """Repair Japanese mojibake (UTF-8 read as CP932 or Latin-1, and back); drop rows that stay garbled."""
+    """Repair Japanese mojibake (UTF-8 read as CP932 or Latin-1, and back); drop rows that stay garbled.
+
+    Run it before ``normalize``: NFKC changes the garbled characters, and the bytes are lost.
+    """
 
     name = "ja_mojibake"
 

@@ -1,7 +1,7 @@
 """The entry point module: registers the Japanese cleaners and evaluators (``[project.entry-points.ft_lab]``).
 
-Every module here imports only the standard library and ft_lab at load; fugashi, SudachiPy, sacrebleu
-and rouge-score are imported when a score is computed.
+Every module here imports only the standard library and ft_lab at load; fugashi, SudachiPy and sacrebleu
+are imported when a score is computed.
 """
 from ft_lab import hookimpl
 
