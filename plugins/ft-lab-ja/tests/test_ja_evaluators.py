@@ -93,7 +93,7 @@ def _write_jsonl(path, rows):
 
 
 def test_ft_lab_eval_rescores_a_run_with_the_pack(tmp_path, capsys):
-    """`ft-lab eval RUN --evaluators ja_word_f1,ja_bleu` on a finished Japanese run."""
+    """`ft-lab eval RUN` and `ft-lab eval RUN --evaluators ja_rouge` on a finished Japanese run."""
     from ft_lab.cli import main
     from ft_lab.recipe import Recipe
 
@@ -119,3 +119,7 @@ def test_ft_lab_eval_rescores_a_run_with_the_pack(tmp_path, capsys):
     assert metrics["base"]["ja_word_f1"] == 0.0
     details = (run / "eval_details.json").read_text(encoding="utf-8")
     assert "unidic-lite/normalized" in details and "sudachi-core-A/normalized" in details
+    # an evaluator the recipe did not list, on a run trained before the pack was installed
+    assert main(["eval", str(run), "--evaluators", "ja_rouge", "--quiet"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["finetuned"]["ja_rougeL"] == pytest.approx(JaRouge().score(EXAMPLES)["ja_rougeL"])
