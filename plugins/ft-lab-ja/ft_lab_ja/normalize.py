@@ -32,7 +32,7 @@ _JA = _KANA + "\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3001-\u3003
 _DASHES = "\u002d\u02d7\u2010-\u2013\u2043\u2212\u2500\u2501\uff0d\uff70\ufe63"
 _LONG_AFTER_KANA = re.compile(f"(?<=[{_KANA}])[{_DASHES}](?![{_DASHES}0-9A-Za-z])")
 _LONG_RUN = re.compile(f"(?<=[{_KANA_LETTERS}])ー+")
-_HYPHEN = re.compile(r"(?<=[0-9A-Za-z０-９Ａ-Ｚａ-ｚ])[\u02d7\u2010-\u2014\u2043\u2212\uff0d\ufe63](?=[0-9A-Za-z０-９Ａ-Ｚａ-ｚ])")
+_HYPHEN = re.compile(r"(?<=[0-9A-Za-z０-９Ａ-Ｚａ-ｚ])[\u02d7\u2010-\u2013\u2043\u2212\uff0d\ufe63](?=[0-9A-Za-z０-９Ａ-Ｚａ-ｚ])")
 _WIDE_TILDES = re.compile("[\u301c\uff5e\u223c\u223e\u3030\u02dc]+")
 _ASCII_TILDE = re.compile(f"(?<=[{_JA}0-9])~+|~+(?=[{_JA}])")
 _SPACE = "[ \u3000\u00a0]+"
@@ -54,7 +54,8 @@ class JaNormalize(Cleaner):
         max_long_vowels: Optional[int] = field(default=1, metadata={
             "help": "shorten runs of ー after kana to this many (すごーーーい -> すごーい); none: keep"})
         hyphens: bool = field(default=True, metadata={
-            "help": "between digits or Latin letters, hyphen variants (‐ – − －) become '-': 03−1234−5678 -> 03-1234-5678"})
+            "help": "between digits or Latin letters, hyphen variants (‐ – − －) become '-' "
+                    "(03−1234−5678 -> 03-1234-5678)"})
         tilde: Literal["wave_dash", "ascii", "keep"] = field(default="wave_dash", metadata={
             "help": "unify tilde variants (～ ∼ 〜 〰, and ~ next to Japanese or digits) to 〜 (wave_dash) or ~ (ascii)"})
         spaces: Literal["between_japanese", "around_japanese", "keep"] = field(default="between_japanese", metadata={

@@ -21,7 +21,7 @@ def rows(*texts):
     ("型番 AB‐1234 の ケーブル", "型番 AB-1234 のケーブル"),
     # left alone: ruled lines, the Japanese dash, a hyphen before a digit, paths, spaces between Latin words
     ("見出し━━━━", "見出し━━━━"), ("それは――違う", "それは――違う"), ("ページ-1", "ページ-1"),
-    ("cd ~/work", "cd ~/work"), ("Hello world です", "Hello world です"),
+    ("cd ~/work", "cd ~/work"), ("Hello world です", "Hello world です"), ("word—word", "word—word"),
 ])
 def test_ja_normalize_defaults(before, after):
     assert JaNormalize().normalize_text(before) == after

@@ -101,7 +101,8 @@ def test_ft_lab_eval_rescores_a_run_with_the_pack(tmp_path, capsys):
     data = [{"prompt": e["input"], "response": e["reference"]} for e in EXAMPLES]
     for split in ("train", "validation", "test"):
         _write_jsonl(run / "data" / f"{split}.jsonl", data)
-    recipe = {"task": "generation", "data": {s: str(run / "data" / f"{s}.jsonl") for s in ("train", "validation", "test")},
+    splits = ("train", "validation", "test")
+    recipe = {"task": "generation", "data": {s: str(run / "data" / f"{s}.jsonl") for s in splits},
               "evaluate": [{"name": "ja_word_f1", "analyzer": "unidic"}, "ja_bleu"]}
     (run / "recipe.yaml").write_text(Recipe.from_dict(recipe).to_yaml(), encoding="utf-8")
     (run / "events.jsonl").write_text("", encoding="utf-8")
