@@ -149,6 +149,17 @@ def words(text: str, analyzer: str = "sudachi", form: str = "surface", split_mod
     return [m.form(form) for m in morphemes(text, analyzer, split_mode) if m.pos not in skip and m.surface.strip()]
 
 
+def spans(text: str, split_mode: str = "A"):
+    """Sudachi's morphemes of ``text`` as it is (no NFKC): ``(begin, end, pos, pos_detail)`` offsets."""
+    check_analyzer("sudachi", split_mode)
+    tok, offset = _sudachi(split_mode), 0
+    for chunk in _chunks(text):
+        for m in tok.tokenize(chunk) if chunk else ():
+            pos = m.part_of_speech()
+            yield offset + m.begin(), offset + m.end(), pos[0], pos[1]
+        offset += len(chunk)
+
+
 def describe(analyzer: str, split_mode: str, form: str) -> str:
     """The tokenizer's name recorded with a score, e.g. ``sudachi-core-A/normalized``."""
     if analyzer == "unidic":

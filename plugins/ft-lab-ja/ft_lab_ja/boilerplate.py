@@ -40,8 +40,8 @@ CLOSINGS = (
 )
 _ADDRESSEE = re.compile(r"\A\s*[^\n。！？]{1,30}(?:様|さま|御中|各位|殿)[ \t　]*(?:\n|\Z)")
 # what a signature holds (a markdown rule before a list of steps is not a signature)
-_CONTACT = re.compile(r"TEL|Tel|tel|電話|FAX|Fax|[Mm]ail|メール|@|＠|株式会社|有限会社|〒|https?://|"
-                      r"部$|課$|窓口|センター|担当", re.M)
+_CONTACT = re.compile(r"(?:TEL|Tel|tel|電話|FAX|Fax|fax|E-?[Mm]ail|[Mm]ail|メール)[ \t　]*[:：]|[\w.+-]+[@＠][\w-]+\.\w|"
+                      r"https?://|〒|^[^\n。]{0,30}(?:株式会社|有限会社|部|課|窓口|センター|担当)[^\n。]{0,20}$", re.M)
 _SEPARATOR = re.compile(r"^[ \t　]*(?:--|-{3,}|[ー－―─━=＝*＊_＿~〜・※]{3,})[ \t　]*$", re.M)
 
 

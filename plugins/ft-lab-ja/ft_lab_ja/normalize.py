@@ -10,8 +10,9 @@ Run it after the core ``normalize`` (which does NFKC, width, control characters 
 - hyphen variants between digits or Latin letters become ``-`` (phone numbers, part numbers), so that
   ``pii_mask`` and dedup see one spelling;
 - tilde and wave-dash variants (～ ∼ 〜 〰, and ``~`` next to Japanese or between digits) become one;
-- spaces between Japanese characters (an artefact of copy-paste and OCR) are removed; spaces between
-  Latin words are kept.
+- spaces between Japanese characters (an artefact of copy-paste, OCR and word-by-word typing) are
+  removed, except between two content words, where Sudachi finds a space may mean something (a title,
+  a search query, a list: 確率 基礎); spaces between Latin words are kept.
 Unlike neologdn, em dashes and box-drawing lines outside words are left alone, and tildes are unified,
 not deleted (「10時〜18時」 keeps its range).
 """
@@ -23,6 +24,8 @@ from typing import Literal, Optional
 
 from ft_lab import Cleaner, CleanResult
 from ft_lab.cleaners.text import map_texts
+
+from .analyzer import spans
 
 _KANA_LETTERS = "\u3041-\u3096\u309d\u309e\u30a1-\u30fa\u30fd\u30fe\uff66-\uff9d"
 _KANA = _KANA_LETTERS + "\u30fc"
@@ -40,6 +43,10 @@ _BETWEEN = re.compile(f"(?<=[{_JA}]){_SPACE}(?=[{_JA}])")
 _AROUND = re.compile(f"(?<=[{_JA}]){_SPACE}(?=\\S)|(?<=\\S){_SPACE}(?=[{_JA}])")
 _REPEATABLE = re.compile(f"([{_KANA}\u3001\u3002\uff01\uff1f\u2026\u30fb\u266a\u2606\u2605])\\1+")
 TILDES = {"wave_dash": "\u301c", "ascii": "~"}
+# a space next to these is noise: only a space between two content words (確率 基礎) can mean something
+_FUNCTION = frozenset({"助詞", "助動詞", "補助記号"})
+_BEFORE = _FUNCTION | {"接尾辞"}  # a suffix, and a dependent verb (非自立可能: でき, して), attach to the left
+_AFTER = _FUNCTION | {"接頭辞"}  # a prefix (お, ご) attaches to the right
 
 
 class JaNormalize(Cleaner):
@@ -58,9 +65,12 @@ class JaNormalize(Cleaner):
                     "(03−1234−5678 -> 03-1234-5678)"})
         tilde: Literal["wave_dash", "ascii", "keep"] = field(default="wave_dash", metadata={
             "help": "unify tilde variants (～ ∼ 〜 〰, and ~ next to Japanese or digits) to 〜 (wave_dash) or ~ (ascii)"})
-        spaces: Literal["between_japanese", "around_japanese", "keep"] = field(default="between_japanese", metadata={
-            "help": "remove spaces between two Japanese characters, also between Japanese and Latin "
-                    "(around_japanese: 'Python で' -> 'Pythonで'), or keep them"})
+        spaces: Literal["inside_phrases", "between_japanese", "around_japanese", "keep"] = field(
+            default="inside_phrases", metadata={
+                "help": "inside_phrases: remove spaces between Japanese characters except between two content "
+                        "words (パスワード を 忘れ ました -> パスワードを忘れました; 確率 基礎 stays; Sudachi reads "
+                        "the words); between_japanese: every such space; around_japanese: also next to Latin "
+                        "('Python で' -> 'Pythonで'); keep"})
         max_repeat: Optional[int] = field(default=None, metadata={
             "help": "shorten runs of one repeated kana or Japanese punctuation to this many "
                     "(2: ！！！！ -> ！！); digits, Latin letters and kanji never; none: off"})
@@ -83,7 +93,9 @@ class JaNormalize(Cleaner):
             mark = TILDES[c.tilde]
             text = _WIDE_TILDES.sub(mark, text)
             text = _ASCII_TILDE.sub(mark, text)
-        if c.spaces == "between_japanese":
+        if c.spaces == "inside_phrases" and _BETWEEN.search(text):
+            text = "\n".join(_phrase_spaces(line) for line in text.split("\n"))
+        elif c.spaces == "between_japanese":
             text = _BETWEEN.sub("", text)
         elif c.spaces == "around_japanese":
             text = _AROUND.sub("", text)
@@ -100,3 +112,25 @@ class JaNormalize(Cleaner):
             out.append(new)
         return CleanResult(rows=out, changed=len(changes), changes=changes)
 
+
+def _phrase_spaces(line: str) -> str:
+    """``line`` without the spaces between Japanese characters, except between two content words
+    (Sudachi's reading): a space inside a word, or next to a particle, auxiliary, affix or punctuation goes."""
+    found = list(_BETWEEN.finditer(line))
+    if not found:
+        return line
+    pieces, cuts, last = [], [], 0
+    for m in found:
+        pieces.append(line[last:m.start()])
+        cuts.append(sum(map(len, pieces)))
+        last = m.end()
+    pieces.append(line[last:])
+    starts, ends = {}, {}
+    for begin, end, pos, detail in spans("".join(pieces)):
+        starts[begin] = pos if detail != "非自立可能" else "助動詞"
+        ends[end] = pos
+    out = [pieces[0]]
+    for m, cut, piece in zip(found, cuts, pieces[1:]):
+        inside = cut not in starts or starts[cut] in _BEFORE or ends.get(cut) in _AFTER
+        out += ["" if inside else m.group(), piece]
+    return "".join(out)

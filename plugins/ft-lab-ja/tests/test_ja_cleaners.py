@@ -19,6 +19,10 @@ def rows(*texts):
     ("営業時間は10時～18時です", "営業時間は10時〜18時です"),
     ("受付:9~17時", "受付:9〜17時"),
     ("型番 AB‐1234 の ケーブル", "型番 AB-1234 のケーブル"),
+    # spaces: gone inside words and next to particles, auxiliaries and affixes; kept between content words
+    ("パスワード を 忘れ ました", "パスワードを忘れました"), ("コンピュ ータ", "コンピュータ"),
+    ("田中 さん に 連絡", "田中さんに連絡"), ("確認 して ください\n次の 行 です", "確認してください\n次の行です"),
+    ("確率 基礎", "確率 基礎"), ("東京 大阪 名古屋", "東京 大阪 名古屋"), ("シュガーマン 奇跡", "シュガーマン 奇跡"),
     # left alone: ruled lines, the Japanese dash, a hyphen before a digit, paths, spaces between Latin words
     ("見出し━━━━", "見出し━━━━"), ("それは――違う", "それは――違う"), ("ページ-1", "ページ-1"),
     ("cd ~/work", "cd ~/work"), ("Hello world です", "Hello world です"), ("word—word", "word—word"),
@@ -30,6 +34,8 @@ def test_ja_normalize_defaults(before, after):
 def test_ja_normalize_options_and_change_records():
     opt = JaNormalize(JaNormalize.Config(spaces="around_japanese", max_repeat=2, max_long_vowels=2, tilde="ascii"))
     assert opt.normalize_text("Python で 書く すごーーーい！！！！ 10時〜18時") == "Pythonで書くすごーーい！！10時~18時"
+    every = JaNormalize(JaNormalize.Config(spaces="between_japanese"))
+    assert every.normalize_text("確率 基礎 と Python で") == "確率基礎と Python で"
     keep = JaNormalize(JaNormalize.Config(long_vowel=False, max_long_vowels=None, hyphens=False, tilde="keep",
                                           spaces="keep"))
     assert keep.normalize_text("コンピュ−タ－ ーー 03−1234 〜～") == "コンピュ−タ－ ーー 03−1234 〜～"
