@@ -54,3 +54,25 @@ def test_a_bad_setting_is_one_line_naming_the_field(tmp_path, capsys):
     assert main(["validate", str(recipe)]) != 0
     err = capsys.readouterr().err
     assert "analyzer" in err and '"mecab"' in err and "Traceback" not in err
+
+
+def test_the_studio_draws_a_form_for_each_component():
+    """The Studio's component pickers list the pack and build each form from its Config."""
+    import ipywidgets as W
+
+    from ft_lab.widgets.forms import ComponentForm
+
+    form = ComponentForm("cleaner", "ja_normalize")
+    assert {"ja_normalize", "ja_boilerplate", "ja_mojibake"} <= set(form.choice.options)
+    assert "(ft-lab-ja)" in form.summary.value
+    spaces = form.form.widgets["spaces"]
+    assert isinstance(spaces, W.Dropdown) and spaces.value == "inside_phrases"
+    spaces.value = "between_japanese"
+    form.form.widgets["max_repeat"].value = "2"
+    assert form.value() == {"name": "ja_normalize", "long_vowel": True, "max_long_vowels": 1, "hyphens": True,
+                            "tilde": "wave_dash", "spaces": "between_japanese", "max_repeat": 2}
+    form.form.widgets["max_repeat"].value = "0"
+    assert "max_repeat must be 1 or more" in form.form.field_errors["max_repeat"].value
+    ev = ComponentForm("evaluator", {"name": "ja_word_f1", "analyzer": "unidic"})
+    assert ev.value() == {"name": "ja_word_f1", "analyzer": "unidic", "split_mode": "A", "form": "normalized",
+                          "content_only": True}
