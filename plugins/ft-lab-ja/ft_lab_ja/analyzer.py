@@ -160,6 +160,13 @@ def spans(text: str, split_mode: str = "A"):
         offset += len(chunk)
 
 
+def known_word(text: str) -> bool:
+    """Whether Sudachi (long units, mode C) reads ``text`` as one word in its dictionary."""
+    check_analyzer("sudachi", "C")
+    got = _sudachi("C").tokenize(text)
+    return len(got) == 1 and not got[0].is_oov()
+
+
 def describe(analyzer: str, split_mode: str, form: str) -> str:
     """The tokenizer's name recorded with a score, e.g. ``sudachi-core-A/normalized``."""
     if analyzer == "unidic":

@@ -19,9 +19,12 @@ def rows(*texts):
     ("営業時間は10時～18時です", "営業時間は10時〜18時です"),
     ("受付:9~17時", "受付:9〜17時"),
     ("型番 AB‐1234 の ケーブル", "型番 AB-1234 のケーブル"),
+    # a dash after kana: ー when it ends a word or makes one Sudachi knows; between two words it stays
+    ("メ-ルアドレス", "メールアドレス"), ("フランス-アメリカ間", "フランス-アメリカ間"),
+    ("ヴァレンティア-ニューファンドランド", "ヴァレンティア-ニューファンドランド"), ("ｽｰﾊﾟｰ", "ｽｰﾊﾟｰ"),
     # spaces: gone inside words and next to particles, auxiliaries and affixes; kept between content words
     ("パスワード を 忘れ ました", "パスワードを忘れました"), ("コンピュ ータ", "コンピュータ"),
-    ("田中 さん に 連絡", "田中さんに連絡"), ("確認 して ください\n次の 行 です", "確認してください\n次の行です"),
+    ("田中 さん に 連絡", "田中さんに連絡"), ("特に 母親から", "特に母親から"), ("確認 して ください\n次の 行 です", "確認してください\n次の行です"),
     ("確率 基礎", "確率 基礎"), ("東京 大阪 名古屋", "東京 大阪 名古屋"), ("シュガーマン 奇跡", "シュガーマン 奇跡"),
     # left alone: ruled lines, the Japanese dash, a hyphen before a digit, paths, spaces between Latin words
     ("見出し━━━━", "見出し━━━━"), ("それは――違う", "それは――違う"), ("ページ-1", "ページ-1"),
