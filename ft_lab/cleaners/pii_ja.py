@@ -8,8 +8,9 @@ GiNZA misses (rare given names, names written in katakana).
 
 The rules come from how Japanese names are written, not from any benchmark's answers:
 - tokens of one kind in a row are one name (``山田`` + ``太郎``), also across ``・`` (``ジョン・スミス``);
-- a name followed by a person suffix or a title (``さん``, ``様``, ``氏``, ``先生``, ``社長``) is a
-  person, even where the dictionary calls it a place (many surnames are place names: ``川崎さん``);
+- a name followed by a person suffix (``さん``, ``様``, ``氏``, ``先生``) is a person, even where the
+  dictionary calls it a place (many surnames are place names: ``川崎さん``);
+- a name of one character (``鶴``, ``董``) counts only before a suffix or a title (``社長``, ``監督``);
 - a name followed directly by another noun or a suffix is part of a longer word (``ヒギンズ社``,
   ``山田城``, ``羽田空港`` as a place is kept by the place suffixes) and is left to the NER model.
 """
@@ -21,7 +22,7 @@ import re
 PERSON_SUFFIX = frozenset({"さん", "様", "さま", "氏", "君", "くん", "ちゃん", "殿", "先生", "夫人", "嬢", "家", "一家",
                            "たち", "ら", "達"})
 TITLES = frozenset({"先生", "社長", "会長", "副社長", "部長", "課長", "係長", "店長", "院長", "校長", "学長", "理事長",
-                    "代表", "監督", "選手", "投手", "捕手", "議員", "知事", "市長", "町長", "村長", "首相", "総理",
+                    "監督", "選手", "投手", "捕手", "議員", "知事", "市長", "町長", "村長", "首相", "総理",
                     "大統領", "大臣", "長官", "教授", "准教授", "博士", "医師", "弁護士", "記者", "容疑者", "被告",
                     "被告人", "主任", "担当", "夫妻", "王", "皇帝", "将軍", "隊長", "艦長", "師匠", "コーチ",
                     "アナウンサー", "キャプテン", "オーナー"})
@@ -53,10 +54,10 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
                          or toks[j].text in _JOINERS and j + 1 < n and _kind(toks[j + 1].tag_) == kind):
             j += 1
         start, end = toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text)
-        keep = True
-        if j < n:
-            nxt = toks[j]
-            if nxt.text in PERSON_SUFFIX or nxt.text in TITLES:
+        nxt = toks[j] if j < n else None
+        keep = end - start > 1 or nxt is not None and (nxt.text in PERSON_SUFFIX or nxt.text in TITLES)
+        if nxt is not None and keep:
+            if nxt.text in PERSON_SUFFIX or kind == "PERSON" and nxt.text in TITLES:
                 kind = "PERSON"
             elif kind == "LOCATION" and _PLACE_SUFFIX.match(nxt.text):
                 pass

@@ -81,7 +81,7 @@ _TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss
 _CUED_NAME = re.compile(r"(?:\b(?i:my name is|my name's|call me|i am|i'm|yours truly|sincerely|regards|thanks|dear|attn|"
                         r"attention|contact person)\b[:,]?|\b(?i:name|signed):)[ ]*\n?[ ]*"
                         r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?)\b"
-                        r"(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support)\b)")
+                        r"(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support|Service)\b)")
 # Words that make a span an organisation's name, not a person's.
 _ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|Limited|LLC|LLP|PLC|GmbH|AG|SA|"
                        r"Group|Holdings|Bank|Banks|Capital|Partners|Associates|University|College|Institute|School|"
@@ -90,12 +90,14 @@ _ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|L
                        r"Technologies|Technology|Tech|Solutions|Services|Consulting|Media|Records|Studios|Pictures|"
                        r"Airlines|Airways|Motors|Energy|Pharma|Labs|Laboratories|Network|Networks|Industries|"
                        r"International|Global|Enterprises|Store|Stores|Market|Insurance|Trust|Fund|Press|News|"
-                       r"Times|Post|Journal|Magazine|Games|Entertainment|Communications|Telecom|Airport|Living)\b")
+                       r"Times|Post|Journal|Magazine|Games|Entertainment|Communications|Telecom|Airport|Living|Support|"
+                       r"Service|Help|Desk|Customer|Care)\b")
 # An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
                            # the short lines of an address block after the street: town, country, postcode
                            r"|(?:(?:[ ,\t]*\n)+[ \t]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}(?:[ ]?\d{1,6})?[ \t]*(?=\n|$)){1,3}")
+_FOREIGN_WORD = re.compile(r"[\u30a1-\u30fa\u30fcA-Za-z]{2,}")
 _PLACEHOLDER = re.compile(r"<[A-Z_]+(?:_\d+)?>")
 
 
@@ -163,7 +165,8 @@ def address_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
 
 def cued_names(text: str) -> list[tuple[int, int, str]]:
     """The name after Mr./Ms./Dr., "my name is", "Dear", "Regards,": a person, whatever the model says."""
-    return [(m.start(1), m.end(1), "PERSON") for pattern in (_TITLED_NAME, _CUED_NAME) for m in pattern.finditer(text)]
+    return [(m.start(1), m.end(1), "PERSON") for pattern in (_TITLED_NAME, _CUED_NAME) for m in pattern.finditer(text)
+            if not _ORG_WORD.search(m.group(1))]
 
 
 def _en_retype(doc, ent, kind: str | None) -> str | None:
@@ -258,10 +261,10 @@ class NerSpans:
     def _run(self, lang: str, texts: list[str]):
         want_ner = self.entities & MODEL_TYPES
         docs = iter(())
-        if want_ner:
-            nlp = load_pipeline(lang)
-            fast = lang == "ja" and self.japanese == "fast"  # Sudachi's tags only: no network runs
-            docs = nlp.pipe(texts, batch_size=self.batch_size, disable=list(nlp.pipe_names) if fast else [])
+        if want_ner and lang == "ja":
+            docs = self._japanese_docs(load_pipeline(lang), texts)
+        elif want_ner:
+            docs = load_pipeline(lang).pipe(texts, batch_size=self.batch_size)
         label = _label_mapper(lang)
         for text in texts:
             spans = address_spans(text, lang) if "ADDRESS" in self.entities else []
@@ -273,6 +276,16 @@ class NerSpans:
                 spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
             spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
             yield repeat_names(text, join_addresses(text, spans))
+
+    def _japanese_docs(self, nlp, texts: list[str]):
+        """Sudachi's tokens for every text; GiNZA's network (``japanese: model``) only runs on the texts that
+        hold a proper noun or a katakana or Latin word, as names do (most short questions hold none)."""
+        made = [nlp.make_doc(t) for t in texts]
+        if self.japanese == "fast":
+            return iter(made)
+        worth = [any(t.tag_.startswith("名詞-固有名詞") or _FOREIGN_WORD.search(t.text) for t in d) for d in made]
+        ran = nlp.pipe((d for d, w in zip(made, worth) if w), batch_size=self.batch_size)
+        return (next(ran) if w else d for d, w in zip(made, worth))
 
     def __call__(self, text: str) -> list[tuple[int, int, str]]:
         if text not in self.found:  # a single row masked outside ``clean`` (for instance rejected rows)
@@ -300,8 +313,8 @@ class PiiNer(PiiMask):
             "help": "model per text: 'auto' reads the script (kana: Japanese, Latin: English), or one for all"})
         batch_size: int = field(default=256, metadata={"help": "texts per model batch (nlp.pipe)"})
         japanese: Literal["model", "fast"] = field(default="model", metadata={
-            "help": "'model': GiNZA's NER and Sudachi's dictionary of names; 'fast': the dictionary alone "
-                    "(persons and places, no organisations; about 30x faster)"})
+            "help": "Japanese: 'model' runs GiNZA's NER and reads Sudachi's dictionary of names; 'fast' reads "
+                    "the dictionary alone (persons and places, no organisations; tens of times faster)"})
 
         def __post_init__(self):
             known = NER_TYPES + STRUCTURED
