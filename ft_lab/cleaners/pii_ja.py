@@ -25,7 +25,9 @@ TITLES = frozenset({"先生", "社長", "会長", "副社長", "部長", "課長
                     "監督", "選手", "投手", "捕手", "議員", "知事", "市長", "町長", "村長", "首相", "総理",
                     "大統領", "大臣", "長官", "教授", "准教授", "博士", "医師", "弁護士", "記者", "容疑者", "被告",
                     "被告人", "主任", "担当", "夫妻", "王", "皇帝", "将軍", "隊長", "艦長", "師匠", "コーチ",
-                    "アナウンサー", "キャプテン", "オーナー"})
+                    "アナウンサー", "キャプテン", "オーナー", "副大統領", "総統", "主席", "国王", "女王", "大使", "外相",
+                    "蔵相", "元帥", "大将", "中将", "少将", "大佐", "中佐", "少佐", "大尉", "提督", "公爵", "侯爵", "伯爵",
+                    "子爵", "男爵", "牧師", "神父", "司祭", "住職", "自身", "本人", "等", "方"})
 # A place name followed by one of these is still a place (``大阪府``, ``東京駅``, ``横浜市内``).
 _PLACE_SUFFIX = re.compile(r"^(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|港|空港|湖|山|川|半島|地方|郊外|市内|県内|"
                            r"出身|在住|方面|周辺|沖|通り|丁目|番地)$")
@@ -61,7 +63,7 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
                 kind = "PERSON"
             elif kind == "LOCATION" and _PLACE_SUFFIX.match(nxt.text):
                 pass
-            elif nxt.tag_.startswith(("名詞", "接尾辞")):
+            elif nxt.tag_.startswith(("名詞", "接尾辞")) and not nxt.tag_.startswith("名詞-数詞"):
                 keep = False  # part of a longer word: a company, a building, a team
         if keep:
             out.append((start, end, kind))
