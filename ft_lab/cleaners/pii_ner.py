@@ -214,18 +214,26 @@ def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int
 
 
 def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str]]:
-    """The doc's entities as (start, end, type); Japanese: the dictionary's names first, then GiNZA's."""
+    """The doc's entities as (start, end, type). Japanese: the dictionary's names and GiNZA's entities;
+    where they overlap, an organisation or place that holds the name and more (``ダイムラー・ベンツ社``)
+    wins, and the dictionary's name otherwise."""
+    names = [s for s in dictionary_names(doc) if s[2] in wanted] if lang == "ja" else []
     spans = []
-    if lang == "ja":
-        spans = [s for s in dictionary_names(doc) if s[2] in wanted]
     for ent in doc.ents:
         if ent.text.casefold() in _NOT_NAMES:
             continue
         kind = label(ent.label_)
         kind = _ja_retype(ent.text, kind) if lang == "ja" else _en_retype(doc, ent, kind)
-        if kind in wanted and not (lang == "ja" and any(s[0] < ent.end_char and ent.start_char < s[1] for s in spans)):
-            spans.append((ent.start_char, ent.end_char, kind))
-    return spans
+        if kind not in wanted:
+            continue
+        s, e = ent.start_char, ent.end_char
+        inside = [n for n in names if s <= n[0] and n[1] <= e and (n[1] - n[0]) < (e - s)]
+        if kind in ("ORGANIZATION", "LOCATION") and inside:
+            names = [n for n in names if n not in inside]
+        elif any(n[0] < e and s < n[1] for n in names):
+            continue
+        spans.append((s, e, kind))
+    return names + spans
 
 
 class NerSpans:
