@@ -129,6 +129,16 @@ def test_english_rules_on_top_of_the_model(masker):
 
 
 @needs_ner
+@pytest.mark.parametrize("text, runs", [
+    ("How do I pay? Where is my card?", False),  # only "I" and common words opening a sentence
+    ("I met Will yesterday.", True), ("My card is with Jane", True),
+    ("hi my name is john smith", True),  # no capital at all: names are in lower case too
+])
+def test_english_model_runs_only_where_a_name_could_be(text, runs):
+    assert pii_ner._may_hold_a_name(text) is runs
+
+
+@needs_ner
 def test_english_pipeline_runs_the_ner_component_alone():
     assert pii_ner.load_pipeline("en").pipe_names == ["ner"]
     assert pii_ner.load_pipeline("ja").pipe_names == ["tok2vec", "ner"]
