@@ -167,6 +167,10 @@ def test_japanese_dictionary_rules():
     found = [(doc.text[s:e], k) for s, e, k in dictionary_names(doc)]
     assert ("ジョン・スミス", "PERSON") in found and ("川崎", "PERSON") in found  # a place-like surname before さん
     assert not any(v == "鶴" for v, _ in found)  # one character, no suffix: not a name
+    from ft_lab.cleaners.pii_ja import dictionary_organisations
+
+    doc = next(nlp.pipe(["ジョン・スミスはトヨタ自動車の社員です。"], disable=nlp.pipe_names))
+    assert [(doc.text[s:e], k) for s, e, k in dictionary_organisations(doc)] == [("トヨタ自動車", "ORGANIZATION")]
 
 
 def test_config_refuses_unknown_types():
