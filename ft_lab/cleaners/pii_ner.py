@@ -233,6 +233,11 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
         inside = [n for n in names if s <= n[0] and n[1] <= e and (n[1] - n[0]) < (e - s)]
         if kind in ("ORGANIZATION", "LOCATION") and inside:
             names = [n for n in names if n not in inside]
+        elif kind == "PERSON" and lang == "ja":  # a person of GiNZA's over an "organisation" of the dictionary
+            overlap = [n for n in names if n[0] < e and s < n[1]]
+            if any(n[2] != "ORGANIZATION" for n in overlap):
+                continue
+            names = [n for n in names if n not in overlap]
         elif any(n[0] < e and s < n[1] for n in names):
             continue
         spans.append((s, e, kind))
