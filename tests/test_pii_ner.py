@@ -115,6 +115,64 @@ def test_language_is_read_per_text_or_fixed(masker):
     assert out.rows[0]["messages"][0]["content"] == "I am <PERSON_1> from <LOCATION_1>."
 
 
+@needs_ner
+def test_english_rules_on_top_of_the_model(masker):
+    """Names after cue words, persons the small model calls organisations, and a multi-line address."""
+    texts = ["I'm Jane and this is about my card.", "Regards,\nTom Baker", "She was a huge Megan Payne fan.",
+             "I bought shares of IBM.", "Thanks Apple Support for the help",
+             "Ship to:\n12 Baker Street\nSpringfield\nUnited States 62704"]
+    out = [r["text"] for r in masker.clean(rows(*texts), ["text"]).rows]
+    assert out[:3] == ["I'm <PERSON_1> and this is about my card.", "Regards,\n<PERSON_1>", "She was a huge <PERSON_1> fan."]
+    assert out[3] == "I bought shares of <ORGANIZATION_1>."  # an acronym stays an organisation
+    assert "PERSON" not in out[4]  # an organisation word after the cue
+    assert out[5] == "Ship to:\n<ADDRESS_1>"  # street, town, country and postcode: one address
+
+
+@needs_ner
+@pytest.mark.parametrize("text, runs", [
+    ("How do I pay? Where is my card?", False),  # only "I" and common words opening a sentence
+    ("I met Will yesterday.", True), ("My card is with Jane", True),
+    ("hi my name is john smith", True),  # no capital at all: names are in lower case too
+])
+def test_english_model_runs_only_where_a_name_could_be(text, runs):
+    assert pii_ner._may_hold_a_name(text) is runs
+
+
+@needs_ner
+def test_english_pipeline_runs_the_ner_component_alone():
+    assert pii_ner.load_pipeline("en").pipe_names == ["ner"]
+    assert pii_ner.load_pipeline("ja").pipe_names == ["tok2vec", "ner"]
+
+
+@needs_ner
+@pytest.mark.parametrize("mode, expected", [
+    ("model", ["<PERSON_1>さんと<PERSON_2>さんは<LOCATION_1>を見学した。", "<ORGANIZATION_1>の<PERSON_1>部長が<LOCATION_1>に来た。"]),
+    # the dictionary alone: persons and places, and a name inside a longer word (山田城, ヒギンズ社) left alone
+    ("fast", ["<PERSON_1>さんと<PERSON_2>さんは山田城を見学した。", "ヒギンズ社の<PERSON_1>部長が<LOCATION_1>に来た。"]),
+])
+def test_japanese_dictionary_names_in_both_modes(mode, expected):
+    cleaner = PiiNer(PiiNer.Config(numbered=True, japanese=mode))
+    texts = ["佐藤花子さんと川崎さんは山田城を見学した。", "ヒギンズ社の鈴木部長が大阪府に来た。",
+             "注文番号 20240401、価格は12,800円、2024-04-01に発送しました。"]
+    out = cleaner.clean(rows(*texts), ["text"])
+    assert [r["text"] for r in out.rows] == expected + [texts[2]]
+
+
+@needs_ner
+def test_japanese_dictionary_rules():
+    from ft_lab.cleaners.pii_ja import dictionary_names
+
+    nlp = pii_ner.load_pipeline("ja")
+    doc = next(nlp.pipe(["ジョン・スミスと鶴の一声、川崎さん。"], disable=nlp.pipe_names))
+    found = [(doc.text[s:e], k) for s, e, k in dictionary_names(doc)]
+    assert ("ジョン・スミス", "PERSON") in found and ("川崎", "PERSON") in found  # a place-like surname before さん
+    assert not any(v == "鶴" for v, _ in found)  # one character, no suffix: not a name
+    from ft_lab.cleaners.pii_ja import dictionary_organisations
+
+    doc = next(nlp.pipe(["ジョン・スミスはトヨタ自動車の社員です。"], disable=nlp.pipe_names))
+    assert [(doc.text[s:e], k) for s, e, k in dictionary_organisations(doc)] == [("トヨタ自動車", "ORGANIZATION")]
+
+
 def test_config_refuses_unknown_types():
     with pytest.raises(ValueError, match="unknown type"):
         PiiNer.Config(entities=["PERSON", "SHOE_SIZE"])
