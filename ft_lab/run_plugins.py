@@ -1,7 +1,7 @@
 """Plugins registered in-process (``register_plugin``, e.g. in a notebook cell) travel with a run to its
 worker process, which cannot import a notebook's cells.
 
-``create_run`` saves them into ``RUN_DIR/plugins.pkl`` with cloudpickle (by value when defined in
+``create_run`` saves those whose components the recipe uses into ``RUN_DIR/plugins.pkl`` with cloudpickle (by value when defined in
 ``__main__``: a notebook or a script; by reference when they live in an importable module); the worker
 loads them before it reads the recipe, so the run's cleaners, evaluators and methods are found there
 too::
@@ -31,8 +31,8 @@ def _used_plugins(recipe, registry) -> set[str]:
 
 
 def save_run_plugins(run_dir: Path, recipe) -> list[str]:
-    """Write the in-process plugins into ``run_dir``; returns their names. A plugin that cannot be pickled
-    is left out, unless the recipe uses one of its components: then a UserError says what to do."""
+    """Write the in-process plugins whose components the recipe uses into ``run_dir``; returns their names.
+    One that cannot be pickled stops with a UserError that says what to do."""
     from .plugins import get_registry, in_process_plugins
 
     plugins = in_process_plugins()
@@ -43,13 +43,14 @@ def save_run_plugins(run_dir: Path, recipe) -> list[str]:
     used = _used_plugins(recipe, get_registry())
     saved = []
     for name, obj in plugins:
+        if name not in used:  # the worker needs only the plugins whose components the recipe names
+            continue
         try:
             saved.append((name, cloudpickle.dumps(obj)))
         except Exception as exc:  # noqa: BLE001 - anything cloudpickle refuses
-            if name in used:
-                raise UserError(f"in-process plugin '{name}' cannot be sent to the training worker "
-                                f"({type(exc).__name__}: {exc}); keep it free of open files, locks and "
-                                f"widgets, or move it into a module or package (docs/plugins.md)") from None
+            raise UserError(f"in-process plugin '{name}' cannot be sent to the training worker "
+                            f"({type(exc).__name__}: {exc}); keep it free of open files, locks and "
+                            f"widgets, or move it into a module or package (docs/plugins.md)") from None
     if saved:
         atomic_write_bytes(Path(run_dir) / FILE, pickle.dumps(saved))
     return [n for n, _ in saved]
