@@ -23,6 +23,8 @@ _LAZY = {
     "list_runs": ("ft_lab.runs", "list_runs"),
     "RunHandle": ("ft_lab.runs", "RunHandle"),
     "get_registry": ("ft_lab.plugins", "get_registry"),
+    "register_plugin": ("ft_lab.plugins", "register_plugin"),
+    "unregister_plugin": ("ft_lab.plugins", "unregister_plugin"),
     "Studio": ("ft_lab.widgets.studio", "Studio"),
     "DataPanel": ("ft_lab.widgets.data", "DataPanel"),
     "ModelPanel": ("ft_lab.widgets.model", "ModelPanel"),

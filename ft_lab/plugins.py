@@ -125,8 +125,10 @@ _in_process: list[tuple[str, object]] = []
 
 def register_plugin(plugin: object, name: str | None = None) -> str:
     """Add a plugin object (a module, class or instance with ``@hookimpl`` methods) to every registry
-    built from now on; returns its name. The process-wide registry is rebuilt on next use."""
+    built from now on; returns its name. The process-wide registry is rebuilt on next use. Registering
+    a name again replaces the earlier plugin (a notebook cell run twice)."""
     name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    _in_process[:] = [(n, p) for n, p in _in_process if n != name]
     _in_process.append((name, plugin))
     _forget()
     return name
@@ -136,6 +138,11 @@ def unregister_plugin(name: str) -> None:
     """Remove a plugin added with ``register_plugin``."""
     _in_process[:] = [(n, p) for n, p in _in_process if n != name]
     _forget()
+
+
+def in_process_plugins() -> list[tuple[str, object]]:
+    """The plugins added with ``register_plugin``, as (name, object), in registration order."""
+    return list(_in_process)
 
 
 def load_registry(strict: bool | None = None) -> Registry:

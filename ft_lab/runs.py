@@ -230,6 +230,7 @@ def create_run(recipe, runs_dir=None) -> Path:
     from .data.prepare import prepare_data
 
     from .model_folder import check_model_spec
+    from .run_plugins import save_run_plugins
     from .training.defaults import resolve_defaults
 
     recipe = recipe.resolved()
@@ -250,6 +251,7 @@ def create_run(recipe, runs_dir=None) -> Path:
     try:
         prepared.write(tmp / "data")
         atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+        save_run_plugins(tmp, recipe)  # plugins registered in this process (a notebook's cells) reach the worker
         atomic_write_json(tmp / "run.json", {
             "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,

@@ -84,6 +84,14 @@ def test_pii_structured_types_with_full_width_and_numbering():
     assert "5678" not in json.dumps(out.changes, ensure_ascii=False) + json.dumps(out.info)
 
 
+def test_pii_postal_code_with_its_mark_right_after_a_phone_number():
+    """After a phone word, a 7-digit group would pass as a phone; 〒 or 郵便番号 before it says what it is."""
+    det = PiiDetector()
+    text = "電話は０３－１２３４－５６７８、〒１００－０００１です。郵便番号：150-0002、電話 0120-123-456"
+    assert [s.type for s in det.find(text)] == ["PHONE", "POSTAL_CODE", "POSTAL_CODE", "PHONE"]
+    assert det.mask(text)[0] == "電話は<PHONE>、<POSTAL_CODE>です。<POSTAL_CODE>、電話 <PHONE>"
+
+
 def test_pii_look_alikes_are_left_alone():
     det = PiiDetector()
     for text in ["2024-04-01に発売", "価格は12,800円", "会議は10:30から", "version 1.2.3", "card 4532276644577021",

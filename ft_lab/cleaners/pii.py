@@ -221,11 +221,15 @@ class PiiDetector:
                     if my_number_ok(digits) and (not self.my_number_context or _MY_NUMBER_CONTEXT.search(
                             folded, max(0, m.start() - 30), min(len(folded), m.end() + 30))):
                         add(m.start(), m.end(), "MY_NUMBER")
+            postal = list(_POSTAL.finditer(folded)) if "POSTAL_CODE" in ent else []
+            for m in postal:  # 〒 or 郵便番号 before it: a postal code, even right after a phone word
+                if m.group()[0] in "〒郵":
+                    add(m.start(), m.end(), "POSTAL_CODE")
             if "PHONE" in ent:
                 for s, e in _phone_spans(folded):
                     add(s, e, "PHONE")
-            if "POSTAL_CODE" in ent:
-                for m in _POSTAL.finditer(folded):
+            if postal:
+                for m in postal:
                     prefixed = m.group()[0] in "〒郵"
                     window = folded[max(0, m.start() - 15):m.start()]
                     if prefixed or _POSTAL_CONTEXT.search(window) or _JAPANESE.search(

@@ -284,7 +284,10 @@ def supervise(run_dir: Path, resume: bool) -> int:
     from ..recipe import Recipe
     from ..run_files import append_event, read_events
 
+    from ..run_plugins import load_run_plugins
+
     run_dir = Path(run_dir).resolve()
+    load_run_plugins(run_dir)
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     before = _last_status(run_dir)
     events_offset = read_events(run_dir)[1]

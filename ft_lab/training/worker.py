@@ -47,6 +47,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     def evaluator_failed(which: str, name: str, message: str) -> None:
         emit({"type": "warning", "evaluator": name, "model": which,
               "message": f"evaluator {name} failed on {which}: {message}"})
+    from ..run_plugins import load_run_plugins
+    load_run_plugins(run_dir)  # plugins registered in the notebook that created the run
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
     data = PreparedData.read(run_dir / "data")
     from .defaults import has_auto, resolve_defaults
