@@ -3,7 +3,8 @@
 - classification: labels from the head's logits (probabilities kept per example);
 - generation: batched greedy generation with left padding and the KV cache; each example also gets the
   summed negative log-likelihood of its reference (``nll``, ``n_tokens``) for perplexity.
-Only one batch of logits is alive at a time, so memory stays flat as the test set grows.
+Only one batch of logits is alive at a time, so memory stays flat as the test set grows; long prompts
+(k-shot baselines, long documents) make smaller batches, so memory stays bounded as prompts grow too.
 """
 from __future__ import annotations
 
@@ -14,9 +15,20 @@ from pathlib import Path
 from ..data.prompts import encode_generation, prompt_ids, prompt_text, reference_text
 
 
+#: a generation batch holds at most this many prompt tokens (attention and KV cache grow with it)
+PROMPT_TOKENS_PER_BATCH = 16_384
+#: the reference NLL materialises at most this many logits at a time (rows x positions x vocabulary)
+LOGITS_PER_BATCH = 64 * 1024 * 1024
+
+
 def _batches(items, size):
     for i in range(0, len(items), size):
         yield i, items[i:i + size]
+
+
+def rows_per_batch(width: int, per_position: int, budget: int, most: int) -> int:
+    """How many rows of ``width`` positions fit in ``budget`` (at least one, at most ``most``)."""
+    return max(1, min(most, budget // max(1, width * per_position)))
 
 
 def classify(model, tokenizer, examples, labels, batch_size: int, max_length: int):
@@ -84,17 +96,27 @@ def generate(model, tokenizer, examples, batch_size: int, max_new_tokens: int, m
                   "eos_token_id": stops or None, "use_cache": True, **decoding}
     for start, batch in _batches(examples, batch_size):
         prompts = [prompt_ids(tokenizer, ex, system_prompt)[-(max_length - 1):] for ex in batch]
-        width = max(len(p) for p in prompts)
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
-        with torch.no_grad():
-            out = model.generate(input_ids=ids, attention_mask=mask, **gen_kwargs)
-        texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
-        nll = reference_nll(model, tokenizer, batch, system_prompt, max_length, device)
-        for j, (ex, text) in enumerate(zip(batch, texts)):
-            yield {"id": start + j, "input": prompt_text(ex), "reference": reference_text(ex),
-                   "prediction": text.strip(), "nll": nll[j][0], "n_tokens": nll[j][1],
-                   "meta": ex.get("meta", {})}
+        step = rows_per_batch(max(len(p) for p in prompts) + max_new_tokens, 1, PROMPT_TOKENS_PER_BATCH, len(batch))
+        for i in range(0, len(batch), step):
+            part, texts = batch[i:i + step], _generate_batch(model, prompts[i:i + step], pad, device, gen_kwargs)
+            texts = tokenizer.batch_decode(texts, skip_special_tokens=True)
+            nll = reference_nll(model, tokenizer, part, system_prompt, max_length, device)
+            for j, (ex, text) in enumerate(zip(part, texts)):
+                yield {"id": start + i + j, "input": prompt_text(ex), "reference": reference_text(ex),
+                       "prediction": text.strip(), "nll": nll[j][0], "n_tokens": nll[j][1],
+                       "meta": ex.get("meta", {})}
+
+
+def _generate_batch(model, prompts: list[list[int]], pad: int, device, gen_kwargs):
+    """The new tokens of each left-padded prompt."""
+    import torch
+
+    width = max(len(p) for p in prompts)
+    ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=mask, **gen_kwargs)
+    return out[:, width:]
 
 
 def reference_nll(model, tokenizer, batch, system_prompt, max_length, device) -> list[tuple[float, int]]:
@@ -106,20 +128,26 @@ def reference_nll(model, tokenizer, batch, system_prompt, max_length, device) ->
     live = [(i, e) for i, e in enumerate(encs) if e is not None]
     if not live:
         return out
-    width = max(len(e["input_ids"]) for _, e in live)
+    vocab = int(getattr(model.config, "vocab_size", 0) or len(tokenizer))
+    step = rows_per_batch(max(len(e["input_ids"]) for _, e in live), vocab, LOGITS_PER_BATCH, len(live))
     pad = tokenizer.pad_token_id
-    ids = torch.tensor([e["input_ids"] + [pad] * (width - len(e["input_ids"])) for _, e in live], device=device)
-    mask = torch.tensor([[1] * len(e["input_ids"]) + [0] * (width - len(e["input_ids"])) for _, e in live],
-                        device=device)
-    labels = torch.tensor([e["labels"] + [-100] * (width - len(e["labels"])) for _, e in live], device=device)
-    with torch.no_grad():
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-    target = labels[:, 1:]
-    logp = torch.log_softmax(logits, dim=-1)
-    valid = target != -100
-    picked = logp.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1) * valid
-    for row, (i, _) in enumerate(live):
-        out[i] = (round(float(-picked[row].sum()), 5), int(valid[row].sum()))
+    for k in range(0, len(live), step):
+        part = live[k:k + step]
+        width = max(len(e["input_ids"]) for _, e in part)
+        ids = torch.tensor([e["input_ids"] + [pad] * (width - len(e["input_ids"])) for _, e in part], device=device)
+        mask = torch.tensor([[1] * len(e["input_ids"]) + [0] * (width - len(e["input_ids"])) for _, e in part],
+                            device=device)
+        labels = torch.tensor([e["labels"] + [-100] * (width - len(e["labels"])) for _, e in part], device=device)
+        # position t predicts token t + 1; the last position predicts nothing
+        target = torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], -100)], dim=1)
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            # cross_entropy keeps no second vocabulary-wide copy (log_softmax + gather would)
+            nll = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), target.reshape(-1),
+                                                    ignore_index=-100, reduction="none").view(target.shape)
+        valid = target != -100
+        for row, (i, _) in enumerate(part):
+            out[i] = (round(float(nll[row].sum()), 5), int(valid[row].sum()))
     return out
 
 
