@@ -106,6 +106,8 @@ def test_sweep_then_refuse_merge(tmp_path, banking_csv, tiny_model_dir):
     assert md == result.stdout
     assert [l.split("|")[1].strip() for l in md.splitlines()[2:]] == ["ia3", "prompt_tuning", "prefix_tuning"]
     assert "accuracy" in md.splitlines()[0] and "peak RSS MiB" in md
+    svg = (tmp_path / "out" / "sweep.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and ">ia3<" in svg and "not plotted: prefix_tuning (skipped)" in svg
 
     # prompt tuning is not mergeable: --merge is refused before anything is written
     out = tmp_path / "merged"
@@ -113,3 +115,20 @@ def test_sweep_then_refuse_merge(tmp_path, banking_csv, tiny_model_dir):
     assert refused.returncode == 2
     assert "merging into the base" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".merged")]
+
+
+def test_tradeoff_svg_plots_completed_methods_and_names_the_others():
+    from ft_lab.sweep import tradeoff_svg
+
+    rows = [{"method": "lora", "status": "completed", "trainable_parameters": 20_000, "train_runtime": 6.0,
+             "metrics": {"accuracy": 0.7, "macro_f1": 0.6}},
+            {"method": "full", "status": "completed", "trainable_parameters": 800_000, "train_runtime": 9.0,
+             "metrics": {"accuracy": 0.9}},
+            {"method": "reft", "status": "failed", "metrics": {}}]
+    svg = tradeoff_svg(rows)
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count("<circle") == 4  # two methods, each against parameters and against time
+    assert "lora: accuracy 0.7, trainable parameters (log scale) 2e+04" in svg
+    assert ">100k<" in svg and ">1M<" in svg  # log ticks in readable units
+    assert "not plotted: reft (failed)" in svg
+    assert "macro_f1 0.6" in tradeoff_svg(rows, metric="macro_f1")

@@ -48,6 +48,6 @@ def add_commands(subparsers) -> None:
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--methods", required=True, help="comma-separated method names, e.g. lora,ia3,full")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
-    p.add_argument("--out", help="write the Markdown table here, and sweep.json beside it")
+    p.add_argument("--out", help="write the Markdown table here, and sweep.json and the plot sweep.svg beside it")
     p.add_argument("--force", action="store_true", help="replace --out when it exists")
     p.set_defaults(handler=cmd_sweep)
