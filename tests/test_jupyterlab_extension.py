@@ -384,8 +384,20 @@ def test_launcher_card_creates_a_studio_notebook(lab, chromium, request):
 @needs_chromium
 def test_examples_card_opens_a_copy_of_the_example(lab, chromium, request):
     def body(page):
+        from ft_lab.server.handlers import example_title
+
         (lab.root / "quickstart.ipynb").write_text("{}")  # an existing file is never overwritten
         page.locator(".jp-LauncherCard", has_text="Examples").click()
+        # several examples: a dialog lists each as "title (file name)"
+        choice = page.locator(".jp-Dialog select")
+        choice.wait_for(timeout=60_000)
+        examples = sorted(p.name for p in (REPO / "example_notebooks").glob("*.ipynb"))
+        options = [o.strip() for o in choice.locator("option").all_inner_texts()]
+        assert sorted(o.split(" (")[-1].rstrip(")") for o in options) == examples, options
+        quickstart = REPO / "example_notebooks" / "quickstart.ipynb"
+        assert f"{example_title(quickstart)} (quickstart.ipynb)" in options, options
+        choice.select_option(index=options.index(f"{example_title(quickstart)} (quickstart.ipynb)"))
+        page.locator(".jp-Dialog .jp-mod-accept").click()
         copy = lab.root / "quickstart-1.ipynb"
         wait_for(copy.exists, 60, "the copy of the example notebook")
         original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))

@@ -192,9 +192,10 @@ class StopHandler(FtLabHandler):
 
 
 def example_folders() -> list[Path]:
-    """The example notebooks: <prefix>/share/ft-lab/examples (the wheel's shared data), else a checkout's."""
+    """The example notebooks: a checkout's (an editable install: the shared-data copy made at install time
+    may be older), else <prefix>/share/ft-lab/examples (the wheel's shared data)."""
     checkout = Path(__file__).resolve().parent.parent.parent / "example_notebooks"
-    return [p for p in (Path(sys.prefix) / "share" / "ft-lab" / "examples", checkout) if p.is_dir()]
+    return [p for p in (checkout, Path(sys.prefix) / "share" / "ft-lab" / "examples") if p.is_dir()]
 
 
 def _examples() -> dict[str, Path]:
@@ -205,7 +206,7 @@ def _examples() -> dict[str, Path]:
     return found
 
 
-def _title(path: Path) -> str:
+def example_title(path: Path) -> str:
     try:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells") or []
     except (OSError, ValueError):
@@ -222,7 +223,7 @@ class ExamplesHandler(FtLabHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        self.write_json({"examples": [{"name": name, "title": _title(path)} for name, path in _examples().items()]})
+        self.write_json({"examples": [{"name": name, "title": example_title(path)} for name, path in _examples().items()]})
 
 
 class ExampleHandler(FtLabHandler):
