@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ARTIFACTS, banking_rows
 
 KERNEL_NAME = "ft-lab-test"
@@ -60,3 +62,13 @@ def artifact_dir(name: str) -> Path:
     path = ARTIFACTS / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernelspec in temporary Jupyter folders (nothing installed into the venv or the user's folders)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
+            mp.setenv(key, value)
+        yield KERNEL_NAME
+

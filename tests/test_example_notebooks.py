@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter
+from studio_support import artifact_dir, kernel_name  # noqa: F401  (kernel_name: a fixture)
 
 FOLDER = REPO / "example_notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
@@ -27,14 +27,6 @@ def _errors(nb) -> list:
 
 def _listing() -> set:
     return {p.relative_to(FOLDER) for p in FOLDER.rglob("*") if "__pycache__" not in p.parts}
-
-
-@pytest.fixture(scope="module")
-def kernel_name(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
-            mp.setenv(key, value)
-        yield KERNEL_NAME
 
 
 def test_there_are_example_notebooks():

@@ -11,7 +11,7 @@ import nbclient
 import nbformat
 import pytest
 
-from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
+from studio_support import artifact_dir, kernel_name, write_studio_recipe  # noqa: F401  (kernel_name: a fixture)
 
 METRICS_TABLE = '<table class="ft-lab-metrics">'
 
@@ -30,15 +30,6 @@ start = find(studio, "ft-lab-start")
 assert start is not None and start.description == "Start", start
 start.click()
 '''
-
-
-@pytest.fixture(scope="module")
-def kernel_name(tmp_path_factory):
-    """A kernelspec in temporary Jupyter folders (nothing installed into the venv or the user's folders)."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in isolated_jupyter(tmp_path_factory.mktemp("jupyter")).items():
-            mp.setenv(key, value)
-        yield KERNEL_NAME
 
 
 def _execute(nb, cwd: Path, kernel_name: str, timeout: int = 600):

@@ -12,8 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Cleaner, CleanResult
-from .text import map_texts
+from ..components import Cleaner
+from .text import map_rows
 
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII, ideographic space -> space: width only, nothing else.
 _WIDE_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
@@ -81,10 +81,4 @@ class Normalize(Cleaner):
         return text
 
     def clean(self, rows, columns):
-        out, changes = [], []
-        for i, row in enumerate(rows):
-            new = map_texts(row, columns, self.normalize_text)
-            if new is not row:
-                changes.append({"index": i, "before": row, "after": new})
-            out.append(new)
-        return CleanResult(rows=out, changed=len(changes), changes=changes)
+        return map_rows(rows, columns, self.normalize_text)

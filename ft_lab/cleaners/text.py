@@ -67,3 +67,18 @@ def available_columns(rows: list[dict]) -> list[str]:
         return []
     first = rows[0]
     return [k for k in first if k != "meta"] + list((first.get("meta") or {}).keys())
+
+
+def map_rows(rows: list[dict], columns: list[str], fn: Callable[[str], str]):
+    """The ``CleanResult`` of a cleaner that rewrites text and drops nothing: ``fn`` on every text of
+    ``columns`` in every row, each changed row recorded in ``changes``."""
+    from ..components import CleanResult
+
+    out, changes = [], []
+    for i, row in enumerate(rows):
+        new = map_texts(row, columns, fn)
+        if new is not row:
+            changes.append({"index": i, "before": row, "after": new})
+        out.append(new)
+    return CleanResult(rows=out, changed=len(changes), changes=changes)
+

@@ -87,11 +87,11 @@ def cmd_resume(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from ..recipe import Recipe
+    from ..recipe import AUTO_METHOD, Recipe
 
     recipe = Recipe.from_yaml(args.recipe)
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
-          f"method {recipe.method.name if recipe.method.named else 'auto'})")
+          f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     from ..training.defaults import resolution_lines
     for line in resolution_lines(recipe):
         print(line)

@@ -98,8 +98,9 @@ def generate(model, tokenizer, examples, batch_size: int, max_new_tokens: int, m
         prompts = [prompt_ids(tokenizer, ex, system_prompt)[-(max_length - 1):] for ex in batch]
         step = rows_per_batch(max(len(p) for p in prompts) + max_new_tokens, 1, PROMPT_TOKENS_PER_BATCH, len(batch))
         for i in range(0, len(batch), step):
-            part, texts = batch[i:i + step], _generate_batch(model, prompts[i:i + step], pad, device, gen_kwargs)
-            texts = tokenizer.batch_decode(texts, skip_special_tokens=True)
+            part = batch[i:i + step]
+            new_tokens = _generate_batch(model, prompts[i:i + step], pad, device, gen_kwargs)
+            texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
             nll = reference_nll(model, tokenizer, part, system_prompt, max_length, device)
             for j, (ex, text) in enumerate(zip(part, texts)):
                 yield {"id": start + i + j, "input": prompt_text(ex), "reference": reference_text(ex),

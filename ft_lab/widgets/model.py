@@ -14,7 +14,7 @@ import html
 import ipywidgets as W
 
 from ..errors import RecipeError, UserError
-from ..recipe import ModelSection
+from ..recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
 from .forms import ComponentForm, ConfigForm, row
 from .state import RecipeState, problems_html
 
@@ -69,18 +69,18 @@ class ModelPanel(W.VBox):
 
     @staticmethod
     def _is_auto(section) -> bool:
-        return section is None or section == "auto" or (isinstance(section, dict) and section.get("name") == "auto")
+        return section in (None, AUTO_METHOD) or (isinstance(section, dict) and section.get("name") == AUTO_METHOD)
 
     def _shown(self, section) -> dict:
         """What the method form shows: the method, or for auto the LoRA settings used when it is chosen."""
-        return {"name": "lora"} if self._is_auto(section) else section
+        return {"name": FALLBACK_METHOD} if self._is_auto(section) else section
 
     def _show_auto(self) -> None:
         self.method.layout.display = "none" if self.auto_method.value else None
 
     def sync(self) -> None:
         self.state.sections["model"] = self.model_form.value()
-        self.state.sections["method"] = {"name": "auto"} if self.auto_method.value else self.method.value()
+        self.state.sections["method"] = {"name": AUTO_METHOD} if self.auto_method.value else self.method.value()
 
     def refresh(self) -> None:
         self.model_form.set_value(self.state.sections.get("model") or {})

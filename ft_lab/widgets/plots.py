@@ -243,4 +243,3 @@ def svg_lr_find(found: dict) -> str:
     title = (f"learning-rate range test: {found.get('steps', len(points))} steps, "
              f"{found.get('seconds', 0):.1f} s (smoothed loss against the rate)")
     return svg_lines({"smoothed loss": points}, title=title, marks=marks, x_label=lambda x: f"{10 ** x:.0e}")
-

@@ -43,13 +43,13 @@ def _eta(seconds: float) -> str:
 
 def lr_find_html(run_dir) -> str:
     """The range test's plot from ``RUN_DIR/lr_find.json`` ('' when there is none or it cannot be read)."""
-    import json
+    from ..atomic import read_json
 
     if run_dir is None:
         return ""
     try:
-        found = json.loads((run_dir / "lr_find.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        found = read_json(run_dir / "lr_find.json")
+    except (OSError, UserError):
         return ""
     return svg_lr_find(found) if isinstance(found, dict) else ""
 
@@ -100,7 +100,8 @@ class TrainPanel(W.VBox):
         actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
         actions.add_class("ft-lab-train-actions")
         self.children = [W.HTML("<h3>Train</h3>"), actions, self.status, self.summary, self.run_dir_html,
-                         self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators, self.launch]
+                         self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
+                         self.launch]
         self.add_class("ft-lab-train-panel")
 
     def _evaluate_plain(self) -> list:

@@ -23,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ft_lab import Cleaner, CleanResult
-from ft_lab.cleaners.text import map_texts
+from ft_lab import Cleaner
+from ft_lab.cleaners.text import map_rows
 
 from .analyzer import known_word, spans
 
@@ -107,13 +107,7 @@ class JaNormalize(Cleaner):
         return text
 
     def clean(self, rows, columns):
-        out, changes = [], []
-        for i, row in enumerate(rows):
-            new = map_texts(row, columns, self.normalize_text)
-            if new is not row:
-                changes.append({"index": i, "before": row, "after": new})
-            out.append(new)
-        return CleanResult(rows=out, changed=len(changes), changes=changes)
+        return map_rows(rows, columns, self.normalize_text)
 
 
 def _phrase_spaces(line: str) -> str:
