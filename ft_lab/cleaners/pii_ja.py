@@ -32,7 +32,7 @@ TITLES = frozenset({"先生", "社長", "会長", "副社長", "部長", "課長
 # A place name followed by one of these is still a place (``大阪府``, ``東京駅``, ``横浜市内``).
 _PLACE_SUFFIX = re.compile(r"^(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|港|空港|湖|山|川|半島|地方|郊外|市内|県内|"
                            r"出身|在住|方面|周辺|沖|通り|丁目|番地)$")
-_JOINERS = frozenset({"・", "＝"})
+_JOINERS = frozenset({"・", "＝", "="})
 
 
 def _kind(tag: str) -> str | None:
@@ -45,16 +45,19 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
     """PERSON and LOCATION spans (start, end, type) of a spaCy doc tokenized by Sudachi."""
     toks = list(doc)
     n = len(toks)
+    kinds = [_kind(t.tag_) for t in toks]
+    for k in range(n - 1):  # a place name before a given name is a surname (河村 建夫)
+        if kinds[k] == "LOCATION" and "人名-名" in toks[k + 1].tag_:
+            kinds[k] = "PERSON"
     out = []
     i = 0
     while i < n:
-        kind = _kind(toks[i].tag_)
+        kind = kinds[i]
         if kind is None:
             i += 1
             continue
         j = i + 1
-        while j < n and (_kind(toks[j].tag_) == kind
-                         or toks[j].text in _JOINERS and j + 1 < n and _kind(toks[j + 1].tag_) == kind):
+        while j < n and (kinds[j] == kind or toks[j].text in _JOINERS and j + 1 < n and kinds[j + 1] == kind):
             j += 1
         start, end = toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text)
         nxt = toks[j] if j < n else None
@@ -89,3 +92,48 @@ def dictionary_organisations(doc) -> list[tuple[int, int, str]]:
         out.append((toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text), "ORGANIZATION"))
         i = j
     return out
+
+
+_LATIN_ACRONYM = re.compile(r"^[A-Z0-9.&\-]+$")
+_KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
+
+
+def _known_word(tok) -> bool:
+    """A word of the dictionary: Sudachi gives unknown kanji words no reading (their reading is the surface)."""
+    reading = tok.morph.get("Reading")
+    return not (reading and reading[0] == tok.text and re.search(r"[\u4e00-\u9fff]", tok.text))
+
+
+def surname_place(ent) -> bool:
+    """``ent`` is one place name of the dictionary written in kanji, which many surnames are (``川崎``, ``松岡``):
+    when the network calls it a person, the context made it one."""
+    return len(ent) == 1 and _kind(ent[0].tag_) == "LOCATION" and re.fullmatch(r"[\u4e00-\u9fff\u3005]+", ent.text) is not None
+
+
+def model_person(ent) -> str | None:
+    """GiNZA's PERSON ``ent`` where the dictionary found no person: the type it is taken for (None: dropped).
+
+    The network often calls teams, companies and words of a compound persons. The dictionary settles it:
+    - a person suffix or a title after it (``さん``, ``監督``) makes it a person;
+    - one character alone is too short to tell (as for the dictionary's names);
+    - a place name and more (``フィラデルフィア・イーグルス``, ``北京国安``, ``常盤商会``) names a team, a company
+      or a building: an organisation; a place name alone in katakana (``エディンバラ``) is a place (a place
+      name in kanji is often a surname: ``川崎``);
+    - a proper noun the dictionary knows as no person (``マツダ``, ``日産自動車``) is none, and so is a common
+      word the dictionary knows (``大聖堂``, ``横綱``) standing alone or closing the name (``中島飛行機``);
+    - a word in capitals (``EMCC``, ``GHQ``) is an acronym."""
+    doc = ent.doc
+    nxt = doc[ent.end] if ent.end < len(doc) else None
+    if nxt is not None and (nxt.text in PERSON_SUFFIX or nxt.text in TITLES):
+        return "PERSON"
+    toks = [t for t in ent if t.text not in _JOINERS]
+    if not toks or len(ent.text) == 1 or _LATIN_ACRONYM.match(ent.text):
+        return None
+    if _kind(toks[0].tag_) == "LOCATION" and (len(toks) > 1 or _KATAKANA.match(toks[0].text)):
+        return "ORGANIZATION" if len(toks) > 1 else "LOCATION"
+    if any(t.tag_.startswith("名詞-固有名詞-一般") for t in toks):
+        return None
+    last = toks[-1]
+    if last.tag_.startswith(("名詞-普通名詞", "接尾辞")) and _known_word(last) and re.search(r"[\u4e00-\u9fff]", last.text):
+        return None
+    return "PERSON"

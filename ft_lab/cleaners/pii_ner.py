@@ -31,7 +31,9 @@ from ..components import Cleaner
 from ..errors import UserError
 from .measure import language_of
 from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
-from .pii_ja import dictionary_names, dictionary_organisations
+from .pii_en import LINE_END, addressee_names, cued_names, en_person_or_street, en_retype, english_addresses, \
+    may_hold_a_name
+from .pii_ja import dictionary_names, dictionary_organisations, model_person, surname_place
 from .text import texts_of
 
 NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
@@ -48,53 +50,15 @@ _EXCLUDE = {"en": ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "
             "ja": ["parser", "attribute_ruler", "morphologizer", "compound_splitter", "bunsetu_recognizer"]}
 # Capitalised words of support texts that the English model takes for organisations.
 _NOT_NAMES = {"tel", "fax", "asap", "ssn", "id", "pin", "faq", "ok", "pdf", "url", "atm", "zip", "usd", "eur", "jpy",
-              "cvv", "otp", "vat", "dob", "api", "sms", "iban", "swift", "email", "e-mail", "wifi", "app"}
+              "cvv", "otp", "vat", "dob", "api", "sms", "iban", "swift", "email", "e-mail", "wifi", "app",
+              # what spreadsheets and dataframes write for an empty cell
+              "nan", "none", "null", "n/a", "na"}
 _PIPELINES: dict[str, object] = {}
 
-# Street words that are also common words ("way", "row", "close") count only when capitalised.
-_STREET_WORDS = (r"(?i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Highway|Hwy|Parkway|Pkwy)|Drive|Dr|Lane|Ln|Place|"
-                 r"Pl|Court|Ct|Way|Terrace|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
-_FUNCTION_WORD = r"(?!(?i:the|a|an|of|on|in|for|to|my|your|our|about|and|or|with|at|per|from|by|is|are|was|it)\b)"
-_EN_ADDRESS = re.compile(
-    # "1755 Nelson Mandela Drive", "230 Wit Rd", "8 wressle road"
-    r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:" + _FUNCTION_WORD + r"[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:"
-    + _STREET_WORDS + r")\b\.?"
-    # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12"
-    r"|\b[\w\u00c0-\u024f\-]*(?i:straat|strasse|straße|gasse|weg|laan|plein|gatan|gade|vej|utca|útja|ulica)[ ]+\d{1,5}\b"
-    # "107 Rue Abdelaziz Thâalbi", "48 rue Descartes"
-    r"|\b(?:\d{1,5}[ ]+)?\d{1,5},?[ ]+(?i:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
-    r"(?:[\w\u00c0-\u024f'\-]+[ ]?){1,4}"
-    # "Apt. 827", "Suite 246", "Unit 5"
-    r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b"
-    # a line of its own that is a house number, a street and a number: "11 Školní 939", "98 árpád fejedelem útja 45."
-    r"|(?m:^[ \t]*\d{1,5}[ ]+" + _FUNCTION_WORD + r"(?:[^\W\d_][\w'.\-]*[ ]+){1,4}\d{1,5}[A-Za-z]?\.?[ \t]*$)")
 _JA_ADDRESS = re.compile(
     # "東京都千代田区丸の内1-2-3", "大阪市北区梅田三丁目4番5号": prefecture, city/ward/town, then block numbers
     r"(?:[\u4e00-\u9fff]{2,3}[都道府県])?(?:[\u4e00-\u9fff\u30a1-\u30f6\u3005]{1,6}?[市区町村郡])+"
     r"[\u4e00-\u9fff\u30a1-\u30f6\u3005の]{0,8}?[0-9一二三四五六七八九十]+(?:(?:丁目|番地|番|号|-)[0-9一二三四五六七八九十]*)+")
-# After an address word ("address:", "lives at", "ZIP:"): a house number, a street name and a number
-# ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
-_EN_ADDRESS_AFTER_WORD = re.compile(
-    r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
-    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
-    r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
-_TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
-                          r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
-# "my name is Jane", "Dear Jane Doe", "Regards,\nJane": the name after words that introduce a person.
-_CUED_NAME = re.compile(r"(?:\b(?i:my name is|my name's|call me|i am|i'm|yours truly|sincerely|regards|thanks|dear|attn|"
-                        r"attention|contact person)\b[:,]?|\b(?i:name|signed):)[ ]*\n?[ ]*"
-                        r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?)\b"
-                        r"(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support|Service)\b)")
-# Words that make a span an organisation's name, not a person's.
-_ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|Limited|LLC|LLP|PLC|GmbH|AG|SA|"
-                       r"Group|Holdings|Bank|Banks|Capital|Partners|Associates|University|College|Institute|School|"
-                       r"Academy|Hospital|Clinic|Foundation|Association|Society|Agency|Authority|Department|Ministry|"
-                       r"Council|Committee|Commission|Board|Club|Team|Union|Party|Church|Software|Systems|"
-                       r"Technologies|Technology|Tech|Solutions|Services|Consulting|Media|Records|Studios|Pictures|"
-                       r"Airlines|Airways|Motors|Energy|Pharma|Labs|Laboratories|Network|Networks|Industries|"
-                       r"International|Global|Enterprises|Store|Stores|Market|Insurance|Trust|Fund|Press|News|"
-                       r"Times|Post|Journal|Magazine|Games|Entertainment|Communications|Telecom|Airport|Living|Support|"
-                       r"Service|Help|Desk|Customer|Care)\b")
 # An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
@@ -128,7 +92,7 @@ def load_pipeline(lang: str):
 _JA_LABELS = {"International_Organization": "ORGANIZATION", "Political_Organization": "ORGANIZATION",
               "Political_Organization_Other": "ORGANIZATION", "Political_Party": "ORGANIZATION",
               "School": "ORGANIZATION", "Research_Institute": "ORGANIZATION", "Public_Institution": "ORGANIZATION",
-              "Medical_Institution": "ORGANIZATION", "God": None, "Address": "ADDRESS", "Address_Other": "ADDRESS",
+              "Medical_Institution": "ORGANIZATION", "God": None, "Family": "PERSON", "Address": "ADDRESS", "Address_Other": "ADDRESS",
               "Postal_Address": "ADDRESS"}
 
 
@@ -159,35 +123,27 @@ def address_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
     folded = text.translate(_FOLD)
     if lang == "ja":
         return [(m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS.finditer(folded)]
-    spans = [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(folded)]
-    for m in _EN_ADDRESS_AFTER_WORD.finditer(folded):
-        group = 1 if m.group(1) else 2
-        spans.append((m.start(group), m.end(group), "ADDRESS"))
-    return spans
+    return english_addresses(folded)
 
 
-def cued_names(text: str) -> list[tuple[int, int, str]]:
-    """The name after Mr./Ms./Dr., "my name is", "Dear", "Regards,": a person, whatever the model says."""
-    return [(m.start(1), m.end(1), "PERSON") for pattern in (_TITLED_NAME, _CUED_NAME) for m in pattern.finditer(text)
-            if not _ORG_WORD.search(m.group(1))]
-
-
-def _en_retype(doc, ent, kind: str | None) -> str | None:
-    """en_core_web_sm often calls a person an organisation: an "organisation" of one to three capitalised
-    words with no organisation word in it (Inc, Bank, Software...) and not an acronym is taken for a person,
-    and so is one written with a possessive ("Sumaya's kid")."""
-    if kind != "ORGANIZATION" or len(ent) > 3 or _ORG_WORD.search(ent.text):
-        return kind
-    words = [t.text for t in ent if t.is_alpha]
-    if len(words) != len(ent) or any(w.isupper() and len(w) > 1 for w in words):
-        return kind  # IBM, KPMG: acronyms are organisations
-    return "PERSON"
+def _towns_after_streets(text: str, spans: list) -> list:
+    """A "person" right after an address and before a place, a line end or the text's end ("rue Descartes,
+    Monte Gil, Canada", "lives at 12 Baker Street, Ribe") is the town."""
+    ends = [e for _, e, kind in spans if kind == "ADDRESS"]
+    starts = [s for s, _, kind in spans if kind in ("LOCATION", "ADDRESS")]
+    out = []
+    for s, e, kind in sorted(spans):
+        if kind == "PERSON" and any(pe <= s and _ADDRESS_GAP.match(text[pe:s]) for pe in ends) and (
+                LINE_END.match(text, e) or any(ns >= e and _ADDRESS_GAP.match(text[e:ns]) for ns in starts)):
+            kind = "LOCATION"
+        out.append((s, e, kind))
+    return out
 
 
 def join_addresses(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """One ADDRESS span for an address and the places and postcode written right after it."""
     out: list[list] = []
-    for s, e, kind in sorted(spans):
+    for s, e, kind in _towns_after_streets(text, spans):
         last = out[-1] if out else None
         if last and last[2] == "ADDRESS" and s < last[1]:  # inside the address: a street named after someone
             last[1] = max(last[1], e) if kind in ("ADDRESS", "LOCATION") else last[1]
@@ -213,7 +169,7 @@ def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int
         for m in re.finditer(word.format(re.escape(value)), text):
             extra.append((m.start(), m.end(), kind))
     # Longest first: PiiDetector keeps the first of two overlapping spans.
-    return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0]))
+    return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0], x[2]))
 
 
 def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str]]:
@@ -226,10 +182,12 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
         names += [s for s in dictionary_organisations(doc) if not any(n[0] < s[1] and s[0] < n[1] for n in names)]
     spans = []
     for ent in doc.ents:
-        if ent.text.casefold() in _NOT_NAMES:
+        if ent.text.strip().casefold() in _NOT_NAMES:
             continue
         kind = label(ent.label_)
-        kind = _ja_retype(ent.text, kind) if lang == "ja" else _en_retype(doc, ent, kind)
+        kind = _ja_retype(ent.text, kind) if lang == "ja" else en_retype(doc, ent, kind)
+        if kind == "PERSON" and lang == "en":
+            kind = en_person_or_street(doc.text, ent.start_char, ent.end_char)
         if kind not in wanted:
             continue
         s, e = ent.start_char, ent.end_char
@@ -238,7 +196,13 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
             names = [n for n in names if n not in inside]
         elif kind == "PERSON" and lang == "ja":  # a person of GiNZA's over an "organisation" of the dictionary
             overlap = [n for n in names if n[0] < e and s < n[1]]
-            if any(n[2] != "ORGANIZATION" for n in overlap):
+            if any(n[2] == "PERSON" for n in overlap) or any(n[2] == "LOCATION" for n in overlap) \
+                    and not surname_place(ent):
+                continue
+            kind = model_person(ent)
+            if kind not in wanted:
+                continue
+            if kind == "ORGANIZATION" and overlap:
                 continue
             names = [n for n in names if n not in overlap]
         elif any(n[0] < e and s < n[1] for n in names):
@@ -291,7 +255,7 @@ class NerSpans:
                 doc = next(docs)
                 spans += _model_spans(doc, lang, label, want_ner | ({"ADDRESS"} & self.entities))
             if "PERSON" in want_ner and lang == "en":
-                cued = cued_names(text)
+                cued = cued_names(text) + addressee_names(text, address_spans(text, lang))
                 spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
             spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
             yield repeat_names(text, join_addresses(text, spans))
@@ -300,7 +264,7 @@ class NerSpans:
         """The model runs on the texts where a name could be: a capitalised word other than "I" and a
         common word opening a sentence ("How do I ...", "Where is my card?"), or no capital at all (names
         are then written in lower case too). Three in four BANKING77 messages need no model."""
-        worth = [_may_hold_a_name(t) for t in texts]
+        worth = [may_hold_a_name(t) for t in texts]
         ran = nlp.pipe((t for t, w in zip(texts, worth) if w), batch_size=self.batch_size)
         return (next(ran) if w else nlp.make_doc(t) for t, w in zip(texts, worth))
 
@@ -319,26 +283,6 @@ class NerSpans:
             lang = self.lang_of(text)
             self.found[text] = next(self._run(lang, [text])) if lang else []
         return self.found[text]
-
-
-_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’\-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"(]\s*)$")
-_I_WORDS = {"I", "I'm", "I've", "I'll", "I'd", "I’m", "I’ve", "I’ll", "I’d"}
-
-
-def _may_hold_a_name(text: str) -> bool:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    found = False
-    for m in _CAPITALISED.finditer(text):
-        found = True
-        word = m.group()
-        if word in _I_WORDS:
-            continue
-        if word.lower() in STOP_WORDS and _SENTENCE_START.search(text, max(0, m.start() - 3), m.start()):
-            continue
-        return True
-    return not found
 
 
 def _in_placeholder(text: str, start: int, end: int) -> bool:

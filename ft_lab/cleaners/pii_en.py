@@ -1,0 +1,143 @@
+"""English rules of ``pii_ner`` on top of spaCy's small English model: street addresses from patterns,
+names from cue words and from their place in the text, and persons the model mistypes.
+
+The patterns come from how addresses and names are written in support tickets, forms and letters; the
+figures they give are in docs/data.md ("Speed and PII quality").
+"""
+from __future__ import annotations
+
+import re
+
+# Street words that are also common words ("way", "row", "close") count only when capitalised.
+_STREET_WORDS = (r"(?i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Highway|Hwy|Parkway|Pkwy)|Drive|Dr|Lane|Ln|Place|"
+                 r"Pl|Court|Ct|Way|Terrace|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
+_FUNCTION_WORD = r"(?!(?i:the|a|an|of|on|in|for|to|my|your|our|about|and|or|with|at|per|from|by|is|are|was|it)\b)"
+_POSTCODE = r"(?:\d{4,5}(?:[ \-]\d{2,4})?(?:[ ][A-Z]{2})?|\d{3}[ ]\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?[ ]\d[A-Z]{2})"
+_EN_ADDRESS = re.compile(
+    # "Oldesloer Strasse 79, Breitenhain, 7806", "Rua Forno 76, 5110-659 Quinta do Passadouro": a street, its
+    # number, a town and a postcode (before or after the town)
+    r"\b(?:(?i:ul|r|av)\.?[ ]+)?(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*\.?[ ]+){1,4}(?:[a-z\u00df-\u024f]+\.?[ ]+){0,2}"
+    r"\d{1,5}[A-Za-z]?\.?,[ ]+(?:" + _POSTCODE + r"[ ]+)?(?:[\w\u00c0-\u024f'.\-]+[ ]){0,4}[\w\u00c0-\u024f'.\-]+"
+    r"(?:,[ ]+" + _POSTCODE + r"\b)?(?<=\d)(?<!\d{6})"
+    r"|\b(?:(?i:ul|r|av)\.?[ ]+)?(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*\.?[ ]+){1,4}(?:[a-z\u00df-\u024f]+\.?[ ]+){0,2}"
+    r"\d{1,5}[A-Za-z]?\.?,[ ]+" + _POSTCODE + r"[ ]+[A-Z\u00c0-\u024f][\w\u00c0-\u024f'.\-]*|"
+    # "1755 Nelson Mandela Drive", "230 Wit Rd", "8 wressle road"
+    r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:" + _FUNCTION_WORD + r"[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:"
+    + _STREET_WORDS + r")\b\.?"
+    # "Nassaustraat 123", "Ziegelgasse 26", "Auerstrasse 12"
+    r"|\b[\w\u00c0-\u024f\-]*(?i:straat|strasse|straße|gasse|weg|laan|plein|gatan|gade|vej|utca|útja|ulica)[ ]+\d{1,5}\b"
+    # "107 Rue Abdelaziz Thâalbi", "48 rue Descartes"
+    r"|\b(?:\d{1,5}[ ]+)?\d{1,5},?[ ]+(?i:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
+    r"(?:[\w\u00c0-\u024f'\-]+[ ]?){1,4}"
+    # "Apt. 827", "Suite 246", "Unit 5"
+    r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b"
+    # a line of its own that is a house number, a street and a number: "11 Školní 939", "98 árpád fejedelem útja 45."
+    r"|(?m:^[ \t]*\d{1,5}[ ]+" + _FUNCTION_WORD + r"(?:[^\W\d_][\w'.\-]*[ ]+){1,4}\d{1,5}[A-Za-z]?\.?[ \t]*$)")
+# After an address word ("address:", "lives at", "ZIP:"): a house number, a street name and a number
+# ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
+_EN_ADDRESS_AFTER_WORD = re.compile(
+    r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
+    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
+    r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
+_TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
+                          r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
+# "my name is Jane", "Dear Jane Doe", "Regards,\nJane": the name after words that introduce a person.
+_CUED_NAME = re.compile(r"(?:\b(?i:my name is|my name's|call me|calls me|i am|i'm|yours truly|sincerely|regards|thanks|"
+                        r"thank you|dear|hi|hello|attn|attention|contact person|named (?:him|her|them)|"
+                        r"(?:first|last|full) name is)\b[:,]?|\b(?i:name|signed|(?:first|last|full) name)[:?])[ ]*\n?[ ]*"
+                        r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?)\b"
+                        r"(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support|Service)\b)")
+# Words that make a span an organisation's name, not a person's.
+_ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|Limited|LLC|LLP|PLC|GmbH|AG|SA|"
+                       r"Group|Holdings|Bank|Banks|Capital|Partners|Associates|University|College|Institute|School|"
+                       r"Academy|Hospital|Clinic|Foundation|Association|Society|Agency|Authority|Department|Ministry|"
+                       r"Council|Committee|Commission|Board|Club|Team|Union|Party|Church|Software|Systems|"
+                       r"Technologies|Technology|Tech|Solutions|Services|Consulting|Media|Records|Studios|Pictures|"
+                       r"Airlines|Airways|Motors|Energy|Pharma|Labs|Laboratories|Network|Networks|Industries|"
+                       r"International|Global|Enterprises|Store|Stores|Market|Insurance|Trust|Fund|Press|News|"
+                       r"Times|Post|Journal|Magazine|Games|Entertainment|Communications|Telecom|Airport|Living|Support|"
+                       r"Service|Help|Desk|Customer|Care)\b")
+
+
+def cued_names(text: str) -> list[tuple[int, int, str]]:
+    """The name after Mr./Ms./Dr., "my name is", "Dear", "Regards,": a person, whatever the model says."""
+    return [(m.start(1), m.end(1), "PERSON") for pattern in (_TITLED_NAME, _CUED_NAME) for m in pattern.finditer(text)
+            if not _ORG_WORD.search(m.group(1))]
+
+
+# A line holding only a name, as an address block opens: "> Dylan Willis", "Billing address: Toby West".
+_NAME_LINE = re.compile(r"(?m)^[ \t>]*(?:(?i:billing address|shipping address|ship to|bill to|address|to|from):[ \t]*)?"
+                        r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+){1,2})[ \t]*$")
+
+
+def addressee_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The name on the line of its own that opens an address block: an ADDRESS span starts within the
+    next three lines."""
+    found = []
+    addresses = [s for s, _, kind in spans if kind == "ADDRESS"]
+    for m in _NAME_LINE.finditer(text):
+        window_end = m.end()
+        for _ in range(3):
+            nl = text.find("\n", window_end + 1)
+            window_end = len(text) if nl < 0 else nl
+        if any(m.end() < a < window_end for a in addresses) and not _ORG_WORD.search(m.group(1)):
+            found.append((m.start(1), m.end(1), "PERSON"))
+    return found
+
+
+def en_retype(doc, ent, kind: str | None) -> str | None:
+    """en_core_web_sm often calls a person an organisation: an "organisation" of one to three capitalised
+    words with no organisation word in it (Inc, Bank, Software...) and not an acronym is taken for a person,
+    and so is one written with a possessive ("Sumaya's kid")."""
+    if kind != "ORGANIZATION" or len(ent) > 3 or _ORG_WORD.search(ent.text):
+        return kind
+    words = [t.text for t in ent if t.is_alpha]
+    if len(words) != len(ent) or any(w.isupper() and len(w) > 1 for w in words):
+        return kind  # IBM, KPMG: acronyms are organisations
+    return "PERSON"
+
+
+_HOUSE_NUMBER_BEFORE = re.compile(r"(?:^|\s)\d{1,5}[A-Za-z]?[ ]+$")
+LINE_END = re.compile(r"[ \t]*(?:[.?!]?[ \t]*(?:\n|$))")
+_STREET_END = re.compile(r"[ ]+\d{1,5}\b|[ \t]*(?:,|\n|$)")
+
+
+def en_person_or_street(text: str, start: int, end: int) -> str | None:
+    """A "person" written after a house number and before a number, a comma or the end of the line is a
+    street ("05 Weblinger Gürtel 92", "63 N. Stadion"); one running over two lines is no name."""
+    if "\n" in text[start:end].strip():
+        return None
+    if _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 12), start) and _STREET_END.match(text, end):
+        return "ADDRESS"
+    return "PERSON"
+
+
+_CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][\w'’\-]*")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"(]\s*)$")
+_I_WORDS = {"I", "I'm", "I've", "I'll", "I'd", "I’m", "I’ve", "I’ll", "I’d"}
+
+
+def may_hold_a_name(text: str) -> bool:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    found = False
+    for m in _CAPITALISED.finditer(text):
+        found = True
+        word = m.group()
+        if word in _I_WORDS:
+            continue
+        if word.lower() in STOP_WORDS and _SENTENCE_START.search(text, max(0, m.start() - 3), m.start()):
+            continue
+        return True
+    return not found
+
+
+
+def english_addresses(folded: str) -> list[tuple[int, int, str]]:
+    """ADDRESS spans of a text (folded to half width): streets with their numbers, European street-town-postcode
+    lines, apartment numbers, and the address after an address word."""
+    spans = [(m.start(), m.end(), "ADDRESS") for m in _EN_ADDRESS.finditer(folded)]
+    for m in _EN_ADDRESS_AFTER_WORD.finditer(folded):
+        group = 1 if m.group(1) else 2
+        spans.append((m.start(group), m.end(group), "ADDRESS"))
+    return spans

@@ -1,0 +1,71 @@
+"""The rules ``pii_ner`` adds on top of the models to keep names precise (``benchmarks/bench_pii.py`` measures them).
+
+English: empty-cell words, streets and towns the model takes for persons, names that open an address block
+or follow a greeting. Japanese: GiNZA's persons checked against Sudachi's dictionary (``pii_ja.model_person``).
+"""
+import pytest
+
+from ft_lab.cleaners import pii_ner
+from ft_lab.cleaners.pii_ner import PiiNer, ner_missing
+
+pytestmark = pytest.mark.skipif(ner_missing() is not None, reason="the ner extra is not installed (make setup does)")
+
+
+@pytest.fixture(scope="module")
+def masker():
+    return PiiNer(PiiNer.Config(numbered=True))
+
+
+def masked(masker, *texts):
+    return [r["text"] for r in masker.clean([{"text": t, "meta": {}} for t in texts], ["text"]).rows]
+
+
+def test_english_streets_towns_and_empty_cells_are_no_persons(masker):
+    out = masked(masker, "Name: Kim Lee\nCity: nan\nNotes: nan",
+                 "Send the card to Brunnenweg 44, Lindau, 88131 please.",
+                 "Erik lives at 12 Baker Street, Ribe")
+    assert out[0] == "Name: <PERSON_1>\nCity: nan\nNotes: nan"  # what a dataframe writes for an empty cell
+    assert out[1] == "Send the card to <ADDRESS_1> please."  # street, number, town, postcode: one address
+    assert out[2] == "<PERSON_1> lives at <ADDRESS_1>"  # the town after the street joins the address
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("> Maria Olsen\n> Nordic Tools Ltd.\n> 12 Baker Street\n> Apt. 4", "> <PERSON_1>\n> Nordic Tools Ltd.\n> <ADDRESS_1>"),
+    ("Hi Astrid, I'm writing about my refund.", "Hi <PERSON_1>, I'm writing about my refund."),
+    ("She named him Oskar", "She named him <PERSON_1>"),
+    ("What's your last name? Lindqvist", "What's your last name? <PERSON_1>"),
+])
+def test_english_names_from_their_place_in_the_text(masker, text, expected):
+    assert masked(masker, text) == [expected]
+
+
+def test_a_name_line_without_an_address_below_is_left_to_the_model():
+    text = "Meeting notes\nQuarterly Review\nWe spoke about the budget."
+    assert pii_ner.addressee_names(text, pii_ner.address_spans(text, "en")) == []
+
+
+@pytest.mark.parametrize("text, first, last, kind", [
+    ("フィラデルフィア・イーグルスに移籍した。", 0, 3, "ORGANIZATION"),  # a place and more: a team
+    ("マツダの工場", 0, 1, None),  # a proper noun the dictionary knows as no person
+    ("大聖堂の前", 0, 1, None),  # a common word
+    ("中島飛行機が", 0, 2, None),  # a name closed by a common word: a company
+    ("エディンバラで", 0, 1, "LOCATION"),  # a place name in katakana
+    ("鶴は", 0, 1, None),  # one character
+    ("EMCCの", 0, 1, None),  # an acronym
+    ("シャオミンは", 0, 1, "PERSON"),  # nothing against it
+    ("鶴さんは", 0, 1, "PERSON"),  # a person suffix settles it
+])
+def test_japanese_model_persons_checked_against_the_dictionary(text, first, last, kind):
+    from spacy.tokens import Span
+
+    from ft_lab.cleaners.pii_ja import model_person
+
+    doc = pii_ner.load_pipeline("ja").make_doc(text)
+    assert model_person(Span(doc, first, last, label="Person")) == kind
+
+
+def test_japanese_surname_that_is_a_place_and_a_place_before_a_given_name():
+    from ft_lab.cleaners.pii_ja import dictionary_names
+
+    doc = pii_ner.load_pipeline("ja").make_doc("横浜一郎と横浜に行った。")  # 横浜 is a place name in the dictionary
+    assert [(doc.text[s:e], k) for s, e, k in dictionary_names(doc)] == [("横浜一郎", "PERSON"), ("横浜", "LOCATION")]
