@@ -69,3 +69,28 @@ def test_japanese_surname_that_is_a_place_and_a_place_before_a_given_name():
 
     doc = pii_ner.load_pipeline("ja").make_doc("横浜一郎と横浜に行った。")  # 横浜 is a place name in the dictionary
     assert [(doc.text[s:e], k) for s, e, k in dictionary_names(doc)] == [("横浜一郎", "PERSON"), ("横浜", "LOCATION")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Torben shouted at the driver.", "<PERSON_1> shouted at the driver."),
+    ("I would like to remove my kid Rasmus from the account.", "I would like to remove my kid <PERSON_1> from the account."),
+    ("\"Not again!\" said Nelma.", "\"Not again!\" said <PERSON_1>."),
+])
+def test_english_names_from_what_they_do(masker, text, expected):
+    assert masked(masker, text) == [expected]
+
+
+def test_what_an_organisation_does_keeps_it_an_organisation():
+    from ft_lab.cleaners.pii_en import verb_cued_names
+
+    assert verb_cued_names("The bank said no. Acme Bank said no.") == []  # a common word, an organisation word
+    spans = pii_ner.NerSpans(["PERSON", "ORGANIZATION"])
+    text = "Yesterday, IBM said it would hire."
+    assert not any(kind == "PERSON" for _, _, kind in spans(text))
+
+
+def test_one_name_found_as_two_types_is_masked_as_a_person(masker):
+    # the cue makes the first "Torben" a person; the small model calls both places (GPE)
+    assert pii_ner.load_pipeline("en")("We waited for Torben.").ents[0].label_ == "GPE"
+    out = masked(masker, "Torben said hello. We waited for Torben.")[0]
+    assert out == "<PERSON_1> said hello. We waited for <PERSON_1>."

@@ -65,6 +65,31 @@ def cued_names(text: str) -> list[tuple[int, int, str]]:
             if not _ORG_WORD.search(m.group(1))]
 
 
+_NAME = r"[A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?"
+# What people do: the subject of these verbs, or the word after "my son", "said", is a person unless the
+# model calls it an organisation ("Apple said").
+_PERSON_VERB = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=\n))(" + _NAME + r")(?=[ ](?:said|says|lives|lived|works|worked|spent|"
+                          r"had given|gave|shouted|told|asked|wrote|was born|is from|comes from|married|smiled|"
+                          r"laughed|replied|answered)\b)"
+                          r"|\b(?:my|his|her|our|their) (?:kid|son|daughter|child|wife|husband|mother|father|mom|dad|"
+                          r"brother|sister|friend|colleague|partner|boss|manager|neighbou?r|cousin|uncle|aunt) (" + _NAME + r")"
+                          r"|\b(?:said|told|asked|thanked|married|replied to) (" + _NAME + r")\b")
+
+
+def verb_cued_names(text: str) -> list[tuple[int, int, str]]:
+    """Names from what they do ("Torben shouted", "my kid Rasmus", "said Nelma"): persons unless the
+    model says organisation."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    out = []
+    for m in _PERSON_VERB.finditer(text):
+        group = next(g for g in (1, 2, 3) if m.group(g))
+        value = m.group(group)
+        if value.split()[0].lower() not in STOP_WORDS and not _ORG_WORD.search(value):
+            out.append((m.start(group), m.end(group), "PERSON"))
+    return out
+
+
 # A line holding only a name, as an address block opens: "> Dylan Willis", "Billing address: Toby West".
 _NAME_LINE = re.compile(r"(?m)^[ \t>]*(?:(?i:billing address|shipping address|ship to|bill to|address|to|from):[ \t]*)?"
                         r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+){1,2})[ \t]*$")

@@ -32,7 +32,7 @@ from ..errors import UserError
 from .measure import language_of
 from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
 from .pii_en import LINE_END, addressee_names, cued_names, en_person_or_street, en_retype, english_addresses, \
-    may_hold_a_name
+    may_hold_a_name, verb_cued_names
 from .pii_ja import dictionary_names, dictionary_organisations, model_person, surname_place
 from .text import texts_of
 
@@ -158,6 +158,9 @@ def join_addresses(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[i
     return [tuple(x) for x in out]
 
 
+_TYPE_ORDER = {"PERSON": 0, "ADDRESS": 1, "ORGANIZATION": 2, "LOCATION": 3}
+
+
 def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Every other occurrence of a name found once in the text gets the same type (the model may miss it)."""
     extra = []
@@ -168,8 +171,9 @@ def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int
         word = r"(?<!\w){}(?!\w)" if value.isascii() else "{}"
         for m in re.finditer(word.format(re.escape(value)), text):
             extra.append((m.start(), m.end(), kind))
-    # Longest first: PiiDetector keeps the first of two overlapping spans.
-    return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0], x[2]))
+    # Longest first: PiiDetector keeps the first of two overlapping spans. One name found as two types
+    # (a cue said person, the model place) is masked as a person, the type that protects most.
+    return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0], _TYPE_ORDER.get(x[2], 9), x[2]))
 
 
 def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str]]:
@@ -257,6 +261,9 @@ class NerSpans:
             if "PERSON" in want_ner and lang == "en":
                 cued = cued_names(text) + addressee_names(text, address_spans(text, lang))
                 spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
+                orgs = [s for s in spans if s[2] == "ORGANIZATION"]
+                soft = [t for t in verb_cued_names(text) if not any(o[0] < t[1] and t[0] < o[1] for o in orgs)]
+                spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in soft)] + soft
             spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
             yield repeat_names(text, join_addresses(text, spans))
 
