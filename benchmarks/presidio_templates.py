@@ -32,6 +32,14 @@ def _card(rng: random.Random) -> str:
     return "".join(map(str, digits)) + str((10 - total % 10) % 10)
 
 
+def _iban(rng: random.Random) -> str:
+    """A German IBAN with valid check digits, grouped by four: "DE89 3704 0044 0532 0130 00"."""
+    bban = "".join(str(rng.randrange(10)) for _ in range(18))
+    check = 98 - int(bban + "131400") % 97  # D=13, E=14, then "00"
+    text = f"DE{check:02d}{bban}"
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
 def _values(person: dict, people: list[dict], orgs: list[str], nations: list[dict], rng: random.Random):
     """slot -> (value, gold type or None). Every value of one sentence comes from one person, so an
     address is one address; the second name of a sentence comes from another person."""
@@ -54,8 +62,7 @@ def _values(person: dict, people: list[dict], orgs: list[str], nations: list[dic
         "zipcode": (person["ZipCode"], "ADDRESS"), "credit_card_number": (_card(rng), "CREDIT_CARD"),
         "phone_number": (person["TelephoneNumber"], "PHONE"), "email": (person["EmailAddress"], "EMAIL"),
         "url": (person["Domain"], "URL"), "ip_address": (".".join(str(rng.randint(1, 254)) for _ in range(4)), "IP_ADDRESS"),
-        "iban": (f"DE{rng.randint(10, 99)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
-                 "OTHER"),
+        "iban": (_iban(rng), "IBAN"),
         "ssn": (f"{rng.randint(100, 899)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}", "OTHER"),
         "us_driver_license": (f"S{rng.randint(100, 999)}-{rng.randint(100, 999)}-{rng.randint(10, 99)}", "OTHER"),
         "date_of_birth": (person["Birthday"], "OTHER"), "date_time": (person["Birthday"], "OTHER"),

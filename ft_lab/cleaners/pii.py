@@ -22,7 +22,7 @@ from ..components import Cleaner, CleanResult
 from ..errors import UserError
 from .text import map_texts
 
-STRUCTURED = ("EMAIL", "URL", "IP_ADDRESS", "CREDIT_CARD", "MY_NUMBER", "PHONE", "POSTAL_CODE")
+STRUCTURED = ("EMAIL", "URL", "IP_ADDRESS", "IBAN", "CREDIT_CARD", "MY_NUMBER", "PHONE", "POSTAL_CODE")
 
 
 def _detection_table() -> dict[int, int]:
@@ -40,6 +40,26 @@ _ASCII_BEFORE = r"(?<![A-Za-z0-9._%+\-])"
 
 _EMAIL = re.compile(_ASCII_BEFORE + r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9])")
+# A bare domain name ("GoldAgenda.is", "shop.example.co.uk"): a name with a letter and a common top-level
+# domain in lower case. Country codes that are also file extensions (.md, .py, .sh, .rs, .so, .ps, .cc, .ai)
+# are left out, so "README.md" stays.
+_DOMAIN = re.compile(r"(?<![\w@.\-/])(?=[\w\-.]*[A-Za-z][\w\-]*\.)(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+"
+                     r"(?:com|net|org|info|biz|io|co|app|dev|edu|gov|jp|de|uk|fr|it|es|nl|se|no|dk|fi|is|cz|sk|hu|pt|"
+                     r"at|ch|be|gr|ru|ua|cn|kr|tw|hk|au|nz|ca|us|br|mx|ar|cl|in|ie|lu|ro|bg|hr|si|pl|ee|lv|lt|gl|za|"
+                     r"sg|my|th|vn|ph|tr|il|eu)(?![\w\-]|\.[A-Za-z0-9])")
+# An IBAN: country code, two check digits, 11-30 letters and digits, in groups of four or run together.
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
+
+
+def iban_ok(value: str) -> bool:
+    """The ISO 13616 check: the country code and check digits moved to the end, letters as 10-35, mod 97 == 1."""
+    compact = value.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
 _URL = re.compile(r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _IPV4 = re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?!\d|\.\d)")
@@ -50,7 +70,7 @@ _MY_NUMBER = re.compile(r"(?<![\d\-])\d{4}[ \-]?\d{4}[ \-]?\d{4}(?![\d\-])")
 _MY_NUMBER_CONTEXT = re.compile(r"マイナンバ[ー\-]|個人番号|my\s?number|individual\s+number", re.I)
 _PHONE = re.compile(
     r"(?<![A-Za-z0-9+\-.])(?:\+\d{1,3}[ .\-]?|\(\+\d{1,3}\)[ .\-]?)?(?:\(\d{1,5}\)[ .\-]?)?\d{1,11}"
-    r"(?:(?:[ .\-]|\)[ ]?|\()\d{1,5}){0,5}(?:[ ]?(?:x|ext\.?|#|内線)[ ]?\d{1,6})?(?![0-9])")
+    r"(?:(?:[ .\-]|\)[ ]?|\()\d{1,8}){0,5}(?:[ ]?(?:x|ext\.?|#|内線)[ ]?\d{1,6})?(?![0-9])")
 _PHONE_GROUP = re.compile(r"\d+")
 _EXTENSION = re.compile(r"[ ]?(?:x|ext\.?|#|内線)[ ]?\d{1,6}$")
 _DATE = re.compile(r"^(?:(?:19|20)\d\d[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-](?:19|20)\d\d)(?!\d)")
@@ -162,13 +182,15 @@ def _card_in_context(folded: str, start: int, digits: str) -> bool:
 
 
 def _phone_ok_near_word(cand: str) -> bool:
-    """Right after a phone word: 7-15 digits in any grouping, but never a date or a year-month-day run."""
+    """Right after a phone word: 7-15 digits in any grouping, or a 6-digit local number written in three
+    pairs ("95 92 16"), but never a date or a year-month-day run."""
     ext = _EXTENSION.search(cand)
     core = cand[:ext.start()] if ext else cand
-    digits = "".join(_PHONE_GROUP.findall(core))
+    groups = _PHONE_GROUP.findall(core)
+    digits = "".join(groups)
     if _DATE.match(core) or _SSN.match(core) or _COMPACT_DATE.match(digits) and len(digits) == 8:
         return False
-    return 7 <= len(digits) <= 15
+    return 7 <= len(digits) <= 15 or len(groups) == 3 and all(len(g) == 2 for g in groups)
 
 
 class PiiDetector:
@@ -201,7 +223,14 @@ class PiiDetector:
                 while end > m.start() and folded[end - 1] in _TRAILING:
                     end -= 1
                 add(m.start(), end, "URL")
+        if "URL" in ent and "." in folded:
+            for m in _DOMAIN.finditer(folded):
+                add(m.start(), m.end(), "URL")
         has_digit = any(ch.isdigit() for ch in folded)
+        if has_digit and "IBAN" in ent:
+            for m in _IBAN.finditer(folded):
+                if iban_ok(m.group()):
+                    add(m.start(), m.end(), "IBAN")
         if has_digit:
             if "IP_ADDRESS" in ent:
                 for m in _IPV4.finditer(folded):

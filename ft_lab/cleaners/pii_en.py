@@ -6,6 +6,7 @@ figures they give are in docs/data.md ("Speed and PII quality").
 """
 from __future__ import annotations
 
+import functools
 import re
 
 # Street words that are also common words ("way", "row", "close") count only when capitalised.
@@ -76,16 +77,22 @@ _PERSON_VERB = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=\n))(" + _NAME + r")(?=[ ](?:s
                           r"|\b(?:said|told|asked|thanked|married|replied to) (" + _NAME + r")\b")
 
 
+@functools.cache
+def stop_words() -> frozenset:
+    """spaCy's English stop words (imported on first use: importing spaCy costs a second)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
 def verb_cued_names(text: str) -> list[tuple[int, int, str]]:
     """Names from what they do ("Torben shouted", "my kid Rasmus", "said Nelma"): persons unless the
     model says organisation."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     out = []
     for m in _PERSON_VERB.finditer(text):
         group = next(g for g in (1, 2, 3) if m.group(g))
         value = m.group(group)
-        if value.split()[0].lower() not in STOP_WORDS and not _ORG_WORD.search(value):
+        if value.split()[0].lower() not in stop_words() and not _ORG_WORD.search(value):
             out.append((m.start(group), m.end(group), "PERSON"))
     return out
 
@@ -143,15 +150,13 @@ _I_WORDS = {"I", "I'm", "I've", "I'll", "I'd", "I’m", "I’ve", "I’ll", "I�
 
 
 def may_hold_a_name(text: str) -> bool:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     found = False
     for m in _CAPITALISED.finditer(text):
         found = True
         word = m.group()
         if word in _I_WORDS:
             continue
-        if word.lower() in STOP_WORDS and _SENTENCE_START.search(text, max(0, m.start() - 3), m.start()):
+        if word.lower() in stop_words() and _SENTENCE_START.search(text, max(0, m.start() - 3), m.start()):
             continue
         return True
     return not found

@@ -41,6 +41,31 @@ def _kind(tag: str) -> str | None:
     return "LOCATION" if "固有名詞-地名" in tag else None
 
 
+# Words that make a name part of the name of something else: a government, a camp, a foundation, a prize,
+# a treaty (李承晩政権, カール・ゼーリヒ財団, グルーバー=デ・ガスペリ協定): an organisation; or a building, a
+# road (山田城, スカイラー砦): a place.
+_NAMED_AFTER = {**dict.fromkeys(("政権", "内閣", "陣営", "司令部", "政府", "派", "一派", "一門", "方", "軍", "財団", "協会",
+                                 "基金", "賞", "杯", "学院", "学園", "研究所", "事務所", "商会", "商店", "製作所", "劇団",
+                                 "社", "財閥", "グループ", "ゼミナール", "ゼミ", "楽団", "管弦楽団", "病院", "大学", "高校",
+                                 "学校", "工業", "電機", "自動車", "銀行", "商事", "製薬", "撮影所", "事件", "条約", "協定",
+                                 "宣言", "計画", "作戦", "法", "効果", "定理", "方程式", "症候群", "病"), "ORGANIZATION"),
+                **dict.fromkeys(("記念館", "美術館", "劇場", "通り", "線", "橋", "寺", "神社", "城", "砦", "古墳", "空港",
+                                 "駅", "飛行場"), "LOCATION")}
+
+
+def named_after(toks, j: int) -> tuple[int, str] | None:
+    """Where the name ending before token ``j`` is part of a longer name closed by a word of ``_NAMED_AFTER``
+    (across ``・`` and more katakana words: カール・ゼーリヒ財団): the index after that word and the type of
+    the longer name; None otherwise."""
+    k, steps = j, 0
+    while k + 1 < len(toks) and toks[k].text in _JOINERS and steps < 4:
+        k += 2  # the joiner and the word after it
+        steps += 1
+    if k < len(toks) and toks[k].text in _NAMED_AFTER:
+        return k + 1, _NAMED_AFTER[toks[k].text]
+    return None
+
+
 def dictionary_names(doc) -> list[tuple[int, int, str]]:
     """PERSON and LOCATION spans (start, end, type) of a spaCy doc tokenized by Sudachi."""
     toks = list(doc)
@@ -61,6 +86,12 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
             j += 1
         start, end = toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text)
         nxt = toks[j] if j < n else None
+        longer = named_after(toks, j) if kind == "PERSON" else None
+        if longer is not None:  # a person's name inside an organisation's or a building's: that name
+            after, kind = longer
+            out.append((start, toks[after - 1].idx + len(toks[after - 1].text), kind))
+            i = after
+            continue
         keep = end - start > 1 or nxt is not None and (nxt.text in PERSON_SUFFIX or nxt.text in TITLES)
         if nxt is not None and keep:
             if nxt.text in PERSON_SUFFIX or kind == "PERSON" and nxt.text in TITLES:

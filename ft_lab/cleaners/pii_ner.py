@@ -33,7 +33,7 @@ from .measure import language_of
 from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
 from .pii_en import LINE_END, addressee_names, cued_names, en_person_or_street, en_retype, english_addresses, \
     may_hold_a_name, verb_cued_names
-from .pii_ja import dictionary_names, dictionary_organisations, model_person, surname_place
+from .pii_ja import dictionary_names, dictionary_organisations, model_person, named_after, surname_place
 from .text import texts_of
 
 NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
@@ -64,7 +64,8 @@ _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
                            # the short lines of an address block after the street: town, country, postcode
                            r"|(?:(?:[ ,\t]*\n)+[ \t]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}(?:[ ]?\d{1,6})?[ \t]*(?=\n|$)){1,3}")
-_FOREIGN_WORD = re.compile(r"[\u30a1-\u30fa\u30fcA-Za-z]{2,}")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_NAME_JOINERS = {"・", "＝", "="}
 _PLACEHOLDER = re.compile(r"<[A-Z_]+(?:_\d+)?>")
 
 
@@ -204,6 +205,10 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
                     and not surname_place(ent):
                 continue
             kind = model_person(ent)
+            longer = named_after(doc, ent.end) if kind == "PERSON" else None
+            if longer is not None:
+                after, kind = longer
+                e = doc[after - 1].idx + len(doc[after - 1].text)
             if kind not in wanted:
                 continue
             if kind == "ORGANIZATION" and overlap:
@@ -277,11 +282,13 @@ class NerSpans:
 
     def _japanese_docs(self, nlp, texts: list[str]):
         """Sudachi's tokens for every text; GiNZA's network (``japanese: model``) only runs on the texts that
-        hold a proper noun or a katakana or Latin word, as names do (most short questions hold none)."""
+        could hold a name: a proper noun, a word in Latin letters, or katakana words joined by ・ (ジョン・スミス).
+        A katakana word alone is no reason (パソコン, マザーボード); most short questions hold none of these."""
         made = [nlp.make_doc(t) for t in texts]
         if self.japanese == "fast":
             return iter(made)
-        worth = [any(t.tag_.startswith("名詞-固有名詞") or _FOREIGN_WORD.search(t.text) for t in d) for d in made]
+        worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in _NAME_JOINERS or _LATIN_WORD.search(t.text) for t in d)
+                 for d in made]
         ran = nlp.pipe((d for d, w in zip(made, worth) if w), batch_size=self.batch_size)
         return (next(ran) if w else d for d, w in zip(made, worth))
 
