@@ -13,7 +13,8 @@ import re
 _STREET_WORDS = (r"(?i:Street|St|Road|Rd|Avenue|Ave|Boulevard|Blvd|Highway|Hwy|Parkway|Pkwy)|Drive|Dr|Lane|Ln|Place|"
                  r"Pl|Court|Ct|Way|Terrace|Square|Sq|Close|Crescent|Row|Alley|Gardens|Circle|Trail")
 _FUNCTION_WORD = r"(?!(?i:the|a|an|of|on|in|for|to|my|your|our|about|and|or|with|at|per|from|by|is|are|was|it)\b)"
-_POSTCODE = r"(?:\d{4,5}(?:[ \-]\d{2,4})?(?:[ ][A-Z]{2})?|\d{3}[ ]\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?[ ]\d[A-Z]{2})"
+_POSTCODE = (r"(?:\d{4,5}(?:[ \-]\d{2,4})?(?:[ ][A-Z]{2})?|\d{3}[ ]\d{2}|\d{2}-\d{3}|[A-Z]{1,2}\d{1,2}[A-Z]?[ ]\d[A-Z]{2}"
+             r"|[A-Z]\d[A-Z][ ]?\d[A-Z]\d|\d{3})")
 _EN_ADDRESS = re.compile(
     # "Oldesloer Strasse 79, Breitenhain, 7806", "Rua Forno 76, 5110-659 Quinta do Passadouro": a street, its
     # number, a town and a postcode (before or after the town)
@@ -21,7 +22,10 @@ _EN_ADDRESS = re.compile(
     r"\d{1,5}[A-Za-z]?\.?,[ ]+(?:" + _POSTCODE + r"[ ]+)?(?:[\w\u00c0-\u024f'.\-]+[ ]){0,4}[\w\u00c0-\u024f'.\-]+"
     r"(?:,[ ]+" + _POSTCODE + r"\b)?(?<=\d)(?<!\d{6})"
     r"|\b(?:(?i:ul|r|av)\.?[ ]+)?(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*\.?[ ]+){1,4}(?:[a-z\u00df-\u024f]+\.?[ ]+){0,2}"
-    r"\d{1,5}[A-Za-z]?\.?,[ ]+" + _POSTCODE + r"[ ]+[A-Z\u00c0-\u024f][\w\u00c0-\u024f'.\-]*|"
+    r"\d{1,5}[A-Za-z]?\.?,[ ]+" + _POSTCODE + r"[ ]+[A-Z\u00c0-\u024f][\w\u00c0-\u024f'.\-]*"
+    # "65 R. Mongi Bali, Dhouibette, 9116": the number first, then the street, the town and the postcode
+    r"|\b\d{1,5}[ ]+(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*\.?[ ]?){1,4},[ ]+(?:[\w\u00c0-\u024f'.\-]+[ ]){0,4}"
+    r"[\w\u00c0-\u024f'.\-]+,[ ]+" + _POSTCODE + r"\b|"
     # "1755 Nelson Mandela Drive", "230 Wit Rd", "8 wressle road"
     r"\b\d{1,5}[A-Za-z]?(?:[ ,]+\d{1,5})?[ ]+(?:" + _FUNCTION_WORD + r"[A-Za-z\u00c0-\u024f][\w'.\-]*[ ]+){0,4}(?:"
     + _STREET_WORDS + r")\b\.?"
@@ -57,7 +61,9 @@ _ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|L
                        r"Airlines|Airways|Motors|Energy|Pharma|Labs|Laboratories|Network|Networks|Industries|"
                        r"International|Global|Enterprises|Store|Stores|Market|Insurance|Trust|Fund|Press|News|"
                        r"Times|Post|Journal|Magazine|Games|Entertainment|Communications|Telecom|Airport|Living|Support|"
-                       r"Service|Help|Desk|Customer|Care)\b")
+                       r"Service|Help|Desk|Customer|Care|plc|Plc|Oyj|NV|AB|ASA|SpA|LTD|Pty|KK)\b"
+                       # written glued or with dots: "Mitsui ChemicalsInc.", "Koninklijke Philips N.V."
+                       r"|[a-z](?:Inc|Ltd|LTD|LLC|PLC|Corp)\b|\b(?:N\.V|S\.A|K\.K|S\.p\.A)\.")
 
 
 def cued_names(text: str) -> list[tuple[int, int, str]]:
@@ -117,10 +123,29 @@ def addressee_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[
     return found
 
 
+# Words after which a name is a place: "flew to Warszawa", "originally from Indemini", "based in Haldenstein".
+_PLACE_CUE = re.compile(r"(?:\b(?:fl[eo]wn?|fly(?:ing)?|travel(?:l)?(?:ed|ing)?|returned|moved|relocated|drove|went|going|"
+                        r"headed|trip|back) to|\b(?:originally|coming|came|comes|moved) from|\b(?:based|located|situated|"
+                        r"born|living|lives|lived|live|staying|stayed|headquartered) in|\bin)[ ]+$", re.I)
+
+
+def after_place_word(text: str, start: int) -> bool:
+    """The words before ``start`` say a place comes next (and no possessive follows: "in Anna's car")."""
+    if re.match(r"[\w\-]*(?:'s|’s)\b", text[start:start + 40]):
+        return False
+    return _PLACE_CUE.search(text, max(0, start - 30), start) is not None
+
+
 def en_retype(doc, ent, kind: str | None) -> str | None:
     """en_core_web_sm often calls a person an organisation: an "organisation" of one to three capitalised
     words with no organisation word in it (Inc, Bank, Software...) and not an acronym is taken for a person,
     and so is one written with a possessive ("Sumaya's kid")."""
+    if kind in ("PERSON", "ORGANIZATION") and "\n" in ent.text.strip():
+        return None  # a name and the company on the next line taken for one entity
+    if kind == "PERSON" and _ORG_WORD.search(ent.text):
+        return "ORGANIZATION"  # "Henry Boot plc"
+    if kind in ("PERSON", "ORGANIZATION") and after_place_word(doc.text, ent.start_char):
+        return "LOCATION"
     if kind != "ORGANIZATION" or len(ent) > 3 or _ORG_WORD.search(ent.text):
         return kind
     words = [t.text for t in ent if t.is_alpha]

@@ -65,6 +65,7 @@ _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
                            # the short lines of an address block after the street: town, country, postcode
                            r"|(?:(?:[ ,\t]*\n)+[ \t]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}(?:[ ]?\d{1,6})?[ \t]*(?=\n|$)){1,3}")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_I_AM = re.compile(r"(?i)\b(?:i am|i'm|i’m)[ ]+$")
 _NAME_JOINERS = {"・", "＝", "="}
 _PLACEHOLDER = re.compile(r"<[A-Z_]+(?:_\d+)?>")
 
@@ -264,7 +265,11 @@ class NerSpans:
                 doc = next(docs)
                 spans += _model_spans(doc, lang, label, want_ner | ({"ADDRESS"} & self.entities))
             if "PERSON" in want_ner and lang == "en":
-                cued = cued_names(text) + addressee_names(text, address_spans(text, lang))
+                # "I am Serbian": after "I am", a nationality the model knows is no name
+                norp = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "NORP"
+                        and _I_AM.search(text, max(0, e.start_char - 8), e.start_char)]
+                cued = [c for c in cued_names(text) + addressee_names(text, address_spans(text, lang))
+                        if not any(n[0] < c[1] and c[0] < n[1] for n in norp)]
                 spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
                 orgs = [s for s in spans if s[2] == "ORGANIZATION"]
                 soft = [t for t in verb_cued_names(text) if not any(o[0] < t[1] and t[0] < o[1] for o in orgs)]
