@@ -94,3 +94,19 @@ def test_one_name_found_as_two_types_is_masked_as_a_person(masker):
     assert pii_ner.load_pipeline("en")("We waited for Torben.").ents[0].label_ == "GPE"
     out = masked(masker, "Torben said hello. We waited for Torben.")[0]
     assert out == "<PERSON_1> said hello. We waited for <PERSON_1>."
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Mr. Jaroš flew to Warszawa on Tuesday.", "Mr. <PERSON_1> flew to <LOCATION_1> on Tuesday."),
+    ("I am Serbian but I live in Cyprus.", "I am Serbian but I live in <LOCATION_1>."),  # a nationality, not a name
+    ("My name is Christian", "My name is <PERSON_1>"),  # a strong cue keeps the name
+    ("I work for Henry Boot plc.", "I work for <ORGANIZATION_1>."),
+])
+def test_english_places_nationalities_and_companies(masker, text, expected):
+    assert masked(masker, text) == [expected]
+
+
+def test_an_entity_running_over_two_lines_is_split_by_the_address_block(masker):
+    text = "> Jiri Schafer\n> Consonance Acquisition Corp.\n> 766 Baker Street\n> Apt. 747"
+    out = masked(masker, text)[0]
+    assert out.startswith("> <PERSON_1>\n") and "Schafer" not in out

@@ -1,9 +1,9 @@
 """``pii_mask``: replace personal data with typed placeholders (``<EMAIL>``, ``<PHONE>``, ...).
 
-Structured types are found by pattern plus a validation step (Luhn for cards, the check digit and a
-nearby keyword for My Number, digit counts and shapes for phone numbers). Full-width digits and
+Structured types are found by pattern plus a validation step (Luhn for cards, mod 97 for IBANs, the check
+digit and a nearby keyword for My Number, digit counts and shapes for phone numbers). Full-width digits and
 symbols are read as their ASCII forms without changing the text's positions, so ``０３－１２３４－５６７８``
-is found like ``03-1234-5678``. Person names and street addresses come from optional recognizers::
+is found like ``03-1234-5678``. Person names and street addresses come from ``pii_ner`` or optional recognizers::
 
     PiiDetector().mask("TEL ０９０−１２３４−５６７８ / a@b.jp")[0]     # 'TEL <PHONE> / <EMAIL>'
 
