@@ -110,3 +110,23 @@ def test_an_entity_running_over_two_lines_is_split_by_the_address_block(masker):
     text = "> Jiri Schafer\n> Consonance Acquisition Corp.\n> 766 Baker Street\n> Apt. 747"
     out = masked(masker, text)[0]
     assert out.startswith("> <PERSON_1>\n") and "Schafer" not in out
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ligio: \"Who are you?\"\nLigio: \"I'm his daughter.\"", "<PERSON_1>: \"Who are you?\"\n<PERSON_1>: \"I'm his daughter.\""),
+    ("Agent: How can I help?\nAgent: Anything else?", "Agent: How can I help?\nAgent: Anything else?"),  # a role
+    ("Bethany, can I please speak to your manager?", "<PERSON_1>, can I please speak to your manager?"),
+    ("Runtime: 90 min\nDirected By:    Tara Nuncija", "Runtime: 90 min\nDirected By:    <PERSON_1>"),
+    ("Alexandra Karlsson\n\nAquatic biologist\n\nPhone: 555 0100", "<PERSON_1>\n\nAquatic biologist\n\nPhone: <PHONE_1>"),
+])
+def test_english_speakers_callers_credits_and_contact_cards(masker, text, expected):
+    assert masked(masker, text) == [expected]
+
+
+def test_a_person_of_a_company_and_a_possessive():
+    spans = pii_ner.NerSpans(["PERSON", "ORGANIZATION"])
+    text = "Lincoln Ingham of Ryanair Holdings plc is the winner."
+    assert [(text[s:e], k) for s, e, k in spans(text)] == [("Ryanair Holdings plc", "ORGANIZATION"), ("Lincoln Ingham", "PERSON")]
+    doc = pii_ner.load_pipeline("en")("from Virginia Harjo's Cautionary Tales")
+    assert doc.ents[0].text == "Virginia Harjo's"  # the small model takes the possessive in
+    assert next(pii_ner.en_entities(doc)).text == "Virginia Harjo"

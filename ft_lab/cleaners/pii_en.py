@@ -80,7 +80,16 @@ _PERSON_VERB = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=\n))(" + _NAME + r")(?=[ ](?:s
                           r"laughed|replied|answered)\b)"
                           r"|\b(?:my|his|her|our|their) (?:kid|son|daughter|child|wife|husband|mother|father|mom|dad|"
                           r"brother|sister|friend|colleague|partner|boss|manager|neighbou?r|cousin|uncle|aunt) (" + _NAME + r")"
-                          r"|\b(?:said|told|asked|thanked|married|replied to) (" + _NAME + r")\b")
+                          r"|\b(?:said|says|told|asked|thanked|married|replied to) (" + _NAME + r")\b"
+                          # credits: "Directed By:    Tara Nuncija", "written by Anna Berg"
+                          r"|\b(?i:directed|written|produced|performed|created|composed|authored|signed|reported|"
+                          r"painted|designed|photographed|translated) (?i:by):?[ \t]+(" + _NAME + r")\b"
+                          # a name called at the start: "Bethany, can I please speak to your boss?"
+                          r"|(?:^|(?<=\n))(" + _NAME + r"),[ ]+(?=(?:can|could|would|will|please|do|did|are|have|I|you|"
+                          r"we|thank)\b)")
+
+
+_GREETINGS = frozenset({"hi", "hello", "hey", "dear", "thanks", "thank", "good", "morning", "evening", "greetings"})
 
 
 @functools.cache
@@ -96,9 +105,10 @@ def verb_cued_names(text: str) -> list[tuple[int, int, str]]:
     model says organisation."""
     out = []
     for m in _PERSON_VERB.finditer(text):
-        group = next(g for g in (1, 2, 3) if m.group(g))
+        group = next(g for g in range(1, 6) if m.group(g))
         value = m.group(group)
-        if value.split()[0].lower() not in stop_words() and not _ORG_WORD.search(value):
+        first = value.split()[0].lower()
+        if first not in stop_words() and first not in _GREETINGS and not _ORG_WORD.search(value):
             out.append((m.start(group), m.end(group), "PERSON"))
     return out
 
@@ -108,19 +118,46 @@ _NAME_LINE = re.compile(r"(?m)^[ \t>]*(?:(?i:billing address|shipping address|sh
                         r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+){1,2})[ \t]*$")
 
 
+# A contact field: a name line with one of these within the next lines heads a contact card or a CV.
+_CONTACT_FIELD = re.compile(r"(?im)^[ \t>]*(?:phone|tel|telephone|mobile|cell|e-?mail|fax|address|website)[ \t]*:")
+
+
+def _lines_after(text: str, end: int, n: int) -> int:
+    for _ in range(n):
+        nl = text.find("\n", end + 1)
+        end = len(text) if nl < 0 else nl
+    return end
+
+
 def addressee_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """The name on the line of its own that opens an address block: an ADDRESS span starts within the
-    next three lines."""
+    """The name on the line of its own that opens an address block (an ADDRESS span starts within the next
+    three lines) or a contact card (a "Phone:", "E-mail:" or "Address:" field within the next six)."""
     found = []
     addresses = [s for s, _, kind in spans if kind == "ADDRESS"]
     for m in _NAME_LINE.finditer(text):
-        window_end = m.end()
-        for _ in range(3):
-            nl = text.find("\n", window_end + 1)
-            window_end = len(text) if nl < 0 else nl
-        if any(m.end() < a < window_end for a in addresses) and not _ORG_WORD.search(m.group(1)):
+        near = _lines_after(text, m.end(), 3)
+        card = _CONTACT_FIELD.search(text, m.end(), _lines_after(text, m.end(), 6))
+        if (any(m.end() < a < near for a in addresses) or card) and not _ORG_WORD.search(m.group(1)):
             found.append((m.start(1), m.end(1), "PERSON"))
     return found
+
+
+# A speaker's label in a transcript: "Ligio: ...". A person when the label opens two lines or a quote.
+_SPEAKER = re.compile(r"(?m)^[ \t>]*([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)[ \t]*:[ \t]*(\"|“)?")
+_ROLES = frozenset({"agent", "customer", "user", "client", "caller", "support", "bot", "assistant", "system", "operator",
+                    "rep", "representative", "admin", "moderator", "host", "guest", "interviewer", "me", "you", "q", "a",
+                    "note", "notes", "subject", "from", "to", "date", "re", "cc", "bcc", "name", "address", "phone",
+                    "email", "website", "summary", "answer", "question", "reply", "comment", "title", "status"})
+
+
+def speaker_names(text: str) -> list[tuple[int, int, str]]:
+    """Speakers' names in a transcript ("Ligio: "Who are you?"" on two lines); roles (Agent, Customer) are not."""
+    labels = [m for m in _SPEAKER.finditer(text) if m.group(1).lower() not in _ROLES
+              and m.group(1).lower() not in stop_words()]
+    counts: dict[str, int] = {}
+    for m in labels:
+        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    return [(m.start(1), m.end(1), "PERSON") for m in labels if counts[m.group(1)] > 1 or m.group(2)]
 
 
 # Words after which a name is a place: "flew to Warszawa", "originally from Indemini", "based in Haldenstein".
@@ -134,6 +171,24 @@ def after_place_word(text: str, start: int) -> bool:
     if re.match(r"[\w\-]*(?:'s|’s)\b", text[start:start + 40]):
         return False
     return _PLACE_CUE.search(text, max(0, start - 30), start) is not None
+
+
+def en_entities(doc):
+    """The model's entities, a trailing possessive left out ("Virginia Harjo's" -> "Virginia Harjo"), and a
+    person "of" a company split from it ("Lincoln Ingham of Ryanair Holdings plc")."""
+    from spacy.tokens import Span
+
+    for ent in doc.ents:
+        if len(ent) > 1 and ent[-1].text in ("'s", "’s"):
+            ent = Span(doc, ent.start, ent.end - 1, label=ent.label_)
+        of = next((t.i for t in ent if t.text == "of"), None)
+        if ent.label_ == "ORG" and of is not None and 1 <= of - ent.start <= 3 and of + 1 < ent.end \
+                and all(t.is_title and t.is_alpha for t in doc[ent.start:of]) \
+                and not _ORG_WORD.search(doc[ent.start:of].text) and _ORG_WORD.search(doc[of + 1:ent.end].text):
+            yield Span(doc, ent.start, of, label="PERSON")
+            yield Span(doc, of + 1, ent.end, label="ORG")
+            continue
+        yield ent
 
 
 def en_retype(doc, ent, kind: str | None) -> str | None:

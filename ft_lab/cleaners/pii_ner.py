@@ -31,8 +31,8 @@ from ..components import Cleaner
 from ..errors import UserError
 from .measure import language_of
 from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
-from .pii_en import LINE_END, addressee_names, cued_names, en_person_or_street, en_retype, english_addresses, \
-    may_hold_a_name, verb_cued_names
+from .pii_en import (LINE_END, addressee_names, cued_names, en_entities, en_person_or_street, en_retype,
+                     english_addresses, may_hold_a_name, speaker_names, verb_cued_names)
 from .pii_ja import dictionary_names, dictionary_organisations, model_person, named_after, surname_place
 from .text import texts_of
 
@@ -187,7 +187,7 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
     if lang == "ja" and "ORGANIZATION" in wanted:
         names += [s for s in dictionary_organisations(doc) if not any(n[0] < s[1] and s[0] < n[1] for n in names)]
     spans = []
-    for ent in doc.ents:
+    for ent in (en_entities(doc) if lang == "en" else doc.ents):
         if ent.text.strip().casefold() in _NOT_NAMES:
             continue
         kind = label(ent.label_)
@@ -268,7 +268,7 @@ class NerSpans:
                 # "I am Serbian": after "I am", a nationality the model knows is no name
                 norp = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "NORP"
                         and _I_AM.search(text, max(0, e.start_char - 8), e.start_char)]
-                cued = [c for c in cued_names(text) + addressee_names(text, address_spans(text, lang))
+                cued = [c for c in cued_names(text) + addressee_names(text, address_spans(text, lang)) + speaker_names(text)
                         if not any(n[0] < c[1] and c[0] < n[1] for n in norp)]
                 spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
                 orgs = [s for s in spans if s[2] == "ORGANIZATION"]
