@@ -130,3 +130,14 @@ def test_a_person_of_a_company_and_a_possessive():
     doc = pii_ner.load_pipeline("en")("from Virginia Harjo's Cautionary Tales")
     assert doc.ents[0].text == "Virginia Harjo's"  # the small model takes the possessive in
     assert next(pii_ner.en_entities(doc)).text == "Virginia Harjo"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a street line with the apartment line under it, the town, and the country with its postcode
+    ("Ornella Toscani\n\n805 Rengaskuja\n Apt. 26\n MARTTILA\n Finland 21800", "<PERSON_1>\n\n<ADDRESS_1>"),
+    ("> 95 Haugesmauet\n> Apt. 428\n> BERGEN\n> Norway 5005", "> <ADDRESS_1>"),
+    ("My zip code is 691 72", "My zip code is <ADDRESS_1>"),
+    ("Kimmo had his address: 332 Törneby, GUALÖV", "<PERSON_1> had his address: <ADDRESS_1>"),
+])
+def test_english_address_blocks(masker, text, expected):
+    assert masked(masker, text) == [expected]

@@ -37,13 +37,17 @@ _EN_ADDRESS = re.compile(
     # "Apt. 827", "Suite 246", "Unit 5"
     r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b"
     # a line of its own that is a house number, a street and a number: "11 Školní 939", "98 árpád fejedelem útja 45."
-    r"|(?m:^[ \t]*\d{1,5}[ ]+" + _FUNCTION_WORD + r"(?:[^\W\d_][\w'.\-]*[ ]+){1,4}\d{1,5}[A-Za-z]?\.?[ \t]*$)")
+    r"|(?m:^[ \t]*\d{1,5}[ ]+" + _FUNCTION_WORD + r"(?:[^\W\d_][\w'.\-]*[ ]+){1,4}\d{1,5}[A-Za-z]?\.?[ \t]*$)"
+    # an address block's street line, the apartment line right under it: "165 Booischotseweg\n Apt. 856"
+    r"|(?<![^\s>?])\d{1,5}[ ]+(?:[^\W\d_][\w'.\-]*[ ]?){1,3}(?=[ \t]*\n[ \t>?]*(?i:apt|apartment|suite|unit|flat)\b)")
 # After an address word ("address:", "lives at", "ZIP:"): a house number, a street name and a number
 # ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
 _EN_ADDRESS_AFTER_WORD = re.compile(
     r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
-    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}[ ]+\d{1,5}\b\.?)"
-    r"|\b(?:zip|zip code|postcode|postal code)\b[: ]+(\d{4,6}(?:-\d{4})?)\b", re.I)
+    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}"
+    # then a number ("46 velký průhon 426") or the end of the line or a town after a comma ("332 Törneby, GUALÖV")
+    r"(?:[ ]+\d{1,5}\b\.?|(?:,[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,2})?(?=[ \t]*(?:[.?!]?[ \t]*$|\n))))"
+    r"|\b(?:zip|zip code|postcode|postal code)\b(?: is)?[: ]+(\d{4,6}(?:-\d{4})?|\d{3}[ ]\d{2})\b", re.I | re.M)
 _TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
                           r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
 # "my name is Jane", "Dear Jane Doe", "Regards,\nJane": the name after words that introduce a person.

@@ -63,7 +63,10 @@ _JA_ADDRESS = re.compile(
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
 _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
                            # the short lines of an address block after the street: town, country, postcode
-                           r"|(?:(?:[ ,\t]*\n)+[ \t]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}(?:[ ]?\d{1,6})?[ \t]*(?=\n|$)){1,3}")
+                           # (quoted with ">" or "???"), the last with a postcode ("Netherlands 1319 CK", "GU8 6PN")
+                           r"|(?:(?:[ ,\t]*\n)+[ \t>?]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}"
+                           r"(?:[ ]*(?:\d{4,5}(?:[ \-]\d{2,4})?(?:[ ][A-Z]{2})?|\d{3}[ ]\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?[ ]\d[A-Z]{2}"
+                           r"|\d{1,6}))?[ \t]*(?=\n|$)){1,4}")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _I_AM = re.compile(r"(?i)\b(?:i am|i'm|i’m)[ ]+$")
 _NAME_JOINERS = {"・", "＝", "="}
