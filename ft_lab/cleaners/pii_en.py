@@ -6,6 +6,7 @@ figures they give are in docs/data.md ("Speed and PII quality").
 """
 from __future__ import annotations
 
+import collections
 import functools
 import re
 
@@ -50,12 +51,14 @@ _EN_ADDRESS_AFTER_WORD = re.compile(
     r"|\b(?:zip|zip code|postcode|postal code)\b(?: is)?[: ]+(\d{4,6}(?:-\d{4})?|\d{3}[ ]\d{2})\b", re.I | re.M)
 _TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
                           r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")
+# A capitalised word as names are written ("Jane", "Šimić"), and a name of one or two such words.
+_WORD = r"[A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+"
+_NAME = _WORD + r"(?:[ ]" + _WORD + r")?"
 # "my name is Jane", "Dear Jane Doe", "Regards,\nJane": the name after words that introduce a person.
 _CUED_NAME = re.compile(r"(?:\b(?i:my name is|my name's|call me|calls me|i am|i'm|yours truly|sincerely|regards|thanks|"
                         r"thank you|dear|hi|hello|attn|attention|contact person|named (?:him|her|them)|"
                         r"(?:first|last|full) name is)\b[:,]?|\b(?i:name|signed|(?:first|last|full) name)[:?])[ ]*\n?[ ]*"
-                        r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?)\b"
-                        r"(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support|Service)\b)")
+                        r"(" + _NAME + r")\b(?![ ](?:[A-Z][a-z]+[ ])*(?:Inc|Ltd|LLC|Corp|Bank|Team|Support|Service)\b)")
 # Words that make a span an organisation's name, not a person's.
 _ORG_WORD = re.compile(r"\b(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|Limited|LLC|LLP|PLC|GmbH|AG|SA|"
                        r"Group|Holdings|Bank|Banks|Capital|Partners|Associates|University|College|Institute|School|"
@@ -76,7 +79,6 @@ def cued_names(text: str) -> list[tuple[int, int, str]]:
             if not _ORG_WORD.search(m.group(1))]
 
 
-_NAME = r"[A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)?"
 # What people do: the subject of these verbs, or the word after "my son", "said", is a person unless the
 # model calls it an organisation ("Apple said").
 _PERSON_VERB = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=\n))(" + _NAME + r")(?=[ ](?:said|says|lives|lived|works|worked|spent|"
@@ -109,7 +111,7 @@ def verb_cued_names(text: str) -> list[tuple[int, int, str]]:
     model says organisation."""
     out = []
     for m in _PERSON_VERB.finditer(text):
-        group = next(g for g in range(1, 6) if m.group(g))
+        group = m.lastindex  # one group per alternative: the one that matched
         value = m.group(group)
         first = value.split()[0].lower()
         if first not in stop_words() and first not in _GREETINGS and not _ORG_WORD.search(value):
@@ -119,7 +121,7 @@ def verb_cued_names(text: str) -> list[tuple[int, int, str]]:
 
 # A line holding only a name, as an address block opens: "> Dylan Willis", "Billing address: Toby West".
 _NAME_LINE = re.compile(r"(?m)^[ \t>]*(?:(?i:billing address|shipping address|ship to|bill to|address|to|from):[ \t]*)?"
-                        r"([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+(?:[ ][A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+){1,2})[ \t]*$")
+                        r"(" + _WORD + r"(?:[ ]" + _WORD + r"){1,2})[ \t]*$")
 
 
 # A contact field: a name line with one of these within the next lines heads a contact card or a CV.
@@ -140,14 +142,14 @@ def addressee_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[
     addresses = [s for s, _, kind in spans if kind == "ADDRESS"]
     for m in _NAME_LINE.finditer(text):
         near = _lines_after(text, m.end(), 3)
-        card = _CONTACT_FIELD.search(text, m.end(), _lines_after(text, m.end(), 6))
+        card = _CONTACT_FIELD.search(text, m.end(), _lines_after(text, near, 3))
         if (any(m.end() < a < near for a in addresses) or card) and not _ORG_WORD.search(m.group(1)):
             found.append((m.start(1), m.end(1), "PERSON"))
     return found
 
 
 # A speaker's label in a transcript: "Ligio: ...". A person when the label opens two lines or a quote.
-_SPEAKER = re.compile(r"(?m)^[ \t>]*([A-Z\u00c0-\u00de][a-z\u00df-\u024f'\-]+)[ \t]*:[ \t]*(\"|“)?")
+_SPEAKER = re.compile(r"(?m)^[ \t>]*(" + _WORD + r")[ \t]*:[ \t]*(\"|“)?")
 _ROLES = frozenset({"agent", "customer", "user", "client", "caller", "support", "bot", "assistant", "system", "operator",
                     "rep", "representative", "admin", "moderator", "host", "guest", "interviewer", "me", "you", "q", "a",
                     "note", "notes", "subject", "from", "to", "date", "re", "cc", "bcc", "name", "address", "phone",
@@ -158,9 +160,7 @@ def speaker_names(text: str) -> list[tuple[int, int, str]]:
     """Speakers' names in a transcript ("Ligio: "Who are you?"" on two lines); roles (Agent, Customer) are not."""
     labels = [m for m in _SPEAKER.finditer(text) if m.group(1).lower() not in _ROLES
               and m.group(1).lower() not in stop_words()]
-    counts: dict[str, int] = {}
-    for m in labels:
-        counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    counts = collections.Counter(m.group(1) for m in labels)
     return [(m.start(1), m.end(1), "PERSON") for m in labels if counts[m.group(1)] > 1 or m.group(2)]
 
 
@@ -218,11 +218,9 @@ LINE_END = re.compile(r"[ \t]*(?:[.?!]?[ \t]*(?:\n|$))")
 _STREET_END = re.compile(r"[ ]+\d{1,5}\b|[ \t]*(?:,|\n|$)")
 
 
-def en_person_or_street(text: str, start: int, end: int) -> str | None:
+def en_person_or_street(text: str, start: int, end: int) -> str:
     """A "person" written after a house number and before a number, a comma or the end of the line is a
-    street ("05 Weblinger Gürtel 92", "63 N. Stadion"); one running over two lines is no name."""
-    if "\n" in text[start:end].strip():
-        return None
+    street ("05 Weblinger Gürtel 92", "63 N. Stadion")."""
     if _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 12), start) and _STREET_END.match(text, end):
         return "ADDRESS"
     return "PERSON"
@@ -244,7 +242,6 @@ def may_hold_a_name(text: str) -> bool:
             continue
         return True
     return not found
-
 
 
 def english_addresses(folded: str) -> list[tuple[int, int, str]]:

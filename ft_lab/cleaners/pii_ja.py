@@ -32,7 +32,8 @@ TITLES = frozenset({"先生", "社長", "会長", "副社長", "部長", "課長
 # A place name followed by one of these is still a place (``大阪府``, ``東京駅``, ``横浜市内``).
 _PLACE_SUFFIX = re.compile(r"^(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|港|空港|湖|山|川|半島|地方|郊外|市内|県内|"
                            r"出身|在住|方面|周辺|沖|通り|丁目|番地)$")
-_JOINERS = frozenset({"・", "＝", "="})
+#: Marks that join the words of one name: ジョン・スミス, グルーバー＝デ・ガスペリ.
+JOINERS = frozenset({"・", "＝", "="})
 
 
 def _kind(tag: str) -> str | None:
@@ -58,7 +59,7 @@ def named_after(toks, j: int) -> tuple[int, str] | None:
     (across ``・`` and more katakana words: カール・ゼーリヒ財団): the index after that word and the type of
     the longer name; None otherwise."""
     k, steps = j, 0
-    while k + 1 < len(toks) and toks[k].text in _JOINERS and steps < 4:
+    while k + 1 < len(toks) and toks[k].text in JOINERS and steps < 4:
         k += 2  # the joiner and the word after it
         steps += 1
     if k < len(toks) and toks[k].text in _NAMED_AFTER:
@@ -82,7 +83,7 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
             i += 1
             continue
         j = i + 1
-        while j < n and (kinds[j] == kind or toks[j].text in _JOINERS and j + 1 < n and kinds[j + 1] == kind):
+        while j < n and (kinds[j] == kind or toks[j].text in JOINERS and j + 1 < n and kinds[j + 1] == kind):
             j += 1
         start, end = toks[i].idx, toks[j - 1].idx + len(toks[j - 1].text)
         nxt = toks[j] if j < n else None
@@ -157,7 +158,7 @@ def model_person(ent) -> str | None:
     nxt = doc[ent.end] if ent.end < len(doc) else None
     if nxt is not None and (nxt.text in PERSON_SUFFIX or nxt.text in TITLES):
         return "PERSON"
-    toks = [t for t in ent if t.text not in _JOINERS]
+    toks = [t for t in ent if t.text not in JOINERS]
     if not toks or len(ent.text) == 1 or _LATIN_ACRONYM.match(ent.text):
         return None
     if _kind(toks[0].tag_) == "LOCATION" and (len(toks) > 1 or _KATAKANA.match(toks[0].text)):

@@ -33,7 +33,7 @@ from .measure import language_of
 from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
 from .pii_en import (LINE_END, addressee_names, cued_names, en_entities, en_person_or_street, en_retype,
                      english_addresses, may_hold_a_name, speaker_names, verb_cued_names)
-from .pii_ja import dictionary_names, dictionary_organisations, model_person, named_after, surname_place
+from .pii_ja import JOINERS, dictionary_names, dictionary_organisations, model_person, named_after, surname_place
 from .text import texts_of
 
 NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")
@@ -69,7 +69,6 @@ _ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
                            r"|\d{1,6}))?[ \t]*(?=\n|$)){1,4}")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _I_AM = re.compile(r"(?i)\b(?:i am|i'm|i’m)[ ]+$")
-_NAME_JOINERS = {"・", "＝", "="}
 _PLACEHOLDER = re.compile(r"<[A-Z_]+(?:_\d+)?>")
 
 
@@ -181,6 +180,16 @@ def repeat_names(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int
     return sorted(set(spans) | set(extra), key=lambda x: (x[0] - x[1], x[0], _TYPE_ORDER.get(x[2], 9), x[2]))
 
 
+def _overlaps(span, others) -> bool:
+    """``span`` (start, end, ...) shares a character with one of ``others``."""
+    return any(o[0] < span[1] and span[0] < o[1] for o in others)
+
+
+def _overrule(spans: list, winners: list) -> list:
+    """``spans`` without those overlapping ``winners``, and the winners."""
+    return [s for s in spans if not _overlaps(s, winners)] + winners
+
+
 def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str]]:
     """The doc's entities as (start, end, type). Japanese: the dictionary's names (persons and places first,
     then other proper nouns as organisations) and GiNZA's entities;
@@ -188,7 +197,7 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
     wins, and the dictionary's name otherwise."""
     names = [s for s in dictionary_names(doc) if s[2] in wanted] if lang == "ja" else []
     if lang == "ja" and "ORGANIZATION" in wanted:
-        names += [s for s in dictionary_organisations(doc) if not any(n[0] < s[1] and s[0] < n[1] for n in names)]
+        names += [s for s in dictionary_organisations(doc) if not _overlaps(s, names)]
     spans = []
     for ent in (en_entities(doc) if lang == "en" else doc.ents):
         if ent.text.strip().casefold() in _NOT_NAMES:
@@ -204,7 +213,7 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
         if kind in ("ORGANIZATION", "LOCATION") and inside:
             names = [n for n in names if n not in inside]
         elif kind == "PERSON" and lang == "ja":  # a person of GiNZA's over an "organisation" of the dictionary
-            overlap = [n for n in names if n[0] < e and s < n[1]]
+            overlap = [n for n in names if _overlaps(n, [(s, e)])]
             if any(n[2] == "PERSON" for n in overlap) or any(n[2] == "LOCATION" for n in overlap) \
                     and not surname_place(ent):
                 continue
@@ -218,7 +227,7 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
             if kind == "ORGANIZATION" and overlap:
                 continue
             names = [n for n in names if n not in overlap]
-        elif any(n[0] < e and s < n[1] for n in names):
+        elif _overlaps((s, e), names):
             continue
         spans.append((s, e, kind))
     return names + spans
@@ -262,21 +271,23 @@ class NerSpans:
         elif want_ner:
             docs = self._english_docs(load_pipeline(lang), texts)
         label = _label_mapper(lang)
+        english_names = "PERSON" in want_ner and lang == "en"
         for text in texts:
-            spans = address_spans(text, lang) if "ADDRESS" in self.entities else []
+            # the addresses are masked, and in English they also tell where an address block's name is
+            addresses = address_spans(text, lang) if "ADDRESS" in self.entities or english_names else []
+            spans = list(addresses) if "ADDRESS" in self.entities else []
             if want_ner:
                 doc = next(docs)
                 spans += _model_spans(doc, lang, label, want_ner | ({"ADDRESS"} & self.entities))
-            if "PERSON" in want_ner and lang == "en":
+            if english_names:
                 # "I am Serbian": after "I am", a nationality the model knows is no name
                 norp = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "NORP"
                         and _I_AM.search(text, max(0, e.start_char - 8), e.start_char)]
-                cued = [c for c in cued_names(text) + addressee_names(text, address_spans(text, lang)) + speaker_names(text)
-                        if not any(n[0] < c[1] and c[0] < n[1] for n in norp)]
-                spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in cued)] + cued
+                cued = [c for c in cued_names(text) + addressee_names(text, addresses) + speaker_names(text)
+                        if not _overlaps(c, norp)]
+                spans = _overrule(spans, cued)
                 orgs = [s for s in spans if s[2] == "ORGANIZATION"]
-                soft = [t for t in verb_cued_names(text) if not any(o[0] < t[1] and t[0] < o[1] for o in orgs)]
-                spans = [s for s in spans if not any(t[0] < s[1] and s[0] < t[1] for t in soft)] + soft
+                spans = _overrule(spans, [t for t in verb_cued_names(text) if not _overlaps(t, orgs)])
             spans = [s for s in spans if not _in_placeholder(text, s[0], s[1])]
             yield repeat_names(text, join_addresses(text, spans))
 
@@ -295,7 +306,7 @@ class NerSpans:
         made = [nlp.make_doc(t) for t in texts]
         if self.japanese == "fast":
             return iter(made)
-        worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in _NAME_JOINERS or _LATIN_WORD.search(t.text) for t in d)
+        worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in JOINERS or _LATIN_WORD.search(t.text) for t in d)
                  for d in made]
         ran = nlp.pipe((d for d, w in zip(made, worth) if w), batch_size=self.batch_size)
         return (next(ran) if w else d for d, w in zip(made, worth))
