@@ -72,13 +72,35 @@ def available_columns(rows: list[dict]) -> list[str]:
 def map_rows(rows: list[dict], columns: list[str], fn: Callable[[str], str]):
     """The ``CleanResult`` of a cleaner that rewrites text and drops nothing: ``fn`` on every text of
     ``columns`` in every row, each changed row recorded in ``changes``."""
+    return rewrite_rows(rows, columns, lambda text: (fn(text), ()))
+
+
+def rewrite_rows(rows: list[dict], columns: list[str], fn: Callable, reject: Callable | None = None,
+                 counted: str | None = None):
+    """The ``CleanResult`` of a cleaner that rewrites text: ``fn(text) -> (new_text, labels)`` on every text
+    of ``columns``; a row is dropped when ``reject(row, new_row)`` gives a reason; each changed row kept is
+    recorded in ``changes``, and the labels are counted in ``info[counted]``."""
     from ..components import CleanResult
 
-    out, changes = [], []
+    kept, rejected, changes, counts = [], [], [], {}
     for i, row in enumerate(rows):
-        new = map_texts(row, columns, fn)
+        labels: list[str] = []
+
+        def one(text: str) -> str:
+            out, found = fn(text)
+            labels.extend(found)
+            return out
+
+        new = map_texts(row, columns, one)
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        reason = reject(row, new) if reject else None
+        if reason:
+            rejected.append((row, reason))
+            continue
         if new is not row:
             changes.append({"index": i, "before": row, "after": new})
-        out.append(new)
-    return CleanResult(rows=out, changed=len(changes), changes=changes)
+        kept.append(new)
+    return CleanResult(rows=kept, rejected=rejected, changed=len(changes), changes=changes,
+                       info={counted: counts} if counted else {})
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ft_lab import Cleaner, CleanResult
-from ft_lab.cleaners.text import map_texts
+from ft_lab import Cleaner
+from ft_lab.cleaners.text import rewrite_rows
 
 _END = r"[。．.！!]*"
 _PLEASE = r"(?:よろしく|宜しく|よろしゅう)?お願い(?:いたします|致します|します|申し上げます|いたしますね)"
@@ -110,26 +110,9 @@ class JaBoilerplate(Cleaner):
         return (text.strip() if parts else text), parts
 
     def clean(self, rows, columns):
-        kept, rejected, changes, counts = [], [], [], {}
+        def emptied(row: dict, new: dict) -> str | None:
+            cols = [c for c in columns if isinstance(row.get(c), str) and row[c].strip()
+                    and isinstance(new.get(c), str) and not new[c].strip()]
+            return f"only boilerplate in {', '.join(cols)}" if cols and self.config.drop_empty else None
 
-        for i, row in enumerate(rows):
-            found: list[str] = []
-
-            def strip(text: str) -> str:
-                out, parts = self.strip_text(text)
-                found.extend(parts)
-                return out
-
-            new = map_texts(row, columns, strip)
-            for part in found:
-                counts[part] = counts.get(part, 0) + 1
-            emptied = [c for c in columns if isinstance(row.get(c), str) and row[c].strip()
-                       and isinstance(new.get(c), str) and not new[c].strip()]
-            if emptied and self.config.drop_empty:
-                rejected.append((row, f"only boilerplate in {', '.join(emptied)}"))
-                continue
-            if new is not row:
-                changes.append({"index": i, "before": row, "after": new})
-            kept.append(new)
-        return CleanResult(rows=kept, rejected=rejected, changed=len(changes), changes=changes,
-                           info={"removed": counts})
+        return rewrite_rows(rows, columns, self.strip_text, emptied, counted="removed")

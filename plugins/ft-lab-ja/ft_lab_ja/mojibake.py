@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ft_lab import Cleaner, CleanResult
-from ft_lab.cleaners.text import map_texts, texts_of
+from ft_lab import Cleaner
+from ft_lab.cleaners.text import rewrite_rows, texts_of
 
 # Characters that bytes 0x80-0xBF (UTF-8 continuation bytes) become when read as Latin-1 or CP1252.
 _CONTINUATION = "".join(sorted({chr(b) for b in range(0x80, 0xC0)}
@@ -95,27 +95,17 @@ class JaMojibake(Cleaner):
 
     def clean(self, rows, columns):
         c = self.config
-        kept, rejected, changes, repaired = [], [], [], {}
-        for i, row in enumerate(rows):
-            undone: list[str] = []
 
-            def fix(text: str) -> str:
-                out, label = self.repair_text(text)
-                if label:
-                    undone.append(label)
-                return out
+        def fix(text: str) -> tuple[str, list[str]]:
+            out, label = self.repair_text(text) if c.repair else (text, None)
+            return out, [label] if label else []
 
-            new = map_texts(row, columns, fix) if c.repair else row
-            for label in undone:
-                repaired[label] = repaired.get(label, 0) + 1
+        def garbled(row: dict, new: dict) -> str | None:
             marks = [(t, garbled_marks(t)) for t in texts_of(new, columns)]
             bad = next(((t, n) for t, n in marks if n >= c.min_marks), None)
             if c.drop_garbled and bad:
                 sample = bad[0].strip().replace("\n", " ")[:20]
-                rejected.append((row, f"garbled text (mojibake, {bad[1]} marks): {sample}"))
-                continue
-            if new is not row:
-                changes.append({"index": i, "before": row, "after": new})
-            kept.append(new)
-        return CleanResult(rows=kept, rejected=rejected, changed=len(changes), changes=changes,
-                           info={"repaired": repaired})
+                return f"garbled text (mojibake, {bad[1]} marks): {sample}"
+            return None
+
+        return rewrite_rows(rows, columns, fix, garbled, counted="repaired")
