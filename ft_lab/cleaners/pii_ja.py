@@ -28,7 +28,7 @@ TITLES = frozenset({"先生", "社長", "会長", "副社長", "部長", "課長
                     "被告人", "主任", "担当", "夫妻", "王", "皇帝", "将軍", "隊長", "艦長", "師匠", "コーチ",
                     "アナウンサー", "キャプテン", "オーナー", "副大統領", "総統", "主席", "国王", "女王", "大使", "外相",
                     "蔵相", "元帥", "大将", "中将", "少将", "大佐", "中佐", "少佐", "大尉", "提督", "公爵", "侯爵", "伯爵",
-                    "子爵", "男爵", "牧師", "神父", "司祭", "住職", "自身", "本人", "等", "方"})
+                    "子爵", "男爵", "皇子", "王子", "王女", "皇女", "上皇", "天皇", "法皇", "親王", "内親王", "卿", "牧師", "神父", "司祭", "住職", "自身", "本人", "等", "方"})
 # A place name followed by one of these is still a place (``大阪府``, ``東京駅``, ``横浜市内``).
 _PLACE_SUFFIX = re.compile(r"^(?:都|道|府|県|市|区|町|村|郡|州|国|島|駅|港|空港|湖|山|川|半島|地方|郊外|市内|県内|"
                            r"出身|在住|方面|周辺|沖|通り|丁目|番地)$")
@@ -67,6 +67,20 @@ def named_after(toks, j: int) -> tuple[int, str] | None:
     return None
 
 
+_TITLE_END = re.compile(r"^[\u4e00-\u9fff]+長$|^(?:書記|検事|判事|参謀|委員|代表|代理)$")
+
+
+def title_after(toks, j: int) -> bool:
+    """A title closes the nouns from token ``j`` on (習近平 + 国家主席, 河村建夫 + 幹事長, 嘉納 + 館長)."""
+    for k in range(j, min(j + 4, len(toks))):
+        tok = toks[k]
+        if not tok.tag_.startswith(("名詞-普通名詞", "名詞-数詞", "接頭辞", "接尾辞")):
+            return False
+        if tok.text in TITLES or _TITLE_END.match(tok.text) and len(tok.text) > 1:
+            return True
+    return False
+
+
 def dictionary_names(doc) -> list[tuple[int, int, str]]:
     """PERSON and LOCATION spans (start, end, type) of a spaCy doc tokenized by Sudachi."""
     toks = list(doc)
@@ -95,7 +109,7 @@ def dictionary_names(doc) -> list[tuple[int, int, str]]:
             continue
         keep = end - start > 1 or nxt is not None and (nxt.text in PERSON_SUFFIX or nxt.text in TITLES)
         if nxt is not None and keep:
-            if nxt.text in PERSON_SUFFIX or kind == "PERSON" and nxt.text in TITLES:
+            if nxt.text in PERSON_SUFFIX or kind == "PERSON" and (nxt.text in TITLES or title_after(toks, j)):
                 kind = "PERSON"
             elif kind == "LOCATION" and _PLACE_SUFFIX.match(nxt.text):
                 pass
@@ -142,6 +156,10 @@ def surname_place(ent) -> bool:
     return len(ent) == 1 and _kind(ent[0].tag_) == "LOCATION" and re.fullmatch(r"[\u4e00-\u9fff\u3005]+", ent.text) is not None
 
 
+# One character closing the name of a group or a building (山崎派, 鈴木組, 田中屋).
+_ONE_CHAR_NAMED = frozenset("派社組党館堂屋店院寺局座会団隊号丸線橋山川家軍方城駅")
+
+
 def model_person(ent) -> str | None:
     """GiNZA's PERSON ``ent`` where the dictionary found no person: the type it is taken for (None: dropped).
 
@@ -166,6 +184,8 @@ def model_person(ent) -> str | None:
     if any(t.tag_.startswith("名詞-固有名詞-一般") for t in toks):
         return None
     last = toks[-1]
+    if "固有名詞-人名" in toks[0].tag_ and len(last.text) == 1 and last.text not in _ONE_CHAR_NAMED:
+        return "PERSON"  # a surname and a given name of one kanji that is also a word (徐平, 武内樹, 高橋伴)
     if last.tag_.startswith(("名詞-普通名詞", "接尾辞")) and _known_word(last) and re.search(r"[\u4e00-\u9fff]", last.text):
         return None
     return "PERSON"

@@ -233,15 +233,34 @@ def _model_spans(doc, lang: str, label, wanted: set) -> list[tuple[int, int, str
     return names + spans
 
 
+_RANKERS: dict = {}
+_KATAKANA_WORD = re.compile(r"^[\u30a1-\u30fa\u30fc]{2,}$")
+
+
 class NerSpans:
     """Entity spans of texts, computed in batches by ``prepare`` and looked up by ``__call__``."""
 
-    def __init__(self, entities, language: str = "auto", batch_size: int = 256, japanese: str = "model"):
+    def __init__(self, entities, language: str = "auto", batch_size: int = 256, japanese: str = "model",
+                 person_threshold: float | None = None):
         self.entities = set(entities)
+        self.person_threshold = person_threshold
         self.language = language
         self.batch_size = batch_size
         self.japanese = japanese
         self.found: dict[str, list[tuple[int, int, str]]] = {}
+
+    @staticmethod
+    def ranker():
+        """The learned check of Japanese persons (``pii_ja_persons``), loaded once per process."""
+        if "ja" not in _RANKERS:
+            from .pii_ja_persons import PersonRanker
+
+            _RANKERS["ja"] = PersonRanker.load(load_pipeline("ja"))
+        return _RANKERS["ja"]
+
+    def rank_persons(self, doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+        """Japanese ``model``: the learned choice of persons over the rules' spans."""
+        return self.ranker().apply(doc, spans, self.person_threshold)
 
     def lang_of(self, text: str) -> str | None:
         if self.language != "auto":
@@ -279,6 +298,8 @@ class NerSpans:
             if want_ner:
                 doc = next(docs)
                 spans += _model_spans(doc, lang, label, want_ner | ({"ADDRESS"} & self.entities))
+                if lang == "ja" and "PERSON" in want_ner and self.japanese == "model":
+                    spans = self.rank_persons(doc, spans)
             if english_names:
                 # "I am Serbian": after "I am", a nationality the model knows is no name
                 norp = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "NORP"
@@ -301,13 +322,15 @@ class NerSpans:
 
     def _japanese_docs(self, nlp, texts: list[str]):
         """Sudachi's tokens for every text; GiNZA's network (``japanese: model``) only runs on the texts that
-        could hold a name: a proper noun, a word in Latin letters, or katakana words joined by ・ (ジョン・スミス).
-        A katakana word alone is no reason (パソコン, マザーボード); most short questions hold none of these."""
+        could hold a name: a proper noun, a word in Latin letters, katakana words joined by ・ (ジョン・スミス), or
+        a katakana word the dictionary lacks (ネヴィンソン). A katakana word of the dictionary is no reason
+        (パソコン, マザーボード); most short questions hold none of these."""
         made = [nlp.make_doc(t) for t in texts]
         if self.japanese == "fast":
             return iter(made)
-        worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in JOINERS or _LATIN_WORD.search(t.text) for t in d)
-                 for d in made]
+        oov = self.ranker().oov
+        worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in JOINERS or _LATIN_WORD.search(t.text)
+                     or _KATAKANA_WORD.match(t.text) and oov(t.text) for t in d) for d in made]
         ran = nlp.pipe((d for d, w in zip(made, worth) if w), batch_size=self.batch_size)
         return (next(ran) if w else d for d, w in zip(made, worth))
 
@@ -339,6 +362,9 @@ class PiiNer(PiiMask):
         japanese: Literal["model", "fast"] = field(default="model", metadata={
             "help": "Japanese: 'model' runs GiNZA's NER and reads Sudachi's dictionary of names; 'fast' reads "
                     "the dictionary alone (lower recall, tens of times faster)"})
+        person_threshold: float | None = field(default=None, metadata={
+            "help": "Japanese 'model': the score (0 to 1) a candidate needs to be masked as a person; lower "
+                    "masks more names and more other words (empty: the learned default, 0.45)"})
 
         def __post_init__(self):
             known = NER_TYPES + STRUCTURED
@@ -347,6 +373,8 @@ class PiiNer(PiiMask):
                 raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(known)}")
             if self.batch_size < 1:
                 raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            if self.person_threshold is not None and not 0 < self.person_threshold < 1:
+                raise ValueError(f"person_threshold must be between 0 and 1, got {self.person_threshold}")
             if set(self.entities) & MODEL_TYPES and ner_missing():
                 raise ValueError(ner_missing())  # a recipe asking for NER fails validation, not mid-run
             given = self.entities
@@ -362,7 +390,7 @@ class PiiNer(PiiMask):
         named = [e for e in c.entities if e in NER_TYPES]
         if set(named) & MODEL_TYPES and ner_missing():
             raise UserError(ner_missing())
-        self.ner = NerSpans(named, c.language, c.batch_size, c.japanese)
+        self.ner = NerSpans(named, c.language, c.batch_size, c.japanese, c.person_threshold)
         self.detector = PiiDetector([e for e in c.entities if e in STRUCTURED], c.my_number_context,
                                     [self.ner] + [load_recognizer(r) for r in c.recognizers])
 

@@ -1,0 +1,141 @@
+"""Learn the weights of ``ft_lab/cleaners/pii_ja_persons.py`` (which Japanese candidate spans are persons).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/train_ja_persons.py            # writes ja_persons.json
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/train_ja_persons.py --check    # cross-validation only
+
+Training rows are 1000 to 4342 of the shuffled ner_wikipedia_ja set (``bench_pii.japanese_set``); the
+bench scores rows 0 to 999, never read here. ``pii_ner``'s own pipeline finds the candidates: this script
+swaps the cleaner's ``rank_persons`` step for a recorder, so the features are those the cleaner computes.
+A candidate is a person when it overlaps a gold 人名 span (as the bench scores). Two-fold
+cross-validation on the training rows prints recall and precision of the rules alone and of the weights
+at several thresholds; the one with the best mean F1 is written with the weights. Needs scikit-learn (a core dependency) and the
+``ner`` extra; takes about 3 minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pii import japanese_set  # noqa: E402
+
+from ft_lab.cleaners import pii_ja_persons as jp  # noqa: E402
+from ft_lab.cleaners.pii_ner import PiiNer, load_pipeline  # noqa: E402
+
+TRAIN = (1000, 4343)
+GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+C = 1.0
+
+
+def collect(items) -> list[dict]:
+    """For each text: its gold spans, the rules' spans and every candidate's features and vector."""
+    cleaner = PiiNer(PiiNer.Config(japanese="model"))
+    oov = jp.sudachi_oov(load_pipeline("ja"))
+    rows: dict[str, dict] = {}
+
+    def record(doc, spans):
+        ran = bool(doc.tensor.size)  # GiNZA ran on it (the ranker leaves the other texts' spans alone)
+        rows[doc.text] = {"spans": spans, "ran": ran, "cands": list(jp.examples(doc, spans, oov)) if ran else []}
+        return spans
+
+    cleaner.ner.rank_persons = record
+    cleaner.ner.prepare(t for t, _ in items)
+    return [dict(rows.get(t, {"spans": [], "ran": False, "cands": []}), gold=g) for t, g in items]
+
+
+def _matrix(vectorizer, rows):
+    import scipy.sparse as sp
+
+    feats = [dict.fromkeys(f, 1) for r in rows for _, _, f, _ in r["cands"]]
+    dense = np.array([v for r in rows for *_, v in r["cands"]]) * jp.DENSE_SCALE
+    x = vectorizer.fit_transform(feats) if not hasattr(vectorizer, "vocabulary_") else vectorizer.transform(feats)
+    return sp.hstack([x, sp.csr_matrix(dense)]).tocsr()
+
+
+def _labels(rows) -> list[bool]:
+    return [any(gs < e and s < ge and gk == "PERSON" for gs, ge, gk in r["gold"]) for r in rows for s, e, _, _ in r["cands"]]
+
+
+def fit(rows):
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = DictVectorizer()
+    model = LogisticRegression(C=C, max_iter=5000).fit(_matrix(vectorizer, rows), _labels(rows))
+    return vectorizer, model
+
+
+def to_weights(vectorizer, model, threshold: float) -> dict:
+    n = len(vectorizer.feature_names_)
+    coef = model.coef_[0]
+    sparse = {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, coef[:n]) if abs(w) >= 1e-3}
+    return {"sparse": sparse, "dense": [round(float(w), 5) for w in coef[n:]], "bias": float(model.intercept_[0]),
+            "threshold": threshold,
+            "trained_on": f"ner_wikipedia_ja rows {TRAIN[0]}-{TRAIN[1] - 1} of bench_pii.japanese_set "
+                          "(Stockmark Inc., Wikipedia, CC BY-SA 3.0)"}
+
+
+def persons(ranker, row) -> list[tuple[int, int]]:
+    """The persons ``ranker`` chooses for a collected row (the choice ``PersonRanker.apply`` makes)."""
+    if not row["ran"]:
+        return [(s, e) for s, e, k in row["spans"] if k == "PERSON"]
+    scored = sorted(((ranker.score(f, v), s, e) for s, e, f, v in row["cands"]), reverse=True)
+    out: list[tuple[int, int]] = []
+    for p, s, e in scored:
+        if p < ranker.threshold:
+            break
+        if not any(os < e and s < oe for os, oe in out):
+            out.append((s, e))
+    return out
+
+
+def recall_precision(rows, predict) -> tuple[float, float]:
+    gold = found = made = right = 0
+    for r in rows:
+        pred = predict(r)
+        for gs, ge, gk in r["gold"]:
+            if gk == "PERSON":
+                gold += 1
+                found += any(ps < ge and gs < pe for ps, pe in pred)
+        made += len(pred)
+        right += sum(any(gs < pe and ps < ge and gk == "PERSON" for gs, ge, gk in r["gold"]) for ps, pe in pred)
+    return found / max(gold, 1), right / max(made, 1)
+
+
+def cross_validate(rows) -> float:
+    """Two-fold figures of the rules alone and of the weights at each of ``GRID``; the threshold with the
+    best mean F1 (recall and precision weigh alike, as the aims do)."""
+    half = len(rows) // 2
+    f1 = dict.fromkeys(GRID, 0.0)
+    for train, test in ((rows[:half], rows[half:]), (rows[half:], rows[:half])):
+        rules = recall_precision(test, lambda r: [(s, e) for s, e, k in r["spans"] if k == "PERSON"])
+        print(f"rules alone        recall {rules[0]:.3f}  precision {rules[1]:.3f}")
+        weights = to_weights(*fit(train), threshold=0.5)
+        for t in GRID:
+            ranker = jp.PersonRanker(dict(weights, threshold=t), oov=None)
+            r, p = recall_precision(test, lambda row: persons(ranker, row))
+            f1[t] += 2 * r * p / (r + p) / 2
+            print(f"weights, t={t:<5}   recall {r:.3f}  precision {p:.3f}")
+    best = max(GRID, key=lambda t: (round(f1[t], 4), -t))
+    print(f"threshold {best} (mean F1 {f1[best]:.3f})")
+    return best
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="cross-validate only; leave the weights file alone")
+    ap.add_argument("--out", type=Path, default=jp.WEIGHTS)
+    args = ap.parse_args(argv)
+    rows = collect(japanese_set(TRAIN[1])[TRAIN[0]:])
+    threshold = cross_validate(rows)
+    if not args.check:
+        args.out.write_text(json.dumps(to_weights(*fit(rows), threshold=threshold), ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
