@@ -229,13 +229,16 @@ def main(argv=None) -> int:
         fresh = template_set(args.templates, args.template_rows)
         results["english_templates_fresh_names"] = score(fresh, batch_predict(ner, fresh))
     curve = {}  # Japanese persons at other thresholds of the learned check (pii_ja_persons)
-    for t in (0.3, 0.45, 0.6):
+    from ft_lab.cleaners.pii_ja_persons import WEIGHTS
+
+    default = json.loads(WEIGHTS["model"].read_text(encoding="utf-8"))["threshold"]
+    for t in sorted({0.3, default, 0.6}):
         s = score(ja, batch_predict(PiiNer(PiiNer.Config(person_threshold=t)), ja))
         curve[t] = [s["recall"]["PERSON"][0], s["precision"]["PERSON"][0]]
     print(f"scored in {time.perf_counter() - t0:.1f} s")
     for name, s in results.items():
         show(name, s)
-    print("\njapanese PERSON by person_threshold (0.45 is the default): "
+    print(f"\njapanese PERSON by person_threshold ({default} is the default): "
           + "; ".join(f"{t}: recall {r:.3f}, precision {p:.3f}" for t, (r, p) in curve.items()))
     results["japanese_person_threshold_curve"] = curve
     n = args.speed_rows // 2

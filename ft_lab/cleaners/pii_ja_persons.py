@@ -12,7 +12,8 @@ before a common noun may be a name (椎名林檎) or a company (小川珈琲). T
 - a candidate scored at least ``threshold`` is a person; overlapping candidates keep the higher score;
   the rules' other spans stay where they overlap no person.
 
-The weights (``ja_persons.json``) are learned by ``benchmarks/train_ja_persons.py`` from rows 1000 to 4342
+``japanese: fast`` has its own weights (``ja_persons_fast.json``), without GiNZA's labels and vectors.
+The weights (``ja_persons.json``, ``ja_persons_fast.json``) are learned by ``benchmarks/train_ja_persons.py`` from rows 1000 to 4342
 of the shuffled ner_wikipedia_ja set (Wikipedia sentences by Stockmark Inc., CC BY-SA 3.0); the bench
 scores rows 0 to 999, which training never sees. The threshold favours recall (a missed name leaks, a
 masked word costs little). Retrain after changing the rules or the features: the ``sys:`` features are
@@ -30,7 +31,8 @@ import numpy as np
 
 from .pii_ja import _NAMED_AFTER, JOINERS, PERSON_SUFFIX, TITLES, dictionary_names
 
-WEIGHTS = Path(__file__).with_name("ja_persons.json")
+#: Weights for ``japanese: model`` (with GiNZA's labels and vectors) and ``japanese: fast`` (Sudachi alone).
+WEIGHTS = {"model": Path(__file__).with_name("ja_persons.json"), "fast": Path(__file__).with_name("ja_persons_fast.json")}
 _KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
 _KANJI = re.compile(r"^[\u4e00-\u9fff\u3005]+$")
 _LATIN = re.compile(r"^[A-Za-z .\-']+$")
@@ -122,23 +124,29 @@ def vector(span) -> np.ndarray:
 
 
 def examples(doc, spans, oov):
-    """(start, end, features, vector) for each candidate of ``doc`` that covers whole tokens."""
+    """(start, end, features, vector) for each candidate of ``doc`` that covers whole tokens (vector: None
+    where GiNZA's network did not run)."""
     for (s, e), sources in candidates(doc, spans).items():
         span = doc.char_span(s, e, alignment_mode="expand")
         if span is not None and len(span):
-            yield s, e, features(span, sources, spans, oov), vector(span)
+            yield s, e, features(span, sources, spans, oov), vector(span) if doc.tensor.size else None
+
+
+_OOV: dict = {}
 
 
 def sudachi_oov(nlp):
-    """``oov(word)``: the word is not one word of Sudachi's dictionary (cached)."""
-    sudachi = nlp.tokenizer.tokenizer
+    """``oov(word)``: the word is not one word of Sudachi's dictionary (cached, one per pipeline)."""
+    if id(nlp) not in _OOV:
+        sudachi = nlp.tokenizer.tokenizer
 
-    @lru_cache(maxsize=65536)
-    def oov(word: str) -> bool:
-        morphemes = sudachi.tokenize(word)
-        return len(morphemes) != 1 or morphemes[0].is_oov()
+        @lru_cache(maxsize=65536)
+        def oov(word: str) -> bool:
+            morphemes = sudachi.tokenize(word)
+            return len(morphemes) != 1 or morphemes[0].is_oov()
 
-    return oov
+        _OOV[id(nlp)] = oov
+    return _OOV[id(nlp)]
 
 
 class PersonRanker:
@@ -146,24 +154,28 @@ class PersonRanker:
 
     def __init__(self, weights: dict, oov):
         self.sparse = weights["sparse"]
-        self.dense = np.asarray(weights["dense"], dtype=np.float32) * DENSE_SCALE
+        dense = weights.get("dense")  # none for ``fast``
+        self.dense = np.asarray(dense, dtype=np.float32) * DENSE_SCALE if dense else None
         self.bias = weights["bias"]
         self.threshold = weights["threshold"]
         self.oov = oov
 
     @classmethod
-    def load(cls, nlp, path: Path = WEIGHTS) -> "PersonRanker":
+    def load(cls, nlp, path: Path = WEIGHTS["model"]) -> "PersonRanker":
         return cls(json.loads(path.read_text(encoding="utf-8")), sudachi_oov(nlp))
 
-    def score(self, feats: set[str], vec: np.ndarray) -> float:
-        z = self.bias + sum(self.sparse.get(f, 0.0) for f in feats) + float(self.dense @ vec)
+    def score(self, feats: set[str], vec) -> float:
+        z = self.bias + sum(self.sparse.get(f, 0.0) for f in feats)
+        if self.dense is not None:
+            z += float(self.dense @ vec)
         return 1.0 / (1.0 + math.exp(-z))
 
     def apply(self, doc, spans: list[tuple[int, int, str]], threshold: float | None = None):
         """``spans`` with the persons chosen here (scored at least ``threshold``, by default the learned
         one): the rules' persons are dropped, the chosen ones added, and the rules' other spans kept where
-        they overlap no chosen person. A doc GiNZA did not run on (no vectors) keeps its spans."""
-        if not doc.tensor.size:
+        they overlap no chosen person. With weights that need GiNZA's vectors, a doc the network did not run
+        on keeps its spans."""
+        if self.dense is not None and not doc.tensor.size:
             return spans
         threshold = self.threshold if threshold is None else threshold
         scored = sorted(((self.score(f, v), s, e) for s, e, f, v in examples(doc, spans, self.oov)), reverse=True)

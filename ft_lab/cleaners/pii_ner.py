@@ -249,17 +249,17 @@ class NerSpans:
         self.japanese = japanese
         self.found: dict[str, list[tuple[int, int, str]]] = {}
 
-    @staticmethod
-    def ranker():
-        """The learned check of Japanese persons (``pii_ja_persons``), loaded once per process."""
-        if "ja" not in _RANKERS:
-            from .pii_ja_persons import PersonRanker
+    def ranker(self):
+        """The learned check of Japanese persons (``pii_ja_persons``) for this ``japanese`` mode, loaded once
+        per process."""
+        if self.japanese not in _RANKERS:
+            from .pii_ja_persons import WEIGHTS, PersonRanker
 
-            _RANKERS["ja"] = PersonRanker.load(load_pipeline("ja"))
-        return _RANKERS["ja"]
+            _RANKERS[self.japanese] = PersonRanker.load(load_pipeline("ja"), WEIGHTS[self.japanese])
+        return _RANKERS[self.japanese]
 
     def rank_persons(self, doc, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-        """Japanese ``model``: the learned choice of persons over the rules' spans."""
+        """Japanese: the learned choice of persons over the rules' spans."""
         return self.ranker().apply(doc, spans, self.person_threshold)
 
     def lang_of(self, text: str) -> str | None:
@@ -298,7 +298,7 @@ class NerSpans:
             if want_ner:
                 doc = next(docs)
                 spans += _model_spans(doc, lang, label, want_ner | ({"ADDRESS"} & self.entities))
-                if lang == "ja" and "PERSON" in want_ner and self.japanese == "model":
+                if lang == "ja" and "PERSON" in want_ner:
                     spans = self.rank_persons(doc, spans)
             if english_names:
                 # "I am Serbian": after "I am", a nationality the model knows is no name
@@ -328,7 +328,9 @@ class NerSpans:
         made = [nlp.make_doc(t) for t in texts]
         if self.japanese == "fast":
             return iter(made)
-        oov = self.ranker().oov
+        from .pii_ja_persons import sudachi_oov
+
+        oov = sudachi_oov(nlp)
         worth = [any(t.tag_.startswith("名詞-固有名詞") or t.text in JOINERS or _LATIN_WORD.search(t.text)
                      or _KATAKANA_WORD.match(t.text) and oov(t.text) for t in d) for d in made]
         ran = nlp.pipe((d for d, w in zip(made, worth) if w), batch_size=self.batch_size)
@@ -363,8 +365,8 @@ class PiiNer(PiiMask):
             "help": "Japanese: 'model' runs GiNZA's NER and reads Sudachi's dictionary of names; 'fast' reads "
                     "the dictionary alone (lower recall, tens of times faster)"})
         person_threshold: float | None = field(default=None, metadata={
-            "help": "Japanese 'model': the score (0 to 1) a candidate needs to be masked as a person; lower "
-                    "masks more names and more other words (empty: the learned default, 0.45)"})
+            "help": "Japanese: the score (0 to 1) a candidate needs to be masked as a person; lower masks more "
+                    "names and more other words (empty: the learned default of the 'japanese' mode)"})
 
         def __post_init__(self):
             known = NER_TYPES + STRUCTURED
