@@ -141,3 +141,21 @@ def test_a_person_of_a_company_and_a_possessive():
 ])
 def test_english_address_blocks(masker, text, expected):
     assert masked(masker, text) == [expected]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a street named without its number, before "St." or "street"; "street food" is no street
+    ("Stop at the corner of Via Acrone St. and Pod Strání St. please",
+     "Stop at the corner of <ADDRESS_1> and <ADDRESS_2> please"),
+    ("Ferdinando lives on Östanlid street.", "<PERSON_1> lives on <ADDRESS_1>."),
+    ("I love New York street food.", "I love <LOCATION_1> street food."),
+    # a post-office box; a house number and a name closing the sentence, but not a time
+    ("Send the forms to P.O. Box 211 by Friday.", "Send the forms to <ADDRESS_1> by Friday."),
+    ("The restaurant is at 793 San Andrés", "The restaurant is at <ADDRESS_1>"),
+    ("See you at 10 AM.", "See you at 10 AM."),
+    # a company's address line keeps its postcode, and the phone on the next line stays a phone
+    ("Nordic Tools Ltd\nDe Veurs Comberg 429, Waasten, 7784\n0480 66 01 75 office",
+     "<ORGANIZATION_1>\n<ADDRESS_1>\n<PHONE_1> office"),
+])
+def test_english_streets_without_numbers_boxes_and_address_lines(masker, text, expected):
+    assert masked(masker, text) == [expected]

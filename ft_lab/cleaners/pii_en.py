@@ -35,6 +35,13 @@ _EN_ADDRESS = re.compile(
     # "107 Rue Abdelaziz Thâalbi", "48 rue Descartes"
     r"|\b(?:\d{1,5}[ ]+)?\d{1,5},?[ ]+(?i:rue|avenue|boulevard|chemin|via|viale|calle|avenida|rua|piazza|plaza)[ ]+"
     r"(?:[\w\u00c0-\u024f'\-]+[ ]?){1,4}"
+    # a street without its number: "corner of Via Acrone St.", "lives on Östanlid street." (not "street food")
+    r"|\b(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*[ ]+){1,4}(?:St\.|street(?=[ ]+in\b|[ \t]*[.,;!?]|[ \t]*$))"
+    # "P.O. Box 43", "PO Box 211"
+    r"|\b(?i:P\.?[ ]?O\.?[ ]?Box)[ ]+\d{1,6}\b"
+    # "The restaurant is at 793 San Andrés.": a house number and a name closing the sentence (not "at 10 AM")
+    r"|(?<=\bat[ ])\d{1,5}[ ]+(?!(?:AM|PM|GMT|UTC|CET|EST|PST|JST|BST|CEST)\b)"
+    r"(?:[A-Z\u00c0-\u024f][\w\u00c0-\u024f'\-]*[ ]?){1,3}(?=[ \t]*(?:[.!?][ \t]*)?(?:\n|$))"
     # "Apt. 827", "Suite 246", "Unit 5"
     r"|\b(?i:Apt|Apartment|Suite|Ste|Unit|Flat)\.?[ ]*#?\d{1,5}\b"
     # a line of its own that is a house number, a street and a number: "11 Školní 939", "98 árpád fejedelem útja 45."

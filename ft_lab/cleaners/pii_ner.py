@@ -61,7 +61,9 @@ _JA_ADDRESS = re.compile(
     r"[\u4e00-\u9fff\u30a1-\u30f6\u3005の]{0,8}?[0-9一二三四五六七八九十]+(?:(?:丁目|番地|番|号|-)[0-9一二三四五六七八九十]*)+")
 # An address runs on into the place names and the postcode that follow it ("..., Springfield, IL 62704").
 _ADDRESS_GAP = re.compile(r"[ ,\n]{0,4}$")
-_ADDRESS_TAIL = re.compile(r"[ ,\n]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
+_ADDRESS_TAIL = re.compile(r"[ ,]{1,4}(?:[A-Z]{2}[ ]+)?\d{4,6}(?![\d\-])"
+                           # a postcode on a line of its own (not the start of a phone number on the next line)
+                           r"|[ ,]*\n[ \t>]*(?:[A-Z]{2}[ ]+)?\d{4,6}(?=[ \t]*(?:\n|$))"
                            # the short lines of an address block after the street: town, country, postcode
                            # (quoted with ">" or "???"), the last with a postcode ("Netherlands 1319 CK", "GU8 6PN")
                            r"|(?:(?:[ ,\t]*\n)+[ \t>?]*(?:[^\W\d_][\w'.\-]*[ ]?){1,3}"
