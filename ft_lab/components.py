@@ -216,6 +216,11 @@ class Evaluator(Component):
     def score(self, examples: list[dict]) -> dict[str, float]:
         """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
 
+    def headline(self) -> str:
+        """The key of ``score``'s result a run is judged on when this evaluator is listed first (the
+        verdict, ``ft-lab runs``); an evaluator returning several metrics names its main one."""
+        return self.name
+
     def per_example(self, examples: list[dict]) -> list[float] | None:
         """One score per example, in order (for error analysis), or None when there is no such score."""
         return None

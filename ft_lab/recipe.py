@@ -158,7 +158,14 @@ class Recipe:
         return self.task.type
 
     def headline_metric(self) -> str:
-        return self.evaluate[0].name if self.evaluate else "loss"
+        """The metric the run is judged on: the first evaluator's main key (``rouge`` -> ``rougeL``), or
+        the validation loss when none is listed."""
+        if not self.evaluate:
+            return "loss"
+        try:
+            return self.evaluate[0].create("evaluator").headline()
+        except KeyError:  # an evaluator whose plugin is gone (an old run's recipe): its name
+            return self.evaluate[0].name
 
 
 def default_baselines(task, registry=None) -> list[dict]:

@@ -61,12 +61,15 @@ def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_mode
     assert answer.strip() == "配送状況を確認します"
 
     recipe = ft_lab.Recipe(task={"type": "generation", "max_new_tokens": 12}, data={"path": str(qa_jsonl)},
-                           model={"max_length": 64}, method="full",
+                           model={"max_length": 64}, method="full", evaluate=["rouge", "exact_match", "chrf"],
                            train={"max_steps": 60, "batch_size": 8, "learning_rate": 0.003, "logging_steps": 20})
     handle = ft_lab.run(recipe)
     assert handle.wait(timeout=300) == "completed", handle.error
     m = handle.metrics()
-    assert {"exact_match", "chrf"} <= set(m["finetuned"])
+    assert {"rougeL", "exact_match", "chrf"} <= set(m["finetuned"])
+    # rouge returns rouge1, rouge2 and rougeL: the run is judged on rougeL, and the verdict has a winner
+    assert m["headline"] == "rougeL" and m["winner"]["metric"] == "rougeL"
+    assert handle.headline() == ("rougeL", m["finetuned"]["rougeL"])
     assert m["finetuned"]["chrf"] > m["base"]["chrf"]
     rows = handle.predictions()
     assert all(r["n_tokens"] > 0 and r["nll"] > 0 for r in rows)

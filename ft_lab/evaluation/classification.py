@@ -65,6 +65,9 @@ class PrecisionRecallF1(ClassificationEvaluator):
 
     name = "precision_recall_f1"
 
+    def headline(self) -> str:
+        return f"f1_{self.config.averages[0]}" if self.config.averages else "accuracy"
+
     @dataclass
     class Config:
         averages: list[str] = field(default_factory=lambda: list(AVERAGES), metadata={

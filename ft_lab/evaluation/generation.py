@@ -130,6 +130,9 @@ class Rouge(GenerationEvaluator):
 
     name = "rouge"
 
+    def headline(self) -> str:
+        return "rougeL"
+
     @dataclass
     class Config(LanguageConfig):
         use_stemmer: bool = field(default=False, metadata={"help": "Porter stemming of English words"})

@@ -136,6 +136,9 @@ class LlmJudge(Evaluator):
     """A judge model scores each answer with a rubric (or compares base against fine-tuned pairwise)."""
 
     name = "llm_judge"
+
+    def headline(self) -> str:
+        return "judge_score" if self.config.mode == "single" else "judge_win_rate"
     tasks = ("generation",)
 
     @dataclass

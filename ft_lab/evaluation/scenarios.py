@@ -120,6 +120,9 @@ class Scenarios(Evaluator):
 
     name = "scenarios"
 
+    def headline(self) -> str:
+        return "scenario_pass_rate"
+
     @dataclass
     class Config:
         path: str = field(default="", metadata={"help": "YAML or JSONL file of cases (see docs/evaluation.md)"})

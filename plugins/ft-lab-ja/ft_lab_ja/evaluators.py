@@ -119,6 +119,9 @@ class JaRouge(_JaEvaluator):
 
     name = "ja_rouge"
 
+    def headline(self) -> str:
+        return "ja_rougeL"
+
     def _scores(self, examples) -> list[dict]:
         return [rouge_f(p, r) for p, r in self._pairs(examples)]
 
