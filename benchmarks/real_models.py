@@ -7,7 +7,8 @@ Each configuration is one ft-lab run (through ``ft_lab.run``, as a user would st
 temporary runs folder; the script prints one Markdown row per run (quality of base, baselines and
 fine-tuned model on the headline metric, wall time) and writes every metrics.json to ``--out``.
 Names: minilm_banking77 (default recipe), minilm_banking77_tuned, smollm2_dialogsum (English
-summarization), smollm2_dialogsum_tuned, smollm2_jcqa (Japanese multiple-choice answers as text).
+summarization), smollm2_dialogsum_tuned, smollm2_jcqa (Japanese multiple-choice answers as text),
+smollm2_jcqa_tuned (the *_tuned runs: learning rate 5e-4).
 Data comes from ../shared/data (see its README for licenses; nothing of it ships).
 """
 from __future__ import annotations
@@ -85,6 +86,7 @@ def configs(folder: Path) -> dict[str, dict]:
         out["smollm2_jcqa"] = {"task": {"type": "generation", "max_new_tokens": 16},
                                "data": {"path": jcommonsenseqa(folder, 400)}, "model": smol,
                                "evaluate": ["exact_match", "chrf"]}
+        out["smollm2_jcqa_tuned"] = {**out["smollm2_jcqa"], "train": {"learning_rate": 5e-4}}
     return out
 
 

@@ -19,13 +19,13 @@ def _recipe(path, **extra) -> Recipe:
 
 def test_auto_settings_resolve_from_method_model_and_data(banking_csv):
     from ft_lab.data.prepare import prepare_data
-    from ft_lab.training.defaults import LEARNING_RATES, resolve_defaults
+    from ft_lab.training.defaults import LEARNING_RATES, SMALL_CAUSAL_LORA_RATE, resolve_defaults
 
     recipe = _recipe(banking_csv).resolved()
     data = prepare_data(recipe)
     resolved, choices = resolve_defaults(recipe, data)
     t = resolved.train
-    assert t.learning_rate == LEARNING_RATES["lora"]["causal"]  # the tiny model is a Llama
+    assert t.learning_rate == SMALL_CAUSAL_LORA_RATE  # the tiny model is a (small) Llama
     assert t.head_learning_rate > t.learning_rate
     assert 1 <= t.epochs <= 10 and 0 < t.warmup_ratio <= 0.1 and t.keep_best is True
     assert 16 <= resolved.model.max_length <= 512 and resolved.model.max_length % 8 == 0
@@ -79,13 +79,32 @@ def test_method_auto_trains_small_encoders_fully_and_adapts_the_rest(banking_csv
     assert named.method.name == "lora" and "method" not in {c.field for c in choices}
 
 
+def test_lora_learning_rate_of_a_causal_model_follows_its_size(banking_csv):
+    from transformers import LlamaConfig
+
+    from ft_lab.data.prepare import prepare_data
+    from ft_lab.training.defaults import LEARNING_RATES, SMALL_CAUSAL_LORA_RATE, resolve_defaults
+
+    recipe = _recipe(banking_csv, method="lora", model={"max_length": 32}).resolved()
+    data = prepare_data(recipe)
+    tokenizer = object()  # max_length is pinned, so the tokenizer is not used
+    small = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=576, intermediate_size=1536,
+                        num_hidden_layers=30, vocab_size=49152)  # SmolLM2-135M's shape
+    large = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=4096, intermediate_size=11008,
+                        num_hidden_layers=32, vocab_size=32000)  # a 7B model's shape
+    rates = [resolve_defaults(recipe, data, config=c, tokenizer=tokenizer)[0].train.learning_rate for c in (small, large)]
+    assert rates == [SMALL_CAUSAL_LORA_RATE, LEARNING_RATES["lora"]["causal"]]
+    pinned = _recipe(banking_csv, method="lora", model={"max_length": 32}, train={"learning_rate": 1e-4}).resolved()
+    assert resolve_defaults(pinned, data, config=small, tokenizer=tokenizer)[0].train.learning_rate == 1e-4
+
+
 def test_validate_prints_the_resolved_settings_before_training(banking_csv, tmp_path, capsys):
     path = write_recipe(tmp_path, f"task: classification\ndata: {{path: {banking_csv}, columns: {{label: category}}}}\n")
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "valid (classification, model tiny, method auto)" in out
     assert "method = lora  (a causal language model (about" in out
-    assert "train.learning_rate = 0.0002  (lora on a causal language model)" in out
+    assert "train.learning_rate = 0.0005  (lora on a causal language model of about 1M parameters: under 1B" in out
     assert "model.max_length = " in out and "train.epochs = " in out
     assert "baselines beside the run: tfidf_logreg" in out
 

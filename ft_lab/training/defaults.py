@@ -31,6 +31,11 @@ LEARNING_RATES = {
     "reft": {"encoder": 2e-3, "causal": 2e-3},
 }
 FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
+#: LoRA on a causal language model under this size learns at SMALL_CAUSAL_LORA_RATE: SmolLM2-135M at 5e-4
+#: against 2e-4, 75 to 126 updates, 2 cores: DialogSum ROUGE-L 0.242 -> 0.318, JCommonsenseQA exact match
+#: 0.125 -> 0.175 (docs/defaults.md); 2e-4 stays the rate of larger models (the usual QLoRA setting)
+SMALL_CAUSAL_PARAMETERS = 1_000_000_000
+SMALL_CAUSAL_LORA_RATE = 5e-4
 #: a new classification head starts from random weights: it learns at this rate unless the body's is higher
 HEAD_LEARNING_RATE = 3e-3
 #: updates a run aims for, and the range its epochs stay in (generation overfits after a few passes)
@@ -188,7 +193,13 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
         table = (getattr(get_registry().get("method", method), "default_learning_rates", None)
                  or LEARNING_RATES.get(method))
         rate = (table or FALLBACK_RATE)[kind]
-        choose(train, "learning_rate", rate, kind_words + ("" if table else " (no table entry: a middle value)"))
+        why = kind_words + ("" if table else " (no table entry: a middle value)")
+        size = parameter_estimate(config)
+        if method in ("lora", "qlora") and table is LEARNING_RATES.get(method) and kind == "causal" \
+                and size is not None and size < SMALL_CAUSAL_PARAMETERS:
+            rate, why = SMALL_CAUSAL_LORA_RATE, f"{kind_words} of about {size / 1e6:.0f}M parameters: under " \
+                                                f"{SMALL_CAUSAL_PARAMETERS / 1e9:.0f}B, adapters learn faster"
+        choose(train, "learning_rate", rate, why)
     if train["head_learning_rate"] == AUTO:
         if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":
             choose(train, "head_learning_rate", None, "learning_rate is pinned: the head uses it too")
