@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pii import japanese_set  # noqa: E402
+from bench_pii import japanese_set, score  # noqa: E402
 
 from ft_lab.cleaners import pii_ja_persons as jp  # noqa: E402
 from ft_lab.cleaners.pii_ner import PiiNer, load_pipeline  # noqa: E402
@@ -88,31 +88,17 @@ def to_weights(vectorizer, model, threshold: float) -> dict:
                           "(Stockmark Inc., Wikipedia, CC BY-SA 3.0)"}
 
 
-def persons(ranker, row) -> list[tuple[int, int]]:
-    """The persons ``ranker`` chooses for a collected row (the choice ``PersonRanker.apply`` makes)."""
+def persons(ranker, row) -> list[tuple[int, int, str]]:
+    """The persons the cleaner masks for a collected row: the rules' where the ranker does not run."""
     if not row["ran"]:
-        return [(s, e) for s, e, k in row["spans"] if k == "PERSON"]
-    scored = sorted(((ranker.score(f, v), s, e) for s, e, f, v in row["cands"]), reverse=True)
-    out: list[tuple[int, int]] = []
-    for p, s, e in scored:
-        if p < ranker.threshold:
-            break
-        if not any(os < e and s < oe for os, oe in out):
-            out.append((s, e))
-    return out
+        return [s for s in row["spans"] if s[2] == "PERSON"]
+    return ranker.persons(row["cands"])
 
 
 def recall_precision(rows, predict) -> tuple[float, float]:
-    gold = found = made = right = 0
-    for r in rows:
-        pred = predict(r)
-        for gs, ge, gk in r["gold"]:
-            if gk == "PERSON":
-                gold += 1
-                found += any(ps < ge and gs < pe for ps, pe in pred)
-        made += len(pred)
-        right += sum(any(gs < pe and ps < ge and gk == "PERSON" for gs, ge, gk in r["gold"]) for ps, pe in pred)
-    return found / max(gold, 1), right / max(made, 1)
+    """PERSON recall and precision of ``predict(row)`` as the bench scores them (``bench_pii.score``)."""
+    s = score([(i, r["gold"]) for i, r in enumerate(rows)], lambda i: predict(rows[i]))
+    return s["recall"].get("PERSON", (0.0,))[0], s["precision"].get("PERSON", (0.0,))[0]
 
 
 def cross_validate(rows) -> float:
@@ -121,7 +107,7 @@ def cross_validate(rows) -> float:
     half = len(rows) // 2
     worst = dict.fromkeys(GRID, 1.0)
     for train, test in ((rows[:half], rows[half:]), (rows[half:], rows[:half])):
-        rules = recall_precision(test, lambda r: [(s, e) for s, e, k in r["spans"] if k == "PERSON"])
+        rules = recall_precision(test, lambda r: [s for s in r["spans"] if s[2] == "PERSON"])
         print(f"rules alone        recall {rules[0]:.3f}  precision {rules[1]:.3f}")
         weights = to_weights(*fit(train), threshold=0.5)
         for t in GRID:

@@ -177,13 +177,20 @@ class PersonRanker:
         on keeps its spans."""
         if self.dense is not None and not doc.tensor.size:
             return spans
+        persons = self.persons(examples(doc, spans, self.oov), threshold)
+        kept = [sp for sp in spans if sp[2] != "PERSON" and not any(p[0] < sp[1] and sp[0] < p[1] for p in persons)]
+        return sorted(kept + persons)
+
+    def persons(self, candidates, threshold: float | None = None) -> list[tuple[int, int, str]]:
+        """The PERSON spans among ``candidates`` (start, end, features, vector, as ``examples`` gives them):
+        the best first, each scored at least ``threshold`` (default: the learned one) and overlapping no
+        better one."""
         threshold = self.threshold if threshold is None else threshold
-        scored = sorted(((self.score(f, v), s, e) for s, e, f, v in examples(doc, spans, self.oov)), reverse=True)
-        persons: list[tuple[int, int, str]] = []
+        scored = sorted(((self.score(f, v), s, e) for s, e, f, v in candidates), reverse=True)
+        chosen: list[tuple[int, int, str]] = []
         for p, s, e in scored:
             if p < threshold:
                 break
-            if not any(ps < e and s < pe for ps, pe, _ in persons):
-                persons.append((s, e, "PERSON"))
-        kept = [sp for sp in spans if sp[2] != "PERSON" and not any(p[0] < sp[1] and sp[0] < p[1] for p in persons)]
-        return sorted(kept + persons)
+            if not any(cs < e and s < ce for cs, ce, _ in chosen):
+                chosen.append((s, e, "PERSON"))
+        return chosen
