@@ -11,7 +11,7 @@ cross-validation on the training rows prints recall and precision of the rules a
 at several thresholds; the lowest one whose precision stays at ``PRECISION_FLOOR`` or more is written with
 the weights. Needs scikit-learn (a core dependency) and the
 ``ner`` extra; takes about 2 minutes on 2 cores. Both ``japanese`` modes are trained, each from its own
-rules' spans (``fast`` without GiNZA's labels and vectors).
+rules' spans (``fast`` without GiNZA's labels and network, with static word vectors instead).
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def collect(items, mode: str = "model") -> list[dict]:
     def record(doc, spans):
         # model: texts GiNZA did not run on keep the rules' spans; fast: every text is ranked
         ran = mode == "fast" or bool(doc.tensor.size)
-        rows[doc.text] = {"spans": spans, "ran": ran, "cands": list(jp.examples(doc, spans, oov)) if ran else []}
+        cands = list(jp.examples(doc, spans, oov, jp.VECTORS[mode][0])) if ran else []
+        rows[doc.text] = {"spans": spans, "ran": ran, "cands": cands}
         return spans
 
     cleaner.ner.rank_persons = record
@@ -54,36 +55,35 @@ def collect(items, mode: str = "model") -> list[dict]:
     return [dict(rows.get(t, {"spans": [], "ran": False, "cands": []}), gold=g) for t, g in items]
 
 
-def _matrix(vectorizer, rows):
+def _matrix(vectorizer, rows, scale: float):
     import scipy.sparse as sp
 
     feats = [dict.fromkeys(f, 1) for r in rows for _, _, f, _ in r["cands"]]
     x = vectorizer.fit_transform(feats) if not hasattr(vectorizer, "vocabulary_") else vectorizer.transform(feats)
     vectors = [v for r in rows for *_, v in r["cands"]]
-    if not vectors or vectors[0] is None:  # fast: no GiNZA vectors
-        return x.tocsr()
-    return sp.hstack([x, sp.csr_matrix(np.array(vectors) * jp.DENSE_SCALE)]).tocsr()
+    return sp.hstack([x, sp.csr_matrix(np.array(vectors) * scale)]).tocsr()
 
 
 def _labels(rows) -> list[bool]:
     return [any(gs < e and s < ge and gk == "PERSON" for gs, ge, gk in r["gold"]) for r in rows for s, e, _, _ in r["cands"]]
 
 
-def fit(rows):
+def fit(rows, mode: str):
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = DictVectorizer()
-    model = LogisticRegression(C=C, max_iter=5000).fit(_matrix(vectorizer, rows), _labels(rows))
-    return vectorizer, model
+    model = LogisticRegression(C=C, max_iter=5000).fit(_matrix(vectorizer, rows, jp.VECTORS[mode][1]), _labels(rows))
+    return vectorizer, model, mode
 
 
-def to_weights(vectorizer, model, threshold: float) -> dict:
+def to_weights(vectorizer, model, mode: str, threshold: float) -> dict:
     n = len(vectorizer.feature_names_)
     coef = model.coef_[0]
     sparse = {name: round(float(w), 4) for name, w in zip(vectorizer.feature_names_, coef[:n]) if abs(w) >= 1e-3}
-    return {"sparse": sparse, "dense": [round(float(w), 5) for w in coef[n:]] or None, "bias": float(model.intercept_[0]),
-            "threshold": threshold,
+    vectors, scale = jp.VECTORS[mode]
+    return {"sparse": sparse, "dense": [round(float(w), 5) for w in coef[n:]], "vectors": vectors,
+            "dense_scale": scale, "bias": float(model.intercept_[0]), "threshold": threshold,
             "trained_on": f"ner_wikipedia_ja rows {TRAIN[0]}-{TRAIN[1] - 1} of bench_pii.japanese_set "
                           "(Stockmark Inc., Wikipedia, CC BY-SA 3.0)"}
 
@@ -101,7 +101,7 @@ def recall_precision(rows, predict) -> tuple[float, float]:
     return s["recall"].get("PERSON", (0.0,))[0], s["precision"].get("PERSON", (0.0,))[0]
 
 
-def cross_validate(rows) -> float:
+def cross_validate(rows, mode: str) -> float:
     """Two-fold figures of the rules alone and of the weights at each of ``GRID``; the lowest threshold (the
     most names masked) whose precision is at least ``PRECISION_FLOOR`` in both folds."""
     half = len(rows) // 2
@@ -109,7 +109,7 @@ def cross_validate(rows) -> float:
     for train, test in ((rows[:half], rows[half:]), (rows[half:], rows[:half])):
         rules = recall_precision(test, lambda r: [s for s in r["spans"] if s[2] == "PERSON"])
         print(f"rules alone        recall {rules[0]:.3f}  precision {rules[1]:.3f}")
-        weights = to_weights(*fit(train), threshold=0.5)
+        weights = to_weights(*fit(train, mode), threshold=0.5)
         for t in GRID:
             ranker = jp.PersonRanker(dict(weights, threshold=t), oov=None)
             r, p = recall_precision(test, lambda row: persons(ranker, row))
@@ -129,10 +129,10 @@ def main(argv=None) -> None:
     for mode in ("model", "fast") if args.mode == "both" else (args.mode,):
         print(f"japanese: {mode}")
         rows = collect(items, mode)
-        threshold = cross_validate(rows)
+        threshold = cross_validate(rows, mode)
         if not args.check:
             out = jp.WEIGHTS[mode]
-            weights = to_weights(*fit(rows), threshold=threshold)
+            weights = to_weights(*fit(rows, mode), threshold=threshold)
             out.write_text(json.dumps(weights, ensure_ascii=False, sort_keys=True), encoding="utf-8")
             print(f"wrote {out}")
 

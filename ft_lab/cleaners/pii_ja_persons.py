@@ -8,11 +8,13 @@ before a common noun may be a name (椎名林檎) or a company (小川珈琲). T
   each run of katakana words or proper nouns;
 - features: which source found the span and as what, the script, Sudachi's tags of its first and last
   token and of the tokens around it, the words around it (``さん``, ``は``, ``監督``), whether a katakana word
-  is in the dictionary, and GiNZA's own vectors (``doc.tensor``) of the span and of the next token;
+  is in the dictionary, and word vectors: in ``model`` GiNZA's own (``doc.tensor``, in context) of the span
+  and of the next token, in ``fast`` the static ones of GiNZA's vocabulary (chiVe, 20,000 words) of the
+  span and of the tokens before and after it;
 - a candidate scored at least ``threshold`` is a person; overlapping candidates keep the higher score;
   the rules' other spans stay where they overlap no person.
 
-``japanese: fast`` has its own weights (``ja_persons_fast.json``), without GiNZA's labels and vectors.
+``japanese: fast`` has its own weights (``ja_persons_fast.json``), without GiNZA's labels and network.
 The weights (``ja_persons.json``, ``ja_persons_fast.json``) are learned by ``benchmarks/train_ja_persons.py`` from rows 1000 to 4342
 of the shuffled ner_wikipedia_ja set (Wikipedia sentences by Stockmark Inc., CC BY-SA 3.0); the bench
 scores rows 0 to 999, which training never sees. The threshold favours recall (a missed name leaks, a
@@ -36,8 +38,9 @@ WEIGHTS = {"model": Path(__file__).with_name("ja_persons.json"), "fast": Path(__
 _KATAKANA = re.compile(r"^[\u30a1-\u30fa\u30fc]+$")
 _KANJI = re.compile(r"^[\u4e00-\u9fff\u3005]+$")
 _LATIN = re.compile(r"^[A-Za-z .\-']+$")
-#: The weight of GiNZA's vectors against the binary features.
-DENSE_SCALE = 0.3
+#: Per mode: which word vectors the weights read ("tensor": GiNZA's network, "static": its vocabulary's
+#: table) and their scale against the binary features (chosen in cross-validation).
+VECTORS = {"model": ("tensor", 0.3), "fast": ("static", 1.0)}
 
 
 def _script(text: str) -> str:
@@ -123,13 +126,35 @@ def vector(span) -> np.ndarray:
     return np.concatenate([tensor[span.start:span.end].mean(0), after]).astype(np.float32)
 
 
-def examples(doc, spans, oov):
-    """(start, end, features, vector) for each candidate of ``doc`` that covers whole tokens (vector: None
-    where GiNZA's network did not run)."""
+def static_table(doc) -> np.ndarray:
+    """The static vector of each token of ``doc`` from its vocabulary's table, with a row of zeros before and
+    after the text and for the words the table lacks: (len(doc) + 2, width)."""
+    vectors = doc.vocab.vectors
+    rows = vectors.find(keys=[t.orth for t in doc]) if len(doc) else np.zeros(0, dtype=int)
+    table = np.zeros((len(doc) + 2, vectors.shape[1]), dtype=np.float32)
+    known = rows >= 0
+    table[1:-1][known] = vectors.data[rows[known]]
+    return table
+
+
+def static_vector(span, table: np.ndarray) -> np.ndarray:
+    """Static vectors: the mean over the span's tokens, the token before it and the token after it."""
+    return np.concatenate([table[span.start + 1:span.end + 1].mean(0), table[span.start], table[span.end + 1]])
+
+
+def examples(doc, spans, oov, vectors: str = "tensor"):
+    """(start, end, features, vector) for each candidate of ``doc`` that covers whole tokens. ``vectors``:
+    "tensor" (GiNZA's network; None where it did not run) or "static" (the vocabulary's table)."""
+    table = static_table(doc) if vectors == "static" else None
     for (s, e), sources in candidates(doc, spans).items():
         span = doc.char_span(s, e, alignment_mode="expand")
-        if span is not None and len(span):
-            yield s, e, features(span, sources, spans, oov), vector(span) if doc.tensor.size else None
+        if span is None or not len(span):
+            continue
+        if table is not None:
+            vec = static_vector(span, table)
+        else:
+            vec = vector(span) if doc.tensor.size else None
+        yield s, e, features(span, sources, spans, oov), vec
 
 
 _OOV: dict = {}
@@ -154,8 +179,9 @@ class PersonRanker:
 
     def __init__(self, weights: dict, oov):
         self.sparse = weights["sparse"]
-        dense = weights.get("dense")  # none for ``fast``
-        self.dense = np.asarray(dense, dtype=np.float32) * DENSE_SCALE if dense else None
+        dense = weights.get("dense")
+        self.vectors = weights.get("vectors", "tensor")
+        self.dense = np.asarray(dense, dtype=np.float32) * weights["dense_scale"] if dense else None
         self.bias = weights["bias"]
         self.threshold = weights["threshold"]
         self.oov = oov
@@ -173,11 +199,11 @@ class PersonRanker:
     def apply(self, doc, spans: list[tuple[int, int, str]], threshold: float | None = None):
         """``spans`` with the persons chosen here (scored at least ``threshold``, by default the learned
         one): the rules' persons are dropped, the chosen ones added, and the rules' other spans kept where
-        they overlap no chosen person. With weights that need GiNZA's vectors, a doc the network did not run
-        on keeps its spans."""
-        if self.dense is not None and not doc.tensor.size:
+        they overlap no chosen person. With weights that need GiNZA's network, a doc it did not run on keeps
+        its spans."""
+        if self.dense is not None and self.vectors == "tensor" and not doc.tensor.size:
             return spans
-        persons = self.persons(examples(doc, spans, self.oov), threshold)
+        persons = self.persons(examples(doc, spans, self.oov, self.vectors), threshold)
         kept = [sp for sp in spans if sp[2] != "PERSON" and not any(p[0] < sp[1] and sp[0] < p[1] for p in persons)]
         return sorted(kept + persons)
 
