@@ -74,3 +74,24 @@ def test_no_entity_across_a_sentence_start():
             tok.is_sent_start = k in (0, 2, 5, 9, 12)  # inside each name
         split.append(entities([make(doc)])[0])
     assert split[0] != plain and split[1] == split[0]
+
+
+def test_benchmark_script_compares_with_spacy(tmp_path, monkeypatch, capsys):
+    """``benchmarks/bench_greedy_ner.py`` on the shipped samples: three runs a language, all identical."""
+    import shutil
+    import sys
+
+    (tmp_path / "ner_wikipedia_ja").mkdir()
+    (tmp_path / "banking77").mkdir()
+    shutil.copy(DATA / "ner_wikipedia_ja_sample.json", tmp_path / "ner_wikipedia_ja/ner.json")
+    shutil.copy(DATA / "banking77_sample.csv", tmp_path / "banking77/train.csv")
+    monkeypatch.syspath_prepend(str(DATA.parents[2] / "benchmarks"))
+    import bench_greedy_ner
+
+    monkeypatch.setattr(bench_greedy_ner, "DATA", tmp_path)
+    try:
+        assert bench_greedy_ner.main(["--rows", "40"]) == 0
+    finally:
+        sys.modules.pop("bench_greedy_ner", None)
+    out = capsys.readouterr().out
+    assert out.count("entities identical") == 6 and "x spacy" in out and "DIFFER" not in out

@@ -17,7 +17,8 @@ step masks everything::
     # 'Call Ms. <PERSON> at <PHONE>'
 
 The language of each text is read from its script (as ``language_filter`` does) or fixed by
-``language``. Rows are run through the model in batches (``nlp.pipe``) before masking.
+``language``. Rows are run through the model in batches before masking, with the NER decoded by
+``greedy_ner`` (spaCy's entities, several times faster than ``nlp.pipe``).
 """
 from __future__ import annotations
 
