@@ -74,7 +74,7 @@ def fit(rows, mode: str):
 
     vectorizer = DictVectorizer()
     model = LogisticRegression(C=C, max_iter=5000).fit(_matrix(vectorizer, rows, jp.VECTORS[mode][1]), _labels(rows))
-    return vectorizer, model, mode
+    return vectorizer, model
 
 
 def to_weights(vectorizer, model, mode: str, threshold: float) -> dict:
@@ -109,7 +109,7 @@ def cross_validate(rows, mode: str) -> float:
     for train, test in ((rows[:half], rows[half:]), (rows[half:], rows[:half])):
         rules = recall_precision(test, lambda r: [s for s in r["spans"] if s[2] == "PERSON"])
         print(f"rules alone        recall {rules[0]:.3f}  precision {rules[1]:.3f}")
-        weights = to_weights(*fit(train, mode), threshold=0.5)
+        weights = to_weights(*fit(train, mode), mode, threshold=0.5)
         for t in GRID:
             ranker = jp.PersonRanker(dict(weights, threshold=t), oov=None)
             r, p = recall_precision(test, lambda row: persons(ranker, row))
@@ -132,7 +132,7 @@ def main(argv=None) -> None:
         threshold = cross_validate(rows, mode)
         if not args.check:
             out = jp.WEIGHTS[mode]
-            weights = to_weights(*fit(rows, mode), threshold=threshold)
+            weights = to_weights(*fit(rows, mode), mode, threshold=threshold)
             out.write_text(json.dumps(weights, ensure_ascii=False, sort_keys=True), encoding="utf-8")
             print(f"wrote {out}")
 

@@ -106,7 +106,7 @@ def test_training_script_learns_weights_the_ranker_uses(tmp_path, mode):
     items = [(r["text"], [(*e["span"], JA_TYPES.get(e["type"], "OTHER")) for e in r["entities"]]) for r in data]
     rows = train.collect(items, mode)
     assert sum(len(r["cands"]) for r in rows) > len(rows) and any(r["ran"] for r in rows)
-    weights = train.to_weights(*train.fit(rows, mode), threshold=0.5)
+    weights = train.to_weights(*train.fit(rows, mode), mode, threshold=0.5)
     assert weights["vectors"] == VECTORS[mode][0]
     out = tmp_path / "w.json"
     out.write_text(json.dumps(weights, ensure_ascii=False), encoding="utf-8")

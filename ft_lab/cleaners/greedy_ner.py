@@ -131,20 +131,29 @@ def _move_code(name: str) -> int:
     return {"B": BEGIN, "I": IN, "L": LAST, "U": UNIT}[name.split("-", 1)[0]]
 
 
-_DECODERS: dict[int, GreedyNer] = {}
+# id(component) -> (component, its decoder): the component is kept so that its id is not reused
+_DECODERS: dict[int, tuple] = {}
+
+
+def decoder(component) -> GreedyNer | None:
+    """The decoder of ``component`` (made once), or None when spaCy must run it."""
+    if not usable(component):
+        return None
+    cached = _DECODERS.get(id(component))
+    if cached is None or cached[0] is not component:
+        cached = _DECODERS[id(component)] = (component, GreedyNer(component))
+    return cached[1]
 
 
 def pipe(nlp, docs, batch_size: int = 256):
     """``nlp.pipe`` over ``docs`` (texts or docs made by ``nlp.make_doc``), the NER decoded here."""
     from spacy.util import minibatch
 
+    steps = [(component, decoder(component)) for _, component in nlp.pipeline]
     for batch in minibatch((d if not isinstance(d, str) else nlp.make_doc(d) for d in docs), batch_size):
-        for _, component in nlp.pipeline:
-            if usable(component):
-                key = id(component)
-                if key not in _DECODERS:
-                    _DECODERS[key] = GreedyNer(component)
-                _DECODERS[key](batch)
+        for component, decode in steps:
+            if decode is not None:
+                decode(batch)
             else:
                 batch = list(component.pipe(batch, batch_size=batch_size))
         yield from batch

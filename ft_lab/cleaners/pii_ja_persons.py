@@ -144,17 +144,13 @@ def static_vector(span, table: np.ndarray) -> np.ndarray:
 
 def examples(doc, spans, oov, vectors: str = "tensor"):
     """(start, end, features, vector) for each candidate of ``doc`` that covers whole tokens. ``vectors``:
-    "tensor" (GiNZA's network; None where it did not run) or "static" (the vocabulary's table)."""
+    "tensor" (GiNZA's network, which must have run on ``doc``) or "static" (the vocabulary's table)."""
     table = static_table(doc) if vectors == "static" else None
     for (s, e), sources in candidates(doc, spans).items():
         span = doc.char_span(s, e, alignment_mode="expand")
-        if span is None or not len(span):
-            continue
-        if table is not None:
-            vec = static_vector(span, table)
-        else:
-            vec = vector(span) if doc.tensor.size else None
-        yield s, e, features(span, sources, spans, oov), vec
+        if span is not None and len(span):
+            vec = static_vector(span, table) if table is not None else vector(span)
+            yield s, e, features(span, sources, spans, oov), vec
 
 
 _OOV: dict = {}
@@ -179,9 +175,8 @@ class PersonRanker:
 
     def __init__(self, weights: dict, oov):
         self.sparse = weights["sparse"]
-        dense = weights.get("dense")
-        self.vectors = weights.get("vectors", "tensor")
-        self.dense = np.asarray(dense, dtype=np.float32) * weights["dense_scale"] if dense else None
+        self.vectors = weights["vectors"]
+        self.dense = np.asarray(weights["dense"], dtype=np.float32) * weights["dense_scale"]
         self.bias = weights["bias"]
         self.threshold = weights["threshold"]
         self.oov = oov
@@ -191,9 +186,7 @@ class PersonRanker:
         return cls(json.loads(path.read_text(encoding="utf-8")), sudachi_oov(nlp))
 
     def score(self, feats: set[str], vec) -> float:
-        z = self.bias + sum(self.sparse.get(f, 0.0) for f in feats)
-        if self.dense is not None:
-            z += float(self.dense @ vec)
+        z = self.bias + sum(self.sparse.get(f, 0.0) for f in feats) + float(self.dense @ vec)
         return 1.0 / (1.0 + math.exp(-z))
 
     def apply(self, doc, spans: list[tuple[int, int, str]], threshold: float | None = None):
@@ -201,7 +194,7 @@ class PersonRanker:
         one): the rules' persons are dropped, the chosen ones added, and the rules' other spans kept where
         they overlap no chosen person. With weights that need GiNZA's network, a doc it did not run on keeps
         its spans."""
-        if self.dense is not None and self.vectors == "tensor" and not doc.tensor.size:
+        if self.vectors == "tensor" and not doc.tensor.size:
             return spans
         persons = self.persons(examples(doc, spans, self.oov, self.vectors), threshold)
         kept = [sp for sp in spans if sp[2] != "PERSON" and not any(p[0] < sp[1] and sp[0] < p[1] for p in persons)]
