@@ -38,7 +38,7 @@ def _write(path: str, n: int) -> None:
 
 def child(n: int, mode: str) -> dict:
     from ft_lab.evaluation.classification import Accuracy, MacroF1, PrecisionRecallF1
-    from ft_lab.evaluation.predictions_io import PredictionsFile
+    from ft_lab.rundir.predictions import PredictionsFile
     import sklearn.metrics  # noqa: F401  (imported before measuring, in both modes)
 
     with tempfile.TemporaryDirectory() as tmp:

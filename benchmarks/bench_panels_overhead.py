@@ -50,7 +50,7 @@ def make_recipe(folder: Path, max_steps: int, logging_steps: int) -> Path:
 
 def train_times(run_dir: Path) -> dict:
     """``train_runtime`` from train_end, and the first-to-last log span, from the run's events."""
-    from ft_lab.runs import read_events
+    from ft_lab.workflows.runner import read_events
 
     events, _ = read_events(run_dir)
     end = [e for e in events if e.get("type") == "train_end"]

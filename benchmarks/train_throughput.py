@@ -62,7 +62,7 @@ def build_model(device: str, folder: Path, max_length: int) -> Path:
 
 
 def encoded_rows(tokenizer, max_length: int, path: Path) -> list[dict]:
-    from ft_lab.training.encoding import encode_generation
+    from ft_lab.training.tokenization import encode_generation
 
     rows = []
     for item in json.loads(path.read_text(encoding="utf-8")):
@@ -137,7 +137,7 @@ def held_out_loss(model, rows: list[dict], pad_id: int) -> float:
     """Mean answer-token loss on held-out rows, padded batches, same for both sides."""
     import torch
 
-    from ft_lab.training.encoding import PadCollator
+    from ft_lab.training.tokenization import PadCollator
 
     model.eval()
     device = next(model.parameters()).device
@@ -199,8 +199,8 @@ def run_ft_lab(args, folder: Path, rows, held, out_dir: Path) -> dict:
     import torch
     from transformers import set_seed
 
-    from ft_lab.models.loading import load_model, load_tokenizer, resolve_source
-    from ft_lab.recipe import Recipe
+    from ft_lab.models.model_loading import load_model, load_tokenizer, resolve_source
+    from ft_lab.core.recipe import Recipe
     from ft_lab.training.packing import supports_packed_attention
     from ft_lab.training.speed import plan_speed, prepare_fast
     from ft_lab.training.trainer import build_trainer, total_steps, training_batches

@@ -11,26 +11,26 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .components import Baseline, Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
+from .core.components import Baseline, Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
 from .errors import RecipeError, UserError  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
+from .core.hookspecs import hookimpl  # noqa: E402
 
 _LAZY = {
-    "Recipe": ("ft_lab.recipe", "Recipe"),
-    "run": ("ft_lab.runs", "run"),
-    "resume": ("ft_lab.runs", "resume"),
-    "open_run": ("ft_lab.runs", "open_run"),
-    "list_runs": ("ft_lab.runs", "list_runs"),
-    "RunHandle": ("ft_lab.runs", "RunHandle"),
-    "get_registry": ("ft_lab.plugins", "get_registry"),
-    "register_plugin": ("ft_lab.plugins", "register_plugin"),
-    "unregister_plugin": ("ft_lab.plugins", "unregister_plugin"),
+    "Recipe": ("ft_lab.core.recipe", "Recipe"),
+    "run": ("ft_lab.workflows.runner", "run"),
+    "resume": ("ft_lab.workflows.runner", "resume"),
+    "open_run": ("ft_lab.workflows.runner", "open_run"),
+    "list_runs": ("ft_lab.workflows.runner", "list_runs"),
+    "RunHandle": ("ft_lab.workflows.runner", "RunHandle"),
+    "get_registry": ("ft_lab.core.plugins", "get_registry"),
+    "register_plugin": ("ft_lab.core.plugins", "register_plugin"),
+    "unregister_plugin": ("ft_lab.core.plugins", "unregister_plugin"),
     "Studio": ("ft_lab.widgets.studio", "Studio"),
-    "DataPanel": ("ft_lab.widgets.data", "DataPanel"),
-    "ModelPanel": ("ft_lab.widgets.model", "ModelPanel"),
-    "TrainPanel": ("ft_lab.widgets.train", "TrainPanel"),
-    "ResultsPanel": ("ft_lab.widgets.results", "ResultsPanel"),
-    "ErrorsPanel": ("ft_lab.widgets.errors", "ErrorsPanel"),
+    "DataPanel": ("ft_lab.widgets.data_panel", "DataPanel"),
+    "ModelPanel": ("ft_lab.widgets.model_panel", "ModelPanel"),
+    "TrainPanel": ("ft_lab.widgets.train_panel", "TrainPanel"),
+    "ResultsPanel": ("ft_lab.widgets.results_panel", "ResultsPanel"),
+    "ErrorsPanel": ("ft_lab.widgets.errors_panel", "ErrorsPanel"),
     "RunsPanel": ("ft_lab.widgets.runs_panel", "RunsPanel"),
 }
 

@@ -29,7 +29,7 @@ def _runs_dir(tmp_path, monkeypatch):
 def no_orphan_workers(tmp_path):
     """A test that fails on a timeout must not leave its worker training in the background."""
     yield
-    from ft_lab.runs import lock_holder
+    from ft_lab.workflows.runner import lock_holder
     for lock in tmp_path.glob("**/worker.lock"):
         pid = lock_holder(lock.parent)
         if pid:

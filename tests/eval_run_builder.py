@@ -17,7 +17,7 @@ def write_jsonl(path: Path, rows) -> None:
 def make_run(root: Path, task: str, base: list[dict] | None, finetuned: list[dict] | None,
              evaluate: list | None = None, metrics: dict | None = None, name: str = "run1") -> Path:
     """A run directory as the run engine leaves it: recipe.yaml, data/, predictions/, metrics.json."""
-    from ft_lab.recipe import Recipe
+    from ft_lab.core.recipe import Recipe
 
     run = root / name
     rows = finetuned or base or []

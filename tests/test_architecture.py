@@ -23,7 +23,7 @@ def test_a_back_stair_would_be_caught(tmp_path):
     # check above can fail: the CLI imports the recipe, so "recipe above cli" is broken
     config = tmp_path / "contract.toml"
     config.write_text('[tool.importlinter]\nroot_package = "ft_lab"\n\n[[tool.importlinter.contracts]]\n'
-                      'name = "upside down"\ntype = "layers"\nlayers = ["ft_lab.recipe", "ft_lab.cli"]\n',
+                      'name = "upside down"\ntype = "layers"\nlayers = ["ft_lab.core.recipe", "ft_lab.cli"]\n',
                       encoding="utf-8")
     result = lint("--config", str(config))
     assert result.returncode != 0 and "ft_lab.cli" in result.stdout and "BROKEN" in result.stdout

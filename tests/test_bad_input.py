@@ -155,9 +155,9 @@ def test_secrets_in_a_recipe_are_refused(tmp_path, capsys, qa_jsonl, fields, exp
 
 
 def test_a_planted_key_never_reaches_the_run_directory(banking_csv):
-    from ft_lab import runs
-    from ft_lab.evaluation.predictions_io import atomic_write_json
-    from ft_lab.redact import RedactingStream
+    from ft_lab.workflows import runner as runs
+    from ft_lab.rundir.predictions import atomic_write_json
+    from ft_lab.safety.redact import RedactingStream
 
     key = "sk-proj-" + "A1b2C3d4" * 5
     run_dir = runs.create_run(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}))
@@ -323,7 +323,7 @@ def model_copy(tmp_path, tiny_model_dir):
 
 
 def _resolve(folder):
-    from ft_lab.models.loading import resolve_source
+    from ft_lab.models.model_loading import resolve_source
     return resolve_source(ft_lab.Recipe(task="classification", data={"path": __file__},
                                          model={"name_or_path": str(folder)}).model)
 
@@ -350,8 +350,8 @@ def test_missing_tokenizer_files_are_named(model_copy):
 
 
 def test_damaged_run_files_are_one_error_for_every_reader(banking_csv):
-    from ft_lab import runs
-    from ft_lab.analysis.run_dir import RunData
+    from ft_lab.workflows import runner as runs
+    from ft_lab.rundir.run_data import RunData
 
     run_dir = runs.create_run(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}))
     (run_dir / "metrics.json").write_text('{"finetuned": ')
@@ -375,7 +375,7 @@ def test_a_huge_csv_cell_is_truncated_not_a_quoting_error(tmp_path, capsys):
 
 
 def test_redaction_keeps_ordinary_words_and_paths():
-    from ft_lab.redact import recipe_secret_problems, redact
+    from ft_lab.safety.redact import recipe_secret_problems, redact
 
     ordinary = "/home/u/desk-top-projects-data/f.csv task-classification-lora-run hf_model_name"
     assert redact(ordinary) == ordinary and recipe_secret_problems({"data": {"path": ordinary}}) == []

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ft_lab import configs
+from ft_lab.core import configs
 from ft_lab.cleaners.dedup import Dedup
 from ft_lab.cleaners.filters import (EmptyFilter, LabelMap, LanguageFilter, LengthFilter, PatternFilter,
                                      StaleFilter)
@@ -12,7 +12,7 @@ from ft_lab.cleaners.measure import approx_tokens, language_of
 from ft_lab.cleaners.normalize import Normalize
 from ft_lab.cleaners.pii import PiiDetector, PiiMask, luhn_ok, my_number_ok
 from ft_lab.errors import UserError
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

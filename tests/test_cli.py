@@ -202,7 +202,7 @@ def test_validate_and_plugins(tmp_path, capsys):
     assert "valid (classification, model tiny, method lora)" in capsys.readouterr().out
     assert main(["plugins", "--json"]) == 0
     names = {p["name"] for p in json.loads(capsys.readouterr().out)["plugins"]}
-    assert "ft_lab.default_plugins.cleaners" in names
+    assert "ft_lab.default_plugins.default_cleaners" in names
     assert main(["plugins"]) == 0
     assert capsys.readouterr().out.split()[:5] == ["plugin", "version", "cleaners", "methods", "evaluators"]
 
@@ -210,7 +210,7 @@ def test_validate_and_plugins(tmp_path, capsys):
 def test_demo_starts_the_bundled_recipe(tmp_path, monkeypatch, capsys):
     # the whole demo trains 4 epochs (minutes on a loaded CI machine): here, what it starts; the run
     # itself is the same code as `ft-lab run` above, and the full demo is the opt-in test below
-    from ft_lab.cli import run as run_commands
+    from ft_lab.cli import run_commands as run_commands
 
     started = {}
     monkeypatch.setattr(run_commands, "start_and_follow",
@@ -256,7 +256,7 @@ class BrokenCommandPlugin:
 
 
 def test_plugins_add_commands_and_a_failing_one_is_skipped(capsys):
-    from ft_lab.plugins import register_plugin, unregister_plugin
+    from ft_lab.core.plugins import register_plugin, unregister_plugin
 
     names = [register_plugin(CommandPlugin(), "shouting"), register_plugin(BrokenCommandPlugin(), "clashing")]
     try:

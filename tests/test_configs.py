@@ -1,7 +1,7 @@
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ft_lab import configs
+from ft_lab.core import configs
 
 
 @dataclass
@@ -62,7 +62,7 @@ def test_shared_helpers_for_forms_docs_and_schema():
 
 
 def test_recipe_sections_are_typed():
-    from ft_lab.recipe import ComponentSpec, DataSection, ModelSection, Recipe, TaskSection, TrainSection
+    from ft_lab.core.recipe import ComponentSpec, DataSection, ModelSection, Recipe, TaskSection, TrainSection
     hints = configs.type_hints(Recipe)
     assert hints["task"] is TaskSection and hints["data"] is DataSection and hints["model"] is ModelSection
     assert hints["train"] is TrainSection and hints["method"] is ComponentSpec

@@ -2,9 +2,9 @@
 one test id per component and check, exactly as a third-party plugin's tests would run it."""
 import pytest
 
-from ft_lab import configs
-from ft_lab.docgen import first_party_plugins
-from ft_lab.plugins import KINDS, get_registry
+from ft_lab.core import configs
+from ft_lab.cli.docgen import first_party_plugins
+from ft_lab.core.plugins import KINDS, get_registry
 from ft_lab.testing import check_component, checks_for, parametrize_with_checks
 
 

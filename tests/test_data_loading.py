@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ft_lab.data.encoding import decode_file
+from ft_lab.data.charsets import decode_file
 from ft_lab.data.loading import load_rows, load_table
 from ft_lab.data.roles import resolve_roles, to_examples
 from ft_lab.data.schema import detect_schema

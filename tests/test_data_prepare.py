@@ -13,7 +13,7 @@ from ft_lab.data.leakage import find_leaks, remove_leaks
 from ft_lab.data.prepare import PreparedData, prepare_data
 from ft_lab.data.split import split_rows
 from ft_lab.errors import UserError
-from ft_lab.recipe import Recipe
+from ft_lab.core.recipe import Recipe
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 

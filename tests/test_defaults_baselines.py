@@ -8,7 +8,7 @@ import yaml
 
 from ft_lab.cli import main
 from ft_lab.errors import RecipeError
-from ft_lab.recipe import Recipe
+from ft_lab.core.recipe import Recipe
 from tests.conftest import write_recipe
 
 
@@ -122,8 +122,8 @@ def test_baselines_are_switchable_and_checked(banking_csv):
 
 def test_a_classification_run_finds_its_rate_and_reports_the_baseline(banking_csv):
     import ft_lab
-    from ft_lab.analysis.report import build_report
-    from ft_lab.progress import metric_table
+    from ft_lab.analysis.html_report import build_report
+    from ft_lab.cli.terminal import metric_table
 
     handle = ft_lab.run(_recipe(banking_csv, model={"compare_base": False},
                                 train={"learning_rate": "find", "lr_find_steps": 24, "max_steps": 6, "batch_size": 16}))
@@ -133,7 +133,7 @@ def test_a_classification_run_finds_its_rate_and_reports_the_baseline(banking_cs
     assert found["learning_rates"] == sorted(found["learning_rates"]) and found["seconds"] > 0
     assert handle.recipe().train.learning_rate == found["chosen"]  # the run's recipe keeps the rate it used
     assert [e["learning_rate"] for e in handle.events("lr_find")] == [found["chosen"]]
-    from ft_lab.widgets.train import TrainPanel
+    from ft_lab.widgets.train_panel import TrainPanel
     panel = TrainPanel()  # the Train step draws the range test's curve once its event arrives
     panel.handle = handle
     assert panel.lr_plot.value == ""

@@ -6,15 +6,15 @@ import sys
 import pytest
 
 from conftest import REPO
-from ft_lab import hookspecs
-from ft_lab.docgen import render
+from ft_lab.core import hookspecs
+from ft_lab.cli.docgen import render
 
 HOOKS = [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "ft_lab_spec")]
 
 
 def test_reference_is_up_to_date():
     current = (REPO / "docs" / "reference.md").read_text(encoding="utf-8")
-    assert current == render(), "docs/reference.md is stale: run `python -m ft_lab.docgen > docs/reference.md`"
+    assert current == render(), "docs/reference.md is stale: run `python -m ft_lab.cli.docgen > docs/reference.md`"
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -31,7 +31,7 @@ def test_readme_starts_with_the_two_commands():
 
 
 def test_import_ft_lab_is_cheap():
-    code = ("import sys, ft_lab; from ft_lab.plugins import load_registry; load_registry(); "
+    code = ("import sys, ft_lab; from ft_lab.core.plugins import load_registry; load_registry(); "
             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'peft', 'sklearn', 'pandas') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -71,7 +71,7 @@ def api_marks(hook_module, bases) -> list[str]:
 
 
 def undocumented(text: str, hook_module=hookspecs, bases=None) -> list[str]:
-    from ft_lab.components import Baseline, Cleaner, Component, Evaluator, Method
+    from ft_lab.core.components import Baseline, Cleaner, Component, Evaluator, Method
     bases = (Component, Cleaner, Method, Evaluator, Baseline) if bases is None else bases
     return [m for m in api_marks(hook_module, bases) if m not in text]
 
@@ -86,7 +86,8 @@ def test_every_hook_and_base_class_member_is_in_plugins_md():
 def test_an_undocumented_hook_or_method_is_reported():
     import types
 
-    from ft_lab import Cleaner, hookspecs as real
+    from ft_lab import Cleaner
+    from ft_lab.core import hookspecs as real
 
     fake_hooks = types.ModuleType("fake_hookspecs")
 

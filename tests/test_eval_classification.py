@@ -7,7 +7,7 @@ from sklearn import metrics as skm
 from eval_run_builder import cls_examples, make_run
 from ft_lab.errors import UserError
 from ft_lab.evaluation.classification import Accuracy, MacroF1, PrecisionRecallF1
-from ft_lab.evaluation.predictions_io import PredictionsFile
+from ft_lab.rundir.predictions import PredictionsFile
 
 
 @pytest.fixture(scope="module")

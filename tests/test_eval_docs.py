@@ -1,8 +1,8 @@
 """docs/evaluation.md documents every built-in evaluator and each of its Config fields."""
 from pathlib import Path
 
-from ft_lab import configs
-from ft_lab.default_plugins.evaluators import BUILTIN
+from ft_lab.core import configs
+from ft_lab.default_plugins.default_evaluators import BUILTIN
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "evaluation.md"
 

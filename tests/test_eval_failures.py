@@ -4,7 +4,7 @@ import json
 import pytest
 
 from eval_run_builder import make_run
-from ft_lab.default_plugins.evaluators import Accuracy
+from ft_lab.default_plugins.default_evaluators import Accuracy
 from ft_lab.evaluation.rescore import evaluate_run
 
 

@@ -105,7 +105,7 @@ def test_config_checks():
         LlmJudge.Config(endpoint="http://x", rubric="Rate it: {input}")
     with pytest.raises(ValueError, match="exactly one of `model`"):
         LlmJudge.Config()
-    from ft_lab import configs
+    from ft_lab.core import configs
     _, problems = configs.build(LlmJudge.Config, {"model": "m", "endpoint": "http://x"}, "evaluate[0]")
     assert problems == ["evaluate[0]: give exactly one of `model` (a hub id or local folder) or `endpoint` "
                         "(an OpenAI-compatible URL)"]

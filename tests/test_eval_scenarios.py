@@ -4,7 +4,7 @@ import pytest
 from eval_run_builder import fake_chat_endpoint, gen_examples, tiny_fixed_output_model
 from ft_lab.errors import UserError
 from ft_lab.evaluation.scenarios import Scenarios, check_answer
-from ft_lab.recipe import RecipeError
+from ft_lab.core.recipe import RecipeError
 
 CASES_YAML = """
 - name: refund window

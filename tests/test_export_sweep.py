@@ -27,7 +27,7 @@ def _recipe(folder, csv, method="{name: lora}", steps=20, ckpt="false"):
 
 @pytest.fixture
 def lora_run(tmp_path, banking_csv, tiny_model_dir):
-    import ft_lab.runs as runs
+    import ft_lab.workflows.runner as runs
     handle = runs.run(_recipe(tmp_path / "r", banking_csv), tmp_path / "runs")
     assert handle.wait() == "completed", handle.error
     return handle
@@ -44,7 +44,7 @@ def _logits(model, tokenizer):
 def test_export_adapter_and_merged(lora_run, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from ft_lab.export import export_run, rebuild_model
+    from ft_lab.workflows.export import export_run, rebuild_model
 
     events = {e["type"]: e for e in lora_run.events()}
     assert events["resources"]["peak_rss_mib"] > 0
@@ -77,8 +77,8 @@ def test_export_adapter_and_merged(lora_run, tmp_path):
 
 
 def test_export_refuses_unfinished_run(tmp_path, banking_csv):
-    from ft_lab.runs import create_run
-    from ft_lab.recipe import Recipe
+    from ft_lab.workflows.runner import create_run
+    from ft_lab.core.recipe import Recipe
 
     run_dir = create_run(Recipe.from_yaml(_recipe(tmp_path / "r", banking_csv)), tmp_path / "runs")
     result = ft_lab_cli("export", str(run_dir), "--out", str(tmp_path / "x"))
@@ -118,7 +118,7 @@ def test_sweep_then_refuse_merge(tmp_path, banking_csv, tiny_model_dir):
 
 
 def test_tradeoff_svg_plots_completed_methods_and_names_the_others():
-    from ft_lab.sweep import tradeoff_svg
+    from ft_lab.workflows.sweep import tradeoff_svg
 
     rows = [{"method": "lora", "status": "completed", "trainable_parameters": 20_000, "train_runtime": 6.0,
              "metrics": {"accuracy": 0.7, "macro_f1": 0.6}},

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import ft_lab
-from ft_lab import runs
+from ft_lab.workflows import runner as runs
 
 FT_LAB = str(Path(sys.executable).with_name("ft-lab"))  # the installed console script
 LIMIT = 300  # seconds; generous for a loaded 2-core machine
@@ -108,7 +108,7 @@ def test_a_live_worker_blocks_a_second_one(banking_csv):
             ft_lab.resume(run_dir)
         with pytest.raises(ft_lab.UserError, match="already running"):
             runs.start_worker(run_dir)
-        proc = subprocess.run([sys.executable, "-m", "ft_lab.training.worker", str(run_dir)],
+        proc = subprocess.run([sys.executable, "-m", "ft_lab.workflows.worker", str(run_dir)],
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode != 0 and "another worker" in proc.stderr
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ft_lab.errors import UserError
-from ft_lab.recipe import ModelSection
+from ft_lab.core.recipe import ModelSection
 
 gguf = pytest.importorskip("gguf")
 
@@ -75,7 +75,7 @@ def test_gguf_model_loads_with_the_same_weights_and_saves(tiny_gguf, tiny_model_
     import torch
     from transformers import AutoModelForCausalLM
 
-    from ft_lab.models.loading import load_model, load_tokenizer, resolve_source
+    from ft_lab.models.model_loading import load_model, load_tokenizer, resolve_source
 
     spec = ModelSection(name_or_path=str(tiny_gguf.parent), gguf_file=tiny_gguf.name)
     source = resolve_source(spec)
@@ -101,7 +101,7 @@ def test_a_recipe_trains_a_gguf_model(tiny_gguf, qa_jsonl):
 
 
 def test_a_missing_gguf_file_is_named_with_the_ones_there(tiny_gguf):
-    from ft_lab.models.loading import resolve_source
+    from ft_lab.models.model_loading import resolve_source
 
     with pytest.raises(UserError, match=r"gguf_file: .*missing\.gguf not found \(GGUF files there: tiny\.f32\.gguf\)"):
         resolve_source(ModelSection(name_or_path=str(tiny_gguf.parent), gguf_file="missing.gguf"))

@@ -193,8 +193,8 @@ def test_runs_lists_the_run_with_progress_and_headline_metric(lab, completed_run
 
 
 def test_a_run_never_handed_to_a_worker_is_not_active(lab):
-    from ft_lab.recipe import Recipe
-    from ft_lab.runs import create_run
+    from ft_lab.core.recipe import Recipe
+    from ft_lab.workflows.runner import create_run
     run_dir = create_run(Recipe.from_yaml(write_recipe(lab.home, steps=6)), runs_dir=lab.root / "runs")
     run = lab.json(f"ft-lab/api/runs/{run_dir.name}")
     assert run["status"] == "created" and run["active"] is False and run["elapsed"] is None
@@ -227,9 +227,9 @@ def test_report_and_recipe(lab, completed_run):
 def test_plugins_lists_builtins_and_the_broken_plugin(lab):
     data = lab.json("ft-lab/api/plugins")
     by_name = {p["name"]: p for p in data["plugins"]}
-    methods = by_name["ft_lab.default_plugins.methods"]
+    methods = by_name["ft_lab.default_plugins.default_methods"]
     assert methods["builtin"] is True and {"full", "lora"} <= set(methods["components"]["methods"])
-    assert "accuracy" in by_name["ft_lab.default_plugins.evaluators"]["components"]["evaluators"]
+    assert "accuracy" in by_name["ft_lab.default_plugins.default_evaluators"]["components"]["evaluators"]
     broken = {b["name"]: b["error"] for b in data["broken"]}
     assert "ModuleNotFoundError" in broken["ft-lab-broken-plugin"]
     assert "a_dependency_that_is_not_installed" in broken["ft-lab-broken-plugin"]
@@ -345,7 +345,7 @@ def test_sidebar_shows_the_run_its_report_and_the_plugins(lab, completed_run, ch
         broken = sidebar.locator(".ft-lab-plugin-broken[data-plugin='ft-lab-broken-plugin']")
         broken.wait_for(timeout=30_000)
         assert "a_dependency_that_is_not_installed" in broken.locator(".ft-lab-plugin-error").inner_text()
-        methods = sidebar.locator(".ft-lab-plugin-builtin[data-plugin='ft_lab.default_plugins.methods']")
+        methods = sidebar.locator(".ft-lab-plugin-builtin[data-plugin='ft_lab.default_plugins.default_methods']")
         assert "lora" in methods.inner_text() and "built-in" in methods.inner_text()
         broken.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "sidebar_plugins.png"))

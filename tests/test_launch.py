@@ -10,8 +10,8 @@ import pytest
 import ft_lab
 from ft_lab.cli import main
 from ft_lab.errors import RecipeError
-from ft_lab.methods.capabilities import check_capabilities
-from ft_lab.plugins import get_registry
+from ft_lab.core.method_checks import check_capabilities
+from ft_lab.core.plugins import get_registry
 from conftest import write_recipe
 
 RECIPE = """\
@@ -39,7 +39,7 @@ def make(banking_csv, method="full", **launch):
 def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_path, monkeypatch):
     with pytest.raises(RecipeError, match="launch.strategy: fsdp shards the model across GPUs and has no CPU path"):
         make(banking_csv, num_processes=2, strategy="fsdp", cpu=True)
-    monkeypatch.setattr("ft_lab.capabilities.cuda_visible", lambda: True)  # as on a GPU machine
+    monkeypatch.setattr("ft_lab.core.method_checks.cuda_visible", lambda: True)  # as on a GPU machine
     r = make(banking_csv, num_processes=4, strategy="fsdp", fsdp_sharding="shard_grad_op")
     again = ft_lab.Recipe.from_yaml(r.to_yaml(minimal=True))
     assert again.launch.num_processes == 4 and again.launch.fsdp_sharding == "shard_grad_op"
@@ -114,7 +114,7 @@ def test_cluster_plan_writes_a_config_accelerate_reads_and_a_command_per_node(ba
         assert "--main_process_ip 10.0.0.1" in line and str(handle.dir) in line
     slurm = (folder / "slurm.sbatch").read_text()
     assert "#SBATCH --nodes=2" in slurm
-    assert slurm.index("--machine_rank $SLURM_NODEID") < slurm.index("-m ft_lab.training.worker")
+    assert slurm.index("--machine_rank $SLURM_NODEID") < slurm.index("-m ft_lab.workflows.worker")
     subprocess.run(["bash", "-n", str(folder / "slurm.sbatch")], check=True)
     assert "sbatch" in capsys.readouterr().out
 
@@ -210,7 +210,7 @@ def test_a_killed_rank_fails_the_run_then_resume_and_stop_reach_every_process(ba
 
 def test_the_train_panel_has_the_launch_fields_and_refuses_a_bad_combination(banking_csv):
     from ft_lab.widgets.state import RecipeState
-    from ft_lab.widgets.train import TrainPanel
+    from ft_lab.widgets.train_panel import TrainPanel
 
     state = RecipeState(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)},
                                       method="prefix_tuning"))
@@ -230,7 +230,7 @@ def test_the_root_cause_is_read_from_torch_elastic_summary(tmp_path):
 
     log = tmp_path / "worker.log"
     earlier = "Root Cause (first observed failure):\n  rank      : 0 (local_rank: 0)\n  exitcode  : 1 (pid: 7)\n"
-    log.write_text(earlier + """ft_lab.training.worker FAILED
+    log.write_text(earlier + """ft_lab.workflows.worker FAILED
 Failures:
 [1]:
   rank      : 0 (local_rank: 0)

@@ -1,7 +1,7 @@
 """The trainable parameter count and memory estimate shown before training."""
 from ft_lab.methods.budget import describe_budget, estimate_memory, trainable_parameters
 from ft_lab.testing import tiny_model
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 REGISTRY = load_registry(strict=True)
 

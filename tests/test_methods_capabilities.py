@@ -8,14 +8,14 @@ import pytest
 
 from ft_lab.errors import RecipeError
 
-from ft_lab.components import Capabilities, Method
+from ft_lab.core.components import Capabilities, Method
 from ft_lab.errors import UserError
-from ft_lab.capabilities import asked, check_capabilities
+from ft_lab.core.method_checks import asked, check_capabilities
 from ft_lab.testing import single_thread, tiny_batch, tiny_model, tiny_tokenizer
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 REGISTRY = load_registry(strict=True)
-BUILTIN = [n for n in REGISTRY.names("method") if REGISTRY.owner("method", n) == "ft_lab.default_plugins.methods"]
+BUILTIN = [n for n in REGISTRY.names("method") if REGISTRY.owner("method", n) == "ft_lab.default_plugins.default_methods"]
 
 
 def method(name):
@@ -104,7 +104,7 @@ def test_a_plain_recipe_passes_every_method(name):
 
 
 def test_a_recipe_object_is_checked_too(tmp_path):
-    from ft_lab.recipe import Recipe
+    from ft_lab.core.recipe import Recipe
     data = tmp_path / "d.csv"
     data.write_text("text,label\na,x\nb,y\n", encoding="utf-8")
     recipe = Recipe(task="generation", data={"path": str(data)}, method={"name": "prefix_tuning"})

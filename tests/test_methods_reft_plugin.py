@@ -2,9 +2,9 @@
 method, and trains through the same conformance kit."""
 import warnings
 
-from ft_lab.capabilities import check_capabilities
+from ft_lab.core.method_checks import check_capabilities
 from ft_lab.testing import check_method, single_thread
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 
 def test_reft_is_registered_by_its_entry_point():

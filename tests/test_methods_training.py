@@ -6,7 +6,7 @@ import pytest
 
 from ft_lab.testing import (check_method, logits, single_thread, tiny_batch, tiny_model,
                                         tiny_tokenizer)
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 REGISTRY = load_registry(strict=True)
 
@@ -152,7 +152,7 @@ def test_merge_of_a_non_mergeable_method_is_refused(name):
 
 def test_every_method_config_field_has_help():
     for name in REGISTRY.names("method"):
-        from ft_lab import configs
+        from ft_lab.core import configs
         cls = REGISTRY.get("method", name)
         for f in configs.fields_of(cls.Config):
             assert configs.help_of(f), f"{name}.{f.name} has no help text"

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from ft_lab.training.encoding import PadCollator  # noqa: E402
+from ft_lab.training.tokenization import PadCollator  # noqa: E402
 from ft_lab.training.packing import (PackedCollator, PackedDataset, budget_for, pack_rows,  # noqa: E402
                                      padded_tokens, use_packed_attention)
 

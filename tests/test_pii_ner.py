@@ -13,7 +13,7 @@ from ft_lab.cleaners.pii_ner import PiiNer, ner_missing
 from ft_lab.cli import main
 from ft_lab.data.prepare import prepare_data
 from ft_lab.errors import UserError
-from ft_lab.recipe import Recipe
+from ft_lab.core.recipe import Recipe
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 needs_ner = pytest.mark.skipif(ner_missing() is not None, reason="the ner extra is not installed (make setup does)")

@@ -178,7 +178,7 @@ def test_the_default_folder_is_the_package_name(tmp_path, monkeypatch, capsys):
     ("9lives", "plugin name '9lives': use lowercase letters"),
     ("ticket--tools", "plugin name 'ticket--tools': use lowercase letters"),
     ("ft-lab-", "plugin name 'ft-lab-': use lowercase letters"),
-    ("dedup", "plugin name 'dedup': a cleaner named 'dedup' is already registered by 'ft_lab.default_plugins.cleaners'"),
+    ("dedup", "plugin name 'dedup': a cleaner named 'dedup' is already registered by 'ft_lab.default_plugins.default_cleaners'"),
 ])
 def test_a_bad_name_is_one_line_and_writes_nothing(name, says, tmp_path, capsys):
     out = tmp_path / "new"
@@ -204,7 +204,7 @@ LOUD = '''
 from dataclasses import dataclass
 
 from ft_lab import Cleaner, CleanResult, hookimpl
-from ft_lab.plugins import register_plugin
+from ft_lab.core.plugins import register_plugin
 
 
 class Loud(Cleaner):

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, ft_lab_cli, write_recipe
 from ft_lab import Cleaner, CleanResult, hookimpl
 from ft_lab.errors import PluginError
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 
 PACKAGES = REPO / "tests" / "plugin_packages"
 
@@ -39,10 +39,10 @@ def plugins_json(site, **extra):
 def test_builtins_are_registered_through_the_hooks():
     reg = load_registry()
     names = {p.name for p in reg.plugins}
-    assert {"ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods", "ft_lab.default_plugins.evaluators"} <= names
+    assert {"ft_lab.default_plugins.default_cleaners", "ft_lab.default_plugins.default_methods", "ft_lab.default_plugins.default_evaluators"} <= names
     assert {"full", "lora"} <= set(reg.names("method"))
     assert {"accuracy", "macro_f1", "exact_match", "chrf"} <= set(reg.names("evaluator"))
-    assert reg.owner("cleaner", "dedup") == "ft_lab.default_plugins.cleaners"
+    assert reg.owner("cleaner", "dedup") == "ft_lab.default_plugins.default_cleaners"
 
 
 def test_installed_plugin_is_listed_and_broken_ones_are_isolated(plugin_site):
@@ -56,7 +56,7 @@ def test_installed_plugin_is_listed_and_broken_ones_are_isolated(plugin_site):
     assert "ModuleNotFoundError" in broken["ft-lab-broken-plugin"]
     assert "a_dependency_that_is_not_installed" in broken["ft-lab-broken-plugin"]
     clash_errors = [b["error"] for b in data["broken"] if b["name"] == "ft-lab-clash-plugin"]
-    assert any("cleaner 'dedup' is registered by both 'ft_lab.default_plugins.cleaners' and 'ft-lab-clash-plugin'" in e
+    assert any("cleaner 'dedup' is registered by both 'ft_lab.default_plugins.default_cleaners' and 'ft-lab-clash-plugin'" in e
                for e in clash_errors)
     assert any("register_evaluators raised RuntimeError: evaluator hook exploded" in e for e in clash_errors)
     # the clash plugin's valid cleaner still works
@@ -77,13 +77,13 @@ def test_allow_and_block_lists(plugin_site):
     data = plugins_json(plugin_site, FT_LAB_BLOCK_PLUGINS="broken,clash,rude_exit,rude_interrupt,rude_typo")
     assert data["broken"] == []
     data = plugins_json(plugin_site, FT_LAB_PLUGINS="")
-    assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_plugins.cleaners", "ft_lab.default_plugins.methods",
-                                                    "ft_lab.default_plugins.evaluators",
-                                                    "ft_lab.default_plugins.baselines"}
+    assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_plugins.default_cleaners", "ft_lab.default_plugins.default_methods",
+                                                    "ft_lab.default_plugins.default_evaluators",
+                                                    "ft_lab.default_plugins.default_baselines"}
 
 
 def test_strict_mode_reraises(plugin_site):
-    code = "from ft_lab.plugins import load_registry; load_registry()"
+    code = "from ft_lab.core.plugins import load_registry; load_registry()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, **env_with(plugin_site, FT_LAB_STRICT_PLUGINS="1",
                                                           FT_LAB_BLOCK_PLUGINS="broken,rude_exit,rude_interrupt,rude_typo")})
@@ -93,7 +93,7 @@ def test_strict_mode_reraises(plugin_site):
 
 def test_invalid_component_is_refused(monkeypatch):
     from ft_lab import Cleaner
-    from ft_lab.plugins import Registry, _admit
+    from ft_lab.core.plugins import Registry, _admit
 
     class NoName(Cleaner):
         pass
@@ -104,7 +104,7 @@ def test_invalid_component_is_refused(monkeypatch):
     assert "NoName must implement clean" in problem  # a missing verb is refused at discovery, not mid-run
     assert "not a subclass of ft_lab.Evaluator" in _admit(reg, "evaluator", NoName, "p")
     with pytest.raises(PluginError):
-        from ft_lab import plugins
+        from ft_lab.core import plugins
         monkeypatch.setattr(plugins, "_admit", lambda *a: "bad component")
         load_registry(strict=True)
 
@@ -172,7 +172,7 @@ class InProcessPlugin:
 
 
 def test_a_plugin_object_registered_in_process_is_dispatched_by_pluggy():
-    from ft_lab.plugins import get_registry, register_plugin, unregister_plugin
+    from ft_lab.core.plugins import get_registry, register_plugin, unregister_plugin
 
     name = register_plugin(InProcessPlugin(), "in-process-test")
     try:

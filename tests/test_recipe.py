@@ -76,8 +76,8 @@ def test_broken_yaml_names_the_line(tmp_path):
 
 
 def test_method_that_does_not_support_the_task_is_refused(tmp_path, banking_csv):
-    from ft_lab.components import Capabilities
-    from ft_lab.plugins import get_registry
+    from ft_lab.core.components import Capabilities
+    from ft_lab.core.plugins import get_registry
 
     reg = get_registry()
     cls = reg.get("method", "full")

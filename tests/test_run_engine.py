@@ -6,7 +6,7 @@ import time
 import pytest
 
 import ft_lab
-import ft_lab.runs
+import ft_lab.workflows.runner
 from conftest import write_recipe
 
 
@@ -50,7 +50,7 @@ def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, ti
 def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_model_dir):
     from transformers import AutoTokenizer
 
-    from ft_lab.training.encoding import encode_generation, prompt_ids
+    from ft_lab.training.tokenization import encode_generation, prompt_ids
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     ex = {"prompt": "カードが届きません", "response": "配送状況を確認します"}
@@ -88,7 +88,7 @@ def wait_for(predicate, what: str, limit: float = 300):
 
 def test_stop_saves_a_checkpoint_and_resume_waits_for_the_new_attempt(banking_csv, tiny_model_dir):
     handle = ft_lab.run(classification_recipe(banking_csv, max_steps=2000, save_steps=500, logging_steps=5))
-    wait_for(lambda: handle.events("log") or handle.status in ft_lab.runs.TERMINAL, "the first training log")
+    wait_for(lambda: handle.events("log") or handle.status in ft_lab.workflows.runner.TERMINAL, "the first training log")
     handle.stop()
     assert handle.wait(timeout=300) == "stopped"
     stopped = handle.last_status_event()
@@ -113,7 +113,7 @@ def test_killed_worker_resumes_to_the_same_metrics_as_an_uninterrupted_run(banki
     assert reference.wait(timeout=300) == "completed", reference.error
 
     victim = ft_lab.run(classification_recipe(banking_csv, **settings))
-    wait_for(lambda: victim.events("checkpoint") or victim.status in ft_lab.runs.TERMINAL, "a checkpoint")
+    wait_for(lambda: victim.events("checkpoint") or victim.status in ft_lab.workflows.runner.TERMINAL, "a checkpoint")
     victim.kill()
     assert victim.status == "failed" and victim.last_status_event()["reason"] == "worker_died"
     assert victim.events("checkpoint") and not (victim.dir / "metrics.json").exists() or \

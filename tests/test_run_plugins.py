@@ -18,7 +18,7 @@ CREATOR = textwrap.dedent("""
     from dataclasses import dataclass, field
     import ft_lab
     from ft_lab import Cleaner, CleanResult, Evaluator, hookimpl
-    from ft_lab.run_plugins import save_run_plugins
+    from ft_lab.rundir.inline_plugins import save_run_plugins
 
     class Shout(Cleaner):
         \"\"\"Upper-case the text.\"\"\"
@@ -57,9 +57,9 @@ CREATOR = textwrap.dedent("""
 
 LOADER = textwrap.dedent("""
     import sys
-    from ft_lab.plugins import get_registry
-    from ft_lab.run_plugins import load_run_plugins
-    from ft_lab.recipe import Recipe
+    from ft_lab.core.plugins import get_registry
+    from ft_lab.rundir.inline_plugins import load_run_plugins
+    from ft_lab.core.recipe import Recipe
 
     assert "shout_nb" not in get_registry().names("cleaner")
     print(load_run_plugins(sys.argv[1]))
@@ -100,7 +100,7 @@ def test_plugins_defined_in_main_reach_another_process(tmp_path, data_file):
 
 
 def test_no_in_process_plugins_no_file(tmp_path):
-    from ft_lab.run_plugins import load_run_plugins, save_run_plugins
+    from ft_lab.rundir.inline_plugins import load_run_plugins, save_run_plugins
 
     assert save_run_plugins(tmp_path, recipe=None) == []
     assert not (tmp_path / "plugins.pkl").exists()
@@ -126,8 +126,8 @@ class _Unpicklable:
 
 def test_a_plugin_that_cannot_travel_is_named_only_when_the_recipe_uses_it(tmp_path, data_file):
     from ft_lab import Recipe, UserError
-    from ft_lab.plugins import register_plugin, unregister_plugin
-    from ft_lab.run_plugins import save_run_plugins
+    from ft_lab.core.plugins import register_plugin, unregister_plugin
+    from ft_lab.rundir.inline_plugins import save_run_plugins
 
     register_plugin(_Unpicklable(), "locked-plugin")
     try:
@@ -145,7 +145,7 @@ def test_a_plugin_that_cannot_travel_is_named_only_when_the_recipe_uses_it(tmp_p
 def test_registering_a_name_again_replaces_the_plugin():
     """A notebook cell that registers a plugin, run twice, must not leave the plugin broken as a duplicate."""
     import ft_lab
-    from ft_lab.plugins import get_registry
+    from ft_lab.core.plugins import get_registry
 
     try:
         ft_lab.register_plugin(_Unpicklable(), "twice")

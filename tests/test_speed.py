@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ft_lab.methods.capabilities import check_capabilities
-from ft_lab.plugins import get_registry
-from ft_lab.recipe import Recipe
+from ft_lab.core.method_checks import check_capabilities
+from ft_lab.core.plugins import get_registry
+from ft_lab.core.recipe import Recipe
 from ft_lab.training.speed import SpeedPlan, flops_per_token, mfu, plan_speed, throughput_report
 
 
@@ -74,7 +74,7 @@ def test_flops_per_token_counts_frozen_and_full_training():
 
 def test_throughput_reaches_metrics_and_the_runs_table(tmp_path, capsys, banking_csv):
     from ft_lab.cli import main
-    from ft_lab.runs import create_run
+    from ft_lab.workflows.runner import create_run
     from ft_lab.training.callbacks import EventWriter
 
     r = Recipe.from_dict({"task": "classification", "data": {"path": str(banking_csv)}, "method": "lora"})
@@ -96,7 +96,7 @@ def test_plan_is_reported_as_plain_values():
 
 
 def test_train_step_shows_throughput_mfu_and_padding_saved():
-    from ft_lab.widgets.train import TrainPanel
+    from ft_lab.widgets.train_panel import TrainPanel
 
     panel = TrainPanel()
     panel.apply_events([

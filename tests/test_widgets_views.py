@@ -41,12 +41,12 @@ def _fake_run(tmp_path, statuses, pid):
 
 
 def _append(run, status):
-    from ft_lab.runs import append_event
+    from ft_lab.workflows.runner import append_event
     append_event(run, {"type": "status", "status": status})
 
 
 def test_follower_keeps_following_a_resumed_run_to_its_new_end(tmp_path):
-    from ft_lab.runs import RunHandle
+    from ft_lab.workflows.runner import RunHandle
     from ft_lab.widgets.follow import RunFollower
     run = _fake_run(tmp_path, ["created", "running", "stopped"], os.getpid())  # a live pid: this process
     seen, ended = [], []
@@ -62,7 +62,7 @@ def test_follower_keeps_following_a_resumed_run_to_its_new_end(tmp_path):
 
 
 def test_follower_ends_when_the_worker_is_gone_without_a_last_word(tmp_path):
-    from ft_lab.runs import RunHandle
+    from ft_lab.workflows.runner import RunHandle
     from ft_lab.widgets.follow import RunFollower
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -110,7 +110,7 @@ def test_confusion_matrix_readable_from_2_to_80_classes(n):
 
 
 def test_classification_predictions_are_coloured_labels():
-    from ft_lab.widgets.errors import label_html
+    from ft_lab.widgets.errors_panel import label_html
     assert "ft-lab-right" in label_html("card_lost", True) and "ft-lab-wrong" in label_html("x", False)
     assert "<del>" not in label_html("declined_card_payment", False)
 

@@ -44,7 +44,7 @@ class ExampleSet:
         The recipe's ``llm_judge`` and ``scenarios`` are left out by default (judging again costs model
         calls; their per-example results are in ``eval_details.json``); pass them in ``evaluators`` to use them.
         """
-        from .run_dir import RunData
+        from ..rundir.run_data import RunData
 
         run = RunData(run_dir)
         preds = run.predictions(which)

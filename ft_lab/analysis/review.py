@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import UserError
-from ..evaluation.predictions_io import atomic_write_json, read_json
+from ..rundir.predictions import atomic_write_json, read_json
 
 RATING_MIN, RATING_MAX = 1, 5
 

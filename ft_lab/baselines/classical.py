@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..components import Baseline
+from ..core.components import Baseline
 from ..data.prompts import prompt_text, reference_text
 
 

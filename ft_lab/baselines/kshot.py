@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Baseline
+from ..core.components import Baseline
 from ..data.prompts import prompt_text, reference_text
 
 

@@ -43,7 +43,7 @@ def prediction_rows(predictions: list, test: list[dict], task: str) -> list[dict
 
 
 def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None, emit=None) -> dict:
-    from ..atomic import atomic_write_json, read_json
+    from ..safety.atomic import atomic_write_json, read_json
     from ..evaluation.predict import write_predictions
     from ..evaluation.rescore import _json_safe
 
@@ -78,7 +78,7 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
         info[spec.name] = {"seconds": seconds, **({"failed_evaluators": failed} if failed else {})}
         if emit:
             emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
-    from ..verdict import winner
+    from ..evaluation.verdict import winner
 
     metrics = read_json(run_dir / "metrics.json", {}) or {"headline": recipe.headline_metric()}
     metrics["baselines"] = {**(metrics.get("baselines") or {}), **results}

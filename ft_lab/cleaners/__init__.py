@@ -1,4 +1,4 @@
-"""Built-in cleaners, one module per idea; registered by ``ft_lab.default_plugins.cleaners``.
+"""Built-in cleaners, one module per idea; registered by ``ft_lab.default_plugins.default_cleaners``.
 
 Each cleaner is a ``Cleaner`` with a ``Config`` dataclass and a ``clean(rows, columns)`` verb, so it runs
 alone or in a recipe's ``clean`` list::

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Cleaner, CleanResult
+from ..core.components import Cleaner, CleanResult
 from .text import row_text
 
 _WS = re.compile(r"\s+")

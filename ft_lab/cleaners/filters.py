@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Optional
 
-from ..components import Cleaner, CleanResult
+from ..core.components import Cleaner, CleanResult
 from ..errors import UserError
 from .measure import language_of, token_counter
 from .text import available_columns, lookup, row_text, texts_of

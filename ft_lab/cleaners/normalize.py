@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Cleaner
+from ..core.components import Cleaner
 from .text import map_rows
 
 # Full-width ASCII (U+FF01..U+FF5E) -> ASCII, ideographic space -> space: width only, nothing else.

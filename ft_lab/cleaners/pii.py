@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
-from ..components import Cleaner, CleanResult
+from ..core.components import Cleaner, CleanResult
 from ..errors import UserError
 from .text import map_texts
 
@@ -334,7 +334,7 @@ class PiiMask(Cleaner):
             "help": "extra recognizers as 'module:function' (text -> [(start, end, type)]) for names, addresses"})
 
         def __post_init__(self):
-            from ..code_refs import check_code_refs
+            from ..core.code_refs import check_code_refs
             check_code_refs(self.recognizers, "recognizers")  # recipes are data, not code
             unknown = [e for e in self.entities if e not in STRUCTURED]
             if unknown:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Cleaner
+from ..core.components import Cleaner
 from ..errors import UserError
 from . import greedy_ner
 from .measure import language_of

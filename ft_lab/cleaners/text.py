@@ -80,7 +80,7 @@ def rewrite_rows(rows: list[dict], columns: list[str], fn: Callable, reject: Cal
     """The ``CleanResult`` of a cleaner that rewrites text: ``fn(text) -> (new_text, labels)`` on every text
     of ``columns``; a row is dropped when ``reject(row, new_row)`` gives a reason; each changed row kept is
     recorded in ``changes``, and the labels are counted in ``info[counted]``."""
-    from ..components import CleanResult
+    from ..core.components import CleanResult
 
     kept, rejected, changes, counts = [], [], [], {}
     for i, row in enumerate(rows):

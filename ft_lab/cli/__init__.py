@@ -27,8 +27,8 @@ import sys
 from ..errors import RecipeError, UserError
 
 #: The command-group modules, in the order their commands appear in ``ft-lab --help``.
-COMMAND_GROUPS = ("ft_lab.cli.run", "ft_lab.cli.data", "ft_lab.cli.evaluate", "ft_lab.cli.export",
-                  "ft_lab.cli.plugins")
+COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab.cli.eval_commands", "ft_lab.cli.export_commands",
+                  "ft_lab.cli.plugin_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugin_commands(sub) -> None:
     """Commands added by plugins (``register_commands``); one that fails is skipped with a warning."""
-    from ..plugins import get_registry
+    from ..core.plugins import get_registry
 
     for plugin, add in get_registry().commands:
         try:

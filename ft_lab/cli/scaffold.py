@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..output_paths import check_out_folder
+from ..safety.output_paths import check_out_folder
 
 KINDS = ("cleaner", "evaluator", "method")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
@@ -68,7 +68,7 @@ def plugin_names(name: str, kind: str = "cleaner") -> PluginNames:
 
 
 def _check_unused(names: PluginNames) -> None:
-    from ..plugins import get_registry
+    from ..core.plugins import get_registry
     registry = get_registry()
     if names.component in registry.names(names.kind):
         raise UserError(f"plugin name {names.entry!r}: a {names.kind} named {names.component!r} is already "

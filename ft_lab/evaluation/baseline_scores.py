@@ -26,7 +26,7 @@ def score_rows(evaluators, rows: list[dict]) -> tuple[dict, dict]:
 
 def rescore_baselines(run_dir: Path, evaluators, metrics: dict) -> None:
     """Score every ``predictions/baseline_<name>.jsonl`` again with ``evaluators``, into ``metrics``."""
-    from .predictions_io import PredictionsFile
+    from ..rundir.predictions import PredictionsFile
 
     found = sorted(Path(run_dir, "predictions").glob("baseline_*.jsonl"))
     for path in found:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..components import Evaluator
+from ..core.components import Evaluator
 from ..errors import UserError
 from .confusion import AVERAGES, ConfusionCounts
-from .predictions_io import chunks
+from ..rundir.predictions import chunks
 
 
 def count_pairs(examples: Iterable[dict], labels: list[str] | None = None) -> ConfusionCounts:

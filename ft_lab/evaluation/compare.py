@@ -7,7 +7,7 @@
 
 "Right" is: the predicted label equals the reference (classification); the normalized answer equals
 the reference, or a per-example score (e.g. chrF) reaches ``threshold`` (generation).
-The same function compares two runs on the same test set (``ft_lab.analysis.runs``).
+The same function compares two runs on the same test set (``ft_lab.analysis.run_comparison``).
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..components import Evaluator
+from ..core.components import Evaluator
 from ..errors import UserError
 from . import metrics, text_scores
 from .cjk_tokenize import bleu_tokenizer, resolve_language

@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ..components import Evaluator
+from ..core.components import Evaluator
 from ..errors import UserError
 from .llm_backends import make_backend
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from .compare import attach_base
-from .predictions_io import atomic_write_json
+from ..rundir.predictions import atomic_write_json
 
 
 def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,
@@ -25,7 +25,7 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
     With ``strict=False`` (the training worker) an evaluator that fails is recorded in eval_details.json
     under its name as ``{"error": ...}`` and the others still run; ``on_error(which, evaluator, message)``
     is called for each such failure."""
-    from ..analysis.run_dir import WHICH, RunData
+    from ..rundir.run_data import WHICH, RunData
 
     run = RunData(run_dir)
     evaluators = run.evaluators(names)
@@ -79,7 +79,7 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
     if sides is None:  # a re-evaluation also re-scores the baselines' answers
         from .baseline_scores import rescore_baselines
         rescore_baselines(run.dir, evaluators, metrics)
-    from ..verdict import winner
+    from .verdict import winner
     metrics["winner"] = winner(metrics)
     if write:
         atomic_write_json(run.dir / "metrics.json", _json_safe(metrics))

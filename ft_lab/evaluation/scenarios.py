@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..components import Evaluator
+from ..core.components import Evaluator
 from ..errors import UserError
 from .llm_backends import make_backend
 

@@ -1,6 +1,6 @@
 """Tuning methods: how a base model becomes the model to train, and how the result is saved.
 
-One module per idea; ``ft_lab.default_plugins.methods`` registers them as built-in plugins:
+One module per idea; ``ft_lab.default_plugins.default_methods`` registers them as built-in plugins:
 
 - ``full.py``: train every weight;
 - ``freeze.py``: train a chosen part of the model's own weights (top layers, named modules, the head);

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ..components import Capabilities, Method
+from ..core.components import Capabilities, Method
 from ..errors import UserError
 from . import model_parts, trainable_weights
 

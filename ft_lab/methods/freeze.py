@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..components import Capabilities, Method
+from ..core.components import Capabilities, Method
 from ..errors import UserError
 from . import model_parts
 

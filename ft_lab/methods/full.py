@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..components import Capabilities, Method
+from ..core.components import Capabilities, Method
 
 
 class FullFineTuning(Method):

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ..components import Capabilities
+from ..core.components import Capabilities
 from ..errors import UserError
 from .peft_methods import PeftMethod, peft_targets, peft_task_type
 

@@ -11,7 +11,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..components import Capabilities, Method
+from ..core.components import Capabilities, Method
 from ..errors import UserError
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from ..components import Capabilities
+from ..core.components import Capabilities
 from ..errors import UserError
 from .peft_methods import PeftMethod, peft_task_type
 

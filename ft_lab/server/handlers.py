@@ -49,7 +49,7 @@ class FtLabHandler(APIHandler):
 
     def run_handle(self, run_id: str):
         """The RunHandle for ``run_id``, refusing anything that is not a run folder inside the runs folder."""
-        from ..runs import RunHandle
+        from ..workflows.runner import RunHandle
 
         if not RUN_ID.fullmatch(run_id) or ".." in run_id:
             raise web.HTTPError(400, f"invalid run id {run_id!r}: a run id is one folder name "
@@ -101,7 +101,7 @@ def _same_file(cmd: str, exe: Path) -> bool:
 
 
 def _plugins() -> dict:
-    from ..plugins import load_registry
+    from ..core.plugins import load_registry
     reg = load_registry(strict=False)
     data = reg.as_json()
     builtin = {p.name: p.builtin for p in reg.plugins}
@@ -122,7 +122,7 @@ class RunsHandler(FtLabHandler):
     @authorized
     async def get(self):
         def summaries():
-            from ..runs import list_runs
+            from ..workflows.runner import list_runs
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
             return [run_summary(h, self.root_dir) for h in list_runs(root) if h.dir.parent == root]
@@ -154,7 +154,7 @@ class ReportHandler(FtLabHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id):
-        from ..analysis.report import build_report
+        from ..analysis.html_report import build_report
         handle = self.run_handle(run_id)
         try:
             html = await self.blocking(build_report, handle.dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..runs import TERMINAL, RunHandle
+from ..workflows.runner import TERMINAL, RunHandle
 
 ACTIVE = ("created", "running")
 

@@ -20,8 +20,8 @@ import dataclasses
 import math
 import tempfile
 
-from .. import configs
-from ..components import Baseline, Cleaner, Component, Evaluator, Method
+from ..core import configs
+from ..core.components import Baseline, Cleaner, Component, Evaluator, Method
 from ..errors import UserError
 from .tiny_task import check_method, logits, single_thread, tiny_batch, tiny_model, tiny_tokenizer
 

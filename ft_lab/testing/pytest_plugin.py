@@ -27,7 +27,7 @@ def pytest_addoption(parser) -> None:
 @pytest.fixture
 def ft_lab_registry():
     """The registry of every installed plugin, loaded strictly: a broken plugin raises its error."""
-    from ft_lab.plugins import load_registry
+    from ft_lab.core.plugins import load_registry
     return load_registry(strict=True)
 
 
@@ -59,7 +59,7 @@ class ConformanceCheck(pytest.Item):
 
 def components_of(plugin: str) -> list[type]:
     """The component classes the installed plugin ``plugin`` registers; a UsageError names the known ones."""
-    from ft_lab.plugins import load_registry
+    from ft_lab.core.plugins import load_registry
 
     registry = load_registry()
     if not any(p.name == plugin for p in registry.plugins):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from ..run_files import append_event
+from ..rundir.reader import append_event
 from .launch import any_rank
 
 

@@ -30,7 +30,7 @@ srun bash -c '{command}'
 
 def cluster_plan(recipe, run_dir: Path, python: str = "python") -> dict[str, Path]:
     """Write the launch config, one command line per node, and a Slurm script into ``RUN_DIR/launch/``."""
-    from ..atomic import atomic_write_text
+    from ..safety.atomic import atomic_write_text
 
     run_dir = Path(run_dir).resolve()
     launch = recipe.launch

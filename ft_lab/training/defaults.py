@@ -120,7 +120,7 @@ def model_limit(config, tokenizer) -> int | None:
 
 def token_lengths(recipe, examples: list[dict], tokenizer, labels) -> list[int]:
     """Token lengths of (a sample of) the training examples, as the trainer will encode them."""
-    from .encoding import encode_generation, verbalized
+    from .tokenization import encode_generation, verbalized
 
     if len(examples) > LENGTH_SAMPLE:
         examples = random.Random(0).sample(examples, LENGTH_SAMPLE)
@@ -144,7 +144,7 @@ def percentile(values: list[int], q: float) -> int:
 def load_model_info(recipe):
     """The model's config and tokenizer (no weights), or (None, None, reason) when they cannot be read."""
     from ..errors import UserError
-    from ..models.loading import load_tokenizer, resolve_source
+    from ..models.model_loading import load_tokenizer, resolve_source
 
     try:
         source = resolve_source(recipe.model)
@@ -164,7 +164,7 @@ def model_file_kwargs(model_spec) -> dict:
 
 def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, list[Choice]]:
     """A copy of ``recipe`` with every ``auto`` resolved, and the choices made (field, value, why)."""
-    from ..recipe import Recipe
+    from ..core.recipe import Recipe
 
     if not has_auto(recipe):
         return recipe, []
@@ -189,7 +189,7 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
     task = recipe.model_task()
     kind_words = f"{method} on {'an encoder' if kind == 'encoder' else 'a causal language model'}"
     if train["learning_rate"] == AUTO:
-        from ..plugins import get_registry
+        from ..core.plugins import get_registry
         table = (getattr(get_registry().get("method", method), "default_learning_rates", None)
                  or LEARNING_RATES.get(method))
         rate = (table or FALLBACK_RATE)[kind]

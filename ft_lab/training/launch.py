@@ -1,6 +1,6 @@
 """Several training processes through Accelerate: the launch config, the command, and its supervisor.
 
-A run with one process starts ``python -m ft_lab.training.worker RUN_DIR`` directly. With more than one
+A run with one process starts ``python -m ft_lab.workflows.worker RUN_DIR`` directly. With more than one
 (``launch.num_processes`` or ``ft-lab run --processes N``) it starts this module's supervisor::
 
     python -m ft_lab.training.launch RUN_DIR [--resume]
@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..recipe import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
+from ..core.recipe import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
 
 #: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
 _DISTRIBUTED = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
@@ -131,7 +131,7 @@ def config_path(recipe, run_dir: Path, cpu: bool | None = None) -> Path:
         return Path(recipe.launch.config_file)
     import yaml
 
-    from ..atomic import atomic_write_text
+    from ..safety.atomic import atomic_write_text
     path = Path(run_dir) / "launch" / "accelerate_config.yaml"
     path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, yaml.safe_dump(accelerate_config(recipe, cpu), sort_keys=False))
@@ -152,7 +152,7 @@ def accelerate_command(recipe, run_dir: Path, resume: bool = False, machine_rank
         cmd += ["--machine_rank", machine_rank]
     if main_process_ip is not None:
         cmd += ["--main_process_ip", main_process_ip]
-    cmd += ["--monitor_interval", "0.5", "-m", "ft_lab.training.worker", str(Path(run_dir).resolve())]
+    cmd += ["--monitor_interval", "0.5", "-m", "ft_lab.workflows.worker", str(Path(run_dir).resolve())]
     return cmd + (["--resume"] if resume else [])
 
 
@@ -246,7 +246,7 @@ def threads_per_process(n_local: int) -> int:
 
 # --- the supervisor ----------------------------------------------------------------------------------
 def _last_status(run_dir: Path) -> dict:
-    from ..run_files import read_events
+    from ..rundir.reader import read_events
     statuses = [e for e in read_events(run_dir)[0] if e.get("type") == "status"]
     return statuses[-1] if statuses else {}
 
@@ -281,10 +281,10 @@ def _failed_rank(log: Path, offset: int = 0) -> tuple[int | None, str]:
 
 def supervise(run_dir: Path, resume: bool) -> int:
     """Run every rank through ``accelerate launch``; record a failure the ranks could not record."""
-    from ..recipe import Recipe
-    from ..run_files import append_event, read_events
+    from ..core.recipe import Recipe
+    from ..rundir.reader import append_event, read_events
 
-    from ..run_plugins import load_run_plugins
+    from ..rundir.inline_plugins import load_run_plugins
 
     run_dir = Path(run_dir).resolve()
     load_run_plugins(run_dir)
@@ -333,7 +333,7 @@ def with_processes(recipe, n: int | None):
     """The recipe with ``launch.num_processes: n`` (``ft-lab run --processes N``), validated again so that
     the method's capability checks see it."""
     from ..errors import RecipeError
-    from ..recipe import Recipe
+    from ..core.recipe import Recipe
 
     if n is None:
         return recipe

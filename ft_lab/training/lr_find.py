@@ -83,8 +83,8 @@ def find_learning_rate(model, train_ds, collator, batch_size: int, head_learning
 
 def apply_range_test(run_dir, recipe, model, train_ds, collator, emit):
     """Run the range test, keep its curve in ``lr_find.json`` and its rate in the run's recipe.yaml."""
-    from ..recipe import Recipe
-    from ..atomic import atomic_write_json, atomic_write_text
+    from ..core.recipe import Recipe
+    from ..safety.atomic import atomic_write_json, atomic_write_text
 
     t = recipe.train
     emit({"type": "phase", "phase": "lr_find", "steps": t.lr_find_steps})

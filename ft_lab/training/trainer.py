@@ -51,7 +51,7 @@ def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1, bat
 def training_batches(recipe, plan, train_features: list, eval_features: list, pad_id: int):
     """(train dataset, eval dataset or None, collator, packing report or None) for the run's plan:
     packed token-budget batches, or the encoded rows padded per batch."""
-    from .encoding import PadCollator
+    from .tokenization import PadCollator
     from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
 
     if not plan.packing:

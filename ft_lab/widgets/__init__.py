@@ -12,8 +12,8 @@ panel, and ``studio``. The panels read the run directory only; none of them trai
 from __future__ import annotations
 
 _LAZY = {
-    "Studio": "studio", "DataPanel": "data", "ModelPanel": "model", "TrainPanel": "train",
-    "ResultsPanel": "results", "ErrorsPanel": "errors", "RunsPanel": "runs_panel",
+    "Studio": "studio", "DataPanel": "data_panel", "ModelPanel": "model_panel", "TrainPanel": "train_panel",
+    "ResultsPanel": "results_panel", "ErrorsPanel": "errors_panel", "RunsPanel": "runs_panel",
     "ConfigForm": "forms", "RecipeState": "state",
 }
 

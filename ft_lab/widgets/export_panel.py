@@ -1,5 +1,5 @@
 """The Export step: write a completed run's adapter (or trained weights), a merged model and a model card,
-as ``ft-lab export`` does (``ft_lab.export.export_run``), in a short-lived process.
+as ``ft-lab export`` does (``ft_lab.workflows.export.export_run``), in a short-lived process.
 
     panel = ExportPanel("runs")
     panel.out.value = "exports/tickets"; panel.merge.value = True

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..runs import RunHandle, read_events
+from ..workflows.runner import RunHandle, read_events
 
 ENDED = ("completed", "failed", "stopped", "interrupted")
 STARTED = ("resuming", "running")

@@ -23,7 +23,7 @@ from typing import Any, Literal, get_args, get_origin
 import ipywidgets as W
 import yaml
 
-from .. import configs
+from ..core import configs
 
 _DESC = {"description_width": "170px"}
 _WIDE = W.Layout(width="380px", min_width="300px", flex="0 0 auto")
@@ -306,7 +306,7 @@ class ComponentForm(W.VBox):
 
     def __init__(self, kind: str, value: dict | str | None = None, default: str | None = None, path: str = ""):
         super().__init__()
-        from ..plugins import get_registry
+        from ..core.plugins import get_registry
         self.kind = kind
         self.path = path or kind
         self.registry = get_registry()
@@ -380,7 +380,7 @@ class ComponentListForm(W.VBox):
 
     def __init__(self, kind: str, values: list | None = None, title: str = "", path: str = ""):
         super().__init__()
-        from ..plugins import get_registry
+        from ..core.plugins import get_registry
         self.kind = kind
         self.path = path or kind
         self.registry = get_registry()

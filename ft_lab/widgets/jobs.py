@@ -61,9 +61,9 @@ def _models(run_dir):
     import json as _json
     from pathlib import Path
 
-    from ..export import rebuild_model
-    from ..models.loading import load_model, load_tokenizer, resolve_source
-    from ..recipe import Recipe
+    from ..workflows.export import rebuild_model
+    from ..models.model_loading import load_model, load_tokenizer, resolve_source
+    from ..core.recipe import Recipe
 
     run_dir = Path(run_dir)
     recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
@@ -84,7 +84,7 @@ def answer(request: dict) -> dict:
     action = request.get("action")
     if action == "try":
         from ..evaluation.predict import make_responder
-        from ..export import _completed_run
+        from ..workflows.export import _completed_run
         inputs = [str(x) for x in request.get("inputs") or [] if str(x).strip()]
         if not inputs:
             return {"ok": False, "error": "type a text first"}
@@ -98,7 +98,7 @@ def answer(request: dict) -> dict:
     if action == "export":
         from pathlib import Path
 
-        from ..export import export_run
+        from ..workflows.export import export_run
         out = export_run(request["run_dir"], request["out"], merge=bool(request.get("merge")))
         return {"ok": True, "out": str(out), "files": sorted(p.name for p in Path(out).iterdir()),
                 "card": (Path(out) / "README.md").read_text(encoding="utf-8")}

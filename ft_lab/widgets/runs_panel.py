@@ -21,7 +21,7 @@ _E = html.escape
 
 def run_options(runs_dir, completed_only: bool = False) -> list[tuple[str, str]]:
     """(label, directory) of the runs under ``runs_dir``, newest first."""
-    from ..runs import list_runs
+    from ..workflows.runner import list_runs
     return [(f"{h.id} ({h.status})", str(h.dir)) for h in list_runs(runs_dir)
             if not completed_only or h.status == "completed"]
 
@@ -67,7 +67,7 @@ class RunsPanel(W.VBox):
         self.refresh()
 
     def refresh(self) -> list:
-        from ..runs import list_runs
+        from ..workflows.runner import list_runs
         runs = list_runs(self.runs_dir)
         rows = []
         for h in runs:
@@ -96,7 +96,7 @@ class RunsPanel(W.VBox):
 
     def compare(self) -> dict | None:
         from ..analysis import compare_runs
-        from ..runs import open_run
+        from ..workflows.runner import open_run
         a, b = self.run_a.value, self.run_b.value
         if not a or not b or a == b:
             self.comparison.value = problems_html(["pick two different runs"])

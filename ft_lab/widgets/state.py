@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import html
 
-from ..recipe import Recipe
+from ..core.recipe import Recipe
 
 DEFAULT_SECTIONS = {"task": {"type": "classification"}, "data": {}, "clean": [], "model": {},
                     "method": {"name": "lora"}, "train": {}, "evaluate": None}

@@ -95,7 +95,7 @@ def _write_jsonl(path, rows):
 def test_ft_lab_eval_rescores_a_run_with_the_pack(tmp_path, capsys):
     """`ft-lab eval RUN` and `ft-lab eval RUN --evaluators ja_rouge` on a finished Japanese run."""
     from ft_lab.cli import main
-    from ft_lab.recipe import Recipe
+    from ft_lab.core.recipe import Recipe
 
     run = tmp_path / "run1"
     data = [{"prompt": e["input"], "response": e["reference"]} for e in EXAMPLES]

@@ -2,7 +2,7 @@
 every component passes ft-lab's conformance kit, as any third-party plugin would."""
 import json
 
-from ft_lab.plugins import load_registry
+from ft_lab.core.plugins import load_registry
 from ft_lab.testing import parametrize_with_checks
 from ft_lab_ja.boilerplate import JaBoilerplate
 from ft_lab_ja.evaluators import JaBleu, JaRouge, JaWordF1

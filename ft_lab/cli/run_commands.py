@@ -1,0 +1,171 @@
+"""Run commands: ``run``, ``resume``, ``validate``, ``runs`` and ``demo``.
+
+    ft-lab run recipe.yaml [--runs-dir runs]   # prints progress, then the base-vs-tuned metric table
+    ft-lab resume runs/<id>                    # continue after Ctrl-C or a crash
+    ft-lab validate recipe.yaml                # every problem, one line each, exit status 2
+    ft-lab runs [--json]                       # id, status, task, model, method, headline metric
+    ft-lab demo [--runs-dir runs]              # the built-in example, offline
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .table import print_table
+
+RUNS_DIR_HELP = "folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)"
+ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their code; trust the recipe first)"
+
+
+def follow(handle) -> str:
+    """Print progress until the worker ends; Ctrl-C asks it to save a checkpoint and stop."""
+    from .terminal import ProgressPrinter, metric_table
+
+    printer = ProgressPrinter()
+    presses = []
+
+    def interrupt(signum, frame):  # once: stop cleanly with a checkpoint; twice: kill the worker
+        presses.append(signum)
+        if len(presses) == 1:
+            print("\nstop requested: saving a checkpoint ... (Ctrl-C again to kill the worker)", flush=True)
+            handle.stop()
+        else:
+            print("\nkilling the worker", flush=True)
+            handle.kill()
+
+    old = signal.signal(signal.SIGINT, interrupt)
+    try:
+        status = handle.wait(on_event=printer)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if status == "completed":
+        print()
+        print(metric_table(handle.metrics()))
+        print(f"\nrun directory: {handle.dir}")
+    elif status in ("stopped", "interrupted"):
+        print(f"run {status}; continue with: ft-lab resume {handle.dir}")
+    else:
+        print(f"run failed: {handle.error or 'see ' + str(handle.dir / 'worker.log')}", file=sys.stderr)
+        print(f"worker log: {handle.dir / 'worker.log'}", file=sys.stderr)
+    return status
+
+
+def start_and_follow(recipe, runs_dir) -> int:
+    from ..workflows.runner import create_run, start_worker
+
+    run_dir = create_run(recipe, runs_dir)
+    print(f"run {run_dir.name} in {run_dir}")
+    return 0 if follow(start_worker(run_dir)) == "completed" else 1
+
+
+def cmd_run(args) -> int:
+    from ..core.recipe import Recipe
+
+    recipe = Recipe.from_yaml(args.recipe)
+    if args.processes is not None or args.plan:
+        from ..training.launch import with_processes
+        recipe = with_processes(recipe, args.processes)
+    if args.plan:
+        from ..workflows.runner import create_run
+        from ..training.cluster import print_plan
+        run_dir = create_run(recipe, args.runs_dir)
+        print(f"run {run_dir.name} in {run_dir}")
+        print_plan(recipe, run_dir)
+        return 0
+    return start_and_follow(recipe, args.runs_dir)
+
+
+def cmd_resume(args) -> int:
+    from ..workflows.runner import resume
+
+    handle = resume(args.run_dir)
+    print(f"resuming {handle.dir}")
+    return 0 if follow(handle) == "completed" else 1
+
+
+def cmd_validate(args) -> int:
+    from ..core.recipe import AUTO_METHOD, Recipe
+
+    recipe = Recipe.from_yaml(args.recipe)
+    print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
+          f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
+    from ..training.defaults import resolution_lines
+    for line in resolution_lines(recipe):
+        print(line)
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from ..workflows.runner import list_runs
+
+    rows = []
+    for h in list_runs(args.runs_dir):
+        info = h.info
+        name, value = h.headline()
+        speed = h.metrics().get("throughput") or {}
+        rows.append({"id": h.id, "status": h.status, "task": info.get("task"), "model": info.get("model"),
+                     "method": info.get("method"), "metric": name or info.get("headline"), "value": value,
+                     "tokens_per_second": speed.get("tokens_per_second"), "mfu": speed.get("mfu"),
+                     "path": str(h.dir)})
+    if args.json:
+        print(json.dumps({"runs": rows}, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        print("no runs yet")
+        return 0
+    table = [("id", "status", "task", "model", "method", "headline", "tokens/s")]
+    for r in rows:
+        head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else "-"
+        speed = f"{r['tokens_per_second']:,.0f}" if r["tokens_per_second"] else "-"
+        if r["mfu"] is not None:
+            speed += f" (MFU {r['mfu']:.0%})"
+        table.append((r["id"], r["status"], r["task"] or "", Path(str(r["model"])).name, r["method"] or "", head,
+                      speed))
+    print_table(table)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from ..core.recipe import Recipe
+
+    path = resources.files("ft_lab").joinpath("assets/demo_recipe.yaml")
+    with resources.as_file(path) as recipe_path:
+        recipe = Recipe.from_yaml(recipe_path)
+    print("ft-lab demo: fine-tune the built-in tiny model to route banking support messages (10 intents,\n"
+          "a BANKING77 sample, CC BY 4.0), on this machine's CPU, offline.\n")
+    return start_and_follow(recipe, args.runs_dir)
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("run", help="validate a recipe, prepare its data, train and evaluate")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
+    p.add_argument("--processes", type=int, metavar="N",
+                   help="training processes on this machine, through Accelerate (overrides launch.num_processes)")
+    p.add_argument("--plan", action="store_true",
+                   help="prepare the run and write its cluster launch plan (accelerate config, a command per "
+                        "node, a Slurm script) into RUN_DIR/launch/ instead of training here")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
+    p.set_defaults(handler=cmd_run)
+
+    p = subparsers.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
+    p.set_defaults(handler=cmd_resume)
+
+    p = subparsers.add_parser("validate", help="check a recipe without running it")
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--allow-code", action="store_true", help=ALLOW_CODE_HELP)
+    p.set_defaults(handler=cmd_validate)
+
+    p = subparsers.add_parser("runs", help="list runs with status and headline metric")
+    p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=cmd_runs)
+
+    p = subparsers.add_parser("demo", help="fine-tune the built-in tiny model on a bundled sample, offline")
+    p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
+    p.set_defaults(handler=cmd_demo)

@@ -1,0 +1,443 @@
+"""The recipe: one fine-tuning run as data (YAML file, Python object, or what the panels build).
+
+Sections: ``task``, ``data``, ``clean``, ``model``, ``method``, ``train``, ``evaluate``, and ``launch``
+(several processes through Accelerate). Components are written as their registered name plus their
+Config fields::
+
+    recipe = Recipe.from_yaml("recipe.yaml")
+    recipe = Recipe(task="classification", data={"path": "tickets.csv",
+                    "columns": {"text": "body", "label": "queue"}}, method={"name": "lora", "r": 8})
+    assert Recipe.from_yaml(recipe.to_yaml()) == recipe
+
+Every problem is reported at once with its path (``method.r: expected an integer, got "eight"``).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from . import configs
+from ..errors import RecipeError, UserError, did_you_mean
+from .sections import (  # noqa: F401  (re-exported: the sections are imported from here too)
+    DEFAULT_EVALUATORS, ROLES, DataSection, LaunchSection, ModelSection, Task, TaskSection, TrainSection,
+)
+
+
+@dataclass
+class ComponentSpec:
+    """A component by registered name, with its Config instance."""
+
+    name: str
+    config: Any = None
+    #: False for a method the recipe left at ``auto``: ``name`` is the fallback (lora) until the run
+    #: starts and ``ft_lab.training.defaults`` picks one for the model; written back as ``auto``
+    named: bool = field(default=True, compare=False)
+
+    def to_plain(self, minimal: bool = False) -> dict:
+        if not self.named:
+            return {"name": AUTO_METHOD}
+        return {"name": self.name, **(configs.to_plain(self.config, minimal) if self.config is not None else {})}
+
+    def create(self, kind: str, registry=None):
+        from .plugins import get_registry
+        cls = (registry or get_registry()).get(kind, self.name)
+        return cls(self.config)
+
+
+SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "baselines", "launch")
+#: ``method: auto`` (the default): full fine-tuning for a small encoder with a new head, else this one
+AUTO_METHOD, FALLBACK_METHOD = "auto", "lora"
+
+
+@dataclass
+class Recipe:
+    """A whole run. Sections may be given as plain data; they are validated on construction."""
+
+    # Each section may be given as plain data (a dict, or a name for task and components); after
+    # construction it always has the type written here.
+    task: TaskSection = None  # type: ignore[assignment]
+    data: DataSection = None  # type: ignore[assignment]
+    model: ModelSection = None  # type: ignore[assignment]
+    method: ComponentSpec = None  # type: ignore[assignment]
+    train: TrainSection = None  # type: ignore[assignment]
+    clean: list[ComponentSpec] = None  # type: ignore[assignment]
+    evaluate: list[ComponentSpec] = None  # type: ignore[assignment]
+    baselines: list[ComponentSpec] = None  # type: ignore[assignment]
+    launch: LaunchSection = None  # type: ignore[assignment]
+    base_dir: Optional[str] = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        plain = {k: configs.to_plain(getattr(self, k)) for k in SECTIONS if getattr(self, k) is not None}
+        parsed = _parse(plain, source=None, base_dir=self.base_dir)
+        for k in SECTIONS:
+            object.__setattr__(self, k, getattr(parsed, k))
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any, source: str | None = None, base_dir: str | None = None) -> "Recipe":
+        if not isinstance(data, dict):
+            raise RecipeError([f"expected a mapping of sections ({', '.join(SECTIONS)}), got {type(data).__name__}"],
+                              source)
+        unknown = [k for k in data if k not in SECTIONS]
+        problems = [f"{k}: unknown section" + did_you_mean(k, SECTIONS) + f" (sections: {', '.join(SECTIONS)})"
+                    for k in unknown]
+        if problems:
+            raise RecipeError(problems, source)
+        try:
+            return cls(**{k: v for k, v in data.items()}, base_dir=base_dir)
+        except RecipeError as exc:
+            raise RecipeError(exc.problems, source) from None
+
+    @classmethod
+    def from_yaml(cls, path_or_text: str | os.PathLike, base_dir: str | None = None) -> "Recipe":
+        """Load a recipe from a YAML file path (or YAML text). Relative data paths are read from the
+        file's folder (for text: from ``base_dir``, else the current folder)."""
+        from ..safety.yaml_limits import safe_load
+        text, source, file_dir = _read_source(path_or_text)
+        base_dir = file_dir or base_dir
+        data = safe_load(text, source)  # aliases, size and depth limited before anything expands
+        return cls.from_dict(data if data is not None else {}, source=source, base_dir=base_dir)
+
+    # --- output -------------------------------------------------------------------------------
+    def to_dict(self, minimal: bool = False) -> dict:
+        out = {}
+        for k in SECTIONS:
+            value = configs.to_plain(getattr(self, k), minimal)
+            if k == "task" and minimal and set(value) <= {"type"}:
+                value = value.get("type", self.task.type)
+            if minimal and k == "baselines":
+                if value == default_baselines(self.task):
+                    continue
+            elif minimal and k == "method" and not self.method.named:
+                continue
+            elif minimal and value in ({}, []) and k not in ("task", "data"):
+                continue
+            out[k] = value
+        return out
+
+    def to_yaml(self, minimal: bool = False) -> str:
+        import yaml
+        return yaml.safe_dump(self.to_dict(minimal), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | os.PathLike, minimal: bool = True) -> Path:
+        from ..safety.atomic import atomic_write_text
+        return atomic_write_text(Path(path), self.to_yaml(minimal))
+
+    def to_python(self) -> str:
+        """Python source that builds this same recipe."""
+        parts = ",\n    ".join(f"{k}={v!r}" for k, v in self.to_dict(minimal=True).items())
+        return f"from ft_lab import Recipe\n\nrecipe = Recipe(\n    {parts},\n)\n"
+
+    def validate(self) -> "Recipe":
+        """Re-check after in-place edits (panels change fields one by one); returns a fresh Recipe."""
+        return Recipe.from_dict(self.to_dict(), base_dir=self.base_dir)
+
+    def resolve_path(self, p: str | None) -> str | None:
+        if p is None:
+            return None
+        path = Path(os.path.expanduser(p))
+        if not path.is_absolute() and self.base_dir:
+            path = Path(self.base_dir) / path
+        return str(path.resolve())
+
+    def resolved(self) -> "Recipe":
+        """A copy with absolute data paths, as written into the run directory."""
+        data = self.to_dict()
+        for key in ("path", "train", "validation", "test"):
+            data["data"][key] = self.resolve_path(data["data"].get(key))
+        for key in ("config_file", "deepspeed_config"):
+            data["launch"][key] = self.resolve_path(data["launch"].get(key))
+        return Recipe.from_dict(data)
+
+    def model_task(self) -> str:
+        """What the model itself does: classification (a head) or generation (also for classifier: lm)."""
+        if self.task.type == "classification" and self.task.classifier == "lm":
+            return "generation"
+        return self.task.type
+
+    def headline_metric(self) -> str:
+        """The metric the run is judged on: the first evaluator's main key (``rouge`` -> ``rougeL``), or
+        the validation loss when none is listed."""
+        if not self.evaluate:
+            return "loss"
+        try:
+            return self.evaluate[0].create("evaluator").headline()
+        except KeyError:  # an evaluator whose plugin is gone (an old run's recipe): its name
+            return self.evaluate[0].name
+
+
+def default_baselines(task, registry=None) -> list[dict]:
+    """The baselines a recipe gets when it lists none: the cheap ones that apply to its task."""
+    from .plugins import get_registry
+    registry = registry or get_registry()
+    if task is None:
+        return []
+    return [{"name": n} for n in registry.names("baseline")
+            if registry.get("baseline", n).default and task.type in registry.get("baseline", n).tasks]
+
+
+def _read_source(path_or_text) -> tuple[str, str | None, str | None]:
+    s = str(path_or_text)
+    if "\n" not in s and (isinstance(path_or_text, os.PathLike) or s.endswith((".yaml", ".yml"))
+                          or os.path.exists(s)):
+        path = Path(s)
+        try:
+            return path.read_text(encoding="utf-8"), str(path), str(path.resolve().parent)
+        except FileNotFoundError:
+            raise UserError(f"{path}: recipe file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"{path}: cannot read the recipe file ({exc})") from None
+    return s, None, None
+
+
+def _component(kind: str, value: Any, path: str, problems: list[str], registry) -> ComponentSpec | None:
+    if isinstance(value, ComponentSpec):
+        value = value.to_plain()
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or "name" not in value:
+        problems.append(f"{path}: expected a {kind} as a name or a mapping with 'name', got {value!r}")
+        return None
+    fields = dict(value)
+    name = fields.pop("name")
+    if kind == "method" and name == AUTO_METHOD:
+        if fields:
+            problems.append(f"{path}: 'auto' takes no settings ({', '.join(map(str, fields))}); name the method "
+                            f"to set them, e.g. method: {{name: {FALLBACK_METHOD}, {next(iter(fields))}: ...}}")
+            return None
+        cls = registry.get(kind, FALLBACK_METHOD)
+        return ComponentSpec(FALLBACK_METHOD, cls.Config(), named=False)
+    try:
+        cls = registry.get(kind, str(name))
+    except KeyError as exc:
+        problems.append(f"{path}: {exc.args[0]}")
+        return None
+    config, sub = configs.build(cls.Config, fields, path)
+    problems.extend(sub)
+    return ComponentSpec(name, config) if not sub else None
+
+
+class _Parse:
+    """What the section parsers share: the registry, the recipe's folder, and the problems found so far."""
+
+    def __init__(self, registry, base_dir: str | None):
+        self.registry = registry
+        self.base_dir = base_dir
+        self.problems: list[str] = []
+
+    def build(self, cls, raw: Any, path: str):
+        value, sub = configs.build(cls, raw, path)
+        self.problems.extend(sub)
+        return value
+
+
+def parse_task(raw: Any, ctx: _Parse) -> TaskSection | None:
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if raw is None:
+        ctx.problems.append("task: required section is missing (classification or generation)")
+        return None
+    return ctx.build(TaskSection, raw, "task")
+
+
+def parse_data(raw: Any, task_type: str | None, ctx: _Parse) -> DataSection | None:
+    if raw is None:
+        ctx.problems.append("data: required section is missing (give `path`, or `train` and optionally "
+                            "`validation` and `test`)")
+        return None
+    data = ctx.build(DataSection, raw, "data")
+    if data is None:
+        return None
+    problems = ctx.problems
+    if not data.path and not data.train:
+        problems.append("data: give `path` (one file to split) or `train` (and optionally `validation`, `test`)")
+    if data.path and data.train:
+        problems.append("data: give either `path` or `train`, not both")
+    for key in ("path", "train", "validation", "test"):
+        p = getattr(data, key)
+        if p is None:
+            continue
+        full = Path(os.path.expanduser(p))
+        if not full.is_absolute() and ctx.base_dir:
+            full = Path(ctx.base_dir) / full
+        if not full.exists():
+            problems.append(f"data.{key}: file not found: {full}")
+    if task_type:
+        for role in data.columns:
+            if role not in ROLES[task_type]:
+                problems.append(f"data.columns.{role}: unknown role for {task_type}"
+                                + did_you_mean(role, ROLES[task_type])
+                                + f" (roles: {', '.join(ROLES[task_type])})")
+    return data
+
+
+def parse_model(raw: Any, ctx: _Parse) -> ModelSection | None:
+    return ctx.build(ModelSection, raw or {}, "model")
+
+
+def parse_train(raw: Any, ctx: _Parse) -> TrainSection | None:
+    return ctx.build(TrainSection, raw or {}, "train")
+
+
+def parse_method(raw: Any, plain: dict, task: TaskSection | None, train: TrainSection | None,
+                 ctx: _Parse) -> ComponentSpec | None:
+    method = _component("method", raw or AUTO_METHOD, "method", ctx.problems, ctx.registry)
+    if method is not None and task is not None and train is not None:
+        from .method_checks import check_capabilities
+        ctx.problems.extend(check_capabilities(
+            {**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
+            ctx.registry.get("method", method.name), registry=ctx.registry))
+    return method
+
+
+def parse_clean(raw: Any, ctx: _Parse) -> list[ComponentSpec | None]:
+    raw = raw or []
+    if not isinstance(raw, list):
+        ctx.problems.append(f"clean: expected a list of cleaners, got {raw!r}")
+        raw = []
+    return [_component("cleaner", v, f"clean[{i}]", ctx.problems, ctx.registry) for i, v in enumerate(raw)]
+
+
+def parse_evaluate(raw: Any, task: TaskSection | None, ctx: _Parse) -> list[ComponentSpec | None]:
+    task_type = task.type if task else None
+    if raw is None and task_type:
+        raw = DEFAULT_EVALUATORS[task_type]
+    if not isinstance(raw or [], list):
+        ctx.problems.append(f"evaluate: expected a list of evaluators, got {raw!r}")
+        raw = []
+    evaluate = [_component("evaluator", v, f"evaluate[{i}]", ctx.problems, ctx.registry)
+                for i, v in enumerate(raw or [])]
+    if task_type:
+        for i, spec in enumerate(evaluate):
+            if spec is not None:
+                tasks = ctx.registry.get("evaluator", spec.name).tasks
+                if task_type not in tasks:
+                    ctx.problems.append(f"evaluate[{i}]: '{spec.name}' does not apply to {task_type} "
+                                        f"(it scores: {', '.join(tasks)})")
+    return evaluate
+
+
+def parse_baselines(raw: Any, task: TaskSection | None, ctx: _Parse) -> list:
+    """The recipe's baselines; when the section is absent, the cheap defaults for the task ([] for none)."""
+    task_type = task.type if task else None
+    if raw is None:
+        raw = default_baselines(task, ctx.registry)
+    if not isinstance(raw, list):
+        ctx.problems.append(f"baselines: expected a list of baselines (or [] for none), got {raw!r}")
+        raw = []
+    baselines = [_component("baseline", v, f"baselines[{i}]", ctx.problems, ctx.registry) for i, v in enumerate(raw)]
+    if task_type:
+        for i, spec in enumerate(baselines):
+            if spec is not None and task_type not in ctx.registry.get("baseline", spec.name).tasks:
+                ctx.problems.append(f"baselines[{i}]: '{spec.name}' does not apply to {task_type} (it answers: "
+                                    f"{', '.join(ctx.registry.get('baseline', spec.name).tasks)})")
+    return baselines
+
+
+def check_early_stopping(task: TaskSection | None, train: TrainSection | None, evaluate: list,
+                         ctx: _Parse) -> None:
+    """Across sections: the metric watched for early stopping must be one the run computes."""
+    task_type = task.type if task else None
+    if train is None or not evaluate or not task_type:
+        return
+    if train.early_stopping_patience is None and train.early_stopping_metric in ("loss", "auto"):
+        return
+    allowed = {"loss"} | ({"accuracy"} if task_type == "classification" and task.classifier == "head" else set())
+    if train.early_stopping_metric not in allowed | {"auto"}:
+        ctx.problems.append(f"train.early_stopping_metric: expected one of {', '.join(sorted(allowed))}, "
+                            f"got {train.early_stopping_metric!r}" + did_you_mean(train.early_stopping_metric,
+                                                                                   allowed))
+
+
+def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
+    """Every section through its parser; all problems are gathered, then raised as one RecipeError."""
+    from .plugins import get_registry
+    ctx = _Parse(get_registry(), base_dir)
+    task = parse_task(plain.get("task"), ctx)
+    data = parse_data(plain.get("data"), task.type if task else None, ctx)
+    model = parse_model(plain.get("model"), ctx)
+    train = parse_train(plain.get("train"), ctx)
+    method = parse_method(plain.get("method"), plain, task, train, ctx)
+    clean = parse_clean(plain.get("clean"), ctx)
+    evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
+    check_early_stopping(task, train, evaluate, ctx)
+    baselines = parse_baselines(plain.get("baselines"), task, ctx)
+    launch = parse_launch(plain.get("launch"), train, ctx)
+    from ..safety.redact import recipe_secret_problems
+    ctx.problems.extend(recipe_secret_problems(plain))
+    if ctx.problems:
+        raise RecipeError(ctx.problems, source)
+    out = object.__new__(Recipe)
+    object.__setattr__(out, "base_dir", base_dir)
+    for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
+                     evaluate=evaluate, baselines=baselines, launch=launch).items():
+        object.__setattr__(out, k, v)
+    return out
+
+
+def parse_launch(raw: Any, train: TrainSection | None, ctx: _Parse) -> LaunchSection | None:
+    launch, sub = configs.build(LaunchSection, raw or {}, "launch")
+    ctx.problems.extend(sub)
+    if launch is not None:
+        ctx.problems.extend(_launch_problems(launch, train, ctx.base_dir))
+    return launch
+
+
+def _launch_problems(launch: LaunchSection, train: TrainSection | None, base_dir: str | None) -> list[str]:
+    """Launch settings that contradict each other or name missing files (values are checked by the section)."""
+    problems = []
+    if train is not None and train.num_processes > 1 and launch.num_processes > 1 \
+            and train.num_processes != launch.num_processes:
+        problems.append(f"launch.num_processes: {launch.num_processes} contradicts train.num_processes: "
+                        f"{train.num_processes}; set only launch.num_processes")
+    for key in ("config_file", "deepspeed_config"):
+        p = getattr(launch, key)
+        if p is None:
+            continue
+        full = Path(os.path.expanduser(p))
+        if not full.is_absolute() and base_dir:
+            full = Path(base_dir) / full
+        if not full.is_file():
+            problems.append(f"launch.{key}: file not found: {full}")
+    if launch.deepspeed_config and launch.strategy != "deepspeed":
+        problems.append("launch.deepspeed_config: applies only to strategy: deepspeed")
+    try:
+        stage = _zero_stage(launch, base_dir) if launch.strategy == "deepspeed" else None
+    except ValueError as exc:
+        problems.append(f"launch.deepspeed_config: {exc}")
+        stage = None
+    if stage == 3:
+        problems.append("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for "
+                        "the final save yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
+    return problems
+
+
+def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:
+    if not launch.deepspeed_config:
+        return launch.deepspeed_stage
+    import json
+    path = Path(os.path.expanduser(launch.deepspeed_config))
+    path = Path(base_dir) / path if not path.is_absolute() and base_dir else path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None  # a missing file is reported on its own
+    try:
+        return int(json.loads(text).get("zero_optimization", {}).get("stage", 0))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a DeepSpeed JSON config ({exc})") from None
+
+
+# --- how many processes a recipe trains on (read by the run starter and the launcher) -------------
+def processes(recipe) -> int:
+    """Processes on this machine: ``launch.num_processes``, else the older ``train.num_processes``."""
+    launch = getattr(recipe, "launch", None)
+    n = launch.num_processes if launch is not None else 1
+    return n if n > 1 else recipe.train.num_processes
+
+
+def is_distributed(recipe) -> bool:
+    launch = getattr(recipe, "launch", None)
+    return processes(recipe) > 1 or bool(launch and (launch.num_machines > 1 or launch.config_file))

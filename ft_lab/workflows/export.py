@@ -1,0 +1,240 @@
+"""Export a completed run: the trained adapter or model, its tokenizer and a model card.
+
+    ft-lab export RUN_DIR --out DIR [--merge]
+    ft_lab.workflows.export.export_run(run_dir, out, merge=False) -> Path
+
+Without ``merge`` the folder holds what the run saved in ``final/`` (a peft adapter, ft-lab trainable
+weights, or the whole model), the tokenizer, the generation config when there is one, and README.md.
+With ``merge`` the method folds its training into the base weights and the folder is a plain
+transformers model (safetensors) that ``AutoModelFor...from_pretrained(DIR)`` loads without ft-lab or peft.
+
+The export is written into a temporary folder beside ``out`` and renamed at the end: ``out`` appears
+complete or not at all. A non-empty ``out`` is never overwritten.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import UserError
+
+#: files of final/ that are not the model (the tokenizer is saved again from the run's tokenizer)
+_SKIP = {"README.md"}
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out}: already exists and is not empty; choose a new folder or remove it first")
+
+
+def _completed_run(run_dir) -> tuple[Path, object]:
+    from ..core.recipe import Recipe
+    from .runner import open_run
+
+    handle = open_run(run_dir)
+    status = handle.status
+    if status != "completed":
+        raise UserError(f"{handle.dir}: the run is {status}, not completed; only a completed run can be exported"
+                        + (f" (continue it with: ft-lab resume {handle.dir})"
+                           if status in ("stopped", "interrupted", "failed") else ""))
+    if not (handle.dir / "final").is_dir() or not (handle.dir / "recipe.yaml").exists():
+        raise UserError(f"{handle.dir}: no final/ folder or recipe.yaml; the run directory is incomplete")
+    return handle.dir, Recipe.from_yaml(handle.dir / "recipe.yaml")
+
+
+def rebuild_model(run_dir, recipe=None):
+    """The trained model of a completed run (base + ``final/``), its tokenizer and the method instance."""
+    from ..models.model_loading import load_model, load_tokenizer, resolve_source
+    from ..core.recipe import Recipe
+
+    run_dir = Path(run_dir)
+    recipe = recipe or Recipe.from_yaml(run_dir / "recipe.yaml")
+    report = json.loads((run_dir / "data" / "report.json").read_text(encoding="utf-8"))
+    method = recipe.method.create("method")
+    source = resolve_source(recipe.model)
+    tokenizer = load_tokenizer(recipe.model, source)
+    base = load_model(recipe.model, source, recipe.model_task(), report.get("labels"), tokenizer)
+    model = type(method).load(base, run_dir / "final")
+    model.eval()
+    return model, tokenizer, method
+
+
+def export_run(run_dir, out, merge: bool = False) -> Path:
+    """Export the completed run at ``run_dir`` into the new folder ``out``; return ``out`` (absolute)."""
+    from ..core.method_checks import check_capabilities
+
+    out = Path(out).expanduser().resolve()
+    run_dir, recipe = _completed_run(run_dir)
+    _check_out(out)
+    method_cls = type(recipe.method.create("method"))
+    if merge:
+        # export does not train: a GPU is not needed to merge (qlora merges on a full-precision base)
+        problems = [p for p in check_capabilities(recipe, method_cls, merge=True, cuda_available=True)
+                    if "merging" in p]
+        if problems:
+            raise UserError("; ".join(problems))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+    try:
+        if merge:
+            files = _write_merged(run_dir, recipe, tmp)
+        else:
+            files = _write_unmerged(run_dir, recipe, tmp)
+        (tmp / "README.md").write_text(model_card(run_dir, recipe, method_cls, merge, files), encoding="utf-8")
+        _check_out(out)  # still free?
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _generation_config(recipe, dest: Path) -> None:
+    if recipe.task.type != "generation" or (dest / "generation_config.json").exists():
+        return
+    from transformers import GenerationConfig
+
+    from ..models.model_loading import resolve_source
+    try:
+        GenerationConfig.from_pretrained(resolve_source(recipe.model), revision=recipe.model.revision) \
+            .save_pretrained(str(dest))
+    except (OSError, ValueError):
+        pass  # the base has none: generate() uses the model config's defaults
+
+
+def _write_unmerged(run_dir: Path, recipe, dest: Path) -> list[str]:
+    from ..models.model_loading import load_tokenizer, resolve_source
+
+    final = run_dir / "final"
+    for item in final.iterdir():
+        if item.name in _SKIP:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name)
+        else:
+            shutil.copy2(item, dest / item.name)
+    if not (dest / "tokenizer_config.json").exists():
+        load_tokenizer(recipe.model, resolve_source(recipe.model)).save_pretrained(str(dest))
+    _generation_config(recipe, dest)
+    return sorted(p.name for p in dest.iterdir())
+
+
+def _write_merged(run_dir: Path, recipe, dest: Path) -> list[str]:
+    model, tokenizer, method = rebuild_model(run_dir, recipe)
+    merged = method.merge(model)
+    merged.save_pretrained(str(dest), safe_serialization=True)
+    tokenizer.save_pretrained(str(dest))
+    _generation_config(recipe, dest)
+    return sorted(p.name for p in dest.iterdir())
+
+
+# --- model card ----------------------------------------------------------------------------------
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]) -> str:
+    from .runner import read_json
+
+    run_dir = Path(run_dir)
+    task = recipe.task.type
+    report = read_json(run_dir / "data" / "report.json", {}) or {}
+    metrics = read_json(run_dir / "metrics.json", {}) or {}
+    info = read_json(run_dir / "run.json", {}) or {}
+    base_name = recipe.model.name_or_path
+    base_text = ("`tiny`, ft-lab's built-in small Llama-style model (2 layers, hidden size 128; "
+                 "`ft_lab.models.tiny.ensure_tiny()` builds it)" if base_name == "tiny" else f"`{base_name}`")
+    settings = {k: v for k, v in recipe.method.to_plain().items() if k != "name"}
+    adapter_peft = "adapter_config.json" in files
+    if merged:
+        kind = "the base model with the training merged into its weights (a plain transformers model)"
+    elif adapter_peft:
+        kind = "an adapter in peft format; it needs the base model"
+    elif "config.json" in files:
+        kind = "the whole trained model"
+    else:
+        kind = f"ft-lab `{method_cls.name}` trained weights; they need the base model and ft-lab"
+
+    lines = [f"# {run_dir.name}", "",
+             f"A {task} model fine-tuned with ft-lab, run `{info.get('id', run_dir.name)}`.",
+             "", "## Model", "",
+             f"- base model: {base_text}",
+             f"- method: `{method_cls.name}` ({method_cls.summary()})",
+             f"- settings: " + (", ".join(f"`{k}={v!r}`" for k, v in settings.items()) or "none"),
+             f"- this folder: {kind}",
+             f"- files: {', '.join(files + ['README.md'])}", ""]
+
+    t = recipe.train
+    lines += ["## Training", "",
+              f"learning rate {t.learning_rate}, batch size {t.batch_size}, "
+              + (f"max steps {t.max_steps}" if t.max_steps else f"epochs {t.epochs}")
+              + f", max length {recipe.model.max_length} tokens, seed {t.seed}, precision {t.precision}.", ""]
+
+    rows = report.get("rows") or {}
+    source = report.get("source")
+    lines += ["## Data", "",
+              f"- source file: `{Path(str(source)).name}`" if source else "- source file: -",
+              "- rows per split: " + (", ".join(f"{k} {v}" for k, v in rows.items()) or "-")]
+    labels = report.get("labels")
+    if labels:
+        lines.append(f"- labels ({len(labels)}): " + ", ".join(f"`{l}`" for l in labels))
+    lines.append("")
+
+    base_m, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
+    lines += ["## Evaluation", "", f"On the test split ({rows.get('test', '?')} rows).", "",
+              "| metric | base | fine-tuned |", "|---|---|---|"]
+    for name in list(dict.fromkeys([*base_m, *tuned])):
+        lines.append(f"| {name} | {_fmt(base_m.get(name))} | {_fmt(tuned.get(name))} |")
+    if metrics.get("validation_loss") is not None:
+        lines.append(f"| validation loss | - | {_fmt(metrics['validation_loss'])} |")
+    lines.append("")
+
+    use = (f"routing texts to one of the {len(labels)} labels above" if labels else
+           "answering prompts like those it was trained on")
+    lines += ["## Intended use and limitations", "",
+              f"Intended for {use}, on data like the training data (same domain, language and style). "
+              f"It was evaluated on {rows.get('test', 'a few')} held-out rows only; check it on your own data "
+              f"before relying on it. "
+              + ("It can only answer with the labels it was trained on; out-of-scope inputs still get one of "
+                 "them. " if labels else "It can produce wrong or made-up answers. ")
+              + "It inherits the biases and limitations of its base model and of the training data.", ""]
+
+    head_labels = labels if recipe.model_task() == "classification" else None  # lm classifiers have no head
+    auto = "AutoModelForSequenceClassification" if head_labels else "AutoModelForCausalLM"
+    base_src = "BASE" if base_name == "tiny" else repr(base_name)
+    lines += ["## How to load it", "", "```python", f"from transformers import AutoTokenizer, {auto}", ""]
+    if merged or (not adapter_peft and "config.json" in files):
+        lines += [f'model = {auto}.from_pretrained("path/to/this/folder")',
+                  'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")']
+    elif adapter_peft:
+        if base_name == "tiny":
+            lines.append("from ft_lab.models.tiny import ensure_tiny; BASE = str(ensure_tiny())")
+        lines.append("from peft import PeftModel")
+        if head_labels:
+            lines += [f"labels = {head_labels!r}",
+                      f"base = {auto}.from_pretrained({base_src}, num_labels=len(labels),",
+                      "    id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})"]
+        else:
+            lines.append(f"base = {auto}.from_pretrained({base_src})")
+        lines += ['tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")']
+        if head_labels:
+            lines.append("base.config.pad_token_id = tokenizer.pad_token_id")
+        lines += ['model = PeftModel.from_pretrained(base, "path/to/this/folder")',
+                  "# model = model.merge_and_unload()  # optional, for mergeable methods"]
+    else:
+        lines += ["from ft_lab.models.model_loading import load_model, load_tokenizer, resolve_source",
+                  "from ft_lab.core.plugins import get_registry", "from ft_lab.core.recipe import ModelSection", "",
+                  f"spec = ModelSection(name_or_path={base_name!r})",
+                  'tokenizer = AutoTokenizer.from_pretrained("path/to/this/folder")',
+                  f"base = load_model(spec, resolve_source(spec), {recipe.model_task()!r}, {head_labels!r}, tokenizer)",
+                  f'model = get_registry().get("method", {method_cls.name!r}).load(base, "path/to/this/folder")']
+    lines += ["```", ""]
+    return "\n".join(lines)

@@ -1,0 +1,401 @@
+"""The run directory, the single source of truth for a run, and the handle to a running worker.
+
+Layout of ``RUNS_DIR/<run id>/``::
+
+    recipe.yaml            the resolved recipe (absolute data paths, every default spelled out)
+    run.json               id, created time, task, model, method
+    events.jsonl           append-only event log: status changes, training logs, eval results
+    data/                  prepared splits, rejected rows, data report
+    checkpoints/           Trainer checkpoints (safetensors)
+    final/                 the trained adapter or model, with its tokenizer
+    predictions/           base.jsonl and finetuned.jsonl, one test example per line
+    metrics.json           {"base": {...}, "finetuned": {...}, "headline": "<metric>"}
+    worker.log, worker.pid, stop (a stop request)
+    worker.lock            flock-ed by the live worker for its whole life (liveness, one worker per run)
+
+Every view (CLI, panels, JupyterLab) rebuilds a run from these files; none of them trains.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import UserError
+from ..rundir.reader import RunFiles, last_checkpoint, read_events  # noqa: F401  (read_events: run API)
+
+# A run's statuses, in events.jsonl order: created -> running -> (completed | failed | stopped | interrupted);
+# ``resume`` appends resuming -> running -> ... again. Only a terminal status written after the latest
+# ``resuming`` ends a wait. See docs/runs.md.
+TERMINAL = ("completed", "failed", "stopped", "interrupted")
+LIVE = ("created", "running", "resuming")
+DEFAULT_RUNS_DIR = "runs"
+LOG_TAIL_LINES = 20
+
+
+# atomic writes live in ft_lab.safety.atomic; re-exported here for callers of the run API
+from ..safety.atomic import atomic_write_json, atomic_write_text, read_json  # noqa: E402,F401
+
+
+# --- events: ft_lab.rundir.reader.append_event, re-exported for callers of the run API -----------------
+from ..rundir.reader import append_event  # noqa: E402,F401
+from ..core.recipe import is_distributed, processes  # noqa: E402,F401
+
+
+# --- runs ---------------------------------------------------------------------------------------
+def new_run_id(task: str, method: str) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{task[:5]}-{method}-{secrets.token_hex(2)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+class RunHandle(RunFiles):
+    """A run on disk, running or finished: status, events, metrics, wait, stop.
+
+        handle = ft_lab.run("recipe.yaml")
+        handle.wait(); handle.status; handle.metrics()
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, process: subprocess.Popen | None = None):
+        path = Path(run_dir)
+        if not (path / "run.json").exists():
+            raise UserError(f"{path.resolve()}: not an ft-lab run directory (no run.json)")
+        super().__init__(path)
+        self.process = process
+        self.follow_from = 0  # byte offset in events.jsonl where this attempt's events start (see resume)
+
+    def __repr__(self):
+        return f"RunHandle({str(self.dir)!r}, status={self.status!r})"
+
+    def recipe(self):
+        return self.load_recipe()
+
+    @property
+    def pid(self) -> int | None:
+        try:
+            return int((self.dir / "worker.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @property
+    def status(self) -> str:
+        """The latest status, after a liveness check: a created, running or resuming run whose worker
+        has ended without a last word is recorded (in events.jsonl) as failed, with the reason."""
+        status = self.last_status_event()["status"]
+        if status in TERMINAL:
+            return status
+        pid = self.pid
+        if pid is None:
+            return status  # created, and no worker was ever started for it
+        if not (self.dir / WORKER_LOCK).exists() and _pid_alive(pid):
+            return status  # a worker of an ft-lab version without worker locks
+        return check_liveness(self)
+
+    @property
+    def error(self) -> str | None:
+        return self.last_status_event().get("error")
+
+    def predictions(self, which: str = "finetuned") -> list[dict]:
+        from ..safety.atomic import read_jsonl
+        return read_jsonl(self.predictions_path(which))
+
+    def wait(self, timeout: float | None = None, poll: float = 0.5, on_event=None) -> str:
+        """Block until the current attempt ends (or ``timeout`` seconds pass); return the status.
+
+        A terminal status counts only when written after the latest ``resuming``, so waiting on a run
+        that was just resumed waits for the new attempt."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        offset = self.follow_from
+        while True:
+            if on_event is not None:
+                events, offset = read_events(self.dir, offset)
+                for e in events:
+                    on_event(e)
+            status = self.status
+            if status in TERMINAL:
+                if on_event is not None:
+                    for e in read_events(self.dir, offset)[0]:
+                        on_event(e)
+                if self.process is not None:
+                    try:
+                        self.process.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        pass
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                return status
+            time.sleep(poll)
+
+    def stop(self) -> None:
+        """Ask the worker to save a checkpoint and end cleanly (it checks after each step)."""
+        atomic_write_text(self.dir / "stop", "stop requested\n")
+
+    def kill(self) -> None:
+        """End the worker at once (SIGKILL), as a crash would; ``resume`` continues from the last checkpoint."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+            return
+        holder = lock_holder(self.dir)
+        if holder is not None:
+            try:
+                os.kill(holder, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# --- liveness: the worker holds an flock on worker.lock for its whole life ----------------------
+from ..rundir.reader import WORKER_LOCK, _try_lock, lock_holder  # noqa: E402,F401  (the run lock)
+
+
+def check_liveness(handle: RunHandle) -> str:
+    """The run's status; a live status whose worker is gone becomes ``failed`` (written once)."""
+    try:
+        fd = _try_lock(handle.dir)
+    except OSError:  # a read-only copy of a run: nothing can be checked or written
+        return handle.last_status_event()["status"]
+    if fd is None:
+        return handle.last_status_event()["status"]  # the worker holds the lock: it is alive
+    try:
+        return _settle(handle)
+    finally:
+        os.close(fd)
+
+
+def _settle(handle: RunHandle) -> str:
+    """With the run's lock held (so no worker is alive): record a live status as a dead worker's failure."""
+    last = handle.last_status_event()  # read under the lock: the worker may have just ended
+    if last["status"] not in LIVE or handle.pid is None:  # no worker.pid: no worker was ever started
+        return last["status"]
+    code = None
+    if handle.process is not None:  # the lock is free, so the process is ending: collect its exit code
+        try:
+            code = handle.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    append_event(handle.dir, worker_died_event(handle.dir, last["status"], code))
+    return "failed"
+
+
+def worker_died_event(run_dir: Path, status: str, exit_code: int | None) -> dict:
+    tail = log_tail(run_dir / "worker.log")
+    last = next((line for line in reversed(tail) if line.strip()), "")
+    how = f"exit code {exit_code}" if exit_code is not None else "killed or crashed"
+    checkpoint = last_checkpoint(run_dir)
+    error = (f"the worker ended without a final status while {status} ({how})"
+             + (f"; worker.log ends with: {last.strip()}" if last else "; worker.log is empty")
+             + (f"; continue with: ft-lab resume {run_dir}" if checkpoint else ""))
+    return {"type": "status", "status": "failed", "reason": "worker_died", "exit_code": exit_code,
+            "error": error, "log_tail": tail, "checkpoint": checkpoint}
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 16384))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def _runs_dir(runs_dir) -> Path:
+    return Path(runs_dir or os.environ.get("FT_LAB_RUNS_DIR") or DEFAULT_RUNS_DIR).resolve()
+
+
+def create_run(recipe, runs_dir=None) -> Path:
+    """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    from ..data.prepare import prepare_data
+
+    from ..safety.model_folder import check_model_spec
+    from ..rundir.inline_plugins import save_run_plugins
+    from ..training.defaults import resolve_defaults
+
+    recipe = recipe.resolved()
+    check_model_spec(recipe.model)  # a damaged local model folder is named before any work
+    prepared = prepare_data(recipe)
+    deferred = None
+    try:
+        recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
+    except UserError:
+        raise
+    except Exception as exc:  # e.g. a broken transformers install: the worker resolves them and reports why
+        choices, deferred = [], f"{type(exc).__name__}: {exc}"
+    root = _runs_dir(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    _clean_leftovers(root)
+    run_id = new_run_id(recipe.task.type, recipe.method.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+    try:
+        prepared.write(tmp / "data")
+        atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+        save_run_plugins(tmp, recipe)  # plugins registered in this process (a notebook's cells) reach the worker
+        atomic_write_json(tmp / "run.json", {
+            "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
+            "headline": recipe.headline_metric(), "ft_lab_version": _version()})
+        append_event(tmp, {"type": "status", "status": "created"})
+        if choices:
+            append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
+        if deferred:
+            append_event(tmp, {"type": "warning", "message": f"auto settings left to the worker ({deferred})"})
+        final = root / run_id
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+LEFTOVER_AGE_S = 3600
+
+
+def _clean_leftovers(root: Path) -> None:
+    """Remove ``.ID.xxxx`` folders of run creations killed half-way (older than an hour: a younger one
+    may belong to a creation in progress in another process)."""
+    now = time.time()
+    for p in root.glob(".*"):
+        try:
+            if p.is_dir() and now - p.stat().st_mtime > LEFTOVER_AGE_S:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _version() -> str:
+    from .. import __version__
+    return __version__
+
+
+def worker_command(run_dir: Path, resume: bool, recipe) -> list[str]:
+    """The worker itself for one process; for several, the Accelerate supervisor (training/launch.py)."""
+    args = [str(run_dir)] + (["--resume"] if resume else [])
+    module = "ft_lab.training.launch" if is_distributed(recipe) else "ft_lab.workflows.worker"
+    return [sys.executable, "-m", module, *args]
+
+
+def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None) -> RunHandle:
+    """Start the training worker in its own process session: it outlives a notebook kernel restart.
+
+    The run's lock is taken here (or given as ``lock_fd``) and handed to the worker, which holds it
+    until it exits: a second worker on the same run is refused, and a dead one is noticed at once."""
+    from ..core.recipe import Recipe
+
+    run_dir = Path(run_dir).resolve()
+    if lock_fd is None:
+        lock_fd = _try_lock(run_dir, wait=2.0)
+        if lock_fd is None:
+            raise UserError(f"{run_dir}: a worker is already running on this run (pid {lock_holder(run_dir)}); "
+                            f"stop it first")
+    try:
+        recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
+        stop_file = run_dir / "stop"
+        if stop_file.exists():
+            stop_file.unlink()
+        env = dict(os.environ)
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+        env["PYTHONUNBUFFERED"] = "1"
+        env["FT_LAB_LOCK_FD"] = str(lock_fd)
+        with open(run_dir / "worker.log", "ab") as log:
+            proc = subprocess.Popen(worker_command(run_dir, resume, recipe), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                    start_new_session=True, cwd=str(run_dir), pass_fds=(lock_fd,))
+        _write_lock_info(lock_fd, proc.pid)
+        atomic_write_text(run_dir / "worker.pid", str(proc.pid))
+    finally:
+        os.close(lock_fd)  # the worker holds its own copy of the lock from here on
+    return RunHandle(run_dir, proc)
+
+
+def _write_lock_info(fd: int, pid: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"pid": pid, "started": round(time.time(), 3)}).encode(), 0)
+
+
+def _as_recipe(recipe):
+    from ..core.recipe import Recipe
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, dict):
+        return Recipe.from_dict(recipe)
+    return Recipe.from_yaml(recipe)
+
+
+def run(recipe, runs_dir=None) -> RunHandle:
+    """Validate ``recipe`` (a Recipe, a dict or a YAML path), prepare its data and start training.
+
+    Returns at once with a RunHandle; the training happens in a worker process.
+    """
+    run_dir = create_run(_as_recipe(recipe), runs_dir)
+    return start_worker(run_dir)
+
+
+def resume(run_dir) -> RunHandle:
+    """Continue a stopped, failed or interrupted run from its last checkpoint.
+
+    Appends ``{"status": "resuming"}`` to events.jsonl before it returns, so that every waiter waits for
+    the new attempt. Two resumes of one run at once: the second is refused (the run's lock)."""
+    handle = open_run(run_dir)
+    status = handle.status
+    if status == "completed":
+        raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
+    # a worker that has just written its last status may still be exiting: give it a few seconds
+    fd = _try_lock(handle.dir, wait=10.0 if status in TERMINAL else 2.0)  # a reader may hold it briefly
+    if fd is None:
+        raise UserError(f"{handle.dir}: the run is still running (worker pid {lock_holder(handle.dir)}); "
+                        f"stop it first")
+    try:
+        status = _settle(handle)
+        if status == "completed":
+            raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
+        events = handle.dir / "events.jsonl"
+        offset = events.stat().st_size if events.exists() else 0
+        append_event(handle.dir, {"type": "status", "status": "resuming", "previous": status,
+                                  "checkpoint": last_checkpoint(handle.dir)})
+    except BaseException:
+        os.close(fd)
+        raise
+    resumed = start_worker(handle.dir, resume=True, lock_fd=fd)
+    resumed.follow_from = offset  # wait(on_event=...) shows this attempt, from its "resuming" on
+    return resumed
+
+
+def open_run(run_dir) -> RunHandle:
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise UserError(f"{path}: no such run directory")
+    return RunHandle(path)
+
+
+def list_runs(runs_dir=None) -> list[RunHandle]:
+    """Every run under ``runs_dir`` (default ./runs or $FT_LAB_RUNS_DIR), newest first; folders of
+    run creations in progress (or killed half-way), whose names start with a dot, are not runs."""
+    root = _runs_dir(runs_dir)
+    if not root.is_dir():
+        return []
+    found = [RunHandle(p) for p in root.iterdir()
+             if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()]
+    return sorted(found, key=lambda h: h.info.get("created", ""), reverse=True)
