@@ -35,7 +35,8 @@ def _detection_table() -> dict[int, int]:
     return table
 
 
-_FOLD = _detection_table()
+#: Full-width ASCII to ASCII and every dash to "-", for detection only (the masked text keeps its characters).
+FOLD = _detection_table()
 _ASCII_BEFORE = r"(?<![A-Za-z0-9._%+\-])"
 
 _EMAIL = re.compile(_ASCII_BEFORE + r"[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
@@ -203,7 +204,7 @@ class PiiDetector:
         self.recognizers = list(recognizers)
 
     def find(self, text: str) -> list[Span]:
-        folded = text.translate(_FOLD)
+        folded = text.translate(FOLD)
         spans: list[Span] = []
         taken: list[tuple[int, int]] = []
 
@@ -280,7 +281,7 @@ class PiiDetector:
         for s, e, kind in spans:
             parts.append(text[pos:s])
             if numbered:
-                key = (kind, text[s:e].translate(_FOLD).casefold())
+                key = (kind, text[s:e].translate(FOLD).casefold())
                 if key not in numbers:
                     numbers[key] = sum(1 for k in numbers if k[0] == kind) + 1
                 parts.append(f"<{kind}_{numbers[key]}>")

@@ -45,7 +45,7 @@ def _kind(tag: str) -> str | None:
 # Words that make a name part of the name of something else: a government, a camp, a foundation, a prize,
 # a treaty (李承晩政権, カール・ゼーリヒ財団, グルーバー=デ・ガスペリ協定): an organisation; or a building, a
 # road (山田城, スカイラー砦): a place.
-_NAMED_AFTER = {**dict.fromkeys(("政権", "内閣", "陣営", "司令部", "政府", "派", "一派", "一門", "方", "軍", "財団", "協会",
+NAMED_AFTER = {**dict.fromkeys(("政権", "内閣", "陣営", "司令部", "政府", "派", "一派", "一門", "方", "軍", "財団", "協会",
                                  "基金", "賞", "杯", "学院", "学園", "研究所", "事務所", "商会", "商店", "製作所", "劇団",
                                  "社", "財閥", "グループ", "ゼミナール", "ゼミ", "楽団", "管弦楽団", "病院", "大学", "高校",
                                  "学校", "工業", "電機", "自動車", "銀行", "商事", "製薬", "撮影所", "事件", "条約", "協定",
@@ -55,15 +55,15 @@ _NAMED_AFTER = {**dict.fromkeys(("政権", "内閣", "陣営", "司令部", "政
 
 
 def named_after(toks, j: int) -> tuple[int, str] | None:
-    """Where the name ending before token ``j`` is part of a longer name closed by a word of ``_NAMED_AFTER``
+    """Where the name ending before token ``j`` is part of a longer name closed by a word of ``NAMED_AFTER``
     (across ``・`` and more katakana words: カール・ゼーリヒ財団): the index after that word and the type of
     the longer name; None otherwise."""
     k, steps = j, 0
     while k + 1 < len(toks) and toks[k].text in JOINERS and steps < 4:
         k += 2  # the joiner and the word after it
         steps += 1
-    if k < len(toks) and toks[k].text in _NAMED_AFTER:
-        return k + 1, _NAMED_AFTER[toks[k].text]
+    if k < len(toks) and toks[k].text in NAMED_AFTER:
+        return k + 1, NAMED_AFTER[toks[k].text]
     return None
 
 

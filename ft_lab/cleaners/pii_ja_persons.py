@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .pii_ja import _NAMED_AFTER, JOINERS, PERSON_SUFFIX, TITLES, dictionary_names
+from .pii_ja import JOINERS, NAMED_AFTER, PERSON_SUFFIX, TITLES, dictionary_names
 
 #: Weights for ``japanese: model`` (with GiNZA's labels and vectors) and ``japanese: fast`` (Sudachi alone).
 WEIGHTS = {"model": Path(__file__).with_name("ja_persons.json"), "fast": Path(__file__).with_name("ja_persons_fast.json")}
@@ -110,7 +110,7 @@ def features(span, sources: set[str], spans, oov) -> set[str]:
             f.add(f"nxt2:{nxt.text}|{doc[span.end + 1].text}")
         if nxt.text in PERSON_SUFFIX or nxt.text in TITLES:
             f.add("title_after")
-        if nxt.text in _NAMED_AFTER:
+        if nxt.text in NAMED_AFTER:
             f.add("named_after")
     s, e = span.start_char, span.end_char
     f.add("sysov:" + (",".join(sorted({k for ss, ee, k in spans if ss < e and s < ee})) or "none"))

@@ -32,7 +32,7 @@ from ..core.components import Cleaner
 from ..errors import UserError
 from . import greedy_ner
 from .measure import language_of
-from .pii import _FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
+from .pii import FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
 from .pii_en import (LINE_END, addressee_names, cued_names, en_entities, en_person_or_street, en_retype,
                      english_addresses, may_hold_a_name, speaker_names, verb_cued_names)
 from .pii_ja import JOINERS, dictionary_names, dictionary_organisations, model_person, named_after, surname_place
@@ -141,7 +141,7 @@ def _label_mapper(lang: str):
 
 
 def address_spans(text: str, lang: str) -> list[tuple[int, int, str]]:
-    folded = text.translate(_FOLD)
+    folded = text.translate(FOLD)
     if lang == "ja":
         return [(m.start(), m.end(), "ADDRESS") for m in _JA_ADDRESS.finditer(folded)]
     return english_addresses(folded)
