@@ -52,7 +52,7 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("baseline", "a baseline scored on the test split", {"name": "str", "metrics": "dict", "seconds": "float"}),
     EventType("packing", "rows packed into batches: `padded_tokens` is the same rows padded in batches of "
                          "`train.batch_size`, `padding_saved` a fraction",
-              {"rows": "int", "batches": "int", "tokens_per_batch": "int?", "real_tokens": "int",
+              {"rows": "int", "batches": "int", "tokens_per_batch": "int|null?", "real_tokens": "int",
                "padded_tokens": "int", "padding_saved": "float"}, open=True),
     EventType("speed", "the resolved speed switches (see [speed.md](speed.md))",
               {"packing": "bool", "compile": "bool", "optimizer": "str", "liger": "bool",
