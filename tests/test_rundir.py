@@ -48,7 +48,7 @@ def test_every_event_of_a_real_run_matches_its_definition(banking_csv, tiny_mode
     recipe = ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, model={"max_length": 48},
                            method="full", train={"max_steps": 8, "batch_size": 16, "logging_steps": 4,
                                                  "learning_rate": 0.002},
-                           baselines=["majority"])
+                           baselines=["tfidf_logreg"])
     handle = ft_lab.run(recipe)
     assert handle.wait(timeout=300) == "completed", handle.error
     events = handle.events()
@@ -68,7 +68,7 @@ def test_every_event_of_a_real_run_matches_its_definition(banking_csv, tiny_mode
     assert p.elapsed() > 0 and p.seconds_per_step > 0
     layout = RunLayout(handle.dir)
     for path in (layout.recipe, layout.info, layout.events, layout.metrics, layout.eval_details, layout.data_report,
-                 layout.predictions("base"), layout.predictions("finetuned"), layout.baseline_predictions("majority"),
+                 layout.predictions("base"), layout.predictions("finetuned"), layout.baseline_predictions("tfidf_logreg"),
                  layout.final, layout.checkpoints, layout.worker_log, layout.worker_pid, layout.worker_lock):
         assert path.exists(), path
 
