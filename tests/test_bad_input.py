@@ -351,11 +351,11 @@ def test_missing_tokenizer_files_are_named(model_copy):
 
 def test_damaged_run_files_are_one_error_for_every_reader(banking_csv):
     from ft_lab.workflows import runner as runs
-    from ft_lab.rundir.run_data import RunData
+    from ft_lab.rundir.reader import RunFiles
 
     run_dir = runs.create_run(ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}))
     (run_dir / "metrics.json").write_text('{"finetuned": ')
-    for reader in (runs.open_run(run_dir), RunData(run_dir)):
+    for reader in (runs.open_run(run_dir), RunFiles(run_dir)):
         with pytest.raises(ft_lab.UserError, match=r"metrics.json: not valid JSON .*damaged"):
             reader.metrics()
 

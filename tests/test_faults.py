@@ -100,7 +100,7 @@ def test_a_reused_pid_cannot_make_a_dead_run_look_alive(banking_csv):
 
 def test_a_live_worker_blocks_a_second_one(banking_csv):
     run_dir = runs.create_run(recipe_for(banking_csv))
-    fd = runs._try_lock(run_dir)  # stands for a live worker holding the run
+    fd = runs.try_lock(run_dir)  # stands for a live worker holding the run
     try:
         runs.append_event(run_dir, {"type": "status", "status": "running"})
         assert runs.open_run(run_dir).status == "running"

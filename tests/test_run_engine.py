@@ -36,7 +36,7 @@ def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, ti
     metrics = handle.metrics()
     assert metrics["headline"] == "accuracy"
     assert metrics["finetuned"]["accuracy"] > metrics["base"]["accuracy"]
-    rows = handle.predictions()
+    rows = handle.prediction_rows()
     assert len(rows) == json.loads((d / "data/report.json").read_text())["rows"]["test"]
     assert {"id", "input", "reference", "prediction", "probs"} <= set(rows[0])
     logs = handle.events("log")
@@ -71,7 +71,7 @@ def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_mode
     assert m["headline"] == "rougeL" and m["winner"]["metric"] == "rougeL"
     assert handle.headline() == ("rougeL", m["finetuned"]["rougeL"])
     assert m["finetuned"]["chrf"] > m["base"]["chrf"]
-    rows = handle.predictions()
+    rows = handle.prediction_rows()
     assert all(r["n_tokens"] > 0 and r["nll"] > 0 for r in rows)
     base_nll = sum(r["nll"] for r in handle.predictions("base"))
     assert sum(r["nll"] for r in rows) < base_nll
@@ -147,7 +147,7 @@ def test_language_model_as_classifier_learns_verbalized_labels(banking_csv, tiny
     assert ft_lab.Recipe.from_yaml(recipe.to_yaml()) == recipe
     handle = ft_lab.run(recipe)
     assert handle.wait(timeout=300) == "completed", handle.error
-    rows = handle.predictions()
+    rows = handle.prediction_rows()
     assert all(set(r["probs"]) == set(words) and abs(sum(r["probs"].values()) - 1) < 1e-4 for r in rows)
     m = handle.metrics()
     assert m["finetuned"]["accuracy"] >= m["base"]["accuracy"] + 0.1

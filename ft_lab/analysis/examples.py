@@ -44,9 +44,9 @@ class ExampleSet:
         The recipe's ``llm_judge`` and ``scenarios`` are left out by default (judging again costs model
         calls; their per-example results are in ``eval_details.json``); pass them in ``evaluators`` to use them.
         """
-        from ..rundir.run_data import RunData
+        from ..rundir.reader import RunFiles
 
-        run = RunData(run_dir)
+        run = RunFiles(run_dir)
         preds = run.predictions(which)
         if preds is None:
             raise UserError(f"{run.dir / 'predictions' / (which + '.jsonl')}: not found; the run has no "

@@ -20,7 +20,7 @@ from ..rundir.predictions import atomic_write_text
 from .diff import diff_html
 from .examples import EXPENSIVE, ExampleSet
 from .review import ReviewStore
-from ..rundir.run_data import RunData
+from ..rundir.reader import RunFiles
 from .slices import slice_table
 
 CSS = """
@@ -156,7 +156,7 @@ def _worst_section(ex: ExampleSet, k: int) -> str:
             f"<div class='ex'>{_table(['id', by, 'input', 'reference', 'prediction', 'diff'], rows)}</div>")
 
 
-def _outcomes_section(run: RunData) -> str:
+def _outcomes_section(run: RunFiles) -> str:
     from .run_comparison import base_vs_finetuned
 
     if run.predictions("base") is None or run.predictions("finetuned") is None:
@@ -200,7 +200,7 @@ def _review_section(run_dir: Path) -> str:
 
 
 def build_report(run_dir: str | Path, worst: int = 20) -> str:
-    run = RunData(run_dir)
+    run = RunFiles(run_dir)
     metrics, details = run.metrics(), run.details()
     ft_details = details.get("finetuned") or {}
     which = "finetuned" if run.predictions("finetuned") is not None else "base"
@@ -215,8 +215,9 @@ def build_report(run_dir: str | Path, worst: int = 20) -> str:
                 and evaluator is not None:
             ft_details = {**ft_details, evaluator.name: evaluator.details(ex.examples)}
     model = ""
-    if run.recipe is not None:
-        model = f"{run.recipe.model.name_or_path} · {run.recipe.method.name}"
+    recipe = run.recipe_or_none()
+    if recipe is not None:
+        model = f"{recipe.model.name_or_path} · {recipe.method.name}"
     body = [f"<h1>ft-lab report: {_e(run.name)}</h1>",
             f"<p class='muted'>{_e(run.task)}{' · ' + _e(model) if model else ''} · {len(ex)} test examples"
             f" ({which}) · generated {time.strftime('%Y-%m-%d %H:%M')}</p>",

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ..rundir.layout import RunLayout
 from ..errors import UserError
 from ..rundir.predictions import atomic_write_json, read_json
 
@@ -25,8 +26,10 @@ RATING_MIN, RATING_MAX = 1, 5
 
 class ReviewStore:
     def __init__(self, run_dir: str | Path, which: str = "finetuned"):
-        self.dir = Path(run_dir) / "review"
-        self.path = self.dir / "reviews.jsonl"
+        layout = RunLayout(run_dir)
+        self.dir = layout.review
+        self.path = layout.reviews
+        self.summary_path = layout.review_summary
         self.which = which
 
     def add(self, example_id: int, rating: int | None = None, comment: str = "", reviewer: str = "") -> dict:
@@ -44,7 +47,7 @@ class ReviewStore:
             os.write(fd, line)  # one write of one line: concurrent appends do not interleave
         finally:
             os.close(fd)
-        atomic_write_json(self.dir / "summary.json", self.summary())
+        atomic_write_json(self.summary_path, self.summary())
         return rec
 
     def _records(self) -> list[dict]:
@@ -93,5 +96,5 @@ def _mean(values):
 def run_summary(run_dir: str | Path) -> dict:
     """The run's metrics with the human review summary beside them."""
     run_dir = Path(run_dir)
-    metrics = read_json(run_dir / "metrics.json", default={}) or {}
+    metrics = read_json(RunLayout(run_dir).metrics, default={}) or {}
     return {**metrics, "review": ReviewStore(run_dir).summary()}

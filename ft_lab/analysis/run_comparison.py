@@ -13,10 +13,10 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..evaluation.compare import Comparison, compare_predictions
-from ..rundir.run_data import RunData
+from ..rundir.reader import RunFiles
 
 
-def _scored(run: RunData, examples: list[dict], by: str | None):
+def _scored(run: RunFiles, examples: list[dict], by: str | None):
     if by is None:
         return None
     for ev in run.evaluators([by]):
@@ -33,7 +33,7 @@ def base_vs_finetuned(run_dir: str | Path, by: str | None = None, threshold: flo
     ``by``: an evaluator whose per-example score decides right/wrong (with ``threshold``), e.g.
     ``by="chrf", threshold=60``; default: label equality or normalized exact match.
     """
-    run = RunData(run_dir)
+    run = RunFiles(run_dir)
     base, ft = run.predictions("base"), run.predictions("finetuned")
     if base is None or ft is None:
         raise UserError(f"{run.dir / 'predictions'}: needs both base.jsonl and finetuned.jsonl "
@@ -46,7 +46,7 @@ def base_vs_finetuned(run_dir: str | Path, by: str | None = None, threshold: flo
 def compare_runs(run_a: str | Path, run_b: str | Path, which: str = "finetuned", by: str | None = None,
                  threshold: float = 1.0) -> dict:
     """Metrics side by side and example outcomes ('fixed' = wrong in run A, right in run B)."""
-    a, b = RunData(run_a), RunData(run_b)
+    a, b = RunFiles(run_a), RunFiles(run_b)
     if a.task != b.task:
         raise UserError(f"{a.dir} is a {a.task} run and {b.dir} a {b.task} run; they cannot be compared")
     pa, pb = a.predictions(which), b.predictions(which)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..rundir.layout import RunLayout
 from ..data.prompts import prompt_text, reference_text
 from ..evaluation.baseline_scores import rescore_baselines, score_rows  # noqa: F401  (re-exported)
 
@@ -71,7 +72,7 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
                 emit({"type": "warning", "message": f"baseline {spec.name} failed: {type(exc).__name__}: {exc}"})
             continue
         rows = write_predictions(prediction_rows(answers, data.test, task),
-                                 run_dir / "predictions" / f"baseline_{spec.name}.jsonl")
+                                 RunLayout(run_dir).baseline_predictions(spec.name))
         scores, failed = score_rows(evaluators, rows)
         seconds = round(time.monotonic() - started, 2)
         results[spec.name] = scores
@@ -80,11 +81,12 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
             emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
     from ..evaluation.verdict import winner
 
-    metrics = read_json(run_dir / "metrics.json", {}) or {"headline": recipe.headline_metric()}
+    layout = RunLayout(run_dir)
+    metrics = read_json(layout.metrics, {}) or {"headline": recipe.headline_metric()}
     metrics["baselines"] = {**(metrics.get("baselines") or {}), **results}
     metrics["winner"] = winner(metrics)
-    atomic_write_json(run_dir / "metrics.json", _json_safe(metrics))
-    details = read_json(run_dir / "eval_details.json", {}) or {}
+    atomic_write_json(layout.metrics, _json_safe(metrics))
+    details = read_json(layout.eval_details, {}) or {}
     details["baselines"] = {**(details.get("baselines") or {}), **info}
-    atomic_write_json(run_dir / "eval_details.json", _json_safe(details))
+    atomic_write_json(layout.eval_details, _json_safe(details))
     return results

@@ -1,24 +1,20 @@
 """Plain-text views of a run for the terminal: progress lines and the base-vs-tuned metric table."""
 from __future__ import annotations
 
-import time
-
-
-def _fmt_eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
+from ..rundir.progress import Progress, format_eta
 
 
 class ProgressPrinter:
-    """Prints one line per training log event (throttled by the worker's logging_steps)."""
+    """Prints one line per training log event (throttled by the worker's logging_steps); the ETA is
+    ``ft_lab.rundir.progress``'s, as in the Train panel and the JupyterLab status bar."""
 
     def __init__(self, write=print):
         self.write = write
-        self.t0 = None
-        self.step0 = 0
+        self.progress = Progress()
 
     def __call__(self, e: dict) -> None:
         kind = e.get("type")
+        self.progress.update(e)
         if kind == "status":
             extra = f": {e['error']}" if e.get("error") else ""
             self.write(f"[{e['status']}]{extra}")
@@ -32,8 +28,6 @@ class ProgressPrinter:
         elif kind == "model":
             self.write(f"method {e['method']}: " + (e.get("budget") or f"{e['trainable_parameters']:,} "
                                                     f"trainable of {e['total_parameters']:,} parameters"))
-        elif kind == "train_begin":
-            self.t0, self.step0 = time.monotonic(), e.get("step", 0)
         elif kind == "log" and "loss" in e:
             step, total = e["step"], e.get("max_steps") or 0
             line = f"step {step}/{total}"
@@ -44,9 +38,9 @@ class ProgressPrinter:
                 line += f"  lr {e['learning_rate']:.2e}"
             if "tokens_per_second" in e:
                 line += f"  {e['tokens_per_second']:,.0f} tok/s"
-            if self.t0 is not None and total and step > self.step0:
-                rate = (time.monotonic() - self.t0) / (step - self.step0)
-                line += f"  ETA {_fmt_eta(rate * (total - step))}"
+            eta = self.progress.eta()
+            if eta is not None:
+                line += f"  ETA {format_eta(eta)}"
             self.write(line)
         elif kind == "eval" and e.get("split") == "validation":
             shown = "  ".join(f"{k} {v:.4f}" for k, v in e["metrics"].items()

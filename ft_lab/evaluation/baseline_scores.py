@@ -26,9 +26,10 @@ def score_rows(evaluators, rows: list[dict]) -> tuple[dict, dict]:
 
 def rescore_baselines(run_dir: Path, evaluators, metrics: dict) -> None:
     """Score every ``predictions/baseline_<name>.jsonl`` again with ``evaluators``, into ``metrics``."""
+    from ..rundir.layout import RunLayout
     from ..rundir.predictions import PredictionsFile
 
-    found = sorted(Path(run_dir, "predictions").glob("baseline_*.jsonl"))
+    found = RunLayout(run_dir).baseline_prediction_files()
     for path in found:
         name = path.stem[len("baseline_"):]
         scores, _ = score_rows(evaluators, PredictionsFile(path).load())

@@ -25,13 +25,13 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
     With ``strict=False`` (the training worker) an evaluator that fails is recorded in eval_details.json
     under its name as ``{"error": ...}`` and the others still run; ``on_error(which, evaluator, message)``
     is called for each such failure."""
-    from ..rundir.run_data import WHICH, RunData
+    from ..rundir.reader import WHICH, RunFiles
 
-    run = RunData(run_dir)
+    run = RunFiles(run_dir)
     evaluators = run.evaluators(names)
     found = {w: (run.predictions(w) if sides is None or w in sides else None) for w in WHICH}
     if not any(found.values()):
-        raise UserError(f"{run.dir / 'predictions'}: no base.jsonl or finetuned.jsonl; the run has not "
+        raise UserError(f"{run.layout.predictions_dir}: no base.jsonl or finetuned.jsonl; the run has not "
                         f"been evaluated yet (wait for it to finish, or re-run it)")
     metrics = run.metrics()
     details = run.details()
@@ -75,15 +75,16 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
         metrics[which] = scores
         details[which] = info
     if not metrics.get("headline"):
-        metrics["headline"] = run.recipe.headline_metric() if run.recipe else (evaluators[0].name if evaluators else "loss")
+        recipe = run.recipe_or_none()
+        metrics["headline"] = recipe.headline_metric() if recipe else (evaluators[0].name if evaluators else "loss")
     if sides is None:  # a re-evaluation also re-scores the baselines' answers
         from .baseline_scores import rescore_baselines
         rescore_baselines(run.dir, evaluators, metrics)
     from .verdict import winner
     metrics["winner"] = winner(metrics)
     if write:
-        atomic_write_json(run.dir / "metrics.json", _json_safe(metrics))
-        atomic_write_json(run.dir / "eval_details.json", _json_safe(details))
+        atomic_write_json(run.layout.metrics, _json_safe(metrics))
+        atomic_write_json(run.layout.eval_details, _json_safe(details))
     return metrics
 
 

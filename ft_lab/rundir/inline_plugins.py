@@ -19,8 +19,9 @@ from pathlib import Path
 
 from ..safety.atomic import atomic_write_bytes
 from ..errors import UserError
+from .layout import PLUGINS
 
-FILE = "plugins.pkl"
+FILE = PLUGINS  # RUN_DIR/plugins.pkl (ft_lab.rundir.layout)
 
 
 def _used_plugins(recipe, registry) -> set[str]:

@@ -29,8 +29,10 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from ..rundir.layout import is_run_dir
 from ..errors import UserError
-from .summary import ACTIVE, events_since, run_summary
+from ..rundir.status import STOPPABLE
+from .summary import events_since, run_summary
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -56,7 +58,7 @@ class FtLabHandler(APIHandler):
                                      "(letters, digits, '.', '_', '-')")
         root = self.runs_dir.resolve()
         path = (root / run_id).resolve()
-        if path.parent != root or not (path / "run.json").is_file():
+        if path.parent != root or not is_run_dir(path):
             raise web.HTTPError(404, f"no run {run_id!r} in {root}")
         return RunHandle(path)
 
@@ -171,7 +173,7 @@ class RecipeHandler(FtLabHandler):
     @authorized
     async def get(self, run_id):
         handle = self.run_handle(run_id)
-        path = handle.dir / "recipe.yaml"
+        path = handle.layout.recipe
         if not path.is_file():
             raise web.HTTPError(404, f"run {run_id!r} has no recipe.yaml")
         self.set_header("Content-Type", "text/yaml; charset=utf-8")
@@ -184,7 +186,7 @@ class StopHandler(FtLabHandler):
     async def post(self, run_id):
         handle = self.run_handle(run_id)
         status = await self.blocking(lambda: handle.status)
-        if status not in ACTIVE:
+        if status not in STOPPABLE:
             raise web.HTTPError(409, f"run {run_id!r} is {status}; there is nothing to stop")
         handle.stop()
         self.log.info("ft-lab: stop requested for run %s", run_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from ..rundir.layout import RunLayout
 from ..rundir.reader import append_event
 from .launch import any_rank
 
@@ -75,7 +76,7 @@ class StopRequest(TrainerCallback):
     """Ends training cleanly, with a checkpoint, once the run directory holds a ``stop`` file."""
 
     def __init__(self, run_dir: Path):
-        self.flag = Path(run_dir) / "stop"
+        self.flag = RunLayout(run_dir).stop
         self.stopped = False
 
     def on_step_end(self, args, state, control, **kw):

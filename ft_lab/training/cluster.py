@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from ..rundir.layout import RunLayout
 from .launch import accelerate_command, config_path, processes
 
 SLURM = """#!/bin/bash
@@ -35,7 +36,7 @@ def cluster_plan(recipe, run_dir: Path, python: str = "python") -> dict[str, Pat
     run_dir = Path(run_dir).resolve()
     launch = recipe.launch
     out: dict[str, Path] = {"config": config_path(recipe, run_dir, cpu=launch.cpu)}
-    folder = run_dir / "launch"
+    folder = RunLayout(run_dir).launch
     ip = launch.main_process_ip or "MAIN_NODE_ADDRESS"
     lines = ["# ft-lab: run one line on each node (the run directory must be shared by all of them)"]
     for node in range(launch.num_machines):

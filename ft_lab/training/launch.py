@@ -30,6 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..rundir.layout import RunLayout
 from ..core.recipe import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
 
 #: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
@@ -132,7 +133,7 @@ def config_path(recipe, run_dir: Path, cpu: bool | None = None) -> Path:
     import yaml
 
     from ..safety.atomic import atomic_write_text
-    path = Path(run_dir) / "launch" / "accelerate_config.yaml"
+    path = RunLayout(run_dir).launch_file("accelerate_config.yaml")
     path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, yaml.safe_dump(accelerate_config(recipe, cpu), sort_keys=False))
     return path
@@ -288,10 +289,10 @@ def supervise(run_dir: Path, resume: bool) -> int:
 
     run_dir = Path(run_dir).resolve()
     load_run_plugins(run_dir)
-    recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
+    recipe = Recipe.from_yaml(RunLayout(run_dir).recipe)
     before = _last_status(run_dir)
     events_offset = read_events(run_dir)[1]
-    log = run_dir / "worker.log"
+    log = RunLayout(run_dir).worker_log
     offset = log.stat().st_size if log.exists() else 0
     env = dict(os.environ, **{SUPERVISED_ENV: "1"})
     env.setdefault("FT_LAB_THREADS", str(threads_per_process(processes(recipe))))

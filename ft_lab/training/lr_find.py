@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from ..rundir.layout import RunLayout
 
 LOW, HIGH, STEPS = 1e-7, 1.0, 100
 SMOOTHING = 0.9
@@ -96,7 +97,7 @@ def apply_range_test(run_dir, recipe, model, train_ds, collator, emit):
     plain["train"]["learning_rate"] = found["chosen"]
     recipe = Recipe.from_dict(plain, base_dir=recipe.base_dir)
     if os.environ.get("RANK", "0") == "0":
-        atomic_write_json(run_dir / "lr_find.json", found)
-        atomic_write_text(run_dir / "recipe.yaml", recipe.to_yaml())  # a resumed run keeps the same rate
+        atomic_write_json(RunLayout(run_dir).lr_find, found)
+        atomic_write_text(RunLayout(run_dir).recipe, recipe.to_yaml())  # a resumed run keeps the same rate
     emit({"type": "lr_find", "learning_rate": found["chosen"], "steps": found["steps"], "seconds": found["seconds"]})
     return recipe

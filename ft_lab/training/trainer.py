@@ -6,6 +6,7 @@ from pathlib import Path
 
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
+from ..rundir.layout import RunLayout
 from .callbacks import EventWriter, StopRequest, check_finite
 
 
@@ -101,7 +102,7 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
         save_steps = t.eval_steps  # the best checkpoint must be saved where it was measured
     metric = "eval_loss" if t.early_stopping_metric == "loss" else f"eval_{t.early_stopping_metric}"
     args = TrainingArguments(
-        output_dir=str(run_dir / "checkpoints"),
+        output_dir=str(RunLayout(run_dir).checkpoints),
         per_device_train_batch_size=1 if packed else t.batch_size,
         per_device_eval_batch_size=1 if isinstance(eval_ds, PackedDataset) else t.eval_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,

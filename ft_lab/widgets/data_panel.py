@@ -13,6 +13,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from ..rundir.layout import RunLayout
 from ..errors import RecipeError, UserError, did_you_mean
 from ..core.recipe import ROLES, DataSection, TaskSection
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
@@ -329,7 +330,7 @@ class DataPanel(W.VBox):
         import json
 
         from ..data.report import render_html
-        path = Path(run_dir) / "data" / "report.json"
+        path = RunLayout(run_dir).data_report
         if path.exists():
             self.report_html.value = render_html(json.loads(path.read_text(encoding="utf-8")), fragment=True)
 

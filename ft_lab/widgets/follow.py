@@ -17,23 +17,10 @@ import threading
 import time
 from pathlib import Path
 
+from ..rundir.status import FAILED, INTERRUPTED, STARTED, TERMINAL, ended_status  # noqa: F401  (ended_status: used from here)
 from ..workflows.runner import RunHandle, read_events
 
-ENDED = ("completed", "failed", "stopped", "interrupted")
-STARTED = ("resuming", "running")
-
-
-def ended_status(statuses: list[tuple[int, str]], since: int = 0) -> str | None:
-    """The terminal status that ends a follow, from (event index, status) pairs in log order; None while
-    the run goes on. Only a terminal status after the last resuming/running, and whose index is at least
-    ``since``, counts."""
-    last_start = max((off for off, s in statuses if s in STARTED), default=-1)
-    for off, s in reversed(statuses):
-        if off <= last_start:
-            return None
-        if s in ENDED and off >= since:
-            return s
-    return None
+ENDED = TERMINAL  # the names this module used before ft_lab.rundir.status held them
 
 
 class RunFollower:
@@ -82,7 +69,7 @@ class RunFollower:
         proc = self.handle.process
         if proc is not None:  # the worker this kernel started
             return proc.poll() is not None
-        return self.handle.status in ("interrupted", "failed")  # run.py's view: its worker pid is dead
+        return self.handle.status in (INTERRUPTED, FAILED)  # run.py's view: its worker pid is dead
 
     def poll(self) -> bool:
         """Apply what is new; return True once the run has ended (and ``on_end`` has run once)."""

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+from ..rundir.layout import RunLayout
 
 
 class Job:
@@ -66,8 +67,9 @@ def _models(run_dir):
     from ..core.recipe import Recipe
 
     run_dir = Path(run_dir)
-    recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
-    labels = _json.loads((run_dir / "data" / "report.json").read_text(encoding="utf-8")).get("labels")
+    layout = RunLayout(run_dir)
+    recipe = Recipe.from_yaml(layout.recipe)
+    labels = _json.loads(layout.data_report.read_text(encoding="utf-8")).get("labels")
     tuned, tokenizer, _method = rebuild_model(run_dir, recipe)
     try:
         from transformers import set_seed

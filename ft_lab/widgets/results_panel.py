@@ -11,6 +11,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from ..rundir.layout import RunLayout
 from ..analysis.html_report import confusion_html
 from .plots import confusion_table_html, metrics_table_html, table_html
 
@@ -55,8 +56,9 @@ class ResultsPanel(W.VBox):
         """Read ``metrics.json`` and ``eval_details.json`` of a run directory."""
         from ..errors import UserError
         self.run_dir = Path(run_dir)
-        metrics = _read(self.run_dir / "metrics.json", {})
-        details = _read(self.run_dir / "eval_details.json", {})
+        layout = RunLayout(self.run_dir)
+        metrics = _read(layout.metrics, {})
+        details = _read(layout.eval_details, {})
         if not metrics:
             self.metrics.value = "<p style='color:#777'>No metrics in this run yet.</p>"
             return
@@ -91,8 +93,9 @@ class ResultsPanel(W.VBox):
         """The same content as plain HTML (the heatmap as a colored table), for snapshots."""
         if self.run_dir is None:
             return ""
-        metrics = _read(self.run_dir / "metrics.json", {})
-        details = _read(self.run_dir / "eval_details.json", {})
+        layout = RunLayout(self.run_dir)
+        metrics = _read(layout.metrics, {})
+        details = _read(layout.eval_details, {})
         parts = ["<h4>Metrics</h4>" + metrics_table_html(metrics), self.outcomes.value]
         cm, _per = confusion_of(details)
         if cm:

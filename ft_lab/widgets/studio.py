@@ -230,9 +230,9 @@ class Studio(W.VBox):
     def _finished(self, handle, status: str) -> None:
         if handle is None:
             return
-        if (Path(handle.dir) / "metrics.json").exists():
+        if handle.layout.metrics.exists():
             self.results.load(handle.dir)
-        if (Path(handle.dir) / "predictions" / "finetuned.jsonl").exists():
+        if handle.layout.predictions("finetuned").exists():
             self.errors.load(handle.dir)
         self.runs.refresh()
         self.playground.refresh(select=str(handle.dir))
@@ -252,7 +252,7 @@ class Studio(W.VBox):
             curves = curves_from_events(h.events())
             parts.append(svg_lines({k: v for k, v in curves.items() if k != "learning rate"}, title="loss"))
             parts.append(lr_find_html(h.dir))
-            if self.results.run_dir is None and (h.dir / "metrics.json").exists():
+            if self.results.run_dir is None and h.layout.metrics.exists():
                 self.results.load(h.dir)
         body = self.results.static_html()
         parts.append(body or "<h4>Metrics</h4><table class=\"ft-lab-metrics\"><tr><th>metric</th><th>base</th>"

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 
 import ipywidgets as W
 
+from ..rundir.layout import RunLayout
 from ..errors import RecipeError, UserError
 from ..core.recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
-from ..workflows.runner import TERMINAL, RunHandle
+from ..rundir.progress import Progress, format_eta
+from ..rundir.status import RESUMABLE, RUNNING, TERMINAL
+from ..workflows.runner import RunHandle
 from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import LossChart, curves_from_events, svg_lr_find
@@ -35,12 +37,6 @@ _PHASES = {"evaluate_base": "evaluating the base model", "train": "training",
            "lr_find": "finding the learning rate"}
 
 
-def _eta(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
-        else f"{seconds // 60}:{seconds % 60:02d}"
-
-
 def lr_find_html(run_dir) -> str:
     """The range test's plot from ``RUN_DIR/lr_find.json`` ('' when there is none or it cannot be read)."""
     from ..safety.atomic import read_json
@@ -48,7 +44,7 @@ def lr_find_html(run_dir) -> str:
     if run_dir is None:
         return ""
     try:
-        found = read_json(run_dir / "lr_find.json")
+        found = read_json(RunLayout(run_dir).lr_find)
     except (OSError, UserError):
         return ""
     return svg_lr_find(found) if isinstance(found, dict) else ""
@@ -110,15 +106,24 @@ class TrainPanel(W.VBox):
 
     def _reset_live(self) -> None:
         self.events: list[dict] = []
-        self.step = 0
-        self.max_steps = 0
-        self.t_begin = None
-        self.step_begin = 0
-        self.tokens_per_second = None
-        self.mfu = self.padding_saved = None  # MFU on a GPU; share of padding that packing saved
-        self.phase = None
-        self.last_status = None
+        self.live = Progress()  # step, ETA, phase, speed: ft_lab.rundir.progress, as the CLI and sidebar
         self.error = None
+
+    @property
+    def step(self) -> int:
+        return self.live.step
+
+    @property
+    def max_steps(self) -> int:
+        return self.live.max_steps or 0
+
+    @property
+    def phase(self) -> str | None:
+        return self.live.phase
+
+    @property
+    def last_status(self) -> str | None:
+        return self.live.status
 
     # --- state ----------------------------------------------------------------------------------
     def sync(self) -> None:
@@ -239,44 +244,26 @@ class TrainPanel(W.VBox):
     def _fold(self, e: dict) -> None:
         kind = e.get("type")
         self.events.append(e)
-        if kind == "status":
-            self.last_status = e.get("status")
-            if e.get("error"):
-                self.error = e["error"]
-        elif kind == "phase":
-            self.phase = e.get("phase")
-        elif kind == "train_begin":
-            self.max_steps = e.get("max_steps") or self.max_steps
-            self.step = self.step_begin = e.get("step", 0)
-            self.t_begin = e.get("time")
-        elif kind == "log":
-            self.step = e.get("step", self.step)
-            self.max_steps = e.get("max_steps") or self.max_steps
-            if e.get("tokens_per_second") is not None:
-                self.tokens_per_second = e["tokens_per_second"]
-                self.mfu = e.get("mfu")
-            if self.t_begin is not None and self.step > self.step_begin:
-                self._rate = (e.get("time", time.time()) - self.t_begin) / (self.step - self.step_begin)
-        elif kind == "packing":
-            self.padding_saved = e.get("padding_saved")
+        self.live.update(e)
+        if kind == "status" and e.get("error"):
+            self.error = e["error"]
         elif kind == "lr_find":
             self.lr_plot.value = lr_find_html(self.handle.dir if self.handle is not None else None)
-        elif kind in ("checkpoint", "train_end") and e.get("step"):
-            self.step = e["step"]
 
     def _redraw(self) -> None:
         total = max(self.max_steps, 1)
         self.progress.max = total
         self.progress.value = min(self.step, total)
         parts = [f"step {self.step}/{self.max_steps or '?'}"]
-        rate = getattr(self, "_rate", None)
-        if rate and self.max_steps and self.last_status == "running":
-            parts.append(f"ETA {_eta(rate * (self.max_steps - self.step))}")
-        if self.tokens_per_second is not None:
-            parts.append(f"{self.tokens_per_second:,.0f} tokens/s"
-                         + (f" (MFU {self.mfu:.0%})" if self.mfu is not None else ""))
-        if self.padding_saved:
-            parts.append(f"packing saved {self.padding_saved:.0%} padding")
+        eta = self.live.eta()
+        if eta is not None and self.last_status == RUNNING:
+            parts.append(f"ETA {format_eta(eta)}")
+        live = self.live
+        if live.tokens_per_second is not None:
+            parts.append(f"{live.tokens_per_second:,.0f} tokens/s"
+                         + (f" (MFU {live.mfu:.0%})" if live.mfu is not None else ""))
+        if live.padding_saved:
+            parts.append(f"packing saved {live.padding_saved:.0%} padding")
         self.progress_text.value = " · ".join(parts)
         self.chart.set(curves_from_events(self.events))
         status = (self.follower.status if self.follower is not None else None) or self.last_status or "created"
@@ -303,7 +290,7 @@ class TrainPanel(W.VBox):
     def _ended(self, status: str) -> None:
         self.start_button.disabled = False
         self.stop_button.disabled = True
-        self.resume_button.disabled = status not in ("stopped", "failed", "interrupted")
+        self.resume_button.disabled = status not in RESUMABLE
         if status == "interrupted":
             self._show_status("interrupted: the worker ended without a last word (killed?); Resume continues "
                               "from the last checkpoint", "#a60")
@@ -315,4 +302,4 @@ class TrainPanel(W.VBox):
 
     @property
     def finished(self) -> bool:
-        return self.handle is not None and self.handle.status in (*TERMINAL, "interrupted")
+        return self.handle is not None and self.handle.status in TERMINAL

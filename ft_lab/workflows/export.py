@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..rundir.layout import RunLayout
 from ..errors import UserError
 
 #: files of final/ that are not the model (the tokenizer is saved again from the run's tokenizer)
@@ -40,9 +41,9 @@ def _completed_run(run_dir) -> tuple[Path, object]:
         raise UserError(f"{handle.dir}: the run is {status}, not completed; only a completed run can be exported"
                         + (f" (continue it with: ft-lab resume {handle.dir})"
                            if status in ("stopped", "interrupted", "failed") else ""))
-    if not (handle.dir / "final").is_dir() or not (handle.dir / "recipe.yaml").exists():
+    if not handle.layout.final.is_dir() or not handle.layout.recipe.exists():
         raise UserError(f"{handle.dir}: no final/ folder or recipe.yaml; the run directory is incomplete")
-    return handle.dir, Recipe.from_yaml(handle.dir / "recipe.yaml")
+    return handle.dir, Recipe.from_yaml(handle.layout.recipe)
 
 
 def rebuild_model(run_dir, recipe=None):
@@ -51,13 +52,14 @@ def rebuild_model(run_dir, recipe=None):
     from ..core.recipe import Recipe
 
     run_dir = Path(run_dir)
-    recipe = recipe or Recipe.from_yaml(run_dir / "recipe.yaml")
-    report = json.loads((run_dir / "data" / "report.json").read_text(encoding="utf-8"))
+    layout = RunLayout(run_dir)
+    recipe = recipe or Recipe.from_yaml(layout.recipe)
+    report = json.loads(layout.data_report.read_text(encoding="utf-8"))
     method = recipe.method.create("method")
     source = resolve_source(recipe.model)
     tokenizer = load_tokenizer(recipe.model, source)
     base = load_model(recipe.model, source, recipe.model_task(), report.get("labels"), tokenizer)
-    model = type(method).load(base, run_dir / "final")
+    model = type(method).load(base, layout.final)
     model.eval()
     return model, tokenizer, method
 
@@ -111,7 +113,7 @@ def _generation_config(recipe, dest: Path) -> None:
 def _write_unmerged(run_dir: Path, recipe, dest: Path) -> list[str]:
     from ..models.model_loading import load_tokenizer, resolve_source
 
-    final = run_dir / "final"
+    final = RunLayout(run_dir).final
     for item in final.iterdir():
         if item.name in _SKIP:
             continue
@@ -146,9 +148,10 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
 
     run_dir = Path(run_dir)
     task = recipe.task.type
-    report = read_json(run_dir / "data" / "report.json", {}) or {}
-    metrics = read_json(run_dir / "metrics.json", {}) or {}
-    info = read_json(run_dir / "run.json", {}) or {}
+    layout = RunLayout(run_dir)
+    report = read_json(layout.data_report, {}) or {}
+    metrics = read_json(layout.metrics, {}) or {}
+    info = read_json(layout.info, {}) or {}
     base_name = recipe.model.name_or_path
     base_text = ("`tiny`, ft-lab's built-in small Llama-style model (2 layers, hidden size 128; "
                  "`ft_lab.models.tiny.ensure_tiny()` builds it)" if base_name == "tiny" else f"`{base_name}`")

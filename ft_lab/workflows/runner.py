@@ -1,23 +1,12 @@
 """The run directory, the single source of truth for a run, and the handle to a running worker.
 
-Layout of ``RUNS_DIR/<run id>/``::
-
-    recipe.yaml            the resolved recipe (absolute data paths, every default spelled out)
-    run.json               id, created time, task, model, method
-    events.jsonl           append-only event log: status changes, training logs, eval results
-    data/                  prepared splits, rejected rows, data report
-    checkpoints/           Trainer checkpoints (safetensors)
-    final/                 the trained adapter or model, with its tokenizer
-    predictions/           base.jsonl and finetuned.jsonl, one test example per line
-    metrics.json           {"base": {...}, "finetuned": {...}, "headline": "<metric>"}
-    worker.log, worker.pid, stop (a stop request)
-    worker.lock            flock-ed by the live worker for its whole life (liveness, one worker per run)
+The layout of ``RUNS_DIR/<run id>/`` is ``ft_lab.rundir.layout``; reading it, ``ft_lab.rundir.reader``;
+the statuses, ``ft_lab.rundir.status``; the lock, ``ft_lab.rundir.lock``.
 
 Every view (CLI, panels, JupyterLab) rebuilds a run from these files; none of them trains.
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -30,13 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UserError
+from ..rundir.events import SCHEMA_VERSION
+from ..rundir.layout import RunLayout, is_run_dir
+from ..rundir.lock import WORKER_LOCK, lock_holder, try_lock, write_lock_info  # noqa: F401  (the run lock)
 from ..rundir.reader import RunFiles, last_checkpoint, read_events  # noqa: F401  (read_events: run API)
-
-# A run's statuses, in events.jsonl order: created -> running -> (completed | failed | stopped | interrupted);
-# ``resume`` appends resuming -> running -> ... again. Only a terminal status written after the latest
-# ``resuming`` ends a wait. See docs/runs.md.
-TERMINAL = ("completed", "failed", "stopped", "interrupted")
-LIVE = ("created", "running", "resuming")
+# A run's statuses (created -> running -> terminal; resume: resuming -> running -> ...); only a terminal
+# status written after the latest ``resuming`` ends a wait. See ft_lab.rundir.status and docs/runs.md.
+from ..rundir.status import COMPLETED, LIVE, RESUMABLE, TERMINAL  # noqa: F401  (re-exported: run API)
 DEFAULT_RUNS_DIR = "runs"
 LOG_TAIL_LINES = 20
 
@@ -79,7 +68,7 @@ class RunHandle(RunFiles):
 
     def __init__(self, run_dir: str | os.PathLike, process: subprocess.Popen | None = None):
         path = Path(run_dir)
-        if not (path / "run.json").exists():
+        if not is_run_dir(path):
             raise UserError(f"{path.resolve()}: not an ft-lab run directory (no run.json)")
         super().__init__(path)
         self.process = process
@@ -88,13 +77,10 @@ class RunHandle(RunFiles):
     def __repr__(self):
         return f"RunHandle({str(self.dir)!r}, status={self.status!r})"
 
-    def recipe(self):
-        return self.load_recipe()
-
     @property
     def pid(self) -> int | None:
         try:
-            return int((self.dir / "worker.pid").read_text())
+            return int(self.layout.worker_pid.read_text())
         except (FileNotFoundError, ValueError):
             return None
 
@@ -108,17 +94,13 @@ class RunHandle(RunFiles):
         pid = self.pid
         if pid is None:
             return status  # created, and no worker was ever started for it
-        if not (self.dir / WORKER_LOCK).exists() and _pid_alive(pid):
+        if not self.layout.worker_lock.exists() and _pid_alive(pid):
             return status  # a worker of an ft-lab version without worker locks
         return check_liveness(self)
 
     @property
     def error(self) -> str | None:
         return self.last_status_event().get("error")
-
-    def predictions(self, which: str = "finetuned") -> list[dict]:
-        from ..safety.atomic import read_jsonl
-        return read_jsonl(self.predictions_path(which))
 
     def wait(self, timeout: float | None = None, poll: float = 0.5, on_event=None) -> str:
         """Block until the current attempt ends (or ``timeout`` seconds pass); return the status.
@@ -149,7 +131,7 @@ class RunHandle(RunFiles):
 
     def stop(self) -> None:
         """Ask the worker to save a checkpoint and end cleanly (it checks after each step)."""
-        atomic_write_text(self.dir / "stop", "stop requested\n")
+        atomic_write_text(self.layout.stop, "stop requested\n")
 
     def kill(self) -> None:
         """End the worker at once (SIGKILL), as a crash would; ``resume`` continues from the last checkpoint."""
@@ -166,13 +148,12 @@ class RunHandle(RunFiles):
 
 
 # --- liveness: the worker holds an flock on worker.lock for its whole life ----------------------
-from ..rundir.reader import WORKER_LOCK, _try_lock, lock_holder  # noqa: E402,F401  (the run lock)
 
 
 def check_liveness(handle: RunHandle) -> str:
     """The run's status; a live status whose worker is gone becomes ``failed`` (written once)."""
     try:
-        fd = _try_lock(handle.dir)
+        fd = try_lock(handle.dir)
     except OSError:  # a read-only copy of a run: nothing can be checked or written
         return handle.last_status_event()["status"]
     if fd is None:
@@ -199,7 +180,7 @@ def _settle(handle: RunHandle) -> str:
 
 
 def worker_died_event(run_dir: Path, status: str, exit_code: int | None) -> dict:
-    tail = log_tail(run_dir / "worker.log")
+    tail = log_tail(RunLayout(run_dir).worker_log)
     last = next((line for line in reversed(tail) if line.strip()), "")
     how = f"exit code {exit_code}" if exit_code is not None else "killed or crashed"
     checkpoint = last_checkpoint(run_dir)
@@ -249,14 +230,15 @@ def create_run(recipe, runs_dir=None) -> Path:
     run_id = new_run_id(recipe.task.type, recipe.method.name)
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
     try:
-        prepared.write(tmp / "data")
-        atomic_write_text(tmp / "recipe.yaml", recipe.to_yaml())
+        layout = RunLayout(tmp)
+        prepared.write(layout.data)
+        atomic_write_text(layout.recipe, recipe.to_yaml())
         save_run_plugins(tmp, recipe)  # plugins registered in this process (a notebook's cells) reach the worker
-        atomic_write_json(tmp / "run.json", {
+        atomic_write_json(layout.info, {
             "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
             "headline": recipe.headline_metric(), "ft_lab_version": _version()})
-        append_event(tmp, {"type": "status", "status": "created"})
+        append_event(tmp, {"type": "status", "status": "created", "schema": SCHEMA_VERSION})
         if choices:
             append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
         if deferred:
@@ -305,13 +287,14 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
 
     run_dir = Path(run_dir).resolve()
     if lock_fd is None:
-        lock_fd = _try_lock(run_dir, wait=2.0)
+        lock_fd = try_lock(run_dir, wait=2.0)
         if lock_fd is None:
             raise UserError(f"{run_dir}: a worker is already running on this run (pid {lock_holder(run_dir)}); "
                             f"stop it first")
     try:
-        recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
-        stop_file = run_dir / "stop"
+        layout = RunLayout(run_dir)
+        recipe = Recipe.from_yaml(layout.recipe)
+        stop_file = layout.stop
         if stop_file.exists():
             stop_file.unlink()
         env = dict(os.environ)
@@ -319,20 +302,15 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
         env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
         env["PYTHONUNBUFFERED"] = "1"
         env["FT_LAB_LOCK_FD"] = str(lock_fd)
-        with open(run_dir / "worker.log", "ab") as log:
+        with open(layout.worker_log, "ab") as log:
             proc = subprocess.Popen(worker_command(run_dir, resume, recipe), stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                     start_new_session=True, cwd=str(run_dir), pass_fds=(lock_fd,))
-        _write_lock_info(lock_fd, proc.pid)
-        atomic_write_text(run_dir / "worker.pid", str(proc.pid))
+        write_lock_info(lock_fd, proc.pid)
+        atomic_write_text(layout.worker_pid, str(proc.pid))
     finally:
         os.close(lock_fd)  # the worker holds its own copy of the lock from here on
     return RunHandle(run_dir, proc)
-
-
-def _write_lock_info(fd: int, pid: int) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": pid, "started": round(time.time(), 3)}).encode(), 0)
 
 
 def _as_recipe(recipe):
@@ -363,15 +341,15 @@ def resume(run_dir) -> RunHandle:
     if status == "completed":
         raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
     # a worker that has just written its last status may still be exiting: give it a few seconds
-    fd = _try_lock(handle.dir, wait=10.0 if status in TERMINAL else 2.0)  # a reader may hold it briefly
+    fd = try_lock(handle.dir, wait=10.0 if status in TERMINAL else 2.0)  # a reader may hold it briefly
     if fd is None:
         raise UserError(f"{handle.dir}: the run is still running (worker pid {lock_holder(handle.dir)}); "
                         f"stop it first")
     try:
         status = _settle(handle)
-        if status == "completed":
+        if status == COMPLETED:
             raise UserError(f"{handle.dir}: the run has already completed; nothing to resume")
-        events = handle.dir / "events.jsonl"
+        events = handle.layout.events
         offset = events.stat().st_size if events.exists() else 0
         append_event(handle.dir, {"type": "status", "status": "resuming", "previous": status,
                                   "checkpoint": last_checkpoint(handle.dir)})
@@ -397,5 +375,5 @@ def list_runs(runs_dir=None) -> list[RunHandle]:
     if not root.is_dir():
         return []
     found = [RunHandle(p) for p in root.iterdir()
-             if p.is_dir() and not p.name.startswith(".") and (p / "run.json").exists()]
+             if p.is_dir() and not p.name.startswith(".") and is_run_dir(p)]
     return sorted(found, key=lambda h: h.info.get("created", ""), reverse=True)

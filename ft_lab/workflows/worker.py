@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import logging
 import os
 import shutil
@@ -17,6 +16,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from ..rundir.events import SCHEMA_VERSION
+from ..rundir.layout import RunLayout
 from ..rundir.reader import last_checkpoint  # noqa: F401  (kept importable from here)
 
 
@@ -49,8 +50,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
               "message": f"evaluator {name} failed on {which}: {message}"})
     from ..rundir.inline_plugins import load_run_plugins
     load_run_plugins(run_dir)  # plugins registered in the notebook that created the run
-    recipe = Recipe.from_yaml(run_dir / "recipe.yaml")
-    data = PreparedData.read(run_dir / "data")
+    layout = RunLayout(run_dir)
+    recipe = Recipe.from_yaml(layout.recipe)
+    data = PreparedData.read(layout.data)
     from ..training.defaults import has_auto, resolve_defaults
     if has_auto(recipe):  # a run directory written without its defaults resolved (by hand, or older ft-lab)
         recipe, _ = resolve_defaults(recipe, data)
@@ -70,11 +72,11 @@ def train_run(run_dir: Path, resume: bool) -> str:
     model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **load)
     plan.packing = plan.packing and supports_packed_attention(model)
 
-    metrics_path = run_dir / "metrics.json"
+    metrics_path = layout.metrics
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
     if recipe.model.compare_base and "base" not in metrics and _rank0():
         emit({"type": "phase", "phase": "evaluate_base", "examples": len(data.test)})
-        predict_split(recipe, model, tokenizer, data.test, labels, run_dir / "predictions" / "base.jsonl")
+        predict_split(recipe, model, tokenizer, data.test, labels, layout.predictions("base"))
         metrics = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
@@ -135,8 +137,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})
         return "stopped"
-    final = run_dir / "final"
-    partial = run_dir / "final.partial"
+    final = layout.final
+    partial = layout.final_partial
     if trainer.is_world_process_zero():
         shutil.rmtree(partial, ignore_errors=True)
     with gathered_model(trainer) as trained:  # FSDP: every rank gathers the weights, rank 0 saves them
@@ -151,7 +153,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
         trainer.model = rebuild_model(run_dir, recipe)[0].to(trainer.args.device)
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
-    predict_split(recipe, trainer.model, tokenizer, data.test, labels, run_dir / "predictions" / "finetuned.jsonl")
+    predict_split(recipe, trainer.model, tokenizer, data.test, labels, layout.predictions("finetuned"))
     metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, on_error=evaluator_failed,
                            responders={"finetuned": make_responder(recipe, trainer.model, tokenizer, labels)})
     history = [e for e in trainer.state.log_history if "eval_loss" in e]
@@ -215,17 +217,17 @@ def hold_lock(run_dir: Path) -> None:
             return
         _LOCK.append(int(fd))
     else:
-        fd = os.open(run_dir / "worker.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(RunLayout(run_dir).worker_lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            from ..rundir.reader import lock_holder
+            from ..rundir.lock import lock_holder
             os.close(fd)
             raise SystemExit(f"{run_dir}: another worker (pid {lock_holder(run_dir)}) is running this run; "
                              f"stop it first") from None
         _LOCK.append(fd)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid()}).encode(), 0)
+        from ..rundir.lock import write_lock_info
+        write_lock_info(fd, os.getpid())
     os.set_inheritable(_LOCK[0], False)
 
 
@@ -242,6 +244,7 @@ def main(argv=None) -> int:
     from ..errors import UserError
     from ..safety.redact import RedactingStream
     from ..safety.atomic import atomic_write_text
+    from ..rundir.events import SCHEMA_VERSION
     from ..rundir.reader import append_event
 
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
@@ -251,8 +254,9 @@ def main(argv=None) -> int:
     if _rank0():
         if not supervised:  # supervised: the supervisor holds the lock and worker.pid is its own
             hold_lock(run_dir)
-            atomic_write_text(run_dir / "worker.pid", str(os.getpid()))
-        append_event(run_dir, {"type": "status", "status": "running", "pid": os.getpid(), "resume": args.resume,
+            atomic_write_text(RunLayout(run_dir).worker_pid, str(os.getpid()))
+        append_event(run_dir, {"type": "status", "status": "running", "schema": SCHEMA_VERSION, "pid": os.getpid(),
+                               "resume": args.resume,
                                **({"processes": world_size()} if world_size() > 1 else {})})
     signal.signal(signal.SIGTERM, _on_sigterm)
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
