@@ -15,8 +15,6 @@ from ..core import configs, hookspecs
 from ..core.plugins import DEFAULT_PLUGINS, KINDS, get_registry
 from ..core.recipe import DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
 
-KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators", "baseline": "Baselines"}
-
 
 def first_party_plugins() -> set[str]:
     """Plugin names documented here: the built-in modules and the packages in this repo's plugins/."""
@@ -68,9 +66,9 @@ def render() -> str:
             "start (docs/defaults.md).", ""]
     reg = get_registry()
     keep = first_party_plugins()
-    for kind in (k.name for k in KINDS):
-        title = KIND_TITLES.get(kind, kind.capitalize() + "s")
-        out += [f"## {title}", ""]
+    for k in KINDS:
+        kind = k.name
+        out += [f"## {k.title}", ""]
         for name in reg.names(kind):
             if reg.owner(kind, name) not in keep:
                 continue

@@ -141,6 +141,11 @@ class LlmJudge(Evaluator):
         return "judge_score" if self.config.mode == "single" else "judge_win_rate"
     tasks = ("generation",)
 
+    @property
+    def compares_pairs(self) -> bool:
+        """In ``mode: pairwise`` it compares base with fine-tuned answers (``base_prediction``)."""
+        return self.config.mode == "pairwise"
+
     @dataclass
     class Config:
         model: str = field(default="", metadata={"help": "judge model: a hub id or local folder (or use endpoint)"})
