@@ -211,14 +211,22 @@ def _numbers(name: str, scores) -> None:
     assert not bad, f"{name}.score must return numbers (put tables in details()): {bad!r}"
 
 
+def _examples(inst) -> list[dict]:
+    """The sample examples as scoring hands them to ``inst``: with ``base_prediction`` when it compares pairs."""
+    examples = copy.deepcopy(SAMPLE_EXAMPLES)
+    if inst.compares_pairs:
+        examples = [{**e, "base_prediction": e["reference"]} for e in examples]
+    return examples
+
+
 def check_evaluator_returns_numbers(component) -> None:
     """``score`` returns at least one metric, every value a number; the input examples stay unchanged."""
     inst = _instance(component)
-    examples = copy.deepcopy(SAMPLE_EXAMPLES)
+    examples = _examples(inst)
     scores = inst.score(examples)
     _numbers(type(inst).__name__, scores)
     assert scores, f"{type(inst).__name__}.score returned no metrics"
-    assert examples == SAMPLE_EXAMPLES, f"{type(inst).__name__}.score changed its input examples"
+    assert examples == _examples(inst), f"{type(inst).__name__}.score changed its input examples"
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -230,17 +238,18 @@ def _same(a: dict, b: dict) -> bool:
 def check_evaluator_is_deterministic(component) -> None:
     """The same examples score the same, twice, and on a fresh instance with the same Config."""
     inst = _instance(component)
-    first = inst.score(copy.deepcopy(SAMPLE_EXAMPLES))
-    again = inst.score(copy.deepcopy(SAMPLE_EXAMPLES))
-    fresh = type(inst)(copy.deepcopy(inst.config)).score(copy.deepcopy(SAMPLE_EXAMPLES))
+    first = inst.score(_examples(inst))
+    again = inst.score(_examples(inst))
+    fresh = type(inst)(copy.deepcopy(inst.config)).score(_examples(inst))
     assert _same(first, again) and _same(first, fresh), \
         f"{type(inst).__name__}.score is not deterministic: {first!r}, then {again!r}, then {fresh!r}"
 
 
 def check_evaluator_declarations(component) -> None:
     """``tasks`` names known tasks; ``compares_pairs`` and ``asks_model`` are booleans on the instance
-    (a property may read the Config). One that compares pairs scores examples carrying
-    ``base_prediction`` to numbers; one that asks the model has a ``responder`` the run engine sets."""
+    (a property may read the Config); one that asks the model has a ``responder`` the run engine sets.
+    One that compares pairs is given examples with ``base_prediction`` in the other checks, as scoring
+    gives them."""
     inst = _instance(component)
     name = type(inst).__name__
     assert isinstance(inst.tasks, tuple) and inst.tasks and set(inst.tasks) <= set(TASKS), \
@@ -248,9 +257,6 @@ def check_evaluator_declarations(component) -> None:
     for flag in ("compares_pairs", "asks_model"):
         assert isinstance(getattr(inst, flag), bool), \
             f"{name}.{flag} must be True or False, got {getattr(inst, flag)!r}"
-    if inst.compares_pairs:
-        pairs = [{**e, "base_prediction": e["reference"]} for e in copy.deepcopy(SAMPLE_EXAMPLES)]
-        _numbers(name, inst.score(pairs))
     if inst.asks_model:
         assert hasattr(inst, "responder"), f"{name}.asks_model is True: it needs a responder attribute"
 
