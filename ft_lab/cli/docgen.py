@@ -75,9 +75,25 @@ def render() -> str:
             cls = reg.get(kind, name)
             out += [f"### `{name}`", "", cls.summary() or "(no description)", "",
                     f"Plugin: `{reg.owner(kind, name)}`.", ""]
-            extra = _capabilities(cls) if kind == "method" else []
+            extra = _capabilities(cls) if kind == "method" else _declarations(cls, DECLARATIONS.get(kind, ()))
             out += extra + fields_table(cls.Config)
     return "\n".join(out).rstrip() + "\n"
+
+
+#: The declarations the core reads, shown for each component that makes them (docs/plugins.md explains them).
+DECLARATIONS = {"cleaner": ("masks_personal_data", "drops_empty_rows"), "evaluator": ("compares_pairs", "asks_model"),
+                "baseline": ("needs_model", "default")}
+
+
+def _declarations(cls, names) -> list[str]:
+    parts = []
+    for name in names:
+        value = inspect.getattr_static(cls, name, False)
+        if isinstance(value, property):
+            parts.append(f"{name} (by its settings)")
+        elif value is True:
+            parts.append(name)
+    return ["Declares: " + ", ".join(parts) + ".", ""] if parts else []
 
 
 def _capabilities(cls) -> list[str]:
