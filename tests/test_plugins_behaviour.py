@@ -388,3 +388,29 @@ def test_one_table_of_kinds():
     assert set(BY_KIND) == {k.name for k in KINDS}
     text = docgen.render()
     assert [line[3:] for line in text.splitlines() if line[3:] in {k.title for k in KINDS}] == [k.title for k in KINDS]
+
+
+def test_a_third_party_evaluator_that_calls_a_model_is_left_out_of_error_analysis(tmp_path):
+    from ft_lab.analysis.examples import ExampleSet, cheap
+    from ft_lab.evaluation.judge import LlmJudge
+
+    class Costly(Evaluator):
+        """Would call a judge model for every example."""
+
+        name = "costly"
+        calls_model = True
+
+        def score(self, examples):
+            raise AssertionError("error analysis must not call the model again")
+
+    judge = LlmJudge(LlmJudge.Config(endpoint="http://127.0.0.1:9/v1"))
+    kept = cheap([judge, Costly(), AsksBack()])
+    assert [type(ev) for ev in kept] == [AsksBack]
+    extra = type("CostlyPlugin", (), {"register_evaluators": hookimpl(lambda self, register: register(Costly))})
+    name = register_plugin(extra(), "costly-test")
+    try:
+        run = make_run(tmp_path, "generation", None, gen_examples(PAIRS), evaluate=["costly", "exact_match"])
+        ex = ExampleSet.from_run(run)
+        assert len(ex) == len(PAIRS)
+    finally:
+        unregister_plugin(name)

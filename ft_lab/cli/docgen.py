@@ -81,7 +81,7 @@ def render() -> str:
 
 
 #: The declarations the core reads, shown for each component that makes them (docs/plugins.md explains them).
-DECLARATIONS = {"cleaner": ("masks_personal_data", "drops_empty_rows"), "evaluator": ("compares_pairs", "asks_model"),
+DECLARATIONS = {"cleaner": ("masks_personal_data", "drops_empty_rows"), "evaluator": ("compares_pairs", "asks_model", "calls_model"),
                 "baseline": ("needs_model", "default")}
 
 

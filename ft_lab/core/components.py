@@ -259,6 +259,8 @@ class Evaluator(Component):
     - ``asks_model``: it asks the model new questions (like ``scenarios``). Before ``score``, the run
       engine sets ``responder`` to a function answering a list of inputs with the model in memory;
       baselines' fixed answers are not scored by it.
+    - ``calls_model``: scoring calls a model (a judge, an endpoint, the model under test; ``llm_judge``,
+      ``scenarios``), so error analysis does not re-score examples with it.
     """
 
     kind = "evaluator"
@@ -269,6 +271,9 @@ class Evaluator(Component):
     compares_pairs: bool = False
     #: It asks the model new questions through ``responder``; see the class docstring.
     asks_model: bool = False
+    #: Scoring calls a model (a judge, an endpoint, the model under test): error analysis does not re-score
+    #: examples with it (its scores come from metrics.json and eval_details.json).
+    calls_model: bool = False
     #: Set by the run engine for an evaluator that ``asks_model``: answers a list of inputs with the model.
     responder = None
 
@@ -279,7 +284,7 @@ class Evaluator(Component):
     @classmethod
     def check(cls) -> list[str]:
         problems = super().check() + _tasks_problems(cls)
-        for flag in ("compares_pairs", "asks_model"):
+        for flag in ("compares_pairs", "asks_model", "calls_model"):
             value = getattr(cls, flag)
             if not isinstance(value, (bool, property)):
                 problems.append(f"{cls.__qualname__}.{flag} must be True, False or a property, got {value!r}")

@@ -140,6 +140,7 @@ class LlmJudge(Evaluator):
     def headline(self) -> str:
         return "judge_score" if self.config.mode == "single" else "judge_win_rate"
     tasks = ("generation",)
+    calls_model = True
 
     @property
     def compares_pairs(self) -> bool:

@@ -146,6 +146,7 @@ class Scenarios(Evaluator):
 
     #: The run engine sets ``responder``: a function answering a list of inputs with the trained model.
     asks_model = True
+    calls_model = True
     responder: Optional[Callable[[list[str]], list]] = None
 
     def __init__(self, config=None):

@@ -246,7 +246,7 @@ def check_evaluator_is_deterministic(component) -> None:
 
 
 def check_evaluator_declarations(component) -> None:
-    """``tasks`` names known tasks; ``compares_pairs`` and ``asks_model`` are booleans on the instance
+    """``tasks`` names known tasks; ``compares_pairs``, ``asks_model`` and ``calls_model`` are booleans on the instance
     (a property may read the Config); one that asks the model has a ``responder`` the run engine sets.
     One that compares pairs is given examples with ``base_prediction`` in the other checks, as scoring
     gives them."""
@@ -254,7 +254,7 @@ def check_evaluator_declarations(component) -> None:
     name = type(inst).__name__
     assert isinstance(inst.tasks, tuple) and inst.tasks and set(inst.tasks) <= set(TASKS), \
         f"{name}.tasks must be a non-empty tuple of {', '.join(TASKS)}, got {inst.tasks!r}"
-    for flag in ("compares_pairs", "asks_model"):
+    for flag in ("compares_pairs", "asks_model", "calls_model"):
         assert isinstance(getattr(inst, flag), bool), \
             f"{name}.{flag} must be True or False, got {getattr(inst, flag)!r}"
     if inst.asks_model:
