@@ -31,7 +31,6 @@ LEARNING_RATES = {
     "prefix_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "p_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "adapter": {"encoder": 1e-3, "causal": 3e-4},
-    "reft": {"encoder": 2e-3, "causal": 2e-3},
 }
 FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
 #: A rate table's ``small_causal`` applies to a causal language model under this size. LoRA's
