@@ -22,7 +22,12 @@ from typing import Any, Callable, Iterable, Sequence
 from ..errors import UserError
 from .slices import LENGTH_BUCKETS, LENGTH_EDGES, length_bucket, slice_table
 
-EXPENSIVE = ("llm_judge", "scenarios")  # evaluators that call a model
+
+
+def cheap(evaluators) -> list:
+    """The evaluators error analysis re-scores with, example by example: not those that call a model
+    (``Evaluator.calls_model``: a judge, the model under test)."""
+    return [ev for ev in evaluators if not ev.calls_model]
 
 
 class ExampleSet:
@@ -41,8 +46,9 @@ class ExampleSet:
     def from_run(cls, run_dir: str | Path, which: str = "finetuned", evaluators: list | None = None) -> "ExampleSet":
         """Load ``which`` predictions of a run, scored per example by its evaluators (or ``evaluators``).
 
-        The recipe's ``llm_judge`` and ``scenarios`` are left out by default (judging again costs model
-        calls; their per-example results are in ``eval_details.json``); pass them in ``evaluators`` to use them.
+        The recipe's evaluators that call a model (``calls_model``: ``llm_judge``, ``scenarios``) are left out
+        by default (judging again costs model calls; their per-example results are in ``eval_details.json``);
+        pass them in ``evaluators`` to use them.
         """
         from ..rundir.reader import RunFiles
 
@@ -53,7 +59,7 @@ class ExampleSet:
                             f"{which} predictions yet")
         out = cls(preds, task=run.task)
         if evaluators is None:
-            evaluators = [ev for ev in run.evaluators() if ev.name not in EXPENSIVE]
+            evaluators = cheap(run.evaluators())
         for ev in evaluators:
             out.score_with(ev)
         return out

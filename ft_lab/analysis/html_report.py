@@ -18,7 +18,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..rundir.predictions import atomic_write_text
 from .diff import diff_html
-from .examples import EXPENSIVE, ExampleSet
+from .examples import ExampleSet, cheap
 from .review import ReviewStore
 from ..rundir.reader import RunFiles
 from .slices import slice_table
@@ -206,7 +206,7 @@ def build_report(run_dir: str | Path, worst: int = 20) -> str:
     which = "finetuned" if run.predictions("finetuned") is not None else "base"
     ex, evaluator = ExampleSet([]), None
     if run.predictions(which) is not None:
-        evaluators = [ev for ev in run.evaluators() if ev.name not in EXPENSIVE]
+        evaluators = cheap(run.evaluators())
         ex = ExampleSet(run.predictions(which), task=run.task)
         for ev in evaluators:
             ex.score_with(ev)

@@ -60,6 +60,7 @@ class EmptyFilter(Cleaner):
     """Drop rows whose text (or label) is missing, empty or only whitespace."""
 
     name = "empty_filter"
+    drops_empty_rows = True
 
     @dataclass
     class Config:

@@ -322,6 +322,7 @@ class PiiMask(Cleaner):
     """Mask e-mails, phones, URLs, IPs, cards, My Number and postal codes with typed placeholders."""
 
     name = "pii_mask"
+    masks_personal_data = True
 
     @dataclass
     class Config:

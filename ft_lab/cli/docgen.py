@@ -15,8 +15,6 @@ from ..core import configs, hookspecs
 from ..core.plugins import DEFAULT_PLUGINS, KINDS, get_registry
 from ..core.recipe import DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
 
-KIND_TITLES = {"cleaner": "Cleaners", "method": "Tuning methods", "evaluator": "Evaluators", "baseline": "Baselines"}
-
 
 def first_party_plugins() -> set[str]:
     """Plugin names documented here: the built-in modules and the packages in this repo's plugins/."""
@@ -68,18 +66,34 @@ def render() -> str:
             "start (docs/defaults.md).", ""]
     reg = get_registry()
     keep = first_party_plugins()
-    for kind in (k.name for k in KINDS):
-        title = KIND_TITLES.get(kind, kind.capitalize() + "s")
-        out += [f"## {title}", ""]
+    for k in KINDS:
+        kind = k.name
+        out += [f"## {k.title}", ""]
         for name in reg.names(kind):
             if reg.owner(kind, name) not in keep:
                 continue
             cls = reg.get(kind, name)
             out += [f"### `{name}`", "", cls.summary() or "(no description)", "",
                     f"Plugin: `{reg.owner(kind, name)}`.", ""]
-            extra = _capabilities(cls) if kind == "method" else []
+            extra = _capabilities(cls) if kind == "method" else _declarations(cls, DECLARATIONS.get(kind, ()))
             out += extra + fields_table(cls.Config)
     return "\n".join(out).rstrip() + "\n"
+
+
+#: The declarations the core reads, shown for each component that makes them (docs/plugins.md explains them).
+DECLARATIONS = {"cleaner": ("masks_personal_data", "drops_empty_rows"), "evaluator": ("compares_pairs", "asks_model", "calls_model"),
+                "baseline": ("needs_model", "default")}
+
+
+def _declarations(cls, names) -> list[str]:
+    parts = []
+    for name in names:
+        value = inspect.getattr_static(cls, name, False)
+        if isinstance(value, property):
+            parts.append(f"{name} (by its settings)")
+        elif value is True:
+            parts.append(name)
+    return ["Declares: " + ", ".join(parts) + ".", ""] if parts else []
 
 
 def _capabilities(cls) -> list[str]:

@@ -1,4 +1,4 @@
-"""Component base classes: a cleaner, a tuning method and an evaluator.
+"""Component base classes: a cleaner, a tuning method, an evaluator and a baseline.
 
 A component is a small class with a ``name``, a ``Config`` dataclass and one verb::
 
@@ -91,13 +91,41 @@ class CleanResult:
 
 
 class Cleaner(Component):
-    """Cleans a table: ``clean(rows, columns)`` gets every row (a dict) and the text columns to work on."""
+    """Cleans a table: ``clean(rows, columns)`` gets every row (a dict) and the text columns to work on.
+
+    What the data step does for a cleaner follows from what it declares, never from its name:
+
+    - ``masks_personal_data = True``: it masks personal data (like ``pii_mask`` and ``pii_ner``). It
+      implements ``mask_row(row, columns) -> dict`` (the row with every text field in ``columns``
+      masked; the row itself when nothing changed), and the data step masks with it, before anything
+      is written, every text field of the rows dropped or changed by the steps before it (rejected.jsonl,
+      changes.jsonl). Its ``clean`` reports ``info["pii_found"]`` (count by type: the data report's "PII
+      found by type") and leaves ``before`` as None in its ``changes``. The first such cleaner in
+      ``clean`` masks the earlier records.
+    - ``drops_empty_rows = True``: it drops rows whose text or label is empty (like ``empty_filter``), so
+      loading keeps such rows for it to reject with a reason instead of refusing the file.
+    """
 
     kind = "cleaner"
+    #: It masks personal data and implements ``mask_row(row, columns)``; see the class docstring.
+    masks_personal_data: ClassVar[bool] = False
+    #: It drops rows with an empty text or label: loading lets them through for it to reject.
+    drops_empty_rows: ClassVar[bool] = False
 
     @abc.abstractmethod
     def clean(self, rows: list[dict], columns: list[str]) -> CleanResult:
         """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
+
+    @classmethod
+    def check(cls) -> list[str]:
+        problems = super().check()
+        for flag in ("masks_personal_data", "drops_empty_rows"):
+            if not isinstance(getattr(cls, flag), bool):
+                problems.append(f"{cls.__qualname__}.{flag} must be True or False, got {getattr(cls, flag)!r}")
+        if cls.masks_personal_data is True and not callable(getattr(cls, "mask_row", None)):
+            problems.append(f"{cls.__qualname__}.masks_personal_data is True: it must implement "
+                            f"mask_row(row, columns) (the data step masks earlier records with it)")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -157,6 +185,10 @@ class Method(Component):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: True when the trained result is an adapter saved apart from the base model (peft format).
     adapter: ClassVar[bool] = False
+    #: Peak learning rate for ``train.learning_rate: auto``, by model kind: ``{"encoder": ..., "causal": ...}``
+    #: and optionally ``"small_causal"`` (a causal model under 1B parameters). None: the built-in table
+    #: (``ft_lab.training.defaults.LEARNING_RATES``) when it has the method, else a middle value.
+    default_learning_rates: ClassVar[dict[str, float] | None] = None
 
     def __init__(self, config: Any = None):
         super().__init__(config)
@@ -166,6 +198,17 @@ class Method(Component):
     @abc.abstractmethod
     def prepare(self, model, task: str):
         """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
+
+    @classmethod
+    def check(cls) -> list[str]:
+        problems = super().check()
+        rates = cls.default_learning_rates
+        if rates is not None and not (
+                isinstance(rates, dict) and {"encoder", "causal"} <= set(rates) <= {"encoder", "causal", "small_causal"}
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in rates.values())):
+            problems.append(f"{cls.__qualname__}.default_learning_rates must be None or a dict of positive numbers "
+                            f"with keys encoder, causal (and optionally small_causal), got {rates!r}")
+        return problems
 
     # --- optional hooks the training engine calls (safe defaults) ---------------------------------
     def load_kwargs(self) -> dict:
@@ -205,16 +248,47 @@ class Evaluator(Component):
     """Scores predictions: ``score(examples)`` gets one dict per test example and returns metrics.
 
     Each example has ``input``, ``reference`` and ``prediction`` (strings; labels for classification).
+
+    What scoring does for an evaluator follows from what it declares, never from its name:
+
+    - ``compares_pairs``: it compares the fine-tuned model's answers with the base model's (like
+      ``llm_judge`` in ``mode: pairwise``). Scoring runs it once, on the fine-tuned side, with
+      ``base_prediction`` added to each example from ``predictions/base.jsonl`` (a run without base
+      predictions is refused with a message); baselines' answers are not scored by it. A class attribute,
+      or a property when it depends on the Config.
+    - ``asks_model``: it asks the model new questions (like ``scenarios``). Before ``score``, the run
+      engine sets ``responder`` to a function answering a list of inputs with the model in memory;
+      baselines' fixed answers are not scored by it.
+    - ``calls_model``: scoring calls a model (a judge, an endpoint, the model under test; ``llm_judge``,
+      ``scenarios``), so error analysis does not re-score examples with it.
     """
 
     kind = "evaluator"
     tasks: ClassVar[tuple[str, ...]] = TASKS
     #: Whether a higher value is better, for each metric name this evaluator returns.
     higher_is_better: ClassVar[bool] = True
+    #: It compares fine-tuned answers with the base model's (``base_prediction``); see the class docstring.
+    compares_pairs: bool = False
+    #: It asks the model new questions through ``responder``; see the class docstring.
+    asks_model: bool = False
+    #: Scoring calls a model (a judge, an endpoint, the model under test): error analysis does not re-score
+    #: examples with it (its scores come from metrics.json and eval_details.json).
+    calls_model: bool = False
+    #: Set by the run engine for an evaluator that ``asks_model``: answers a list of inputs with the model.
+    responder = None
 
     @abc.abstractmethod
     def score(self, examples: list[dict]) -> dict[str, float]:
         """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
+
+    @classmethod
+    def check(cls) -> list[str]:
+        problems = super().check() + _tasks_problems(cls)
+        for flag in ("compares_pairs", "asks_model", "calls_model"):
+            value = getattr(cls, flag)
+            if not isinstance(value, (bool, property)):
+                problems.append(f"{cls.__qualname__}.{flag} must be True, False or a property, got {value!r}")
+        return problems
 
     def headline(self) -> str:
         """The key of ``score``'s result a run is judged on when this evaluator is listed first (the
@@ -250,5 +324,18 @@ class Baseline(Component):
     def predict(self, train: list[dict], test: list[dict], context) -> list:
         """The component's verb: every subclass implements it (``check`` refuses one that does not)."""
 
+    @classmethod
+    def check(cls) -> list[str]:
+        problems = super().check() + _tasks_problems(cls)
+        for flag in ("needs_model", "default"):
+            if not isinstance(getattr(cls, flag), bool):
+                problems.append(f"{cls.__qualname__}.{flag} must be True or False, got {getattr(cls, flag)!r}")
+        return problems
 
-BASES = {"cleaner": Cleaner, "method": Method, "evaluator": Evaluator, "baseline": Baseline}
+
+def _tasks_problems(cls) -> list[str]:
+    tasks = cls.tasks
+    if not isinstance(tasks, tuple) or not tasks or any(t not in TASKS for t in tasks):
+        return [f"{cls.__qualname__}.tasks must be a non-empty tuple of {', '.join(TASKS)}, got {tasks!r}"]
+    return []
+

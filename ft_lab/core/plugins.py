@@ -43,10 +43,12 @@ DEFAULT_PLUGINS = ("ft_lab.default_plugins.default_cleaners", "ft_lab.default_pl
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of component: its name, its base class; the hook ``register_<name>s`` registers it."""
+    """A kind of component: its name, its base class, its title in the docs; the hook ``register_<name>s``
+    registers it."""
 
     name: str
     base: type
+    title: str
 
     @property
     def plural(self) -> str:
@@ -57,9 +59,10 @@ class Kind:
         return f"register_{self.plural}"
 
 
-#: Every component kind, in display order. A new kind is one line here plus its hookspec.
-KINDS = (Kind("cleaner", Cleaner), Kind("method", Method), Kind("evaluator", Evaluator),
-         Kind("baseline", Baseline))
+#: Every component kind, in display order: the one table of kinds (the registry, the conformance kit, the
+#: reference docs and ``ft-lab plugins`` read it). A new kind is one line here plus its hookspec.
+KINDS = (Kind("cleaner", Cleaner, "Cleaners"), Kind("method", Method, "Tuning methods"),
+         Kind("evaluator", Evaluator, "Evaluators"), Kind("baseline", Baseline, "Baselines"))
 KIND_BY_NAME = {k.name: k for k in KINDS}
 
 

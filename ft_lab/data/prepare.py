@@ -103,14 +103,18 @@ def clean_examples(recipe, examples: list[dict], split_name: str, registry=None,
     return examples, rejected, steps
 
 
+def _cleaner_class(spec, registry):
+    from ..core.plugins import get_registry
+    return (registry or get_registry()).get("cleaner", spec.name)
+
+
 def _mask_earlier_records(recipe, registry, task: str, rejected: list[dict], changes: list[dict]) -> None:
-    """Rows dropped or changed before ``pii_mask`` ran still hold PII: mask them too before anything is written."""
-    spec = next((s for s in recipe.clean if s.name in ("pii_mask", "pii_ner")), None)
+    """Rows dropped or changed before a cleaner that ``masks_personal_data`` (``pii_mask``, ``pii_ner``, a
+    plugin's) ran still hold PII: the first such cleaner masks them too before anything is written."""
+    spec = next((s for s in recipe.clean if _cleaner_class(s, registry).masks_personal_data), None)
     if spec is None:
         return
     masker = spec.create("cleaner", registry)
-    if not hasattr(masker, "mask_row"):
-        return
     for rec in rejected:
         rec["row"] = masker.mask_row(rec["row"], text_columns(task, rec["row"]))
     for rec in changes:
@@ -124,7 +128,7 @@ def prepare_data(recipe, registry=None) -> PreparedData:
     d = recipe.data
     task = recipe.task.type
     source = recipe.resolve_path(d.path or d.train)
-    allow_empty = any(s.name == "empty_filter" for s in recipe.clean)
+    allow_empty = any(_cleaner_class(s, registry).drops_empty_rows for s in recipe.clean)
     loaded: list[dict] = []
     rejected, steps, changes, warnings = [], [], [], []
     given = {name: load_examples(recipe, _key(recipe, name), loaded, allow_empty, rejected)

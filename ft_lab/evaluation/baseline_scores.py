@@ -12,7 +12,7 @@ def score_rows(evaluators, rows: list[dict]) -> tuple[dict, dict]:
     """Scores of every evaluator that can score these rows without the model; failures in the second dict."""
     scores, failed = {}, {}
     for ev in evaluators:
-        if hasattr(ev, "responder") or getattr(ev.config, "mode", None) == "pairwise":
+        if ev.asks_model or ev.compares_pairs:
             continue  # scenario tests and pairwise judges ask or compare models, not fixed answers
         try:
             result = ev.score(rows)

@@ -140,6 +140,12 @@ class LlmJudge(Evaluator):
     def headline(self) -> str:
         return "judge_score" if self.config.mode == "single" else "judge_win_rate"
     tasks = ("generation",)
+    calls_model = True
+
+    @property
+    def compares_pairs(self) -> bool:
+        """In ``mode: pairwise`` it compares base with fine-tuned answers (``base_prediction``)."""
+        return self.config.mode == "pairwise"
 
     @dataclass
     class Config:

@@ -41,15 +41,16 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
         scores = dict(metrics.get(which) or {})
         info = dict(details.get(which) or {})
         for ev in evaluators:
-            if hasattr(ev, "responder") and responders and which in responders:
+            if ev.asks_model and responders and which in responders:
                 ev.responder = responders[which]
             data = examples
-            if getattr(ev.config, "mode", None) == "pairwise":
+            if ev.compares_pairs:
                 if which == "base":
-                    continue  # a pairwise judge compares base with fine-tuned once, on the fine-tuned side
+                    continue  # it compares base with fine-tuned once, on the fine-tuned side
                 if found["base"] is None:
-                    raise UserError(f"llm_judge (pairwise) needs {run.dir / 'predictions' / 'base.jsonl'}; "
-                                    f"set model.compare_base: true, or use mode: single")
+                    raise UserError(f"{ev.name} compares fine-tuned answers with the base model's: it needs "
+                                    f"{run.dir / 'predictions' / 'base.jsonl'}; set model.compare_base: true, or "
+                                    f"a setting of it that does not compare (llm_judge: mode: single)")
                 data = attach_base(examples, found["base"])
             if progress:
                 progress(f"{which}: {ev.name}")

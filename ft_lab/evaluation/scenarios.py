@@ -144,7 +144,9 @@ class Scenarios(Evaluator):
                 except UserError as exc:
                     raise ValueError(str(exc)) from None
 
-    #: Set by the run engine: answers a list of inputs with the trained model.
+    #: The run engine sets ``responder``: a function answering a list of inputs with the trained model.
+    asks_model = True
+    calls_model = True
     responder: Optional[Callable[[list[str]], list]] = None
 
     def __init__(self, config=None):

@@ -21,7 +21,8 @@ import math
 import tempfile
 
 from ..core import configs
-from ..core.components import Baseline, Cleaner, Component, Evaluator, Method
+from ..core.components import TASKS, Component
+from ..core.plugins import KINDS
 from ..errors import UserError
 from .tiny_task import check_method, logits, single_thread, tiny_batch, tiny_model, tiny_tokenizer
 
@@ -55,8 +56,9 @@ def _instance(component) -> Component:
 def check_registration_rules(component) -> None:
     """A lowercase ``name``, a dataclass ``Config`` ft-lab can read, the kind's verb implemented."""
     cls = _cls(component)
-    assert isinstance(cls, type) and issubclass(cls, (Cleaner, Method, Evaluator, Baseline)), \
-        f"{cls!r} is not a subclass of ft_lab.Cleaner, ft_lab.Method, ft_lab.Evaluator or ft_lab.Baseline"
+    bases = [f"ft_lab.{k.base.__name__}" for k in KINDS]
+    assert isinstance(cls, type) and issubclass(cls, tuple(k.base for k in KINDS)), \
+        f"{cls!r} is not a subclass of {', '.join(bases[:-1])} or {bases[-1]}"
     problems = cls.check()
     assert not problems, "; ".join(problems)
 
@@ -119,6 +121,62 @@ def check_cleaner_handles_empty_input(component) -> None:
         f"{_cls(component).__name__}.clean([]) must return no rows, got {result!r}"
 
 
+def _flag(cls, name: str) -> bool:
+    value = getattr(cls, name)
+    assert isinstance(value, bool), f"{cls.__name__}.{name} must be True or False, got {value!r}"
+    return value
+
+
+PII_ROWS = [{"text": "Mail taro@example.com or call 03-1234-5678.", "label": "a", "meta": {}},
+            {"text": "No personal data here.", "label": "b", "meta": {}}]
+
+
+def check_cleaner_masking_is_declared_and_honoured(component) -> None:
+    """A cleaner that declares ``masks_personal_data`` implements ``mask_row(row, columns)`` (the data step
+    masks the rows dropped or changed before it with it): it returns a row with the same fields, leaves
+    its input unchanged and masks a row as ``clean`` does; ``clean`` reports ``info["pii_found"]`` (count
+    by type, the data report's table) and keeps no originals (``before`` is None in its changes)."""
+    cls = _cls(component)
+    if not _flag(cls, "masks_personal_data"):
+        return
+    inst = _instance(component)
+    assert callable(getattr(inst, "mask_row", None)), \
+        f"{cls.__name__}.masks_personal_data is True: it must implement mask_row(row, columns)"
+    rows = copy.deepcopy(SAMPLE_ROWS + PII_ROWS)
+    result = _clean(inst, copy.deepcopy(rows))
+    found = result.info.get("pii_found")
+    assert isinstance(found, dict) and all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+                                           for k, v in found.items()), \
+        f"{cls.__name__}.clean must report info['pii_found'] as {{type: count}}, got {found!r}"
+    kept = [ch for ch in result.changes if ch.get("before") is not None]
+    assert not kept, f"{cls.__name__}.clean keeps personal data in changes[...]['before']: leave it None"
+    masked = []
+    for row in rows:
+        given = copy.deepcopy(row)
+        out = inst.mask_row(given, ["text"])
+        assert given == row, f"{cls.__name__}.mask_row changed its input row in place"
+        assert isinstance(out, dict) and set(out) == set(row), \
+            f"{cls.__name__}.mask_row must return the row (same fields) with its text masked, got {out!r}"
+        masked.append(out)
+    if not result.rejected and len(result.rows) == len(rows):
+        assert masked == list(result.rows), \
+            f"{cls.__name__}.mask_row must mask a row as clean does: {masked!r} != {list(result.rows)!r}"
+
+
+def check_cleaner_empty_rows_are_declared_and_honoured(component) -> None:
+    """A cleaner that declares ``drops_empty_rows`` rejects, with a reason, rows whose text is empty (the
+    data step lets them through loading for it)."""
+    cls = _cls(component)
+    if not _flag(cls, "drops_empty_rows"):
+        return
+    rows = [{"text": "", "label": "a", "meta": {}}, {"text": "   ", "label": "b", "meta": {}},
+            {"text": "Hello", "label": "a", "meta": {}}]
+    result = _clean(component, copy.deepcopy(rows))
+    dropped = [row for row, _ in result.rejected]
+    assert rows[0] in dropped and rows[1] in dropped and rows[2] in result.rows, \
+        f"{cls.__name__}.drops_empty_rows is True: clean must reject the rows with empty text and keep the others"
+
+
 # --- methods -------------------------------------------------------------------------------------
 def check_method_learns_and_reloads(component) -> None:
     """For each task it supports: trains the tiny model a few steps (the loss falls by 20% at a learning
@@ -153,14 +211,22 @@ def _numbers(name: str, scores) -> None:
     assert not bad, f"{name}.score must return numbers (put tables in details()): {bad!r}"
 
 
+def _examples(inst) -> list[dict]:
+    """The sample examples as scoring hands them to ``inst``: with ``base_prediction`` when it compares pairs."""
+    examples = copy.deepcopy(SAMPLE_EXAMPLES)
+    if inst.compares_pairs:
+        examples = [{**e, "base_prediction": e["reference"]} for e in examples]
+    return examples
+
+
 def check_evaluator_returns_numbers(component) -> None:
     """``score`` returns at least one metric, every value a number; the input examples stay unchanged."""
     inst = _instance(component)
-    examples = copy.deepcopy(SAMPLE_EXAMPLES)
+    examples = _examples(inst)
     scores = inst.score(examples)
     _numbers(type(inst).__name__, scores)
     assert scores, f"{type(inst).__name__}.score returned no metrics"
-    assert examples == SAMPLE_EXAMPLES, f"{type(inst).__name__}.score changed its input examples"
+    assert examples == _examples(inst), f"{type(inst).__name__}.score changed its input examples"
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -172,11 +238,27 @@ def _same(a: dict, b: dict) -> bool:
 def check_evaluator_is_deterministic(component) -> None:
     """The same examples score the same, twice, and on a fresh instance with the same Config."""
     inst = _instance(component)
-    first = inst.score(copy.deepcopy(SAMPLE_EXAMPLES))
-    again = inst.score(copy.deepcopy(SAMPLE_EXAMPLES))
-    fresh = type(inst)(copy.deepcopy(inst.config)).score(copy.deepcopy(SAMPLE_EXAMPLES))
+    first = inst.score(_examples(inst))
+    again = inst.score(_examples(inst))
+    fresh = type(inst)(copy.deepcopy(inst.config)).score(_examples(inst))
     assert _same(first, again) and _same(first, fresh), \
         f"{type(inst).__name__}.score is not deterministic: {first!r}, then {again!r}, then {fresh!r}"
+
+
+def check_evaluator_declarations(component) -> None:
+    """``tasks`` names known tasks; ``compares_pairs``, ``asks_model`` and ``calls_model`` are booleans on the instance
+    (a property may read the Config); one that asks the model has a ``responder`` the run engine sets.
+    One that compares pairs is given examples with ``base_prediction`` in the other checks, as scoring
+    gives them."""
+    inst = _instance(component)
+    name = type(inst).__name__
+    assert isinstance(inst.tasks, tuple) and inst.tasks and set(inst.tasks) <= set(TASKS), \
+        f"{name}.tasks must be a non-empty tuple of {', '.join(TASKS)}, got {inst.tasks!r}"
+    for flag in ("compares_pairs", "asks_model", "calls_model"):
+        assert isinstance(getattr(inst, flag), bool), \
+            f"{name}.{flag} must be True or False, got {getattr(inst, flag)!r}"
+    if inst.asks_model:
+        assert hasattr(inst, "responder"), f"{name}.asks_model is True: it needs a responder attribute"
 
 
 def check_evaluator_handles_empty_input(component) -> None:
@@ -192,23 +274,75 @@ def check_evaluator_handles_empty_input(component) -> None:
     _numbers(type(inst).__name__, scores)
 
 
-COMMON = (check_registration_rules, check_docstring, check_help_on_every_field, check_config_round_trip)
-BY_KIND = {
-    Cleaner: (check_cleaner_accounts_for_every_row, check_cleaner_leaves_input_unchanged,
-              check_cleaner_handles_empty_input),
-    Method: (check_method_learns_and_reloads,),
-    Evaluator: (check_evaluator_returns_numbers, check_evaluator_is_deterministic,
-                check_evaluator_handles_empty_input),
+# --- baselines -----------------------------------------------------------------------------------
+SAMPLE_DATA = {
+    "classification": ([{"text": "the card never arrived", "label": "card"},
+                        {"text": "my card has not come", "label": "card"},
+                        {"text": "how do I top up", "label": "top_up"},
+                        {"text": "top up failed", "label": "top_up"}],
+                       [{"text": "card not arrived", "label": "card"}, {"text": "top up please", "label": "top_up"}]),
+    "generation": ([{"prompt": "Say hello", "response": "Hello."}, {"prompt": "Say goodbye", "response": "Goodbye."},
+                    {"prompt": "Count to two", "response": "One, two."}],
+                   [{"prompt": "Say hello please", "response": "Hello."}, {"prompt": "Count", "response": "One."}]),
 }
+
+
+def check_baseline_declarations(component) -> None:
+    """``tasks`` names known tasks; ``needs_model`` and ``default`` are booleans."""
+    cls = _cls(component)
+    assert isinstance(cls.tasks, tuple) and cls.tasks and set(cls.tasks) <= set(TASKS), \
+        f"{cls.__name__}.tasks must be a non-empty tuple of {', '.join(TASKS)}, got {cls.tasks!r}"
+    _flag(cls, "needs_model")
+    _flag(cls, "default")
+
+
+def check_baseline_answers_every_test_example(component) -> None:
+    """For each task it supports, ``predict`` returns one answer per test example (a label or text, or a
+    row with ``prediction``), twice the same, leaving train and test unchanged. A baseline that
+    ``needs_model`` is exercised with a model in its own tests (skipped here)."""
+    from ..baselines.scoring import BaselineContext
+
+    inst = _instance(component)
+    name = type(inst).__name__
+    if inst.needs_model:
+        import pytest
+        pytest.skip(f"baseline '{inst.name}' needs the base model")
+    for task in inst.tasks:
+        train, test = SAMPLE_DATA[task]
+        labels = sorted({r["label"] for r in train}) if task == "classification" else None
+        context = BaselineContext(recipe=None, labels=labels)
+        t1, t2 = copy.deepcopy(train), copy.deepcopy(test)
+        first = inst.predict(t1, t2, context)
+        assert (t1, t2) == (train, test), f"{name}.predict changed its train or test examples"
+        assert isinstance(first, list) and len(first) == len(test), \
+            f"{name}.predict must return a list of one answer per test example ({len(test)}), got {first!r}"
+        bad = [a for a in first if not (isinstance(a, str) or (isinstance(a, dict) and "prediction" in a))]
+        assert not bad, f"{name}.predict answers must be strings or rows with 'prediction', got {bad!r}"
+        again = inst.predict(copy.deepcopy(train), copy.deepcopy(test), context)
+        assert again == first, f"{name}.predict is not deterministic: {first!r}, then {again!r}"
+
+
+COMMON = (check_registration_rules, check_docstring, check_help_on_every_field, check_config_round_trip)
+#: The checks of each kind, by kind name; ``ft_lab.core.plugins.KINDS`` is the table of kinds.
+BY_KIND = {
+    "cleaner": (check_cleaner_accounts_for_every_row, check_cleaner_leaves_input_unchanged,
+                check_cleaner_handles_empty_input, check_cleaner_masking_is_declared_and_honoured,
+                check_cleaner_empty_rows_are_declared_and_honoured),
+    "method": (check_method_learns_and_reloads,),
+    "evaluator": (check_evaluator_declarations, check_evaluator_returns_numbers, check_evaluator_is_deterministic,
+                  check_evaluator_handles_empty_input),
+    "baseline": (check_baseline_declarations, check_baseline_answers_every_test_example),
+}
+assert set(BY_KIND) == {k.name for k in KINDS}, "every kind in ft_lab.core.plugins.KINDS needs its checks here"
 
 
 def checks_for(component) -> list:
     """The checks that apply to ``component`` (a class or an instance), in order."""
     cls = _cls(component)
     out = list(COMMON)
-    for base, checks in BY_KIND.items():
-        if isinstance(cls, type) and issubclass(cls, base):
-            out += checks
+    for kind in KINDS:
+        if isinstance(cls, type) and issubclass(cls, kind.base):
+            out += BY_KIND[kind.name]
     return out
 
 

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 AUTO = "auto"
-#: peak learning rate by method and model kind (encoder: BERT-like with a new head; causal: a decoder LM)
+SMALL_CAUSAL_LORA_RATE = 5e-4  # measured: see SMALL_CAUSAL_PARAMETERS
+#: peak learning rate by method and model kind (encoder: BERT-like with a new head; causal: a decoder LM;
+#: small_causal, where given: a decoder LM under SMALL_CAUSAL_PARAMETERS). A method's own
+#: ``default_learning_rates`` (same keys) comes first: built-in or plugin, the same rule.
 LEARNING_RATES = {
     "full": {"encoder": 1e-4, "causal": 2e-5},
-    "lora": {"encoder": 1e-3, "causal": 2e-4},
-    "qlora": {"encoder": 1e-3, "causal": 2e-4},
+    "lora": {"encoder": 1e-3, "causal": 2e-4, "small_causal": SMALL_CAUSAL_LORA_RATE},
+    "qlora": {"encoder": 1e-3, "causal": 2e-4, "small_causal": SMALL_CAUSAL_LORA_RATE},
     "adalora": {"encoder": 1e-3, "causal": 5e-4},
     "ia3": {"encoder": 3e-3, "causal": 3e-3},
     "freeze": {"encoder": 1e-4, "causal": 5e-5},
@@ -28,14 +31,12 @@ LEARNING_RATES = {
     "prefix_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "p_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "adapter": {"encoder": 1e-3, "causal": 3e-4},
-    "reft": {"encoder": 2e-3, "causal": 2e-3},
 }
 FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
-#: LoRA on a causal language model under this size learns at SMALL_CAUSAL_LORA_RATE: SmolLM2-135M at 5e-4
-#: against 2e-4, 75 to 126 updates, 2 cores: DialogSum ROUGE-L 0.242 -> 0.318, JCommonsenseQA exact match
+#: A rate table's ``small_causal`` applies to a causal language model under this size. LoRA's
+#: (SMALL_CAUSAL_LORA_RATE): SmolLM2-135M at 5e-4 against 2e-4, 75 to 126 updates, 2 cores: DialogSum ROUGE-L 0.242 -> 0.318, JCommonsenseQA exact match
 #: 0.125 -> 0.175 (docs/defaults.md); 2e-4 stays the rate of larger models (the usual QLoRA setting)
 SMALL_CAUSAL_PARAMETERS = 1_000_000_000
-SMALL_CAUSAL_LORA_RATE = 5e-4
 #: a new classification head starts from random weights: it learns at this rate unless the body's is higher
 HEAD_LEARNING_RATE = 3e-3
 #: updates a run aims for, and the range its epochs stay in (generation overfits after a few passes)
@@ -190,15 +191,14 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
     kind_words = f"{method} on {'an encoder' if kind == 'encoder' else 'a causal language model'}"
     if train["learning_rate"] == AUTO:
         from ..core.plugins import get_registry
-        table = (getattr(get_registry().get("method", method), "default_learning_rates", None)
-                 or LEARNING_RATES.get(method))
+        table = get_registry().get("method", method).default_learning_rates or LEARNING_RATES.get(method)
         rate = (table or FALLBACK_RATE)[kind]
         why = kind_words + ("" if table else " (no table entry: a middle value)")
         size = parameter_estimate(config)
-        if method in ("lora", "qlora") and table is LEARNING_RATES.get(method) and kind == "causal" \
-                and size is not None and size < SMALL_CAUSAL_PARAMETERS:
-            rate, why = SMALL_CAUSAL_LORA_RATE, f"{kind_words} of about {size / 1e6:.0f}M parameters: under " \
-                                                f"{SMALL_CAUSAL_PARAMETERS / 1e9:.0f}B, adapters learn faster"
+        if table and "small_causal" in table and kind == "causal" and size is not None \
+                and size < SMALL_CAUSAL_PARAMETERS:
+            rate, why = table["small_causal"], f"{kind_words} of about {size / 1e6:.0f}M parameters: under " \
+                                               f"{SMALL_CAUSAL_PARAMETERS / 1e9:.0f}B, adapters learn faster"
         choose(train, "learning_rate", rate, why)
     if train["head_learning_rate"] == AUTO:
         if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":

@@ -99,6 +99,8 @@ class LoReFTMethod(trainable_weights.SavesTrainableWeights, Method):
     name = "reft"
     adapter = True
     capabilities = Capabilities(mergeable=False, quantized=False, packing=False, fsdp=False, deepspeed=False)
+    #: peak rate for ``train.learning_rate: auto`` (ft-lab's own table knows only the built-in methods)
+    default_learning_rates = {"encoder": 2e-3, "causal": 2e-3}
 
     @dataclass
     class Config:
