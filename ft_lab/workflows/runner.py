@@ -226,15 +226,15 @@ def _runs_dir(runs_dir) -> Path:
 
 
 def create_run(recipe, runs_dir=None) -> Path:
-    """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    """Check what this machine must provide (``check_environment``: data files, a sane local model folder,
+    ...), validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    from ..core.recipe import check_environment
     from ..data.prepare import prepare_data
 
-    from ..safety.model_folder import check_model_spec
     from ..rundir.inline_plugins import save_run_plugins
     from ..training.defaults import resolve_defaults
 
-    recipe = recipe.resolved()
-    check_model_spec(recipe.model)  # a damaged local model folder is named before any work
+    recipe = check_environment(recipe.resolved())  # every missing file or damaged folder, before any work
     prepared = prepare_data(recipe)
     deferred = None
     try:
