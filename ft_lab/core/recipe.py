@@ -237,6 +237,17 @@ def _component(kind: str, value: Any, path: str, problems: list[str], registry) 
     return ComponentSpec(name, config) if not sub else None
 
 
+def component_spec(kind: str, value: Any, path: str, registry=None) -> ComponentSpec:
+    """One component (a name, or a mapping of ``name`` and its Config fields) parsed as the recipe parses
+    its sections; a RecipeError whose problem starts with ``path``."""
+    from .plugins import get_registry
+    problems: list[str] = []
+    spec = _component(kind, value, path, problems, registry or get_registry())
+    if problems:
+        raise RecipeError(problems)
+    return spec
+
+
 class _Parse:
     """What the section parsers share: the registry, the recipe's folder, and the problems found so far."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import RecipeError, UserError
+from ..errors import UserError
 from .predictions import PredictionsFile
 from .reader import WHICH, RunFiles  # noqa: F401  (WHICH is imported from here by evaluation)
 
@@ -27,14 +27,8 @@ class RunData(RunFiles):
     def _read_recipe(self) -> dict:
         if not (self.dir / "recipe.yaml").is_file():
             return {}
-        try:
-            self.recipe = self.load_recipe()
-            return self.recipe.to_dict()
-        except RecipeError:
-            # A run copied from another machine: its data paths are gone, but task and evaluators still
-            # read fine from the plain YAML.
-            self.recipe = None
-            return self.recipe_plain()
+        self.recipe = self.load_recipe()  # parsing is pure: a run copied elsewhere, data gone, loads too
+        return self.recipe.to_dict()
 
     @property
     def task(self) -> str:
@@ -57,28 +51,19 @@ class RunData(RunFiles):
 
     def evaluators(self, names: list[str] | None = None) -> list:
         """Evaluator instances: ``names`` (configured as in the recipe when it lists them), or the recipe's."""
-        from ..core import configs
-        from ..core.plugins import get_registry
+        from ..core.recipe import component_spec
 
-        registry = get_registry()
-        specs = {}
-        for spec in self.evaluator_specs():
-            spec = {"name": spec} if isinstance(spec, str) else dict(spec)
-            specs[spec["name"]] = spec
-        chosen = names or list(specs)
+        # the recipe's parsed specs (built as the recipe builds every component); without a recipe, the defaults
+        specs = {s.name: s for s in (self.recipe.evaluate if self.recipe is not None else
+                                     [component_spec("evaluator", n, "evaluate") for n in self.evaluator_specs()])}
         out = []
-        for name in chosen:
-            try:
-                cls = registry.get("evaluator", name)
-            except KeyError as exc:
-                raise UserError(f"--evaluators: {exc.args[0]}") from None
-            if self.task not in cls.tasks:
-                raise UserError(f"evaluator '{name}' does not apply to {self.task} (it scores: {', '.join(cls.tasks)})")
-            fields = {k: v for k, v in specs.get(name, {}).items() if k != "name"}
-            config, problems = configs.build(cls.Config, fields, f"evaluate.{name}")
-            if problems:
-                raise UserError(f"{self.dir / 'recipe.yaml'}: " + "; ".join(problems))
-            out.append(cls(config))
+        for name in names or list(specs):
+            spec = specs.get(name) or component_spec("evaluator", name, "--evaluators")
+            evaluator = spec.create("evaluator")
+            if self.task not in evaluator.tasks:
+                raise UserError(f"evaluator '{name}' does not apply to {self.task} "
+                                f"(it scores: {', '.join(evaluator.tasks)})")
+            out.append(evaluator)
         return out
 
     # --- files ----------------------------------------------------------------------------------

@@ -383,6 +383,20 @@ def resume(run_dir) -> RunHandle:
     return resumed
 
 
+def completed_run(run_dir) -> tuple[Path, object]:
+    """The folder and recipe of a completed run with its ``final/`` model (export, the Playground), or a
+    UserError saying what the run is and what to do."""
+    handle = open_run(run_dir)
+    status = handle.status
+    if status != "completed":
+        raise UserError(f"{handle.dir}: the run is {status}, not completed; only a completed run can be exported"
+                        + (f" (continue it with: ft-lab resume {handle.dir})"
+                           if status in ("stopped", "interrupted", "failed") else ""))
+    if not (handle.dir / "final").is_dir() or not (handle.dir / "recipe.yaml").exists():
+        raise UserError(f"{handle.dir}: no final/ folder or recipe.yaml; the run directory is incomplete")
+    return handle.dir, handle.load_recipe()
+
+
 def open_run(run_dir) -> RunHandle:
     path = Path(run_dir)
     if not path.is_dir():
