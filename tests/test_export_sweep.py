@@ -44,7 +44,8 @@ def _logits(model, tokenizer):
 def test_export_adapter_and_merged(lora_run, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from ft_lab.workflows.export import export_run, rebuild_model
+    from ft_lab.models.from_run import load_trained
+    from ft_lab.workflows.export import export_run
 
     events = {e["type"]: e for e in lora_run.events()}
     assert events["resources"]["peak_rss_mib"] > 0
@@ -71,7 +72,7 @@ def test_export_adapter_and_merged(lora_run, tmp_path):
     assert "accuracy" in (merged / "README.md").read_text(encoding="utf-8")
     plain = AutoModelForSequenceClassification.from_pretrained(str(merged)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(merged))
-    adapter_model, _, _ = rebuild_model(lora_run.dir)
+    adapter_model, _, _ = load_trained(lora_run.dir)
     diff = (_logits(plain, tokenizer) - _logits(adapter_model, tokenizer)).abs().max().item()
     assert diff < 1e-4
 

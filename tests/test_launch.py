@@ -32,7 +32,9 @@ def recipe_file(folder, data, steps=12, batch=4, log=4, eval=6, save=6, extra=""
 
 
 def make(banking_csv, method="full", **launch):
-    return ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, method=method, launch=launch)
+    """The recipe as a run checks it: parsed, and what this machine must provide (launch files, GPUs)."""
+    return ft_lab.Recipe.from_dict({"task": "classification", "data": {"path": str(banking_csv)}, "method": method,
+                                    "launch": launch}, check_environment=True)
 
 
 # --- the recipe section and its refusals -----------------------------------------------------------

@@ -45,11 +45,29 @@ def test_every_problem_is_listed_with_its_path(tmp_path, banking_csv):
 
 
 def test_missing_data_file_and_sections(tmp_path):
+    # parsing checks the recipe alone; with check_environment the missing file is listed in the same error
     with pytest.raises(RecipeError) as info:
-        Recipe.from_dict({"data": {"path": str(tmp_path / "nope.csv")}})
+        Recipe.from_dict({"data": {"path": str(tmp_path / "nope.csv")}}, check_environment=True)
     text = str(info.value)
     assert "task: required section is missing" in text
     assert f"data.path: file not found: {tmp_path / 'nope.csv'}" in text
+
+
+def test_parsing_is_pure_and_the_environment_is_checked_apart(tmp_path):
+    from ft_lab.core.recipe import check_environment, environment_problems
+
+    plain = {"task": "classification", "data": {"path": str(tmp_path / "gone.csv")},
+             "launch": {"strategy": "deepspeed", "deepspeed_config": "ds.json"}}
+    recipe = Recipe.from_dict(plain, base_dir=str(tmp_path))  # a run copied elsewhere: its files are gone
+    assert recipe.data.path == str(tmp_path / "gone.csv")
+    assert Recipe.from_yaml(recipe.to_yaml()) == recipe
+    assert environment_problems(recipe)[:2] == [f"data.path: file not found: {tmp_path / 'gone.csv'}",
+                                                f"launch.deepspeed_config: file not found: {tmp_path / 'ds.json'}"]
+    with pytest.raises(RecipeError, match="data.path: file not found"):
+        check_environment(recipe)
+    (tmp_path / "gone.csv").write_text("text,label\na,b\n")
+    (tmp_path / "ds.json").write_text('{"zero_optimization": {"stage": 3}}')
+    assert any("ZeRO stage 3" in p for p in environment_problems(recipe))
 
 
 def test_cli_reports_invalid_recipe_with_exit_2_and_no_traceback(tmp_path, banking_csv):

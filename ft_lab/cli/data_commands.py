@@ -50,7 +50,7 @@ def cmd_prepare(args) -> int:
 
     from ..safety.output_paths import check_out_folder, recipe_inputs
 
-    recipe = Recipe.from_yaml(args.recipe)
+    recipe = Recipe.from_yaml(args.recipe, check_environment=True)
     check_out_folder(args.out, recipe_inputs(recipe.resolved()), force=args.force)
     prepared = prepare_data(recipe)  # raises before anything is written
     prepared.write(args.out)

@@ -28,7 +28,7 @@ def cmd_sweep(args) -> int:
     methods = parse_methods(args.methods)
     if args.out:
         check_out_file(args.out, force=args.force)
-    recipe = Recipe.from_yaml(args.recipe)
+    recipe = Recipe.from_yaml(args.recipe, check_environment=True)
     rows = sweep(recipe, methods, args.runs_dir, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     print(markdown_table(rows), end="")
     if args.out:

@@ -64,7 +64,7 @@ def start_and_follow(recipe, runs_dir) -> int:
 def cmd_run(args) -> int:
     from ..core.recipe import Recipe
 
-    recipe = Recipe.from_yaml(args.recipe)
+    recipe = Recipe.from_yaml(args.recipe, check_environment=True)
     if args.processes is not None or args.plan:
         from ..training.launch import with_processes
         recipe = with_processes(recipe, args.processes)
@@ -89,7 +89,7 @@ def cmd_resume(args) -> int:
 def cmd_validate(args) -> int:
     from ..core.recipe import AUTO_METHOD, Recipe
 
-    recipe = Recipe.from_yaml(args.recipe)
+    recipe = Recipe.from_yaml(args.recipe, check_environment=True)  # and its data files, model folder, ...
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     from ..training.defaults import resolution_lines
@@ -133,7 +133,7 @@ def cmd_demo(args) -> int:
 
     path = resources.files("ft_lab").joinpath("assets/demo_recipe.yaml")
     with resources.as_file(path) as recipe_path:
-        recipe = Recipe.from_yaml(recipe_path)
+        recipe = Recipe.from_yaml(recipe_path, check_environment=True)
     print("ft-lab demo: fine-tune the built-in tiny model to route banking support messages (10 intents,\n"
           "a BANKING77 sample, CC BY 4.0), on this machine's CPU, offline.\n")
     return start_and_follow(recipe, args.runs_dir)

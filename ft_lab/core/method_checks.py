@@ -16,6 +16,10 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 - ``model.quantization`` other than null / "none"           -> ``quantized``
 - ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
 - always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
+
+The last ones (a GPU, installed packages) depend on this machine, not on the recipe: ``machine=False``
+leaves them out (the recipe parser, so that a run directory copied elsewhere still loads) and
+``settings=False`` keeps only them (``ft_lab.core.recipe.check_environment``).
 """
 from __future__ import annotations
 
@@ -105,10 +109,12 @@ def cuda_visible() -> bool:
 
 
 def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = None,
-                       cuda_available: bool | None = None, registry=None) -> list[str]:
+                       cuda_available: bool | None = None, registry=None, settings: bool = True,
+                       machine: bool = True) -> list[str]:
     """Problems (empty when fine) between a recipe and a method class (or instance), each saying why
     and what to choose instead. ``merge`` stands for export --merge; ``cuda_available`` overrides the
-    check for a visible GPU (tests); ``registry`` lists the alternatives (default: the process's)."""
+    check for a visible GPU (tests); ``registry`` lists the alternatives (default: the process's).
+    ``settings``: what the recipe asks of the method; ``machine``: what this machine must have."""
     if registry is None:
         from .plugins import get_registry
         registry = get_registry()
@@ -116,6 +122,15 @@ def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = Non
     caps = method_cls.capabilities
     name = method_cls.name
     task = _task_of(plain)
+    problems: list[str] = []
+    if settings:
+        problems += _setting_problems(plain, caps, name, task, merge, registry)
+    if machine:
+        problems += _machine_problems(plain, caps, name, merge, cuda_available)
+    return problems
+
+
+def _setting_problems(plain: dict, caps, name: str, task: str | None, merge, registry) -> list[str]:
     problems: list[str] = []
     if task and task not in caps.tasks:
         others = [n for n in registry.names("method") if task in registry.get("method", n).capabilities.tasks]
@@ -132,12 +147,29 @@ def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = Non
         problems.append(f"launch.strategy: {strategy} cannot shard a quantized base (model.quantization): "
                         f"its 4/8-bit weights are not plain tensors; set launch.strategy: ddp, or "
                         f"model.quantization: none")
-    launch = _section(plain, "launch")
-    if strategy and int(launch.get("num_machines") or 1) == 1 and (
-            launch.get("cpu") or not (cuda_visible() if cuda_available is None else cuda_available)):
-        problems.append(f"launch.strategy: {strategy} shards the model across GPUs and has no CPU path; "
-                        f"{'launch.cpu is set' if launch.get('cpu') else 'no CUDA GPU is visible here'}: "
-                        f"set launch.strategy: ddp (gloo processes on the CPU), or run on a GPU machine")
+    if _sharding_without_gpu(plain, wanted) and _section(plain, "launch").get("cpu"):
+        problems.append(_no_cpu_path(_sharding_without_gpu(plain, wanted), "launch.cpu is set"))
+    return problems
+
+
+def _sharding_without_gpu(plain: dict, wanted: dict) -> str | None:
+    """fsdp or deepspeed on one machine (where the GPU must be here), else None."""
+    strategy = "fsdp" if wanted["fsdp"] else "deepspeed" if wanted["deepspeed"] else None
+    return strategy if strategy and int(_section(plain, "launch").get("num_machines") or 1) == 1 else None
+
+
+def _no_cpu_path(strategy: str, why: str) -> str:
+    return (f"launch.strategy: {strategy} shards the model across GPUs and has no CPU path; {why}: "
+            f"set launch.strategy: ddp (gloo processes on the CPU), or run on a GPU machine")
+
+
+def _machine_problems(plain: dict, caps, name: str, merge, cuda_available: bool | None) -> list[str]:
+    problems: list[str] = []
+    wanted = asked(plain, merge)
+    strategy = _sharding_without_gpu(plain, wanted)
+    if strategy and not _section(plain, "launch").get("cpu") and not (
+            cuda_visible() if cuda_available is None else cuda_available):
+        problems.append(_no_cpu_path(strategy, "no CUDA GPU is visible here"))
     if wanted["deepspeed"] and importlib.util.find_spec("deepspeed") is None:
         problems.append("launch.strategy: deepspeed needs the Python package 'deepspeed', which is not "
                         "installed; pip install deepspeed, or set launch.strategy: ddp or fsdp")

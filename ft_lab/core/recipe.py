@@ -10,6 +10,15 @@ Config fields::
     assert Recipe.from_yaml(recipe.to_yaml()) == recipe
 
 Every problem is reported at once with its path (``method.r: expected an integer, got "eight"``).
+
+Parsing is pure: types, values and names only, nothing that depends on this machine, so that a run
+directory copied elsewhere (its data files gone) still loads its own recipe. What this machine must
+provide (data files, a DeepSpeed JSON, a sane local model folder, a GPU or a package a method needs) is
+checked by ``check_environment(recipe)``, or ``Recipe.from_yaml(path, check_environment=True)`` to get
+both kinds of problems in one error; run creation, ``ft-lab validate`` and the Studio's Start do that::
+
+    problems = environment_problems(recipe)   # [] or ["data.path: file not found: /data/x.csv", ...]
+    check_environment(recipe)                 # the same, raised as one RecipeError
 """
 from __future__ import annotations
 
@@ -53,7 +62,8 @@ AUTO_METHOD, FALLBACK_METHOD = "auto", "lora"
 
 @dataclass
 class Recipe:
-    """A whole run. Sections may be given as plain data; they are validated on construction."""
+    """A whole run. Sections may be given as plain data; they are parsed on construction (types,
+    values, names: nothing about this machine, see ``check_environment``)."""
 
     # Each section may be given as plain data (a dict, or a name for task and components); after
     # construction it always has the type written here.
@@ -70,13 +80,16 @@ class Recipe:
 
     def __post_init__(self):
         plain = {k: configs.to_plain(getattr(self, k)) for k in SECTIONS if getattr(self, k) is not None}
-        parsed = _parse(plain, source=None, base_dir=self.base_dir)
+        parsed = _parse(plain, source=None, base_dir=self.base_dir, environment=False)
         for k in SECTIONS:
             object.__setattr__(self, k, getattr(parsed, k))
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Any, source: str | None = None, base_dir: str | None = None) -> "Recipe":
+    def from_dict(cls, data: Any, source: str | None = None, base_dir: str | None = None,
+                  check_environment: bool = False) -> "Recipe":
+        """Parse plain data; with ``check_environment`` also what this machine must provide (data files,
+        ...), every problem of both kinds in one RecipeError."""
         if not isinstance(data, dict):
             raise RecipeError([f"expected a mapping of sections ({', '.join(SECTIONS)}), got {type(data).__name__}"],
                               source)
@@ -85,20 +98,25 @@ class Recipe:
                     for k in unknown]
         if problems:
             raise RecipeError(problems, source)
+        if check_environment:
+            return _parse({k: configs.to_plain(v) for k, v in data.items()}, source, base_dir, environment=True)
         try:
             return cls(**{k: v for k, v in data.items()}, base_dir=base_dir)
         except RecipeError as exc:
             raise RecipeError(exc.problems, source) from None
 
     @classmethod
-    def from_yaml(cls, path_or_text: str | os.PathLike, base_dir: str | None = None) -> "Recipe":
+    def from_yaml(cls, path_or_text: str | os.PathLike, base_dir: str | None = None,
+                  check_environment: bool = False) -> "Recipe":
         """Load a recipe from a YAML file path (or YAML text). Relative data paths are read from the
-        file's folder (for text: from ``base_dir``, else the current folder)."""
+        file's folder (for text: from ``base_dir``, else the current folder). ``check_environment``: as
+        in ``from_dict``."""
         from ..safety.yaml_limits import safe_load
         text, source, file_dir = _read_source(path_or_text)
         base_dir = file_dir or base_dir
         data = safe_load(text, source)  # aliases, size and depth limited before anything expands
-        return cls.from_dict(data if data is not None else {}, source=source, base_dir=base_dir)
+        return cls.from_dict(data if data is not None else {}, source=source, base_dir=base_dir,
+                             check_environment=check_environment)
 
     # --- output -------------------------------------------------------------------------------
     def to_dict(self, minimal: bool = False) -> dict:
@@ -130,9 +148,9 @@ class Recipe:
         parts = ",\n    ".join(f"{k}={v!r}" for k, v in self.to_dict(minimal=True).items())
         return f"from ft_lab import Recipe\n\nrecipe = Recipe(\n    {parts},\n)\n"
 
-    def validate(self) -> "Recipe":
+    def validate(self, check_environment: bool = False) -> "Recipe":
         """Re-check after in-place edits (panels change fields one by one); returns a fresh Recipe."""
-        return Recipe.from_dict(self.to_dict(), base_dir=self.base_dir)
+        return Recipe.from_dict(self.to_dict(), base_dir=self.base_dir, check_environment=check_environment)
 
     def resolve_path(self, p: str | None) -> str | None:
         if p is None:
@@ -149,7 +167,7 @@ class Recipe:
             data["data"][key] = self.resolve_path(data["data"].get(key))
         for key in ("config_file", "deepspeed_config"):
             data["launch"][key] = self.resolve_path(data["launch"].get(key))
-        return Recipe.from_dict(data)
+        return Recipe.from_dict(data, base_dir=self.base_dir)
 
     def model_task(self) -> str:
         """What the model itself does: classification (a head) or generation (also for classifier: lm)."""
@@ -219,12 +237,24 @@ def _component(kind: str, value: Any, path: str, problems: list[str], registry) 
     return ComponentSpec(name, config) if not sub else None
 
 
+def component_spec(kind: str, value: Any, path: str, registry=None) -> ComponentSpec:
+    """One component (a name, or a mapping of ``name`` and its Config fields) parsed as the recipe parses
+    its sections; a RecipeError whose problem starts with ``path``."""
+    from .plugins import get_registry
+    problems: list[str] = []
+    spec = _component(kind, value, path, problems, registry or get_registry())
+    if problems:
+        raise RecipeError(problems)
+    return spec
+
+
 class _Parse:
     """What the section parsers share: the registry, the recipe's folder, and the problems found so far."""
 
-    def __init__(self, registry, base_dir: str | None):
+    def __init__(self, registry, base_dir: str | None, environment: bool = False):
         self.registry = registry
         self.base_dir = base_dir
+        self.environment = environment  # also check what this machine provides (check_environment)
         self.problems: list[str] = []
 
     def build(self, cls, raw: Any, path: str):
@@ -255,15 +285,6 @@ def parse_data(raw: Any, task_type: str | None, ctx: _Parse) -> DataSection | No
         problems.append("data: give `path` (one file to split) or `train` (and optionally `validation`, `test`)")
     if data.path and data.train:
         problems.append("data: give either `path` or `train`, not both")
-    for key in ("path", "train", "validation", "test"):
-        p = getattr(data, key)
-        if p is None:
-            continue
-        full = Path(os.path.expanduser(p))
-        if not full.is_absolute() and ctx.base_dir:
-            full = Path(ctx.base_dir) / full
-        if not full.exists():
-            problems.append(f"data.{key}: file not found: {full}")
     if task_type:
         for role in data.columns:
             if role not in ROLES[task_type]:
@@ -288,7 +309,7 @@ def parse_method(raw: Any, plain: dict, task: TaskSection | None, train: TrainSe
         from .method_checks import check_capabilities
         ctx.problems.extend(check_capabilities(
             {**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
-            ctx.registry.get("method", method.name), registry=ctx.registry))
+            ctx.registry.get("method", method.name), registry=ctx.registry, machine=False))
     return method
 
 
@@ -351,10 +372,11 @@ def check_early_stopping(task: TaskSection | None, train: TrainSection | None, e
                                                                                    allowed))
 
 
-def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
-    """Every section through its parser; all problems are gathered, then raised as one RecipeError."""
+def _parse(plain: dict, source: str | None, base_dir: str | None, environment: bool) -> Recipe:
+    """Every section through its parser; all problems are gathered, then raised as one RecipeError.
+    ``environment``: also what this machine must provide, for each section that parsed."""
     from .plugins import get_registry
-    ctx = _Parse(get_registry(), base_dir)
+    ctx = _Parse(get_registry(), base_dir, environment)
     task = parse_task(plain.get("task"), ctx)
     data = parse_data(plain.get("data"), task.type if task else None, ctx)
     model = parse_model(plain.get("model"), ctx)
@@ -367,6 +389,8 @@ def _parse(plain: dict, source: str | None, base_dir: str | None) -> Recipe:
     launch = parse_launch(plain.get("launch"), train, ctx)
     from ..safety.redact import recipe_secret_problems
     ctx.problems.extend(recipe_secret_problems(plain))
+    if environment:
+        ctx.problems.extend(_environment(data, model, method, launch, plain, base_dir, ctx.registry))
     if ctx.problems:
         raise RecipeError(ctx.problems, source)
     out = object.__new__(Recipe)
@@ -381,37 +405,93 @@ def parse_launch(raw: Any, train: TrainSection | None, ctx: _Parse) -> LaunchSec
     launch, sub = configs.build(LaunchSection, raw or {}, "launch")
     ctx.problems.extend(sub)
     if launch is not None:
-        ctx.problems.extend(_launch_problems(launch, train, ctx.base_dir))
+        ctx.problems.extend(_launch_problems(launch, train))
     return launch
 
 
-def _launch_problems(launch: LaunchSection, train: TrainSection | None, base_dir: str | None) -> list[str]:
-    """Launch settings that contradict each other or name missing files (values are checked by the section)."""
+ZERO3 = ("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for the final save "
+         "yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
+
+
+def _launch_problems(launch: LaunchSection, train: TrainSection | None) -> list[str]:
+    """Launch settings that contradict each other (values are checked by the section; the files it
+    names by ``_launch_file_problems``)."""
     problems = []
     if train is not None and train.num_processes > 1 and launch.num_processes > 1 \
             and train.num_processes != launch.num_processes:
         problems.append(f"launch.num_processes: {launch.num_processes} contradicts train.num_processes: "
                         f"{train.num_processes}; set only launch.num_processes")
-    for key in ("config_file", "deepspeed_config"):
-        p = getattr(launch, key)
-        if p is None:
-            continue
-        full = Path(os.path.expanduser(p))
-        if not full.is_absolute() and base_dir:
-            full = Path(base_dir) / full
-        if not full.is_file():
-            problems.append(f"launch.{key}: file not found: {full}")
     if launch.deepspeed_config and launch.strategy != "deepspeed":
         problems.append("launch.deepspeed_config: applies only to strategy: deepspeed")
-    try:
-        stage = _zero_stage(launch, base_dir) if launch.strategy == "deepspeed" else None
-    except ValueError as exc:
-        problems.append(f"launch.deepspeed_config: {exc}")
-        stage = None
-    if stage == 3:
-        problems.append("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for "
-                        "the final save yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
+    if launch.strategy == "deepspeed" and not launch.deepspeed_config and launch.deepspeed_stage == 3:
+        problems.append(ZERO3)
     return problems
+
+
+# --- what this machine must provide ---------------------------------------------------------------
+def _local(p: str, base_dir: str | None) -> Path:
+    full = Path(os.path.expanduser(p))
+    return Path(base_dir) / full if not full.is_absolute() and base_dir else full
+
+
+def _data_file_problems(data: DataSection, base_dir: str | None) -> list[str]:
+    return [f"data.{key}: file not found: {_local(getattr(data, key), base_dir)}"
+            for key in ("path", "train", "validation", "test")
+            if getattr(data, key) is not None and not _local(getattr(data, key), base_dir).exists()]
+
+
+def _launch_file_problems(launch: LaunchSection, base_dir: str | None) -> list[str]:
+    """The files launch names exist; a DeepSpeed JSON reads and does not ask for ZeRO stage 3."""
+    problems = [f"launch.{key}: file not found: {_local(getattr(launch, key), base_dir)}"
+                for key in ("config_file", "deepspeed_config")
+                if getattr(launch, key) is not None and not _local(getattr(launch, key), base_dir).is_file()]
+    if launch.strategy == "deepspeed" and launch.deepspeed_config:
+        try:
+            if _zero_stage(launch, base_dir) == 3:
+                problems.append(ZERO3)
+        except ValueError as exc:
+            problems.append(f"launch.deepspeed_config: {exc}")
+    return problems
+
+
+def _environment(data, model, method, launch, plain: dict, base_dir: str | None, registry) -> list[str]:
+    """What this machine must provide, for the sections given (None: a section that did not parse)."""
+    problems = []
+    if data is not None:
+        problems += _data_file_problems(data, base_dir)
+    if launch is not None:
+        problems += _launch_file_problems(launch, base_dir)
+    if method is not None:
+        from .method_checks import check_capabilities
+        try:
+            cls = registry.get("method", method.name)
+        except KeyError:
+            cls = None  # reported by the parse
+        if cls is not None:
+            problems += check_capabilities(plain, cls, registry=registry, settings=False)
+    if model is not None:
+        from ..safety.model_folder import check_model_spec
+        try:
+            check_model_spec(model)  # a damaged local model folder is named before any work
+        except UserError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def environment_problems(recipe: "Recipe") -> list[str]:
+    """What this machine lacks to run ``recipe`` ([] when nothing): data files that exist, launch files
+    and a DeepSpeed JSON that read, a sane local model folder, a GPU and the packages its method needs."""
+    from .plugins import get_registry
+    return _environment(recipe.data, recipe.model, recipe.method, recipe.launch, recipe.to_dict(),
+                        recipe.base_dir, get_registry())
+
+
+def check_environment(recipe: "Recipe", source: str | None = None) -> "Recipe":
+    """``recipe`` when this machine can run it, else a RecipeError listing every problem (see above)."""
+    problems = environment_problems(recipe)
+    if problems:
+        raise RecipeError(problems, source)
+    return recipe
 
 
 def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:

@@ -4,8 +4,7 @@
     run.info                       # run.json
     run.events("status")           # events.jsonl, filtered by type
     run.metrics()                  # metrics.json ({} when the run has not been evaluated)
-    run.recipe()                   # the run's Recipe (validated; RecipeError when it does not validate)
-    run.recipe_plain()             # recipe.yaml as plain data, readable even when its data paths are gone
+    run.recipe()                   # the run's Recipe (pure parsing: loads on any machine)
     run.task                       # 'classification'
     run.predictions("finetuned")   # PredictionsFile (lazy), or None when the file is missing
     run.evaluators()               # the recipe's evaluators, built with their Config
@@ -13,8 +12,8 @@
 ``ft_lab.workflows.runner.RunHandle`` builds on it and adds process control (status with liveness,
 wait, stop, kill). Paths come from ``ft_lab.rundir.layout``; appended events are checked against
 ``ft_lab.rundir.events``. A missing file reads as empty; a damaged one is a ``UserError`` naming the file
-(``ft_lab.safety.atomic.read_json``). Nothing is cached but what the recipe says of the task and the
-evaluators (a live run keeps writing its other files).
+(``ft_lab.safety.atomic.read_json``). Nothing is cached but the recipe (a live run keeps writing its other
+files).
 """
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 from ..safety.atomic import read_json
-from ..errors import RecipeError, UserError
+from ..errors import UserError
 from .events import validate_event
 from .layout import WHICH, RunLayout, is_run_dir  # noqa: F401  (WHICH is imported from here by evaluation)
 from .predictions import PredictionsFile
@@ -59,7 +58,7 @@ class RunFiles:
         if not self.dir.is_dir():
             raise UserError(f"{self.dir}: run directory not found")
         self.layout = RunLayout(self.dir)
-        self._recipe_data: dict | None = None
+        self._recipe = None
 
     @property
     def id(self) -> str:
@@ -73,42 +72,22 @@ class RunFiles:
 
     # --- recipe -----------------------------------------------------------------------------------
     def recipe(self):
-        """The run's recipe as a ``Recipe`` (validated: a RecipeError when it does not validate)."""
+        """The run's recipe as a ``Recipe``. Parsing is pure (nothing on this machine is checked), so a run
+        copied to another folder or machine, its data files gone, loads too."""
         from ..core.recipe import Recipe
         return Recipe.from_yaml(self.layout.recipe)
 
     def recipe_or_none(self):
-        """The run's ``Recipe``, or None when there is none or it does not validate (a run copied from
-        another machine, whose data paths are gone)."""
-        if not self.layout.recipe.is_file():
-            return None
-        try:
-            return self.recipe()
-        except RecipeError:
-            return None
-
-    def recipe_plain(self) -> dict:
-        """recipe.yaml as plain data ({} when missing), without validating it."""
-        path = self.layout.recipe
-        if not path.is_file():
-            return {}
-        from ..safety.yaml_limits import safe_load
-        data = safe_load(path.read_text(encoding="utf-8"), str(path))
-        return data if isinstance(data, dict) else {}
-
-    def _recipe_dict(self) -> dict:
-        """The recipe with its defaults spelled out when it validates, else as plain YAML (read once)."""
-        if self._recipe_data is None:
-            recipe = self.recipe_or_none()
-            self._recipe_data = recipe.to_dict() if recipe is not None else self.recipe_plain()
-        return self._recipe_data
+        """The run's ``Recipe``, or None when the run has no recipe.yaml (read once)."""
+        if self._recipe is None and self.layout.recipe.is_file():
+            self._recipe = self.recipe()
+        return self._recipe
 
     @property
     def task(self) -> str:
-        task = self._recipe_dict().get("task")
-        task = task.get("type") if isinstance(task, dict) else task
-        if task in ("classification", "generation"):
-            return task
+        recipe = self.recipe_or_none()
+        if recipe is not None:
+            return recipe.task.type
         for which in WHICH:  # no recipe: generation predictions carry reference log-likelihoods
             p = self.predictions(which)
             if p is not None:
@@ -116,36 +95,23 @@ class RunFiles:
                 return "generation" if "nll" in first else "classification"
         raise UserError(f"{self.dir}: no recipe.yaml and no predictions; is this a run directory?")
 
-    def evaluator_specs(self) -> list:
-        from ..core.recipe import DEFAULT_EVALUATORS
-
-        raw = self._recipe_dict().get("evaluate")
-        return list(raw) if raw else list(DEFAULT_EVALUATORS[self.task])
-
     def evaluators(self, names: list[str] | None = None) -> list:
-        """Evaluator instances: ``names`` (configured as in the recipe when it lists them), or the recipe's."""
-        from ..core import configs
-        from ..core.plugins import get_registry
+        """Evaluator instances: ``names`` (configured as in the recipe when it lists them), or the recipe's
+        (the task's defaults without a recipe), each built the way the recipe builds every component."""
+        from ..core.recipe import DEFAULT_EVALUATORS, component_spec
 
-        registry = get_registry()
-        specs = {}
-        for spec in self.evaluator_specs():
-            spec = {"name": spec} if isinstance(spec, str) else dict(spec)
-            specs[spec["name"]] = spec
-        chosen = names or list(specs)
+        recipe = self.recipe_or_none()
+        listed = (recipe.evaluate if recipe is not None else
+                  [component_spec("evaluator", n, "evaluate") for n in DEFAULT_EVALUATORS[self.task]])
+        specs = {s.name: s for s in listed}
         out = []
-        for name in chosen:
-            try:
-                cls = registry.get("evaluator", name)
-            except KeyError as exc:
-                raise UserError(f"--evaluators: {exc.args[0]}") from None
-            if self.task not in cls.tasks:
-                raise UserError(f"evaluator '{name}' does not apply to {self.task} (it scores: {', '.join(cls.tasks)})")
-            fields = {k: v for k, v in specs.get(name, {}).items() if k != "name"}
-            config, problems = configs.build(cls.Config, fields, f"evaluate.{name}")
-            if problems:
-                raise UserError(f"{self.layout.recipe}: " + "; ".join(problems))
-            out.append(cls(config))
+        for name in names or list(specs):
+            spec = specs.get(name) or component_spec("evaluator", name, "--evaluators")
+            evaluator = spec.create("evaluator")
+            if self.task not in evaluator.tasks:
+                raise UserError(f"evaluator '{name}' does not apply to {self.task} "
+                                f"(it scores: {', '.join(evaluator.tasks)})")
+            out.append(evaluator)
         return out
 
     # --- events -----------------------------------------------------------------------------------

@@ -59,25 +59,18 @@ class Job:
 # --- the worker side -----------------------------------------------------------------------------
 def _models(run_dir):
     """The base model and the fine-tuned model of a completed run, with the tokenizer and labels."""
-    import json as _json
-    from pathlib import Path
+    from ..models.from_run import load_base, load_trained, run_labels
+    from ..workflows.runner import completed_run
 
-    from ..workflows.export import rebuild_model
-    from ..models.model_loading import load_model, load_tokenizer, resolve_source
-    from ..core.recipe import Recipe
-
-    run_dir = Path(run_dir)
-    layout = RunLayout(run_dir)
-    recipe = Recipe.from_yaml(layout.recipe)
-    labels = _json.loads(layout.data_report.read_text(encoding="utf-8")).get("labels")
-    tuned, tokenizer, _method = rebuild_model(run_dir, recipe)
+    run_dir, recipe = completed_run(run_dir)
+    labels = run_labels(run_dir)
+    tuned, tokenizer, _method = load_trained(run_dir, recipe)
     try:
         from transformers import set_seed
         set_seed(recipe.train.seed)  # the base's new head is drawn as in the run's base evaluation
     except ImportError:
         pass
-    source = resolve_source(recipe.model)
-    base = load_model(recipe.model, source, recipe.model_task(), labels, load_tokenizer(recipe.model, source))
+    base, _ = load_base(recipe, labels)
     base.eval()
     return recipe, base, tuned, tokenizer, labels
 
@@ -86,11 +79,9 @@ def answer(request: dict) -> dict:
     action = request.get("action")
     if action == "try":
         from ..evaluation.predict import make_responder
-        from ..workflows.export import _completed_run
         inputs = [str(x) for x in request.get("inputs") or [] if str(x).strip()]
         if not inputs:
             return {"ok": False, "error": "type a text first"}
-        _completed_run(request["run_dir"])
         recipe, base, tuned, tokenizer, labels = _models(request["run_dir"])
         if request.get("max_new_tokens"):
             recipe.task.max_new_tokens = int(request["max_new_tokens"])

@@ -39,9 +39,10 @@ class RecipeState:
         self.sync()
         return {k: copy.deepcopy(v) for k, v in self.sections.items() if v is not None}
 
-    def recipe(self) -> Recipe:
-        """The validated recipe built from every panel (RecipeError lists each problem)."""
-        return Recipe.from_dict(self.plain(), base_dir=self.base_dir)
+    def recipe(self, check_environment: bool = True) -> Recipe:
+        """The validated recipe built from every panel (RecipeError lists each problem); with
+        ``check_environment`` also what this machine must provide (data files, model folder, ...)."""
+        return Recipe.from_dict(self.plain(), base_dir=self.base_dir, check_environment=check_environment)
 
     def load(self, recipe: Recipe) -> None:
         self.sections = recipe.to_dict()

@@ -13,7 +13,6 @@ complete or not at all. A non-empty ``out`` is never overwritten.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -31,45 +30,13 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out {out}: already exists and is not empty; choose a new folder or remove it first")
 
 
-def _completed_run(run_dir) -> tuple[Path, object]:
-    from ..core.recipe import Recipe
-    from .runner import open_run
-
-    handle = open_run(run_dir)
-    status = handle.status
-    if status != "completed":
-        raise UserError(f"{handle.dir}: the run is {status}, not completed; only a completed run can be exported"
-                        + (f" (continue it with: ft-lab resume {handle.dir})"
-                           if status in ("stopped", "interrupted", "failed") else ""))
-    if not handle.layout.final.is_dir() or not handle.layout.recipe.exists():
-        raise UserError(f"{handle.dir}: no final/ folder or recipe.yaml; the run directory is incomplete")
-    return handle.dir, Recipe.from_yaml(handle.layout.recipe)
-
-
-def rebuild_model(run_dir, recipe=None):
-    """The trained model of a completed run (base + ``final/``), its tokenizer and the method instance."""
-    from ..models.model_loading import load_model, load_tokenizer, resolve_source
-    from ..core.recipe import Recipe
-
-    run_dir = Path(run_dir)
-    layout = RunLayout(run_dir)
-    recipe = recipe or Recipe.from_yaml(layout.recipe)
-    report = json.loads(layout.data_report.read_text(encoding="utf-8"))
-    method = recipe.method.create("method")
-    source = resolve_source(recipe.model)
-    tokenizer = load_tokenizer(recipe.model, source)
-    base = load_model(recipe.model, source, recipe.model_task(), report.get("labels"), tokenizer)
-    model = type(method).load(base, layout.final)
-    model.eval()
-    return model, tokenizer, method
-
-
 def export_run(run_dir, out, merge: bool = False) -> Path:
     """Export the completed run at ``run_dir`` into the new folder ``out``; return ``out`` (absolute)."""
     from ..core.method_checks import check_capabilities
+    from .runner import completed_run
 
     out = Path(out).expanduser().resolve()
-    run_dir, recipe = _completed_run(run_dir)
+    run_dir, recipe = completed_run(run_dir)
     _check_out(out)
     method_cls = type(recipe.method.create("method"))
     if merge:
@@ -128,7 +95,9 @@ def _write_unmerged(run_dir: Path, recipe, dest: Path) -> list[str]:
 
 
 def _write_merged(run_dir: Path, recipe, dest: Path) -> list[str]:
-    model, tokenizer, method = rebuild_model(run_dir, recipe)
+    from ..models.from_run import load_trained
+
+    model, tokenizer, method = load_trained(run_dir, recipe)
     merged = method.merge(model)
     merged.save_pretrained(str(dest), safe_serialization=True)
     tokenizer.save_pretrained(str(dest))

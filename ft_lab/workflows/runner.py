@@ -207,15 +207,15 @@ def _runs_dir(runs_dir) -> Path:
 
 
 def create_run(recipe, runs_dir=None) -> Path:
-    """Validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    """Check what this machine must provide (``check_environment``: data files, a sane local model folder,
+    ...), validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    from ..core.recipe import check_environment
     from ..data.prepare import prepare_data
 
-    from ..safety.model_folder import check_model_spec
     from ..rundir.inline_plugins import save_run_plugins
     from ..training.defaults import resolve_defaults
 
-    recipe = recipe.resolved()
-    check_model_spec(recipe.model)  # a damaged local model folder is named before any work
+    recipe = check_environment(recipe.resolved())  # every missing file or damaged folder, before any work
     prepared = prepare_data(recipe)
     deferred = None
     try:
@@ -359,6 +359,20 @@ def resume(run_dir) -> RunHandle:
     resumed = start_worker(handle.dir, resume=True, lock_fd=fd)
     resumed.follow_from = offset  # wait(on_event=...) shows this attempt, from its "resuming" on
     return resumed
+
+
+def completed_run(run_dir) -> tuple[Path, object]:
+    """The folder and recipe of a completed run with its ``final/`` model (export, the Playground), or a
+    UserError saying what the run is and what to do."""
+    handle = open_run(run_dir)
+    status = handle.status
+    if status != "completed":
+        raise UserError(f"{handle.dir}: the run is {status}, not completed; only a completed run can be exported"
+                        + (f" (continue it with: ft-lab resume {handle.dir})"
+                           if status in ("stopped", "interrupted", "failed") else ""))
+    if not handle.layout.final.is_dir() or not handle.layout.recipe.exists():
+        raise UserError(f"{handle.dir}: no final/ folder or recipe.yaml; the run directory is incomplete")
+    return handle.dir, handle.recipe()
 
 
 def open_run(run_dir) -> RunHandle:

@@ -32,7 +32,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     from ..data.prepare import PreparedData
     from ..evaluation.predict import make_responder, predict_split
     from ..evaluation.rescore import evaluate_run
-    from ..models.model_loading import load_model, load_tokenizer, resolve_source
+    from ..models.from_run import load_base
     from ..core.recipe import Recipe
     from ..safety.atomic import atomic_write_json, read_json
     from ..rundir.reader import append_event
@@ -60,8 +60,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
     torch.set_num_threads(max(1, int(os.environ.get("FT_LAB_THREADS", os.cpu_count() or 1))))
 
     set_seed(recipe.train.seed)
-    source = resolve_source(recipe.model)
-    tokenizer = load_tokenizer(recipe.model, source)
     labels = data.labels
     label2id = {l: i for i, l in enumerate(labels)} if labels else None
     method = recipe.method.create("method")
@@ -69,7 +67,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     load = method.load_kwargs()
     if plan.frozen_dtype:  # an adapter's frozen base in bf16/fp16 on a GPU; trainable weights stay fp32
         load.setdefault("dtype", getattr(torch, plan.frozen_dtype))
-    model = load_model(recipe.model, source, recipe.model_task(), labels, tokenizer, **load)
+    model, tokenizer = load_base(recipe, labels, **load)
     plan.packing = plan.packing and supports_packed_attention(model)
 
     metrics_path = layout.metrics
@@ -149,8 +147,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
         return "completed"
     replace_folder(partial, final)  # final/ appears complete or not at all
     if is_sharded(trainer):  # rank 0 alone cannot run a sharded model: it evaluates what it saved
-        from .export import rebuild_model
-        trainer.model = rebuild_model(run_dir, recipe)[0].to(trainer.args.device)
+        from ..models.from_run import load_trained
+        trainer.model = load_trained(run_dir, recipe)[0].to(trainer.args.device)
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
     predict_split(recipe, trainer.model, tokenizer, data.test, labels, layout.predictions("finetuned"))
