@@ -399,7 +399,8 @@ def test_examples_card_opens_a_copy_of_the_example(lab, chromium, request):
         choice.select_option(index=options.index(f"{example_title(quickstart)} (quickstart.ipynb)"))
         page.locator(".jp-Dialog .jp-mod-accept").click()
         copy = lab.root / "quickstart-1.ipynb"
-        wait_for(copy.exists, 60, "the copy of the example notebook")
+        # Jupyter creates the file, then saves the notebook into it: wait for the saved notebook
+        wait_for(lambda: copy.exists() and b'"cells"' in copy.read_bytes(), 60, "the copy of the example notebook")
         original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
         assert [c["source"] for c in json.loads(copy.read_text(encoding="utf-8"))["cells"]] == \
             [c["source"] for c in original["cells"]]
