@@ -45,9 +45,9 @@ def test_a_copied_run_loads_rescores_reports_and_exports(copied_run, tmp_path, c
 
     # the recipe still parses (types, names), and the environment check says what this machine lacks
     run = RunFiles(copied_run)
-    assert run.recipe is not None and run.task == "classification"
+    assert run.recipe() is not None and run.task == "classification"
     assert [e.name for e in run.evaluators()] == ["accuracy", "macro_f1"]
-    assert any(p.startswith("data.path: file not found") for p in environment_problems(run.recipe))
+    assert any(p.startswith("data.path: file not found") for p in environment_problems(run.recipe()))
 
     # eval: metrics.json rewritten with numbers from the copied predictions
     before = json.loads((copied_run / "metrics.json").read_text())

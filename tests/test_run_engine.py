@@ -50,7 +50,8 @@ def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, ti
 def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_model_dir):
     from transformers import AutoTokenizer
 
-    from ft_lab.training.tokenization import encode_generation, prompt_ids
+    from ft_lab.training.tokenization import encode_generation
+    from ft_lab.data.prompts import prompt_ids
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     ex = {"prompt": "カードが届きません", "response": "配送状況を確認します"}

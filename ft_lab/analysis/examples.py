@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import UserError
 from .slices import LENGTH_BUCKETS, LENGTH_EDGES, length_bucket, slice_table
+from ..rundir.reader import RunFiles
 
 
 
@@ -50,7 +51,6 @@ class ExampleSet:
         by default (judging again costs model calls; their per-example results are in ``eval_details.json``);
         pass them in ``evaluators`` to use them.
         """
-        from ..rundir.reader import RunFiles
 
         run = RunFiles(run_dir)
         preds = run.predictions(which)

@@ -16,12 +16,14 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
-from ..rundir.predictions import atomic_write_text
+from ..safety.atomic import atomic_write_text
 from .diff import diff_html
 from .examples import ExampleSet, cheap
 from .review import ReviewStore
 from ..rundir.reader import RunFiles
 from .slices import slice_table
+from ..evaluation.verdict import sentence, winner
+from .run_comparison import base_vs_finetuned
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans CJK JP",Meiryo,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -64,7 +66,6 @@ class _Raw(str):
 
 
 def _metrics_section(metrics: dict) -> str:
-    from ..evaluation.verdict import sentence, winner
 
     base, ft = metrics.get("base") or {}, metrics.get("finetuned") or {}
     baselines = metrics.get("baselines") or {}
@@ -157,7 +158,6 @@ def _worst_section(ex: ExampleSet, k: int) -> str:
 
 
 def _outcomes_section(run: RunFiles) -> str:
-    from .run_comparison import base_vs_finetuned
 
     if run.predictions("base") is None or run.predictions("finetuned") is None:
         return ""

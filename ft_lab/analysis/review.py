@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..rundir.layout import RunLayout
 from ..errors import UserError
-from ..rundir.predictions import atomic_write_json, read_json
+from ..rundir.predictions import atomic_write_json
+from ..safety.atomic import read_json
 
 RATING_MIN, RATING_MAX = 1, 5
 

@@ -11,6 +11,8 @@ from typing import Literal
 
 from ..core.components import Baseline
 from ..data.prompts import prompt_text, reference_text
+from .classical import nearest_train
+from ..evaluation.predict import generate
 
 
 def shot_examples(train: list[dict], test: list[dict], k: int, select: str, seed: int) -> list[list[dict]]:
@@ -21,7 +23,6 @@ def shot_examples(train: list[dict], test: list[dict], k: int, select: str, seed
     if select == "random":
         chosen = random.Random(seed).sample(train, k)
         return [chosen for _ in test]
-    from .classical import nearest_train
     best = nearest_train([prompt_text(ex) for ex in train], [prompt_text(ex) for ex in test], k=k)
     return [[train[i] for i in reversed(row)] for row in best]
 
@@ -58,7 +59,6 @@ class KShot(Baseline):
                 raise ValueError(f"k must be at least 0, got {self.k}")
 
     def predict(self, train, test, context) -> list:
-        from ..evaluation.predict import generate
 
         recipe, model, tokenizer = context.recipe, context.model, context.tokenizer
         chat = bool(tokenizer.chat_template)

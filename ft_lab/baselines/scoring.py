@@ -16,7 +16,10 @@ from typing import Any
 
 from ..rundir.layout import RunLayout
 from ..data.prompts import prompt_text, reference_text
-from ..evaluation.baseline_scores import rescore_baselines, score_rows  # noqa: F401  (re-exported)
+from ..evaluation.baseline_scores import score_rows
+from ..safety.atomic import atomic_write_json, json_safe, read_json
+from ..evaluation.predict import write_predictions
+from ..evaluation.verdict import winner
 
 
 @dataclass
@@ -44,9 +47,6 @@ def prediction_rows(predictions: list, test: list[dict], task: str) -> list[dict
 
 
 def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None, emit=None) -> dict:
-    from ..safety.atomic import atomic_write_json, read_json
-    from ..evaluation.predict import write_predictions
-    from ..evaluation.rescore import _json_safe
 
     run_dir = Path(run_dir)
     specs = list(recipe.baselines or [])
@@ -79,14 +79,13 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
         info[spec.name] = {"seconds": seconds, **({"failed_evaluators": failed} if failed else {})}
         if emit:
             emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
-    from ..evaluation.verdict import winner
 
     layout = RunLayout(run_dir)
     metrics = read_json(layout.metrics, {}) or {"headline": recipe.headline_metric()}
     metrics["baselines"] = {**(metrics.get("baselines") or {}), **results}
     metrics["winner"] = winner(metrics)
-    atomic_write_json(layout.metrics, _json_safe(metrics))
+    atomic_write_json(layout.metrics, json_safe(metrics))
     details = read_json(layout.eval_details, {}) or {}
     details["baselines"] = {**(details.get("baselines") or {}), **info}
-    atomic_write_json(layout.eval_details, _json_safe(details))
+    atomic_write_json(layout.eval_details, json_safe(details))
     return results

@@ -21,6 +21,7 @@ from typing import Callable, Iterable, NamedTuple
 from ..core.components import Cleaner, CleanResult
 from ..errors import UserError
 from .text import map_texts
+from ..core.code_refs import check_code_refs
 
 STRUCTURED = ("EMAIL", "URL", "IP_ADDRESS", "IBAN", "CREDIT_CARD", "MY_NUMBER", "PHONE", "POSTAL_CODE")
 
@@ -336,7 +337,6 @@ class PiiMask(Cleaner):
             "help": "extra recognizers as 'module:function' (text -> [(start, end, type)]) for names, addresses"})
 
         def __post_init__(self):
-            from ..core.code_refs import check_code_refs
             check_code_refs(self.recognizers, "recognizers")  # recipes are data, not code
             unknown = [e for e in self.entities if e not in STRUCTURED]
             if unknown:

@@ -8,6 +8,7 @@ A row is an example dict: role keys (``text``/``label``, ``prompt``/``response``
 from __future__ import annotations
 
 from typing import Callable, Iterator
+from ..core.components import CleanResult
 
 
 def texts_of(row: dict, columns: list[str]) -> Iterator[str]:
@@ -80,7 +81,6 @@ def rewrite_rows(rows: list[dict], columns: list[str], fn: Callable, reject: Cal
     """The ``CleanResult`` of a cleaner that rewrites text: ``fn(text) -> (new_text, labels)`` on every text
     of ``columns``; a row is dropped when ``reject(row, new_row)`` gives a reason; each changed row kept is
     recorded in ``changes``, and the labels are counted in ``info[counted]``."""
-    from ..core.components import CleanResult
 
     kept, rejected, changes, counts = [], [], [], {}
     for i, row in enumerate(rows):

@@ -25,6 +25,8 @@ import os
 import sys
 
 from ..errors import RecipeError, UserError
+from .. import __version__
+from ..core.plugins import get_registry
 
 #: The command-group modules, in the order their commands appear in ``ft-lab --help``.
 COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab.cli.eval_commands", "ft_lab.cli.export_commands",
@@ -32,7 +34,6 @@ COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
 
     parser = argparse.ArgumentParser(prog="ft-lab", description="Fine-tune language models on your own data.")
     parser.add_argument("--version", action="version", version=f"ft-lab {__version__}")
@@ -45,7 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugin_commands(sub) -> None:
     """Commands added by plugins (``register_commands``); one that fails is skipped with a warning."""
-    from ..core.plugins import get_registry
 
     for plugin, add in get_registry().commands:
         try:

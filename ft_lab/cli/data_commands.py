@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 import json
+from ..data.inspect import format_inspection, inspect_file
+from ..data.prepare import prepare_data
+from ..core.recipe import Recipe
+from ..safety.output_paths import check_out_folder, recipe_inputs
 
 
 def add_commands(subparsers) -> None:
@@ -37,7 +41,6 @@ def add_commands(subparsers) -> None:
 
 
 def cmd_inspect(args) -> int:
-    from ..data.inspect import format_inspection, inspect_file
 
     info = inspect_file(args.file, args.format, args.encoding, args.sheet, preview_rows=args.rows)
     print(json.dumps(info, ensure_ascii=False, indent=1, default=str) if args.json else format_inspection(info))
@@ -45,10 +48,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from ..data.prepare import prepare_data
-    from ..core.recipe import Recipe
 
-    from ..safety.output_paths import check_out_folder, recipe_inputs
 
     recipe = Recipe.from_yaml(args.recipe, check_environment=True)
     check_out_folder(args.out, recipe_inputs(recipe.resolved()), force=args.force)

@@ -7,6 +7,9 @@
 from __future__ import annotations
 
 import sys
+from ..evaluation.rescore import evaluate_run
+from ..analysis.html_report import write_report
+from ..safety.output_paths import check_out_file
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -16,7 +19,6 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def cmd_eval(args) -> int:
-    from ..evaluation.rescore import evaluate_run
 
     progress = None if args.quiet else (lambda msg: print(f"scoring {msg}", file=sys.stderr))
     metrics = evaluate_run(args.run_dir, _names(args.evaluators), progress=progress)
@@ -35,9 +37,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ..analysis.html_report import write_report
 
-    from ..safety.output_paths import check_out_file
 
     check_out_file(args.out, force=args.force)
     path = write_report(args.run_dir, args.out, worst=args.worst)

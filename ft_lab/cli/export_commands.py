@@ -9,10 +9,13 @@ from __future__ import annotations
 import sys
 
 from .run_commands import RUNS_DIR_HELP
+from ..workflows.export import export_run
+from ..core.recipe import Recipe
+from ..workflows.sweep import markdown_table, parse_methods, sweep, write_outputs
+from ..safety.output_paths import check_out_file
 
 
 def cmd_export(args) -> int:
-    from ..workflows.export import export_run
 
     out = export_run(args.run_dir, args.out, merge=args.merge)
     print(f"exported {'merged model' if args.merge else 'run'} to {out}")
@@ -20,10 +23,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from ..core.recipe import Recipe
-    from ..workflows.sweep import markdown_table, parse_methods, sweep, write_outputs
 
-    from ..safety.output_paths import check_out_file
 
     methods = parse_methods(args.methods)
     if args.out:

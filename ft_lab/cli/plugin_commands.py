@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 from .table import print_table
+from ..core.plugins import KINDS, load_registry
+from .scaffold import write_plugin
+from .scaffold import TEMPLATE_KINDS
 
 
 def cmd_plugins(args) -> int:
-    from ..core.plugins import KINDS, load_registry
 
     data = load_registry().as_json()
     if args.json:
@@ -27,7 +29,6 @@ def cmd_plugins(args) -> int:
 
 
 def cmd_new(args) -> int:
-    from .scaffold import write_plugin
 
     folder, names = write_plugin(args.name, kind=args.kind, out=Path(args.out) if args.out else None,
                                  force=args.force)
@@ -38,7 +39,6 @@ def cmd_new(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    from .scaffold import KINDS
 
     p = subparsers.add_parser("plugins", help="list plugins and their components; start a new plugin",
                               description="Installed plugins, the components each registered, and broken ones.")
@@ -51,7 +51,7 @@ def add_commands(subparsers) -> None:
                                      "entry point. NAME 'ticket-tools' gives the package ft-lab-ticket-tools "
                                      "and the component 'ticket_tools'.")
     new.add_argument("name", metavar="NAME", help="the plugin's name: lowercase letters, digits and hyphens")
-    new.add_argument("--kind", choices=KINDS, default="cleaner", help="the component to start from (default: cleaner)")
+    new.add_argument("--kind", choices=TEMPLATE_KINDS, default="cleaner", help="the component to start from (default: cleaner)")
     new.add_argument("--out", metavar="DIR", help="the folder to create (default: ./ft-lab-NAME)")
     new.add_argument("--force", action="store_true", help="write into an existing, non-empty folder")
     new.set_defaults(handler=cmd_new)

@@ -15,6 +15,16 @@ from importlib import resources
 from pathlib import Path
 
 from .table import print_table
+from .terminal import ProgressPrinter, metric_table
+from ..workflows.runner import create_run, start_worker
+from ..core.recipe import Recipe
+from ..training.launch import with_processes
+from ..workflows.runner import create_run
+from ..training.cluster import print_plan
+from ..workflows.runner import resume
+from ..core.recipe import AUTO_METHOD, Recipe
+from ..training.defaults import resolution_lines
+from ..workflows.runner import list_runs
 
 RUNS_DIR_HELP = "folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)"
 ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their code; trust the recipe first)"
@@ -22,7 +32,6 @@ ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their co
 
 def follow(handle) -> str:
     """Print progress until the worker ends; Ctrl-C asks it to save a checkpoint and stop."""
-    from .terminal import ProgressPrinter, metric_table
 
     printer = ProgressPrinter()
     presses = []
@@ -54,7 +63,6 @@ def follow(handle) -> str:
 
 
 def start_and_follow(recipe, runs_dir) -> int:
-    from ..workflows.runner import create_run, start_worker
 
     run_dir = create_run(recipe, runs_dir)
     print(f"run {run_dir.name} in {run_dir}")
@@ -62,15 +70,11 @@ def start_and_follow(recipe, runs_dir) -> int:
 
 
 def cmd_run(args) -> int:
-    from ..core.recipe import Recipe
 
     recipe = Recipe.from_yaml(args.recipe, check_environment=True)
     if args.processes is not None or args.plan:
-        from ..training.launch import with_processes
         recipe = with_processes(recipe, args.processes)
     if args.plan:
-        from ..workflows.runner import create_run
-        from ..training.cluster import print_plan
         run_dir = create_run(recipe, args.runs_dir)
         print(f"run {run_dir.name} in {run_dir}")
         print_plan(recipe, run_dir)
@@ -79,7 +83,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_resume(args) -> int:
-    from ..workflows.runner import resume
 
     handle = resume(args.run_dir)
     print(f"resuming {handle.dir}")
@@ -87,19 +90,16 @@ def cmd_resume(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from ..core.recipe import AUTO_METHOD, Recipe
 
     recipe = Recipe.from_yaml(args.recipe, check_environment=True)  # and its data files, model folder, ...
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
-    from ..training.defaults import resolution_lines
     for line in resolution_lines(recipe):
         print(line)
     return 0
 
 
 def cmd_runs(args) -> int:
-    from ..workflows.runner import list_runs
 
     rows = []
     for h in list_runs(args.runs_dir):
@@ -129,7 +129,6 @@ def cmd_runs(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from ..core.recipe import Recipe
 
     path = resources.files("ft_lab").joinpath("assets/demo_recipe.yaml")
     with resources.as_file(path) as recipe_path:

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..safety.output_paths import check_out_folder
+from ..core.plugins import get_registry
+from .. import __version__
 
-KINDS = ("cleaner", "evaluator", "method")
+TEMPLATE_KINDS = ("cleaner", "evaluator", "method")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 MAX_NAME = 50
 
@@ -45,15 +47,14 @@ class PluginNames:
     kind: str
 
     def marks(self) -> dict[str, str]:
-        from .. import __version__
         return {"dist": self.dist, "module": self.module, "entry": self.entry, "component": self.component,
                 "class": self.cls, "kind": self.kind, "ft_lab_version": __version__}
 
 
 def plugin_names(name: str, kind: str = "cleaner") -> PluginNames:
     """The names for plugin ``name``; a UserError (one line) for a name that cannot be a package."""
-    if kind not in KINDS:
-        raise UserError(f"--kind {kind}: choose one of {', '.join(KINDS)}")
+    if kind not in TEMPLATE_KINDS:
+        raise UserError(f"--kind {kind}: choose one of {', '.join(TEMPLATE_KINDS)}")
     base = name[len("ft-lab-"):] if name.startswith("ft-lab-") else name
     if not NAME_RE.match(base) or len(base) > MAX_NAME:
         raise UserError(f"plugin name {name!r}: use lowercase letters, digits and hyphens, starting with a "
@@ -68,7 +69,6 @@ def plugin_names(name: str, kind: str = "cleaner") -> PluginNames:
 
 
 def _check_unused(names: PluginNames) -> None:
-    from ..core.plugins import get_registry
     registry = get_registry()
     if names.component in registry.names(names.kind):
         raise UserError(f"plugin name {names.entry!r}: a {names.kind} named {names.component!r} is already "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..rundir.progress import Progress, format_eta
+from ..evaluation.verdict import sentence, winner
 
 
 class ProgressPrinter:
@@ -63,7 +64,6 @@ class ProgressPrinter:
 def metric_table(metrics: dict) -> str:
     """Base, each baseline and fine-tuned, one metric a row, with the change base -> fine-tuned and the
     headline's winner under the table."""
-    from ..evaluation.verdict import sentence, winner
 
     base, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
     baselines = metrics.get("baselines") or {}

@@ -13,6 +13,7 @@ import os
 import re
 
 from ..errors import UserError
+from .plugins import GROUP
 
 
 class CodeRefError(UserError, ValueError):
@@ -30,7 +31,6 @@ def plugin_packages() -> set[str]:
     """Top-level packages of the installed plugins' entry points."""
     from importlib.metadata import entry_points
 
-    from .plugins import GROUP
     return {ep.value.split(":")[0].split(".")[0] for ep in entry_points(group=GROUP)}
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from . import configs
+from ..errors import UserError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TASKS = ("classification", "generation")
@@ -238,7 +239,6 @@ class Method(Component):
     def merge(self, model):
         """A plain transformers model with the training folded in; UserError when the method cannot merge."""
         if not self.capabilities.mergeable:
-            from ..errors import UserError
             raise UserError(f"method '{self.name}' cannot be merged into the base model; export the "
                             f"adapter instead, or train with a mergeable method (lora, ia3, full)")
         return model

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 from typing import Any
+from .plugins import get_registry
 
 #: capability field -> (what the recipe asks, why a method may not do it, how to stop asking)
 _ASKS = {
@@ -116,7 +117,6 @@ def check_capabilities(recipe_like: Any, method_cls, *, merge: bool | None = Non
     check for a visible GPU (tests); ``registry`` lists the alternatives (default: the process's).
     ``settings``: what the recipe asks of the method; ``machine``: what this machine must have."""
     if registry is None:
-        from .plugins import get_registry
         registry = get_registry()
     plain = _plain(recipe_like)
     caps = method_cls.capabilities

@@ -34,6 +34,7 @@ import pluggy
 from . import hookspecs
 from .components import Baseline, Cleaner, Evaluator, Method
 from ..errors import PluginError, did_you_mean
+from .. import __version__
 
 GROUP = "ft_lab"
 #: The built-in plugins (imported by name, so that this core module does not import the steps).
@@ -171,7 +172,6 @@ def load_registry(strict: bool | None = None) -> Registry:
             return
         infos[plugin_name] = info
 
-    from .. import __version__
     for modname in DEFAULT_PLUGINS:
         add(modname, importlib.import_module(modname), PluginInfo(modname, __version__, builtin=True),
             "could not register")

@@ -29,9 +29,13 @@ from typing import Any, Optional
 
 from . import configs
 from ..errors import RecipeError, UserError, did_you_mean
-from .sections import (  # noqa: F401  (re-exported: the sections are imported from here too)
-    DEFAULT_EVALUATORS, ROLES, DataSection, LaunchSection, ModelSection, Task, TaskSection, TrainSection,
-)
+from .sections import DEFAULT_EVALUATORS, ROLES, DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
+from .plugins import get_registry
+from .method_checks import check_capabilities
+from ..safety.redact import recipe_secret_problems
+from ..safety.model_folder import check_model_spec
+from ..safety.yaml_limits import safe_load
+from ..safety.atomic import atomic_write_text
 
 
 @dataclass
@@ -50,7 +54,6 @@ class ComponentSpec:
         return {"name": self.name, **(configs.to_plain(self.config, minimal) if self.config is not None else {})}
 
     def create(self, kind: str, registry=None):
-        from .plugins import get_registry
         cls = (registry or get_registry()).get(kind, self.name)
         return cls(self.config)
 
@@ -111,7 +114,6 @@ class Recipe:
         """Load a recipe from a YAML file path (or YAML text). Relative data paths are read from the
         file's folder (for text: from ``base_dir``, else the current folder). ``check_environment``: as
         in ``from_dict``."""
-        from ..safety.yaml_limits import safe_load
         text, source, file_dir = _read_source(path_or_text)
         base_dir = file_dir or base_dir
         data = safe_load(text, source)  # aliases, size and depth limited before anything expands
@@ -140,7 +142,6 @@ class Recipe:
         return yaml.safe_dump(self.to_dict(minimal), sort_keys=False, allow_unicode=True)
 
     def save(self, path: str | os.PathLike, minimal: bool = True) -> Path:
-        from ..safety.atomic import atomic_write_text
         return atomic_write_text(Path(path), self.to_yaml(minimal))
 
     def to_python(self) -> str:
@@ -188,7 +189,6 @@ class Recipe:
 
 def default_baselines(task, registry=None) -> list[dict]:
     """The baselines a recipe gets when it lists none: the cheap ones that apply to its task."""
-    from .plugins import get_registry
     registry = registry or get_registry()
     if task is None:
         return []
@@ -240,7 +240,6 @@ def _component(kind: str, value: Any, path: str, problems: list[str], registry) 
 def component_spec(kind: str, value: Any, path: str, registry=None) -> ComponentSpec:
     """One component (a name, or a mapping of ``name`` and its Config fields) parsed as the recipe parses
     its sections; a RecipeError whose problem starts with ``path``."""
-    from .plugins import get_registry
     problems: list[str] = []
     spec = _component(kind, value, path, problems, registry or get_registry())
     if problems:
@@ -306,7 +305,6 @@ def parse_method(raw: Any, plain: dict, task: TaskSection | None, train: TrainSe
                  ctx: _Parse) -> ComponentSpec | None:
     method = _component("method", raw or AUTO_METHOD, "method", ctx.problems, ctx.registry)
     if method is not None and task is not None and train is not None:
-        from .method_checks import check_capabilities
         ctx.problems.extend(check_capabilities(
             {**plain, "task": configs.to_plain(task), "train": configs.to_plain(train)},
             ctx.registry.get("method", method.name), registry=ctx.registry, machine=False))
@@ -375,7 +373,6 @@ def check_early_stopping(task: TaskSection | None, train: TrainSection | None, e
 def _parse(plain: dict, source: str | None, base_dir: str | None, environment: bool) -> Recipe:
     """Every section through its parser; all problems are gathered, then raised as one RecipeError.
     ``environment``: also what this machine must provide, for each section that parsed."""
-    from .plugins import get_registry
     ctx = _Parse(get_registry(), base_dir, environment)
     task = parse_task(plain.get("task"), ctx)
     data = parse_data(plain.get("data"), task.type if task else None, ctx)
@@ -387,7 +384,6 @@ def _parse(plain: dict, source: str | None, base_dir: str | None, environment: b
     check_early_stopping(task, train, evaluate, ctx)
     baselines = parse_baselines(plain.get("baselines"), task, ctx)
     launch = parse_launch(plain.get("launch"), train, ctx)
-    from ..safety.redact import recipe_secret_problems
     ctx.problems.extend(recipe_secret_problems(plain))
     if environment:
         ctx.problems.extend(_environment(data, model, method, launch, plain, base_dir, ctx.registry))
@@ -462,7 +458,6 @@ def _environment(data, model, method, launch, plain: dict, base_dir: str | None,
     if launch is not None:
         problems += _launch_file_problems(launch, base_dir)
     if method is not None:
-        from .method_checks import check_capabilities
         try:
             cls = registry.get("method", method.name)
         except KeyError:
@@ -470,7 +465,6 @@ def _environment(data, model, method, launch, plain: dict, base_dir: str | None,
         if cls is not None:
             problems += check_capabilities(plain, cls, registry=registry, settings=False)
     if model is not None:
-        from ..safety.model_folder import check_model_spec
         try:
             check_model_spec(model)  # a damaged local model folder is named before any work
         except UserError as exc:
@@ -481,7 +475,6 @@ def _environment(data, model, method, launch, plain: dict, base_dir: str | None,
 def environment_problems(recipe: "Recipe") -> list[str]:
     """What this machine lacks to run ``recipe`` ([] when nothing): data files that exist, launch files
     and a DeepSpeed JSON that read, a sane local model folder, a GPU and the packages its method needs."""
-    from .plugins import get_registry
     return _environment(recipe.data, recipe.model, recipe.method, recipe.launch, recipe.to_dict(),
                         recipe.base_dir, get_registry())
 

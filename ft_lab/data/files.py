@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..safety.atomic import atomic_write_text as atomic_write
-from ..safety.atomic import jsonl_text, read_jsonl  # noqa: F401  (used by prepare.py)
 
 
 def write_folder(folder: Path, files: dict[str, str], marker: str) -> None:

@@ -15,10 +15,17 @@ from pathlib import Path
 
 from ..errors import UserError
 from .checks import check_examples, check_split_sizes
-from .files import jsonl_text, read_jsonl, write_folder
+from .files import write_folder
+from ..safety.atomic import jsonl_text, read_jsonl
 from .loading import load_table
 from .roles import resolve_roles, text_columns, to_examples
 from .split import split_rows
+from ..core.plugins import get_registry
+from ..cleaners.measure import token_counter
+from .report import build_report
+from .leakage import find_leaks, remove_leaks
+from .formatting import apply_template
+from .report import render_html
 
 SPLITS = ("train", "validation", "test")
 
@@ -39,7 +46,6 @@ class PreparedData:
 
     def write(self, folder: Path) -> None:
         """Write every file, ``report.json`` last: a folder without it was not finished."""
-        from .report import render_html
 
         report = {**self.report, "labels": self.labels}
         files = {f"{name}.jsonl": jsonl_text(self.split(name)) for name in SPLITS}
@@ -104,7 +110,6 @@ def clean_examples(recipe, examples: list[dict], split_name: str, registry=None,
 
 
 def _cleaner_class(spec, registry):
-    from ..core.plugins import get_registry
     return (registry or get_registry()).get("cleaner", spec.name)
 
 
@@ -163,7 +168,6 @@ def prepare_data(recipe, registry=None) -> PreparedData:
 
     leakage = None
     if d.leakage != "off":
-        from .leakage import find_leaks, remove_leaks
 
         found = find_leaks(given, columns, d.leakage_threshold)
         leakage = {k: v for k, v in found.items() if k != "_all"}
@@ -192,14 +196,11 @@ def prepare_data(recipe, registry=None) -> PreparedData:
             if unseen:
                 warnings.append(f"{s}: label(s) {', '.join(unseen[:10])} never appear in train")
     if task == "generation" and d.template:
-        from .formatting import apply_template
 
         system = getattr(recipe.task, "system_prompt", None)
         given = {s: apply_template(given[s], d.template, system) for s in SPLITS}
 
     _mask_earlier_records(recipe, registry, task, rejected, changes)
-    from ..cleaners.measure import token_counter
-    from .report import build_report
 
     count_tokens, token_method = token_counter(d.length_tokenizer)
     report = {

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from ..rundir.layout import RunLayout
+from ..rundir.predictions import PredictionsFile
 
 
 def score_rows(evaluators, rows: list[dict]) -> tuple[dict, dict]:
@@ -26,8 +28,6 @@ def score_rows(evaluators, rows: list[dict]) -> tuple[dict, dict]:
 
 def rescore_baselines(run_dir: Path, evaluators, metrics: dict) -> None:
     """Score every ``predictions/baseline_<name>.jsonl`` again with ``evaluators``, into ``metrics``."""
-    from ..rundir.layout import RunLayout
-    from ..rundir.predictions import PredictionsFile
 
     found = RunLayout(run_dir).baseline_prediction_files()
     for path in found:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 from ..data.prompts import encode_generation, prompt_ids, prompt_text, reference_text
+from ..data.formatting import verbalize
+from ..data.formatting import CLASSIFY
 
 
 #: a generation batch holds at most this many prompt tokens (attention and KV cache grow with it)
@@ -56,7 +58,6 @@ def classify_by_likelihood(model, tokenizer, examples, labels, words: dict, temp
     """
     import torch
 
-    from ..data.formatting import verbalize
 
     model.eval()
     device = next(model.parameters()).device
@@ -184,7 +185,6 @@ def make_responder(recipe, model, tokenizer, labels):
 def classify_split(recipe, model, tokenizer, examples, labels):
     """Label predictions with the recipe's classifier: the head's logits, or the labels' likelihood (lm)."""
     if recipe.task.classifier == "lm":
-        from ..data.formatting import CLASSIFY
 
         tokenizer.padding_side = "right"
         return classify_by_likelihood(model, tokenizer, examples, labels, recipe.task.label_words,

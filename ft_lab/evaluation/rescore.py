@@ -9,12 +9,15 @@ non-scalar details (confusion matrix, tokenizer used, judgements, scenario cases
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..errors import UserError
 from .compare import attach_base
 from ..rundir.predictions import atomic_write_json
+from ..safety.atomic import json_safe
+from ..rundir.reader import WHICH, RunFiles
+from .verdict import winner
+from .baseline_scores import rescore_baselines
 
 
 def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,
@@ -25,7 +28,6 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
     With ``strict=False`` (the training worker) an evaluator that fails is recorded in eval_details.json
     under its name as ``{"error": ...}`` and the others still run; ``on_error(which, evaluator, message)``
     is called for each such failure."""
-    from ..rundir.reader import WHICH, RunFiles
 
     run = RunFiles(run_dir)
     evaluators = run.evaluators(names)
@@ -79,22 +81,10 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
         recipe = run.recipe_or_none()
         metrics["headline"] = recipe.headline_metric() if recipe else (evaluators[0].name if evaluators else "loss")
     if sides is None:  # a re-evaluation also re-scores the baselines' answers
-        from .baseline_scores import rescore_baselines
         rescore_baselines(run.dir, evaluators, metrics)
-    from .verdict import winner
     metrics["winner"] = winner(metrics)
     if write:
-        atomic_write_json(run.layout.metrics, _json_safe(metrics))
-        atomic_write_json(run.layout.eval_details, _json_safe(details))
+        atomic_write_json(run.layout.metrics, json_safe(metrics))
+        atomic_write_json(run.layout.eval_details, json_safe(details))
     return metrics
 
-
-def _json_safe(obj):
-    """NaN and infinity become null: metrics.json stays strict JSON for the browser panels."""
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj

@@ -9,12 +9,15 @@ the recipe names, so a run directory copied to another folder or machine loads a
 from __future__ import annotations
 
 import os
+from ..rundir.layout import RunLayout
+from ..safety.atomic import read_json
+from .model_loading import load_model, load_tokenizer, resolve_source
+from ..errors import UserError
+from ..rundir.reader import RunFiles
 
 
 def run_labels(run_dir: str | os.PathLike) -> list[str] | None:
     """The labels the run trained on (data/report.json), or None (generation)."""
-    from ..rundir.layout import RunLayout
-    from ..safety.atomic import read_json
 
     return (read_json(RunLayout(run_dir).data_report, {}) or {}).get("labels")
 
@@ -22,7 +25,6 @@ def run_labels(run_dir: str | os.PathLike) -> list[str] | None:
 def load_base(recipe, labels: list[str] | None = None, tokenizer=None, **load_kwargs):
     """The recipe's base model (a new head over ``labels`` for a classification head) and its tokenizer;
     ``load_kwargs`` go to ``from_pretrained`` (a method's quantization config, a dtype)."""
-    from .model_loading import load_model, load_tokenizer, resolve_source
 
     source = resolve_source(recipe.model)
     tokenizer = tokenizer if tokenizer is not None else load_tokenizer(recipe.model, source)
@@ -32,8 +34,6 @@ def load_base(recipe, labels: list[str] | None = None, tokenizer=None, **load_kw
 def load_trained(run_dir: str | os.PathLike, recipe=None):
     """The trained model of a run (its base with ``final/`` applied by the recipe's method), in eval mode,
     with its tokenizer and the method instance. ``recipe``: the run's, when already read."""
-    from ..errors import UserError
-    from ..rundir.reader import RunFiles
 
     files = RunFiles(run_dir)
     final = files.layout.final

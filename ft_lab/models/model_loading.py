@@ -7,21 +7,22 @@ from pathlib import Path
 
 from ..errors import UserError
 from .gguf import gguf_kwargs
+from .gguf import check_gguf_support, gguf_location
+from .tiny import ensure_tiny
+from ..safety.model_folder import check_model_folder
+from .gguf import as_plain_model
 
 
 def resolve_source(model_spec) -> str:
     name = model_spec.name_or_path
-    from .gguf import check_gguf_support, gguf_location
     gguf = gguf_location(model_spec)
     if gguf is not None:  # a folder (or hub repo) holding a GGUF file: no config.json needed
         check_gguf_support()
         return gguf[0]
     if name == "tiny":
-        from .tiny import ensure_tiny
         return str(ensure_tiny())
     path = Path(os.path.expanduser(name))
     if path.exists():
-        from ..safety.model_folder import check_model_folder
         check_model_folder(path)  # corrupt config.json, truncated weights, no tokenizer: named here
         return str(path.resolve())
     return name
@@ -73,7 +74,6 @@ def load_model(model_spec, source: str, task: str, labels: list[str] | None, tok
     except (OSError, ValueError) as exc:
         raise _hub_error(model_spec.name_or_path, exc) from None
     if "gguf_file" in kwargs:
-        from .gguf import as_plain_model
         model = as_plain_model(model)
         if task == "classification":
             model.config.pad_token_id = tokenizer.pad_token_id

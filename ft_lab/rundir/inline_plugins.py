@@ -20,6 +20,8 @@ from pathlib import Path
 from ..safety.atomic import atomic_write_bytes
 from ..errors import UserError
 from .layout import PLUGINS
+from ..core.plugins import get_registry, in_process_plugins
+from ..core.plugins import register_plugin
 
 FILE = PLUGINS  # RUN_DIR/plugins.pkl (ft_lab.rundir.layout)
 
@@ -34,7 +36,6 @@ def _used_plugins(recipe, registry) -> set[str]:
 def save_run_plugins(run_dir: Path, recipe) -> list[str]:
     """Write the in-process plugins whose components the recipe uses into ``run_dir``; returns their names.
     One that cannot be pickled stops with a UserError that says what to do."""
-    from ..core.plugins import get_registry, in_process_plugins
 
     plugins = in_process_plugins()
     if not plugins:
@@ -59,7 +60,6 @@ def save_run_plugins(run_dir: Path, recipe) -> list[str]:
 
 def load_run_plugins(run_dir: Path) -> list[str]:
     """Register the plugins saved in ``run_dir`` (none when there is no file); returns their names."""
-    from ..core.plugins import register_plugin
 
     path = Path(run_dir) / FILE
     if not path.exists():

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from .layout import WORKER_LOCK, RunLayout  # noqa: F401  (WORKER_LOCK: the lock file's name)
+from .layout import RunLayout
 
 
 def try_lock(run_dir: Path, wait: float = 0.0) -> int | None:

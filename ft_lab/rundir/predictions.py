@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..safety.atomic import atomic_write_json as _atomic_write_json
-from ..safety.atomic import atomic_write_text, read_json  # noqa: F401  (re-exported for analysis/)
 from ..errors import UserError
+from ..safety.redact import redact
 
 REQUIRED = ("id", "input", "reference", "prediction")
 
@@ -68,7 +68,6 @@ def chunks(examples: Iterable[dict], size: int = 1024) -> Iterator[list[dict]]:
 
 
 def atomic_write_json(path: Path, data) -> Path:
-    from ..safety.redact import redact
     return _atomic_write_json(path, redact(data), default=_plain)
 
 

@@ -25,9 +25,14 @@ from pathlib import Path
 from ..safety.atomic import read_json
 from ..errors import UserError
 from .events import validate_event
-from .layout import WHICH, RunLayout, is_run_dir  # noqa: F401  (WHICH is imported from here by evaluation)
+from .layout import WHICH, RunLayout
 from .predictions import PredictionsFile
 from .status import CREATED
+from ..safety.file_checks import safetensors_problem
+from ..safety.redact import redact
+from ..core.recipe import Recipe
+from ..core.recipe import DEFAULT_EVALUATORS, component_spec
+from .progress import progress_from_events
 
 
 def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:
@@ -74,7 +79,6 @@ class RunFiles:
     def recipe(self):
         """The run's recipe as a ``Recipe``. Parsing is pure (nothing on this machine is checked), so a run
         copied to another folder or machine, its data files gone, loads too."""
-        from ..core.recipe import Recipe
         return Recipe.from_yaml(self.layout.recipe)
 
     def recipe_or_none(self):
@@ -98,7 +102,6 @@ class RunFiles:
     def evaluators(self, names: list[str] | None = None) -> list:
         """Evaluator instances: ``names`` (configured as in the recipe when it lists them), or the recipe's
         (the task's defaults without a recipe), each built the way the recipe builds every component."""
-        from ..core.recipe import DEFAULT_EVALUATORS, component_spec
 
         recipe = self.recipe_or_none()
         listed = (recipe.evaluate if recipe is not None else
@@ -125,7 +128,6 @@ class RunFiles:
 
     def progress(self, status: str | None = None):
         """Progress and ETA from the events (``ft_lab.rundir.progress``); ``status`` overrides the logged one."""
-        from .progress import progress_from_events
         return progress_from_events(self.events(), status=status)
 
     # --- results ----------------------------------------------------------------------------------
@@ -159,7 +161,6 @@ class RunFiles:
 def last_checkpoint(run_dir: Path) -> str | None:
     """The newest complete Trainer checkpoint of a run, or None: one with its trainer_state.json and
     whole safetensors files (a kill or a full disk while saving leaves a damaged one, passed over)."""
-    from ..safety.file_checks import safetensors_problem
 
     folder = RunLayout(run_dir).checkpoints
     if not folder.is_dir():
@@ -177,7 +178,6 @@ def append_event(run_dir: Path, event: dict) -> dict:
 
     The event is checked against its definition (``ft_lab.rundir.events``): a malformed one raises
     ``EventError`` in tests (and with FT_LAB_STRICT_EVENTS=1), and is written with a warning otherwise."""
-    from ..safety.redact import redact
 
     validate_event(event)
     event = redact({"time": round(time.time(), 3), **event})

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -39,6 +40,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
 def atomic_write_json(path: Path, data, default=str) -> Path:
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=default) + "\n")
+
+
+def json_safe(obj):
+    """NaN and infinity become null: metrics.json stays strict JSON for the browser panels."""
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
 
 
 def read_json(path: Path, default=None):

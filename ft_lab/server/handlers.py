@@ -33,6 +33,11 @@ from ..rundir.layout import is_run_dir
 from ..errors import UserError
 from ..rundir.status import STOPPABLE
 from .summary import events_since, run_summary
+from ..core.plugins import load_registry
+from ..workflows.runner import RunHandle
+from .. import __version__
+from ..workflows.runner import list_runs
+from ..analysis.html_report import build_report
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -51,7 +56,6 @@ class FtLabHandler(APIHandler):
 
     def run_handle(self, run_id: str):
         """The RunHandle for ``run_id``, refusing anything that is not a run folder inside the runs folder."""
-        from ..workflows.runner import RunHandle
 
         if not RUN_ID.fullmatch(run_id) or ".." in run_id:
             raise web.HTTPError(400, f"invalid run id {run_id!r}: a run id is one folder name "
@@ -76,7 +80,6 @@ class EnvironmentHandler(FtLabHandler):
     @web.authenticated
     @authorized
     async def get(self):
-        from .. import __version__
         self.write_json({"version": __version__, "runs_dir": str(self.runs_dir), "kernel": self._kernel()})
 
     def _kernel(self) -> str | None:
@@ -103,7 +106,6 @@ def _same_file(cmd: str, exe: Path) -> bool:
 
 
 def _plugins() -> dict:
-    from ..core.plugins import load_registry
     reg = load_registry(strict=False)
     data = reg.as_json()
     builtin = {p.name: p.builtin for p in reg.plugins}
@@ -124,7 +126,6 @@ class RunsHandler(FtLabHandler):
     @authorized
     async def get(self):
         def summaries():
-            from ..workflows.runner import list_runs
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
             return [run_summary(h, self.root_dir) for h in list_runs(root) if h.dir.parent == root]
@@ -156,7 +157,6 @@ class ReportHandler(FtLabHandler):
     @web.authenticated
     @authorized
     async def get(self, run_id):
-        from ..analysis.html_report import build_report
         handle = self.run_handle(run_id)
         try:
             html = await self.blocking(build_report, handle.dir)

@@ -25,6 +25,7 @@ from ..core.components import TASKS, Component
 from ..core.plugins import KINDS
 from ..errors import UserError
 from .tiny_task import check_method, logits, single_thread, tiny_batch, tiny_model, tiny_tokenizer
+from ..baselines.scoring import BaselineContext
 
 __all__ = ["check_component", "checks_for", "parametrize_with_checks", "check_method", "logits", "single_thread",
            "tiny_batch", "tiny_model", "tiny_tokenizer"]
@@ -300,7 +301,6 @@ def check_baseline_answers_every_test_example(component) -> None:
     """For each task it supports, ``predict`` returns one answer per test example (a label or text, or a
     row with ``prediction``), twice the same, leaving train and test unchanged. A baseline that
     ``needs_model`` is exercised with a model in its own tests (skipped here)."""
-    from ..baselines.scoring import BaselineContext
 
     inst = _instance(component)
     name = type(inst).__name__

@@ -15,6 +15,9 @@ Loading it imports only pytest and, when the option or a fixture is used, ft-lab
 from __future__ import annotations
 
 import pytest
+from ft_lab.core.plugins import load_registry
+from ft_lab.testing import check_component
+from ft_lab.testing import checks_for
 
 
 def pytest_addoption(parser) -> None:
@@ -27,14 +30,12 @@ def pytest_addoption(parser) -> None:
 @pytest.fixture
 def ft_lab_registry():
     """The registry of every installed plugin, loaded strictly: a broken plugin raises its error."""
-    from ft_lab.core.plugins import load_registry
     return load_registry(strict=True)
 
 
 @pytest.fixture
 def ft_lab_check():
     """``ft_lab_check(component)``: every conformance check on ``component``; the first failure raises."""
-    from ft_lab.testing import check_component
     return check_component
 
 
@@ -59,7 +60,6 @@ class ConformanceCheck(pytest.Item):
 
 def components_of(plugin: str) -> list[type]:
     """The component classes the installed plugin ``plugin`` registers; a UsageError names the known ones."""
-    from ft_lab.core.plugins import load_registry
 
     registry = load_registry()
     if not any(p.name == plugin for p in registry.plugins):
@@ -75,7 +75,6 @@ def pytest_collection_modifyitems(session, config, items) -> None:
     plugins = config.getoption("ft_lab_check")
     if not plugins:
         return
-    from ft_lab.testing import checks_for
 
     for plugin in plugins:
         found = components_of(plugin)

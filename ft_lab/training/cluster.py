@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..rundir.layout import RunLayout
 from .launch import accelerate_command, config_path, processes
+from ..safety.atomic import atomic_write_text
 
 SLURM = """#!/bin/bash
 # Slurm job for ft-lab run {run_id}: {machines} node(s) x {per_node} process(es), strategy {strategy}.
@@ -31,7 +32,6 @@ srun bash -c '{command}'
 
 def cluster_plan(recipe, run_dir: Path, python: str = "python") -> dict[str, Path]:
     """Write the launch config, one command line per node, and a Slurm script into ``RUN_DIR/launch/``."""
-    from ..safety.atomic import atomic_write_text
 
     run_dir = Path(run_dir).resolve()
     launch = recipe.launch

@@ -13,6 +13,13 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Any
+from .tokenization import encode_generation, verbalized
+from ..errors import UserError
+from ..models.model_loading import load_tokenizer, resolve_source
+from ..models.gguf import gguf_kwargs
+from ..core.recipe import Recipe
+from ..core.plugins import get_registry
+from ..data.prepare import prepare_data
 
 AUTO = "auto"
 SMALL_CAUSAL_LORA_RATE = 5e-4  # measured: see SMALL_CAUSAL_PARAMETERS
@@ -121,7 +128,6 @@ def model_limit(config, tokenizer) -> int | None:
 
 def token_lengths(recipe, examples: list[dict], tokenizer, labels) -> list[int]:
     """Token lengths of (a sample of) the training examples, as the trainer will encode them."""
-    from .tokenization import encode_generation, verbalized
 
     if len(examples) > LENGTH_SAMPLE:
         examples = random.Random(0).sample(examples, LENGTH_SAMPLE)
@@ -144,8 +150,6 @@ def percentile(values: list[int], q: float) -> int:
 
 def load_model_info(recipe):
     """The model's config and tokenizer (no weights), or (None, None, reason) when they cannot be read."""
-    from ..errors import UserError
-    from ..models.model_loading import load_tokenizer, resolve_source
 
     try:
         source = resolve_source(recipe.model)
@@ -158,14 +162,12 @@ def load_model_info(recipe):
 
 
 def model_file_kwargs(model_spec) -> dict:
-    from ..models.gguf import gguf_kwargs
     return dict(revision=model_spec.revision, trust_remote_code=model_spec.trust_remote_code,
                 **gguf_kwargs(model_spec))
 
 
 def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, list[Choice]]:
     """A copy of ``recipe`` with every ``auto`` resolved, and the choices made (field, value, why)."""
-    from ..core.recipe import Recipe
 
     if not has_auto(recipe):
         return recipe, []
@@ -190,7 +192,6 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
     task = recipe.model_task()
     kind_words = f"{method} on {'an encoder' if kind == 'encoder' else 'a causal language model'}"
     if train["learning_rate"] == AUTO:
-        from ..core.plugins import get_registry
         table = get_registry().get("method", method).default_learning_rates or LEARNING_RATES.get(method)
         rate = (table or FALLBACK_RATE)[kind]
         why = kind_words + ("" if table else " (no table entry: a middle value)")
@@ -271,7 +272,6 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
 def resolution_lines(recipe) -> list[str]:
     """What ``ft-lab validate`` prints: each ``auto`` setting with the value a run would use, and why
     (the data is loaded and split as a run would; the model's config and tokenizer are read, not its weights)."""
-    from ..data.prepare import prepare_data
 
     if not has_auto(recipe) and recipe.train.learning_rate != "find":
         return []

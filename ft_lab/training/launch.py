@@ -31,7 +31,13 @@ import sys
 from pathlib import Path
 
 from ..rundir.layout import RunLayout
-from ..core.recipe import is_distributed, processes  # noqa: F401  (re-exported for the launch plan)
+from ..core.recipe import processes
+from ..safety.atomic import atomic_write_text
+from ..rundir.reader import read_events
+from ..core.recipe import Recipe
+from ..rundir.reader import append_event, read_events
+from ..rundir.inline_plugins import load_run_plugins
+from ..errors import RecipeError
 
 #: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
 _DISTRIBUTED = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}
@@ -132,7 +138,6 @@ def config_path(recipe, run_dir: Path, cpu: bool | None = None) -> Path:
         return Path(recipe.launch.config_file)
     import yaml
 
-    from ..safety.atomic import atomic_write_text
     path = RunLayout(run_dir).launch_file("accelerate_config.yaml")
     path.parent.mkdir(exist_ok=True)
     atomic_write_text(path, yaml.safe_dump(accelerate_config(recipe, cpu), sort_keys=False))
@@ -247,7 +252,6 @@ def threads_per_process(n_local: int) -> int:
 
 # --- the supervisor ----------------------------------------------------------------------------------
 def _last_status(run_dir: Path) -> dict:
-    from ..rundir.reader import read_events
     statuses = [e for e in read_events(run_dir)[0] if e.get("type") == "status"]
     return statuses[-1] if statuses else {}
 
@@ -282,10 +286,7 @@ def _failed_rank(log: Path, offset: int = 0) -> tuple[int | None, str]:
 
 def supervise(run_dir: Path, resume: bool) -> int:
     """Run every rank through ``accelerate launch``; record a failure the ranks could not record."""
-    from ..core.recipe import Recipe
-    from ..rundir.reader import append_event, read_events
 
-    from ..rundir.inline_plugins import load_run_plugins
 
     run_dir = Path(run_dir).resolve()
     load_run_plugins(run_dir)
@@ -333,8 +334,6 @@ def supervise(run_dir: Path, resume: bool) -> int:
 def with_processes(recipe, n: int | None):
     """The recipe with ``launch.num_processes: n`` (``ft-lab run --processes N``), validated again so that
     the method's capability checks see it."""
-    from ..errors import RecipeError
-    from ..core.recipe import Recipe
 
     if n is None:
         return recipe

@@ -14,6 +14,9 @@ import math
 import os
 import time
 from ..rundir.layout import RunLayout
+from .param_groups import is_head
+from ..core.recipe import Recipe
+from ..safety.atomic import atomic_write_json, atomic_write_text
 
 LOW, HIGH, STEPS = 1e-7, 1.0, 100
 SMOOTHING = 0.9
@@ -32,7 +35,6 @@ def find_learning_rate(model, train_ds, collator, batch_size: int, head_learning
 
     import torch
 
-    from .param_groups import is_head
 
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     saved = {n: p.detach().clone() for n, p in params}
@@ -84,8 +86,6 @@ def find_learning_rate(model, train_ds, collator, batch_size: int, head_learning
 
 def apply_range_test(run_dir, recipe, model, train_ds, collator, emit):
     """Run the range test, keep its curve in ``lr_find.json`` and its rate in the run's recipe.yaml."""
-    from ..core.recipe import Recipe
-    from ..safety.atomic import atomic_write_json, atomic_write_text
 
     t = recipe.train
     emit({"type": "phase", "phase": "lr_find", "steps": t.lr_find_steps})

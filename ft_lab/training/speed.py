@@ -8,6 +8,7 @@ machine, the task and the method's capabilities) and the throughput figures (tok
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from .packing import use_packed_attention
 
 #: ``auto`` for torch.compile and Liger: off until the GPU benchmark (benchmarks/train_throughput.py
 #: --device cuda) has shown them paying and stable with packed batches; ``true`` turns them on
@@ -139,7 +140,6 @@ def prepare_fast(method, model, task: str, plan: SpeedPlan):
     if plan.frozen_dtype:
         cast_trainable_to_fp32(model)
     if plan.packing:
-        from .packing import use_packed_attention
         use_packed_attention(model)
     return model
 

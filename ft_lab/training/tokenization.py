@@ -2,7 +2,8 @@
 (prompt -> response, chat messages through the tokenizer's chat template; loss only on the response)."""
 from __future__ import annotations
 
-from ..data.prompts import encode_generation, prompt_ids  # noqa: F401  (prompt_ids: moved; old imports work)
+from ..data.prompts import encode_generation
+from ..data.formatting import CLASSIFY, verbalize
 
 
 def encode_classification(tokenizer, example: dict, label2id: dict, max_length: int) -> dict:
@@ -37,7 +38,6 @@ class PadCollator:
 
 def verbalized(recipe, examples: list[dict], labels: list[str]) -> list[dict]:
     """Classification examples as prompt -> label words, for a language model used as classifier."""
-    from ..data.formatting import CLASSIFY, verbalize
 
     template = recipe.task.classify_prompt or CLASSIFY
     return [verbalize(ex, recipe.task.label_words, labels, template) for ex in examples]

@@ -8,6 +8,11 @@ from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
 from ..rundir.layout import RunLayout
 from .callbacks import EventWriter, StopRequest, check_finite
+from .tokenization import PadCollator
+from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
+from .packing import PackedDataset
+from .launch import train_precision, world_size
+from .param_groups import head_optimizer
 
 
 class FtLabTrainer(Trainer):
@@ -18,7 +23,6 @@ class FtLabTrainer(Trainer):
 
     def create_optimizer(self):
         if self.optimizer is None and self.head_learning_rate:
-            from .param_groups import head_optimizer
             self.optimizer = head_optimizer(self.model, self.args, self.head_learning_rate,
                                             self.get_decay_parameter_names(self.model))
         return super().create_optimizer()
@@ -52,8 +56,6 @@ def total_steps(train: "TrainSection", n_examples: int, world_size: int = 1, bat
 def training_batches(recipe, plan, train_features: list, eval_features: list, pad_id: int):
     """(train dataset, eval dataset or None, collator, packing report or None) for the run's plan:
     packed token-budget batches, or the encoded rows padded per batch."""
-    from .tokenization import PadCollator
-    from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
 
     if not plan.packing:
         return train_features, eval_features or None, PadCollator(pad_id), None
@@ -85,11 +87,9 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
                   plan=None, event_writer=None):
     """The Trainer for the recipe; ``plan`` (a ``speed.SpeedPlan``) adds compilation and the fused
     optimizer, and a packed ``train_ds`` (one item per batch) trains with batch size 1."""
-    from .packing import PackedDataset
 
     t = recipe.train
     classification = recipe.model_task() == "classification"
-    from .launch import train_precision, world_size
     packed = isinstance(train_ds, PackedDataset)
     steps = total_steps(t, len(train_ds), world_size(), batch_size=1 if packed else None)
     strategy = "steps" if t.eval_steps else "epoch"

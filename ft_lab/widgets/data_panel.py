@@ -19,6 +19,11 @@ from ..core.recipe import ROLES, DataSection, TaskSection
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import table_html
 from .state import RecipeState, problems_html
+from ..analysis.diff import diff_html
+from ..data.inspect import inspect_file
+from ..safety.atomic import atomic_write_bytes
+from ..data.prepare import prepare_data
+from ..data.report import render_html
 
 _E = html.escape
 
@@ -233,7 +238,6 @@ class DataPanel(W.VBox):
     def preview(self) -> dict | None:
         """Inspect the file: encoding, layout, preview rows, a suggested mapping for unset roles, and the
         mapping's problems (a missing column, two roles on one column, absurd class counts)."""
-        from ..data.inspect import inspect_file
         path = self.path.value.strip()
         self.preview_html.value = ""  # an old preview never stays under a new problem
         self.columns_seen, self.stats = [], {}
@@ -286,7 +290,6 @@ class DataPanel(W.VBox):
     def use_upload(self, name: str, content: bytes) -> str:
         """Keep an uploaded file under RUNS_DIR/_uploads (named by its content, never overwriting
         another file), point the recipe at it and preview it."""
-        from ..safety.atomic import atomic_write_bytes
 
         folder = Path(self.state.runs_dir or "runs").resolve() / "_uploads"
         stem, suffix = Path(Path(name).name).stem or "upload", Path(name).suffix.lower()
@@ -304,8 +307,6 @@ class DataPanel(W.VBox):
 
     def run_cleaning(self):
         """Load, clean and split as a run would; show the data report, rejected and changed rows."""
-        from ..data.prepare import prepare_data
-        from ..data.report import render_html
         try:
             recipe = self.state.recipe()
             self.status.value = "<i>cleaning ...</i>"
@@ -329,7 +330,6 @@ class DataPanel(W.VBox):
         """Show the data report of an existing run (``data/report.json`` in its directory)."""
         import json
 
-        from ..data.report import render_html
         path = RunLayout(run_dir).data_report
         if path.exists():
             self.report_html.value = render_html(json.loads(path.read_text(encoding="utf-8")), fragment=True)
@@ -350,7 +350,6 @@ def rejected_html(rejected: list[dict], limit: int = 50) -> str:
 
 
 def changes_html(changes: list[dict], limit: int = 50) -> str:
-    from ..analysis.diff import diff_html
     if not changes:
         return "<h4>Changed rows</h4><p style='color:#777'>none</p>"
     rows = []

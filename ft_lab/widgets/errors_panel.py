@@ -17,6 +17,9 @@ from ..errors import UserError
 from .forms import row
 from .plots import table_html
 from .state import problems_html
+from ..analysis import ExampleSet
+from ..analysis import diff_html
+from ..analysis import ReviewStore
 
 _E = html.escape
 _SORTS = ("worst first", "best first", "id")
@@ -68,7 +71,6 @@ class ErrorsPanel(W.VBox):
         self.add_class("ft-lab-errors-panel")
 
     def load(self, run_dir) -> None:
-        from ..analysis import ExampleSet
         self.run_dir = Path(run_dir)
         try:
             self.examples = ExampleSet.from_run(self.run_dir, which=self.which.value)
@@ -109,7 +111,6 @@ class ErrorsPanel(W.VBox):
         return ex.worst(len(ex), by=by) if self.sort.value == "worst first" else ex.best(len(ex), by=by)
 
     def show(self) -> None:
-        from ..analysis import diff_html
         if self.examples is None:
             return
         rows_in = self.selected()
@@ -168,7 +169,6 @@ class ErrorsPanel(W.VBox):
         self.show()
 
     def review(self) -> dict | None:
-        from ..analysis import ReviewStore
         if self.run_dir is None or self.review_id.value is None:
             self.review_status.value = problems_html(["pick an example first"])
             return None

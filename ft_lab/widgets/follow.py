@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..rundir.status import FAILED, INTERRUPTED, STARTED, TERMINAL, ended_status  # noqa: F401  (ended_status: used from here)
+from ..rundir.status import FAILED, INTERRUPTED, TERMINAL, ended_status
 from ..workflows.runner import RunHandle, read_events
 
 ENDED = TERMINAL  # the names this module used before ft_lab.rundir.status held them

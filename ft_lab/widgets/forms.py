@@ -24,6 +24,7 @@ import ipywidgets as W
 import yaml
 
 from ..core import configs
+from ..core.plugins import get_registry
 
 _DESC = {"description_width": "170px"}
 _WIDE = W.Layout(width="380px", min_width="300px", flex="0 0 auto")
@@ -306,7 +307,6 @@ class ComponentForm(W.VBox):
 
     def __init__(self, kind: str, value: dict | str | None = None, default: str | None = None, path: str = ""):
         super().__init__()
-        from ..core.plugins import get_registry
         self.kind = kind
         self.path = path or kind
         self.registry = get_registry()
@@ -380,7 +380,6 @@ class ComponentListForm(W.VBox):
 
     def __init__(self, kind: str, values: list | None = None, title: str = "", path: str = ""):
         super().__init__()
-        from ..core.plugins import get_registry
         self.kind = kind
         self.path = path or kind
         self.registry = get_registry()

@@ -15,6 +15,11 @@ import subprocess
 import sys
 import threading
 from ..rundir.layout import RunLayout
+from ..models.from_run import load_base, load_trained, run_labels
+from ..workflows.runner import completed_run
+from ..evaluation.predict import make_responder
+from ..workflows.export import export_run
+from ..errors import RecipeError, UserError
 
 
 class Job:
@@ -59,8 +64,6 @@ class Job:
 # --- the worker side -----------------------------------------------------------------------------
 def _models(run_dir):
     """The base model and the fine-tuned model of a completed run, with the tokenizer and labels."""
-    from ..models.from_run import load_base, load_trained, run_labels
-    from ..workflows.runner import completed_run
 
     run_dir, recipe = completed_run(run_dir)
     labels = run_labels(run_dir)
@@ -78,7 +81,6 @@ def _models(run_dir):
 def answer(request: dict) -> dict:
     action = request.get("action")
     if action == "try":
-        from ..evaluation.predict import make_responder
         inputs = [str(x) for x in request.get("inputs") or [] if str(x).strip()]
         if not inputs:
             return {"ok": False, "error": "type a text first"}
@@ -91,7 +93,6 @@ def answer(request: dict) -> dict:
     if action == "export":
         from pathlib import Path
 
-        from ..workflows.export import export_run
         out = export_run(request["run_dir"], request["out"], merge=bool(request.get("merge")))
         return {"ok": True, "out": str(out), "files": sorted(p.name for p in Path(out).iterdir()),
                 "card": (Path(out) / "README.md").read_text(encoding="utf-8")}
@@ -99,7 +100,6 @@ def answer(request: dict) -> dict:
 
 
 def main() -> int:
-    from ..errors import RecipeError, UserError
     try:
         result = answer(json.loads(sys.stdin.read() or "{}"))
     except (UserError, RecipeError, OSError, ValueError, KeyError) as exc:

@@ -17,12 +17,13 @@ from ..errors import RecipeError, UserError
 from ..core.recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
 from .forms import ComponentForm, ConfigForm, row
 from .state import RecipeState, problems_html
+from ..methods.budget import describe_budget, trainable_parameters
+from ..models.model_loading import load_model, load_tokenizer, resolve_source
+from ..core.method_checks import check_capabilities
 
 
 def count_trainable(recipe) -> dict:
     """Load the recipe's model, apply its method and count parameters (imports torch; an explicit action)."""
-    from ..methods.budget import describe_budget, trainable_parameters
-    from ..models.model_loading import load_model, load_tokenizer, resolve_source
 
     source = resolve_source(recipe.model)
     tokenizer = load_tokenizer(recipe.model, source)
@@ -95,7 +96,6 @@ class ModelPanel(W.VBox):
 
     def warnings(self) -> list[str]:
         """Capability problems of the chosen method with the task and training settings, before any run."""
-        from ..core.method_checks import check_capabilities
         self.sync()
         try:
             cls = self.method.registry.get("method", self.method.choice.value)

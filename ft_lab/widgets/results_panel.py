@@ -14,6 +14,8 @@ import ipywidgets as W
 from ..rundir.layout import RunLayout
 from ..analysis.html_report import confusion_html
 from .plots import confusion_table_html, metrics_table_html, table_html
+from ..errors import UserError
+from ..analysis import base_vs_finetuned
 
 
 def _read(path: Path, default):
@@ -54,7 +56,6 @@ class ResultsPanel(W.VBox):
 
     def load(self, run_dir) -> None:
         """Read ``metrics.json`` and ``eval_details.json`` of a run directory."""
-        from ..errors import UserError
         self.run_dir = Path(run_dir)
         layout = RunLayout(self.run_dir)
         metrics = _read(layout.metrics, {})
@@ -64,7 +65,6 @@ class ResultsPanel(W.VBox):
             return
         self.metrics.value = metrics_table_html(metrics)
         try:
-            from ..analysis import base_vs_finetuned
             counts = base_vs_finetuned(self.run_dir).counts
             self.outcomes.value = ("<h4>Base against fine-tuned, per example</h4>"
                                    + table_html(list(counts), [list(counts.values())], cls="ft-lab-outcome-counts"))

@@ -15,13 +15,15 @@ from ..errors import UserError
 from .forms import row
 from .plots import CompareChart, curves_from_events, table_html
 from .state import problems_html
+from ..workflows.runner import list_runs
+from ..analysis import compare_runs
+from ..workflows.runner import open_run
 
 _E = html.escape
 
 
 def run_options(runs_dir, completed_only: bool = False) -> list[tuple[str, str]]:
     """(label, directory) of the runs under ``runs_dir``, newest first."""
-    from ..workflows.runner import list_runs
     return [(f"{h.id} ({h.status})", str(h.dir)) for h in list_runs(runs_dir)
             if not completed_only or h.status == "completed"]
 
@@ -67,7 +69,6 @@ class RunsPanel(W.VBox):
         self.refresh()
 
     def refresh(self) -> list:
-        from ..workflows.runner import list_runs
         runs = list_runs(self.runs_dir)
         rows = []
         for h in runs:
@@ -95,8 +96,6 @@ class RunsPanel(W.VBox):
                 cb(run_dir)
 
     def compare(self) -> dict | None:
-        from ..analysis import compare_runs
-        from ..workflows.runner import open_run
         a, b = self.run_a.value, self.run_b.value
         if not a or not b or a == b:
             self.comparison.value = problems_html(["pick two different runs"])

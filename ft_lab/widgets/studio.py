@@ -33,6 +33,8 @@ from .results_panel import ResultsPanel
 from .runs_panel import RunsPanel, run_options
 from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
+from ..workflows.runner import open_run
+from ..workflows.runner import atomic_write_text
 
 _E = html.escape
 STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
@@ -140,7 +142,6 @@ class Studio(W.VBox):
     @classmethod
     def attach(cls, run_dir) -> "Studio":
         """A Studio showing an existing run, live if it is still running (after a restart, a closed tab)."""
-        from ..workflows.runner import open_run
         handle = open_run(run_dir)
         try:
             recipe = handle.recipe()
@@ -184,7 +185,6 @@ class Studio(W.VBox):
         text = recipe.to_yaml()
         saved = ""
         if path:
-            from ..workflows.runner import atomic_write_text
             atomic_write_text(Path(path), text)
             saved = f"<p style='color:#070'>saved to <code>{_E(str(path))}</code></p>"
         self.export_html.value = recipe_html(text, recipe.to_python(), saved)
@@ -220,7 +220,6 @@ class Studio(W.VBox):
 
     def open_run(self, run_dir) -> None:
         """Show a run: follow it live in Train; Evaluate and Errors load when it has ended."""
-        from ..workflows.runner import open_run
         handle = open_run(run_dir)
         self.data.load_report(handle.dir)
         self.train.follow(handle)

@@ -28,6 +28,9 @@ from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import LossChart, curves_from_events, svg_lr_find
 from .state import RecipeState, problems_html
+from ..safety.atomic import read_json
+from ..workflows.runner import run
+from ..workflows.runner import resume
 
 _E = html.escape
 #: the fields shown before "Advanced" in the Train step
@@ -39,7 +42,6 @@ _PHASES = {"evaluate_base": "evaluating the base model", "train": "training",
 
 def lr_find_html(run_dir) -> str:
     """The range test's plot from ``RUN_DIR/lr_find.json`` ('' when there is none or it cannot be read)."""
-    from ..safety.atomic import read_json
 
     if run_dir is None:
         return ""
@@ -163,7 +165,6 @@ class TrainPanel(W.VBox):
                               "to fix (each is also shown next to its field):</b>" + problems_box_html(problems))
 
     def start(self) -> RunHandle | None:
-        from ..workflows.runner import run
         if self.follower is not None and not self.follower.ended:
             self._show_status("a run is being followed: stop it first")
             return None
@@ -193,7 +194,6 @@ class TrainPanel(W.VBox):
             self._show_status("stop requested: the worker saves a checkpoint after the current step")
 
     def resume(self) -> RunHandle | None:
-        from ..workflows.runner import resume
         if self.handle is None:
             return None
         since = len(self.handle.events())  # the resumed run ends only at a status written after these

@@ -20,6 +20,12 @@ from pathlib import Path
 
 from ..rundir.layout import RunLayout
 from ..errors import UserError
+from ..core.method_checks import check_capabilities
+from .runner import completed_run
+from ..models.model_loading import resolve_source
+from ..models.model_loading import load_tokenizer, resolve_source
+from ..models.from_run import load_trained
+from ..safety.atomic import read_json
 
 #: files of final/ that are not the model (the tokenizer is saved again from the run's tokenizer)
 _SKIP = {"README.md"}
@@ -32,8 +38,6 @@ def _check_out(out: Path) -> None:
 
 def export_run(run_dir, out, merge: bool = False) -> Path:
     """Export the completed run at ``run_dir`` into the new folder ``out``; return ``out`` (absolute)."""
-    from ..core.method_checks import check_capabilities
-    from .runner import completed_run
 
     out = Path(out).expanduser().resolve()
     run_dir, recipe = completed_run(run_dir)
@@ -69,7 +73,6 @@ def _generation_config(recipe, dest: Path) -> None:
         return
     from transformers import GenerationConfig
 
-    from ..models.model_loading import resolve_source
     try:
         GenerationConfig.from_pretrained(resolve_source(recipe.model), revision=recipe.model.revision) \
             .save_pretrained(str(dest))
@@ -78,7 +81,6 @@ def _generation_config(recipe, dest: Path) -> None:
 
 
 def _write_unmerged(run_dir: Path, recipe, dest: Path) -> list[str]:
-    from ..models.model_loading import load_tokenizer, resolve_source
 
     final = RunLayout(run_dir).final
     for item in final.iterdir():
@@ -95,7 +97,6 @@ def _write_unmerged(run_dir: Path, recipe, dest: Path) -> list[str]:
 
 
 def _write_merged(run_dir: Path, recipe, dest: Path) -> list[str]:
-    from ..models.from_run import load_trained
 
     model, tokenizer, method = load_trained(run_dir, recipe)
     merged = method.merge(model)
@@ -113,7 +114,6 @@ def _fmt(value) -> str:
 
 
 def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]) -> str:
-    from .runner import read_json
 
     run_dir = Path(run_dir)
     task = recipe.task.type

@@ -21,22 +21,28 @@ from pathlib import Path
 from ..errors import UserError
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.layout import RunLayout, is_run_dir
-from ..rundir.lock import WORKER_LOCK, lock_holder, try_lock, write_lock_info  # noqa: F401  (the run lock)
-from ..rundir.reader import RunFiles, last_checkpoint, read_events  # noqa: F401  (read_events: run API)
+from ..rundir.lock import lock_holder, try_lock, write_lock_info
+from ..rundir.reader import RunFiles, last_checkpoint, read_events
 # A run's statuses (created -> running -> terminal; resume: resuming -> running -> ...); only a terminal
 # status written after the latest ``resuming`` ends a wait. See ft_lab.rundir.status and docs/runs.md.
-from ..rundir.status import COMPLETED, LIVE, RESUMABLE, TERMINAL  # noqa: F401  (re-exported: run API)
+from ..rundir.status import COMPLETED, LIVE, TERMINAL
+from ..core.recipe import check_environment
+from ..data.prepare import prepare_data
+from ..rundir.inline_plugins import save_run_plugins
+from ..training.defaults import resolve_defaults
+from .. import __version__
+from ..core.recipe import Recipe
 DEFAULT_RUNS_DIR = "runs"
 LOG_TAIL_LINES = 20
 
 
 # atomic writes live in ft_lab.safety.atomic; re-exported here for callers of the run API
-from ..safety.atomic import atomic_write_json, atomic_write_text, read_json  # noqa: E402,F401
+from ..safety.atomic import atomic_write_json, atomic_write_text
 
 
 # --- events: ft_lab.rundir.reader.append_event, re-exported for callers of the run API -----------------
-from ..rundir.reader import append_event  # noqa: E402,F401
-from ..core.recipe import is_distributed, processes  # noqa: E402,F401
+from ..rundir.reader import append_event
+from ..core.recipe import is_distributed
 
 
 # --- runs ---------------------------------------------------------------------------------------
@@ -209,11 +215,7 @@ def _runs_dir(runs_dir) -> Path:
 def create_run(recipe, runs_dir=None) -> Path:
     """Check what this machine must provide (``check_environment``: data files, a sane local model folder,
     ...), validate the data and write a new run directory (atomically: it appears complete or not at all)."""
-    from ..core.recipe import check_environment
-    from ..data.prepare import prepare_data
 
-    from ..rundir.inline_plugins import save_run_plugins
-    from ..training.defaults import resolve_defaults
 
     recipe = check_environment(recipe.resolved())  # every missing file or damaged folder, before any work
     prepared = prepare_data(recipe)
@@ -267,7 +269,6 @@ def _clean_leftovers(root: Path) -> None:
 
 
 def _version() -> str:
-    from .. import __version__
     return __version__
 
 
@@ -283,7 +284,6 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
 
     The run's lock is taken here (or given as ``lock_fd``) and handed to the worker, which holds it
     until it exits: a second worker on the same run is refused, and a dead one is noticed at once."""
-    from ..core.recipe import Recipe
 
     run_dir = Path(run_dir).resolve()
     if lock_fd is None:
@@ -313,8 +313,7 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
     return RunHandle(run_dir, proc)
 
 
-def _as_recipe(recipe):
-    from ..core.recipe import Recipe
+def as_recipe(recipe):
     if isinstance(recipe, Recipe):
         return recipe
     if isinstance(recipe, dict):
@@ -327,7 +326,7 @@ def run(recipe, runs_dir=None) -> RunHandle:
 
     Returns at once with a RunHandle; the training happens in a worker process.
     """
-    run_dir = create_run(_as_recipe(recipe), runs_dir)
+    run_dir = create_run(as_recipe(recipe), runs_dir)
     return start_worker(run_dir)
 
 

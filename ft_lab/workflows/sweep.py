@@ -14,6 +14,10 @@ import math
 from pathlib import Path
 
 from ..errors import UserError
+from ..core.method_checks import check_capabilities
+from ..core.plugins import get_registry
+from .runner import as_recipe, run
+from ..safety.atomic import atomic_write_json, atomic_write_text
 
 #: (key, header) of the table's fixed columns; the recipe's metrics follow, then status and note
 COLUMNS = (("method", "method"), ("status", "status"), ("trainable_parameters", "trainable"),
@@ -33,8 +37,6 @@ def parse_methods(value) -> list[str]:
 
 def variants(recipe, methods) -> list[tuple[str, dict | None, str | None]]:
     """(method, recipe dict or None, reason it is skipped or None) for each method, checked up front."""
-    from ..core.method_checks import check_capabilities
-    from ..core.plugins import get_registry
 
     registry = get_registry()
     base = recipe.resolved().to_dict()
@@ -82,9 +84,8 @@ def sweep(recipe, methods, runs_dir=None, on_progress=None) -> list[dict]:
     ``recipe``: a Recipe, a dict or a YAML path; ``methods``: names (a list or "a,b,c").
     ``on_progress(message)`` is told when each method starts and ends.
     """
-    from .runner import _as_recipe, run
 
-    recipe = _as_recipe(recipe)
+    recipe = as_recipe(recipe)
     say = on_progress or (lambda message: None)
     rows = []
     for name, plain, reason in variants(recipe, parse_methods(methods)):
@@ -142,7 +143,6 @@ def markdown_table(rows: list[dict]) -> str:
 def write_outputs(rows: list[dict], out) -> tuple[Path, Path]:
     """Write the Markdown table to ``out``, the rows as JSON to ``sweep.json`` beside it, and the
     trade-off plot (``tradeoff_svg``) to ``sweep.svg``."""
-    from ..safety.atomic import atomic_write_json, atomic_write_text
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,31 @@ from pathlib import Path
 
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.layout import RunLayout
-from ..rundir.reader import last_checkpoint  # noqa: F401  (kept importable from here)
+from ..rundir.reader import last_checkpoint
+from ..data.prepare import PreparedData
+from ..evaluation.predict import make_responder, predict_split
+from ..evaluation.rescore import evaluate_run
+from ..models.from_run import load_base
+from ..core.recipe import Recipe
+from ..safety.atomic import atomic_write_json, read_json
+from ..rundir.reader import append_event
+from ..training.tokenization import PadCollator, encode_split
+from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
+from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
+from ..training.packing import supports_packed_attention
+from ..rundir.inline_plugins import load_run_plugins
+from ..training.defaults import has_auto, resolve_defaults
+from ..training.launch import gathered_model, is_sharded, world_size
+from ..baselines.scoring import run_baselines
+from ..training.lr_find import apply_range_test
+from ..models.from_run import load_trained
+from ..safety.atomic import read_json
+from ..rundir.lock import write_lock_info
+from ..rundir.lock import lock_holder
+from ..errors import UserError
+from ..safety.redact import RedactingStream
+from ..safety.atomic import atomic_write_text
+from ..training.launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size
 
 
 def _rank0() -> bool:
@@ -29,18 +53,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     import torch
     from transformers import set_seed
 
-    from ..data.prepare import PreparedData
-    from ..evaluation.predict import make_responder, predict_split
-    from ..evaluation.rescore import evaluate_run
-    from ..models.from_run import load_base
-    from ..core.recipe import Recipe
-    from ..safety.atomic import atomic_write_json, read_json
-    from ..rundir.reader import append_event
-    from ..training.tokenization import PadCollator, encode_split
-    from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
     from ..training.callbacks import EventWriter
-    from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
-    from ..training.packing import supports_packed_attention
     from ..training.trainer import build_trainer, total_steps, training_batches
 
     emit = (lambda e: append_event(run_dir, e)) if _rank0() else (lambda e: None)
@@ -48,12 +61,10 @@ def train_run(run_dir: Path, resume: bool) -> str:
     def evaluator_failed(which: str, name: str, message: str) -> None:
         emit({"type": "warning", "evaluator": name, "model": which,
               "message": f"evaluator {name} failed on {which}: {message}"})
-    from ..rundir.inline_plugins import load_run_plugins
     load_run_plugins(run_dir)  # plugins registered in the notebook that created the run
     layout = RunLayout(run_dir)
     recipe = Recipe.from_yaml(layout.recipe)
     data = PreparedData.read(layout.data)
-    from ..training.defaults import has_auto, resolve_defaults
     if has_auto(recipe):  # a run directory written without its defaults resolved (by hand, or older ft-lab)
         recipe, _ = resolve_defaults(recipe, data)
     task = recipe.task.type
@@ -79,7 +90,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
     if recipe.baselines and "baselines" not in metrics and _rank0():
-        from ..baselines.scoring import run_baselines
         emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
         run_baselines(run_dir, recipe, data, model, tokenizer, labels, emit)
     tokenizer.padding_side = "right"
@@ -98,7 +108,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if packing:
         emit({"type": "packing", **packing})
     set_seed(recipe.train.seed)
-    from ..training.launch import gathered_model, is_sharded, world_size
     method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size(),
                                                              batch_size=1 if packing else None))
     model = prepare_fast(method, model, recipe.model_task(), plan)
@@ -111,7 +120,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
     if recipe.train.learning_rate == "find":
-        from ..training.lr_find import apply_range_test
         recipe = apply_range_test(run_dir, recipe, model, rows_for_lr_find, PadCollator(tokenizer.pad_token_id), emit)
     meter = EventWriter(run_dir, *meter_figures(model, method, recipe, rows))
     trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None, collator, run_dir,
@@ -147,7 +155,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
         return "completed"
     replace_folder(partial, final)  # final/ appears complete or not at all
     if is_sharded(trainer):  # rank 0 alone cannot run a sharded model: it evaluates what it saved
-        from ..models.from_run import load_trained
         trainer.model = load_trained(run_dir, recipe)[0].to(trainer.args.device)
     emit({"type": "saved", "path": str(final), "adapter": bool(method.adapter)})
     emit({"type": "phase", "phase": "evaluate", "examples": len(data.test)})
@@ -168,7 +175,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
 
 
 def _finished_training(checkpoint: str) -> bool:
-    from ..safety.atomic import read_json
     state = read_json(Path(checkpoint) / "trainer_state.json", {}) or {}
     return bool(state.get("max_steps")) and state.get("global_step", 0) >= state["max_steps"]
 
@@ -219,12 +225,10 @@ def hold_lock(run_dir: Path) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            from ..rundir.lock import lock_holder
             os.close(fd)
             raise SystemExit(f"{run_dir}: another worker (pid {lock_holder(run_dir)}) is running this run; "
                              f"stop it first") from None
         _LOCK.append(fd)
-        from ..rundir.lock import write_lock_info
         write_lock_info(fd, os.getpid())
     os.set_inheritable(_LOCK[0], False)
 
@@ -239,14 +243,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir).resolve()
 
-    from ..errors import UserError
-    from ..safety.redact import RedactingStream
-    from ..safety.atomic import atomic_write_text
-    from ..rundir.events import SCHEMA_VERSION
-    from ..rundir.reader import append_event
 
     sys.stdout, sys.stderr = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
-    from ..training.launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size
     die_with_parent()
     supervised = bool(os.environ.get(SUPERVISED_ENV))
     if _rank0():

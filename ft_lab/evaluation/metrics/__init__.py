@@ -9,6 +9,7 @@ Each is an ``evaluate.Metric`` subclass, so ``add_batch`` / ``compute`` and eval
 ``evaluate`` is imported only when a metric is loaded.
 """
 from __future__ import annotations
+from ...errors import UserError, did_you_mean
 
 NAMES = {
     "ft_lab_classification": ("ft_lab.evaluation.metrics.classification_metrics", "ClassificationMetrics"),
@@ -24,7 +25,6 @@ def load(name: str, **kwargs):
     """An instance of one of ft-lab's ``evaluate`` metrics by name (see ``NAMES``), kept in memory."""
     import importlib
 
-    from ...errors import UserError, did_you_mean
 
     if name not in NAMES:
         raise UserError(f"unknown metric {name!r}" + did_you_mean(name, NAMES)
