@@ -123,3 +123,31 @@ def test_the_checks_can_fail(tmp_path):
         assert lazy_targets(pkg) == {"ft_lab.errors": ["ft_lab/user.py:4"]}
     finally:
         REPO = saved
+
+
+def module_names(root: Path = PACKAGE) -> dict[str, list[str]]:
+    """Last name of every module and package of ``root`` -> where (``__init__`` and ``__main__`` aside)."""
+    found: dict[str, list[str]] = {}
+    for p in sources(root):
+        if p.name in ("__init__.py", "__main__.py"):
+            p = p.parent
+            if p == root:
+                continue
+        where = found.setdefault(p.stem if p.suffix else p.name, [])
+        if str(p.relative_to(root.parent)) not in where:
+            where.append(str(p.relative_to(root.parent)))
+    return found
+
+
+def test_no_two_modules_share_a_name():
+    # `errors.py` beside `widgets/errors.py`, `cli/export.py` beside `export.py` ... read as one another
+    shared = {name: where for name, where in module_names().items() if len(where) > 1}
+    assert shared == {}
+
+
+def test_a_shared_module_name_would_be_caught(tmp_path):
+    pkg = tmp_path / "ft_lab"
+    (pkg / "widgets").mkdir(parents=True)
+    for p in (pkg / "__init__.py", pkg / "errors.py", pkg / "widgets" / "__init__.py", pkg / "widgets" / "errors.py"):
+        p.write_text("")
+    assert module_names(pkg)["errors"] == ["ft_lab/errors.py", "ft_lab/widgets/errors.py"]
