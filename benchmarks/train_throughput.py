@@ -199,8 +199,10 @@ def run_ft_lab(args, folder: Path, rows, held, out_dir: Path) -> dict:
     import torch
     from transformers import set_seed
 
+    from ft_lab.core.recipe import Recipe, check_environment
+    from ft_lab.data.prepare import prepare_data
     from ft_lab.models.model_loading import load_model, load_tokenizer, resolve_source
-    from ft_lab.core.recipe import Recipe
+    from ft_lab.training.defaults import resolve_defaults
     from ft_lab.training.packing import supports_packed_attention
     from ft_lab.training.speed import plan_speed, prepare_fast
     from ft_lab.training.trainer import build_trainer, total_steps, training_batches
@@ -210,9 +212,12 @@ def run_ft_lab(args, folder: Path, rows, held, out_dir: Path) -> dict:
              "logging_steps": 1, "warmup_ratio": 0.05, "seed": 42, "save_steps": 10**6}
     train.update(json.loads(args.ft_lab_train or "{}"))
     recipe = Recipe.from_dict({"task": "generation", "data": {"path": args.data},
-                               "model": {"name_or_path": str(folder),
-                                                               "max_length": args.max_length},
+                               "model": {"name_or_path": str(folder), "max_length": args.max_length},
                                "method": method, "train": train})
+    # every `auto` the benchmark leaves becomes a value exactly as ``create_run`` makes it (the same
+    # three calls, on the recipe's data as a run prepares it); the speed switches stay `auto` for plan_speed
+    recipe = check_environment(recipe.resolved())
+    recipe, choices = resolve_defaults(recipe, prepare_data(recipe))
     source = resolve_source(recipe.model)
     tokenizer = load_tokenizer(recipe.model, source)
     tokenizer.padding_side = "right"
@@ -231,7 +236,8 @@ def run_ft_lab(args, folder: Path, rows, held, out_dir: Path) -> dict:
     trainer, _ = build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, out_dir,
                                extra_callbacks=[meter.callback()], plan=plan)
     return _train(trainer, meter, model, held, tokenizer.pad_token_id, full=args.method == "full",
-                  mean_row=_mean(rows), extra={"plan": plan.to_dict(), "packing": packing})
+                  mean_row=_mean(rows), extra={"plan": plan.to_dict(), "packing": packing,
+                                               "defaults": [c.line() for c in choices]})
 
 
 def _mean(rows) -> float:
@@ -302,6 +308,8 @@ def report(base: dict, ours: dict, device: str) -> None:
         print(f"packing: {ours['packing']['batches']} batches of <= {ours['packing']['tokens_per_batch']} "
               f"tokens, padding saved {ours['packing']['padding_saved']:.1%}")
     print("ft-lab plan: " + json.dumps(ours.get("plan")))
+    for line in ours.get("defaults") or []:
+        print("ft-lab default: " + line)
     print(f"speedup: {ours['tokens_per_second'] / base['tokens_per_second']:.2f}x")
 
 
