@@ -31,14 +31,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data" / "llamafactory_alpaca_en_demo" / "alpaca_en_demo.json"
+SHARED = Path(os.environ.get("FT_LAB_SHARED_DATA") or HERE.parent.parent / "shared" / "data")
+DATA = SHARED / "llamafactory_alpaca_en_demo" / "alpaca_en_demo.json"
+#: ``--smoke``: the shipped 15-row sample of the same dataset, a few steps of short rows (checks that the
+#: benchmark runs and prints its figures; the figures of so short a run mean nothing)
+SMOKE_DATA = HERE.parent / "tests" / "fixtures" / "data" / "alpaca_sample.json"
+SMOKE = dict(steps=4, warmup=1, batch_size=2, max_length=128, held_out=4, threads=1)
 SHAPES = {
     "cpu": dict(model_type="llama", hidden_size=256, intermediate_size=688, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=2),
     "cuda": dict(model_type="qwen2", hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
                  num_attention_heads=14, num_key_value_heads=2, rope_theta=1000000.0, rms_norm_eps=1e-6),
 }
-HELD_OUT = 64
+HELD_OUT = 64  # rows kept out of training for the held-out loss
 
 
 def build_model(device: str, folder: Path, max_length: int) -> Path:
@@ -269,7 +274,7 @@ def child(args) -> None:
     folder = Path(args.model_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     rows = encoded_rows(tokenizer, args.max_length, Path(args.data))
-    held, rows = rows[:HELD_OUT], rows[HELD_OUT:]
+    held, rows = rows[:args.held_out], rows[args.held_out:]
     with tempfile.TemporaryDirectory(prefix="ft-lab-bench-") as tmp:
         run = run_baseline if args.side == "baseline" else run_ft_lab
         result = run(args, folder, rows, held, Path(tmp))
@@ -322,7 +327,12 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=None, help="default 512 on cpu, 1024 on cuda")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--warmup", type=int, default=None, help="steps left out of the rate (default steps/10)")
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=None, help="alpaca-style JSON (default: alpaca_en_demo under "
+                                                      "$FT_LAB_SHARED_DATA or ../shared/data)")
+    parser.add_argument("--held-out", type=int, default=HELD_OUT, help="rows kept for the held-out loss")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny size (the shipped 15-row sample unless --data, 4 steps, batch 2, rows <= 128 "
+                             "tokens, 1 thread): checks that it runs and prints its figures, in well under a minute")
     parser.add_argument("--ft-lab-train", default=None, help="JSON of extra train fields for ft-lab's side")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads for both sides on a CPU (default: torch's own choice)")
@@ -333,6 +343,14 @@ def main(argv=None) -> int:
     args.steps = args.steps or (40 if args.device == "cpu" else 80)
     args.max_length = args.max_length or (512 if args.device == "cpu" else 1024)
     args.warmup = args.warmup or max(2, args.steps // 10)
+    if args.smoke:  # caps the sizes of whatever command it is added to
+        args.steps, args.warmup = min(args.steps, SMOKE["steps"]), SMOKE["warmup"]
+        args.batch_size, args.max_length = min(args.batch_size, SMOKE["batch_size"]), SMOKE["max_length"]
+        args.held_out, args.threads = SMOKE["held_out"], args.threads or SMOKE["threads"]
+        args.data = args.data or str(SMOKE_DATA)
+    args.data = args.data or str(DATA)
+    if args.warmup >= args.steps:
+        parser.error(f"--warmup ({args.warmup}) must be below --steps ({args.steps}): the rate is measured after it")
     if args.side:
         if args.device == "cpu":
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
