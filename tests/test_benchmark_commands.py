@@ -33,11 +33,12 @@ ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARAL
 
 
 def documented_commands(script: str) -> list[str]:
-    """Each distinct ``python benchmarks/SCRIPT ...`` command in the docs, as written (comments dropped)."""
+    """Each distinct ``python benchmarks/SCRIPT ...`` command in the docs, its arguments as written (comments
+    dropped; a prose mention of the script without ``python`` is not a command)."""
     found = []
     for doc in DOCS:
         for line in doc.read_text(encoding="utf-8").splitlines():
-            for m in re.finditer(rf"benchmarks/{re.escape(script)}([^`#\n]*)", line):
+            for m in re.finditer(rf"python\s+benchmarks/{re.escape(script)}([^`#\n]*)", line):
                 args = m.group(1).strip()
                 if args not in found:
                     found.append(args)
