@@ -1,13 +1,13 @@
 """The run engine end to end on the tiny model: the worker, the run directory, stop/resume, failures."""
 import json
 import os
-import time
 
 import pytest
 
 import ft_lab
 import ft_lab.workflows.runner
 from conftest import write_recipe
+from waiting import wait_for
 
 
 pytestmark = pytest.mark.usefixtures("no_orphan_workers")
@@ -75,15 +75,6 @@ def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_mode
     assert all(r["n_tokens"] > 0 and r["nll"] > 0 for r in rows)
     base_nll = sum(r["nll"] for r in handle.predictions("base"))
     assert sum(r["nll"] for r in rows) < base_nll
-
-
-def wait_for(predicate, what: str, limit: float = 300):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
 
 
 def test_stop_saves_a_checkpoint_and_resume_waits_for_the_new_attempt(banking_csv, tiny_model_dir):
