@@ -147,6 +147,7 @@ clean: [normalize, dedup]
     assert json.loads(capsys.readouterr().out)["rows_in"] == SAMPLE_ROWS
 
 
+@pytest.mark.unit  # `resume` of a missing run is refused before any worker
 def test_user_errors_exit_with_their_code_and_one_line(tmp_path, capsys):
     assert main(["data", "inspect", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err
@@ -207,6 +208,7 @@ def test_validate_and_plugins(tmp_path, capsys):
     assert capsys.readouterr().out.split()[:5] == ["plugin", "version", "cleaners", "methods", "evaluators"]
 
 
+@pytest.mark.unit  # what `demo` starts is replaced: no worker
 def test_demo_starts_the_bundled_recipe(tmp_path, monkeypatch, capsys):
     # the whole demo trains 4 epochs (minutes on a loaded CI machine): here, what it starts; the run
     # itself is the same code as `ft-lab run` above, and the full demo is the opt-in test below

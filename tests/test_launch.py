@@ -67,6 +67,7 @@ def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_
                       launch={"num_processes": 4})
 
 
+@pytest.mark.unit  # refused before launch: no worker
 def test_methods_that_cannot_be_distributed_are_refused_before_launch(banking_csv, tmp_path, capsys):
     with pytest.raises(RecipeError) as err:
         make(banking_csv, method="prefix_tuning", num_processes=2, strategy="fsdp")

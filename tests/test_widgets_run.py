@@ -13,6 +13,9 @@ import ipywidgets  # noqa: F401
 from conftest import banking_rows
 from waiting import wait_for
 
+# the Studio's Start button (the module's `finished` fixture) trains in a worker process
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
