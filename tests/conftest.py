@@ -179,6 +179,52 @@ def tiny_model_dir():
     return ensure_tiny()
 
 
+SHARED_RUN_RECIPE = """\
+task: classification
+data: {path: tickets.csv}
+model: {max_length: 48}
+method: {name: lora, r: 8, target_modules: [all-linear]}
+train: {max_steps: 60, batch_size: 16, learning_rate: 0.005, logging_steps: 10}
+"""
+
+
+class CompletedRun:
+    """A finished run shared by the tests that only read one: ``dir`` (read it, never write into it),
+    ``exit_code`` (of the ``ft-lab run`` that trained it), ``handle()``, and ``copy(folder)`` for a test
+    that writes into the run (re-scoring, a report beside it): a copy under ``folder/runs/``."""
+
+    def __init__(self, exit_code: int, run_dir: Path):
+        self.exit_code, self.dir = exit_code, run_dir
+
+    def handle(self, run_dir: Path | None = None):
+        from ft_lab.workflows.runner import open_run
+        return open_run(run_dir or self.dir)
+
+    def copy(self, folder: Path):
+        target = Path(folder) / "runs" / self.dir.name
+        shutil.copytree(self.dir, target, ignore=shutil.ignore_patterns("worker.lock"))
+        return self.handle(target)
+
+
+@pytest.fixture(scope="session")
+def completed_classification_run(tmp_path_factory, tiny_model_dir) -> CompletedRun:
+    """One LoRA classification run (tiny model, 200 rows of 5 intents in ``tickets.csv``, 60 steps, base and
+    fine-tuned predictions, adapter in final/), trained once per session through ``main(["run", ...])``
+    (the CLI, in-process, starting the worker as ``ft-lab run`` does)."""
+    from ft_lab.cli import main
+
+    root = tmp_path_factory.mktemp("completed_classification_run")
+    with open(root / "tickets.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "category"])
+        w.writeheader()
+        w.writerows(banking_rows(per_class=40, classes=5))
+    code = main(["run", str(write_recipe(root, SHARED_RUN_RECIPE)), "--runs-dir", str(root / "runs")])
+    (run_dir,) = (root / "runs").iterdir()
+    log = run_dir / "worker.log"
+    assert code == 0, log.read_text(encoding="utf-8")[-3000:] if log.exists() else f"exit code {code}"
+    return CompletedRun(code, run_dir)
+
+
 def banking_rows(per_class: int | None = None, classes: int | None = None) -> list[dict]:
     text = resources.files("ft_lab").joinpath("assets/banking77_sample.csv").read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines()))

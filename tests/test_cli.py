@@ -162,25 +162,11 @@ def test_installed_script_runs_the_same_main(tmp_path):
     assert "category" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A small run trained through ``main(["run", ...])``: the commands that read runs work on it."""
-    root = tmp_path_factory.mktemp("cli_runs")
-    recipe = write_recipe(root, f"""
-task: classification
-data: {{path: {SAMPLE}, columns: {{text: text, label: category}}, max_rows: 120}}
-model: {{max_length: 32, compare_base: false}}
-method: full
-train: {{max_steps: 4, batch_size: 16, logging_steps: 2}}
-""")
-    code = main(["run", str(recipe), "--runs-dir", str(root / "runs")])
-    (run_dir,) = (root / "runs").iterdir()
-    return code, root / "runs", run_dir
-
-
-def test_run_runs_eval_report_resume(finished_run, tmp_path, capsys):
-    code, runs_dir, run_dir = finished_run
-    assert code == 0
+def test_run_runs_eval_report_resume(completed_classification_run, tmp_path, capsys):
+    # the session's shared run, trained through ``main(["run", ...])``; eval rewrites metrics: on a copy
+    assert completed_classification_run.exit_code == 0
+    run_dir = completed_classification_run.copy(tmp_path).dir
+    runs_dir = run_dir.parent
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["id", "status", "task", "model", "method", "headline", "tokens/s"]

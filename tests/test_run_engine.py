@@ -19,12 +19,10 @@ def classification_recipe(csv_path, **train):
                          method="full", train=settings)
 
 
-def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, tiny_model_dir):
-    recipe = ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, model={"max_length": 48},
-                           method={"name": "lora", "r": 8, "target_modules": ["all-linear"]},
-                           train={"max_steps": 60, "batch_size": 16, "learning_rate": 0.005, "logging_steps": 10})
-    handle = ft_lab.run(recipe)
-    assert handle.wait(timeout=300) == "completed", handle.error
+def test_lora_classification_run_writes_a_complete_run_directory(completed_classification_run):
+    # the session's shared run (conftest.SHARED_RUN_RECIPE: LoRA r=8 on all linear layers, 60 steps)
+    handle = completed_classification_run.handle()
+    assert handle.status == "completed", handle.error
     d = handle.dir
     for name in ("recipe.yaml", "run.json", "events.jsonl", "metrics.json", "worker.log",
                  "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl", "data/report.json",
