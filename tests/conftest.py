@@ -9,7 +9,7 @@ Every test gets exactly one tier marker (``pytest -m unit|integration|e2e``), de
 - ``unit`` otherwise: in-process and fast (``make test-fast``).
 
 A test marked by hand (``@pytest.mark.unit`` etc.) keeps its mark. A unit test that starts a process anyway
-fails with a message saying to mark it ``integration`` (``_refuse_processes_in_unit_tests``).
+fails with a message saying to mark it ``integration`` (``pytest_configure`` below).
 """
 from __future__ import annotations
 
@@ -154,7 +154,14 @@ def pytest_configure(config):
                                  "mark it @pytest.mark.integration, or teach tier_of in tests/conftest.py")
         return original(self, args, *rest, **kwargs)
     guarded._ft_lab_tier_guard = True
+    guarded._ft_lab_original = original
     subprocess.Popen._execute_child = guarded
+
+
+def pytest_unconfigure(config):
+    original = getattr(subprocess.Popen._execute_child, "_ft_lab_original", None)
+    if original is not None:
+        subprocess.Popen._execute_child = original
 
 
 @pytest.fixture(autouse=True)
