@@ -1,5 +1,6 @@
 # make demo: set up, then fine-tune the built-in tiny model offline and print base-vs-tuned metrics.
-# make test: set up, then run the whole test suite.
+# make test: set up, then run the whole test suite (the 25 slowest tests listed at the end).
+# make test-fast: the unit tier only (pytest -m unit: no worker, no subprocess, no server, no notebook).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -16,7 +17,7 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test test-fast clean
 
 setup: $(VENV)/.installed chromium
 
@@ -33,7 +34,10 @@ demo: setup
 	$(VENV)/bin/ft-lab demo
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

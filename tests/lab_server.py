@@ -16,10 +16,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from waiting import wait_for
 
 
 def isolated_jupyter_env(home: Path, **extra) -> dict:
@@ -70,18 +71,15 @@ class LabServer:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
                                      cwd=self.root, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while True:
+        def answers() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                if self.api("GET", "api/status")[0] == 200:
-                    return self
+                return self.api("GET", "api/status")[0] == 200
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer on {self.url} within 120 s; see {self.log_path}")
-            time.sleep(0.3)
+                return False
+        wait_for(answers, f"JupyterLab to answer on {self.url} (see {self.log_path})", timeout=120, poll=0.3)
+        return self
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
+from waiting import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -83,19 +84,15 @@ def jupyter_lab(tmp_path_factory):
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
+        def answers() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"JupyterLab exited with {proc.returncode}; see {log_path}")
             try:
                 with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
+                    return r.status == 200
             except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer on {url} within 120 s; see {log_path}")
-            time.sleep(0.3)
+                return False
+        wait_for(answers, f"JupyterLab to answer on {url} (see {log_path})", timeout=120, poll=0.3)
         yield Lab(url, token, root, proc)
     finally:
         if proc.poll() is None:
@@ -222,14 +219,13 @@ def _status_text(studio) -> str:
 
 
 def _wait_status(page, studio, pattern: str, timeout_s: float) -> str:
-    deadline = time.monotonic() + timeout_s
-    text = ""
-    while time.monotonic() < deadline:
-        text = _status_text(studio)
-        if re.search(pattern, text):
-            return text
-        page.wait_for_timeout(250)
-    raise AssertionError(f"the Train status never matched {pattern!r} in {timeout_s} s; last: {text!r}")
+    seen = [""]
+
+    def matches():
+        seen[0] = _status_text(studio)
+        return seen[0] if re.search(pattern, seen[0]) else None
+    return wait_for(matches, f"the Train status to match {pattern!r}", timeout=timeout_s, poll=0.25,
+                    last=lambda: seen[0], sleep=lambda s: page.wait_for_timeout(s * 1000))
 
 
 @pytest.mark.timeout(1500)  # a loaded 2-core machine; the waits inside are on what the page shows
@@ -259,10 +255,8 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     assert start.inner_text().strip() == "Start"
     start.click()
     bar = studio.locator(".ft-lab-progress")
-    deadline = time.monotonic() + 240
-    while bar.evaluate(PROGRESS) <= 0 and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert bar.evaluate(PROGRESS) > 0, f"the progress bar never moved; status {_status_text(studio)!r}"
+    wait_for(lambda: bar.evaluate(PROGRESS) > 0, "the progress bar to move", timeout=240, poll=0.1,
+             last=lambda: f"status {_status_text(studio)!r}", sleep=lambda s: page.wait_for_timeout(s * 1000))
     studio.locator(".ft-lab-stop").click()
     stopped = _wait_status(page, studio, r"stopped at step \d+|completed", 240)
     assert "stopped at step" in stopped, f"the run ended before Stop took effect: {stopped!r}"

@@ -147,6 +147,7 @@ clean: [normalize, dedup]
     assert json.loads(capsys.readouterr().out)["rows_in"] == SAMPLE_ROWS
 
 
+@pytest.mark.unit  # `resume` of a missing run is refused before any worker
 def test_user_errors_exit_with_their_code_and_one_line(tmp_path, capsys):
     assert main(["data", "inspect", str(tmp_path / "missing.csv")]) == 2
     err = capsys.readouterr().err
@@ -161,25 +162,11 @@ def test_installed_script_runs_the_same_main(tmp_path):
     assert "category" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A small run trained through ``main(["run", ...])``: the commands that read runs work on it."""
-    root = tmp_path_factory.mktemp("cli_runs")
-    recipe = write_recipe(root, f"""
-task: classification
-data: {{path: {SAMPLE}, columns: {{text: text, label: category}}, max_rows: 120}}
-model: {{max_length: 32, compare_base: false}}
-method: full
-train: {{max_steps: 4, batch_size: 16, logging_steps: 2}}
-""")
-    code = main(["run", str(recipe), "--runs-dir", str(root / "runs")])
-    (run_dir,) = (root / "runs").iterdir()
-    return code, root / "runs", run_dir
-
-
-def test_run_runs_eval_report_resume(finished_run, tmp_path, capsys):
-    code, runs_dir, run_dir = finished_run
-    assert code == 0
+def test_run_runs_eval_report_resume(completed_classification_run, tmp_path, capsys):
+    # the session's shared run, trained through ``main(["run", ...])``; eval rewrites metrics: on a copy
+    assert completed_classification_run.exit_code == 0
+    run_dir = completed_classification_run.copy(tmp_path).dir
+    runs_dir = run_dir.parent
     assert main(["runs", "--runs-dir", str(runs_dir)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["id", "status", "task", "model", "method", "headline", "tokens/s"]
@@ -207,6 +194,7 @@ def test_validate_and_plugins(tmp_path, capsys):
     assert capsys.readouterr().out.split()[:5] == ["plugin", "version", "cleaners", "methods", "evaluators"]
 
 
+@pytest.mark.unit  # what `demo` starts is replaced: no worker
 def test_demo_starts_the_bundled_recipe(tmp_path, monkeypatch, capsys):
     # the whole demo trains 4 epochs (minutes on a loaded CI machine): here, what it starts; the run
     # itself is the same code as `ft-lab run` above, and the full demo is the opt-in test below

@@ -26,11 +26,9 @@ def _recipe(folder, csv, method="{name: lora}", steps=20, ckpt="false"):
 
 
 @pytest.fixture
-def lora_run(tmp_path, banking_csv, tiny_model_dir):
-    import ft_lab.workflows.runner as runs
-    handle = runs.run(_recipe(tmp_path / "r", banking_csv), tmp_path / "runs")
-    assert handle.wait() == "completed", handle.error
-    return handle
+def lora_run(completed_classification_run, tmp_path):
+    """A copy of the session's shared LoRA run (r=8, trained on tickets.csv)."""
+    return completed_classification_run.copy(tmp_path)
 
 
 def _logits(model, tokenizer):

@@ -14,6 +14,7 @@ import pytest
 
 import ft_lab
 from ft_lab.workflows import runner as runs
+import waiting
 
 FT_LAB = str(Path(sys.executable).with_name("ft-lab"))  # the installed console script
 LIMIT = 300  # seconds; generous for a loaded 2-core machine
@@ -29,14 +30,8 @@ def recipe_for(csv_path, **train):
                          method="full", train=settings)
 
 
-def wait_for(predicate, what: str, limit: float = LIMIT):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
+def wait_for(predicate, what: str):
+    return waiting.wait_for(predicate, what, timeout=LIMIT, poll=0.02)
 
 
 def statuses(run_dir) -> list[str]:

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ import pytest
 from conftest import ARTIFACTS, REPO, banking_rows
 from lab_server import LabServer, isolated_jupyter_env, jupyter_outputs
 from test_browser import CHROMIUM, CHROMIUM_ARGS
+from waiting import wait_for
 
 SHOTS = ARTIFACTS / "labextension"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -52,17 +52,6 @@ def write_recipe(folder: Path, steps: int, log: int = 1) -> Path:
     path = folder / f"recipe_{steps}.yaml"
     path.write_text(RECIPE.format(csv=csv_path, steps=steps, log=log), encoding="utf-8")
     return path
-
-
-def wait_for(predicate, timeout: float, what: str, poll: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +94,7 @@ def long_run(lab):
     handle = ft_lab.run(write_recipe(lab.home, steps=2000), runs_dir=lab.root / "runs")
     try:
         wait_for(lambda: any(e["type"] == "log" for e in lab.json(f"ft-lab/api/runs/{handle.id}/events")["events"]),
-                 300, "the first training log event")
+                 "the first training log event", timeout=300, poll=0.3)
         yield handle
     finally:
         handle.kill()
@@ -368,9 +357,10 @@ def test_launcher_card_creates_a_studio_notebook(lab, chromium, request):
         card = page.locator(".jp-LauncherCard", has_text="Fine-tune a model")
         page.screenshot(path=str(SHOTS / "launcher.png"))
         card.click()
-        created = wait_for(lambda: set(lab.root.glob("*.ipynb")) - before, 60, "the new notebook file")
+        created = wait_for(lambda: set(lab.root.glob("*.ipynb")) - before, "the new notebook file", timeout=60, poll=0.3)
         (path,) = created
-        nb = wait_for(lambda: _saved_cells(path), 60, "the Studio cell saved in the notebook")
+        nb = wait_for(lambda: _saved_cells(path), "the Studio cell saved in the notebook", timeout=60,
+                      poll=0.3)
         assert nb["cells"][0]["cell_type"] == "code" and "from ft_lab import Studio" in "".join(nb["cells"][0]["source"])
         assert nb["metadata"]["kernelspec"]["name"] == "python3"
         # the kernel runs the cell: the Studio renders in the notebook
@@ -400,7 +390,8 @@ def test_examples_card_opens_a_copy_of_the_example(lab, chromium, request):
         page.locator(".jp-Dialog .jp-mod-accept").click()
         copy = lab.root / "quickstart-1.ipynb"
         # Jupyter creates the file, then saves the notebook into it: wait for the saved notebook
-        wait_for(lambda: copy.exists() and b'"cells"' in copy.read_bytes(), 60, "the copy of the example notebook")
+        wait_for(lambda: copy.exists() and b'"cells"' in copy.read_bytes(), "the copy of the example notebook",
+                 timeout=60, poll=0.3)
         original = json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))
         assert [c["source"] for c in json.loads(copy.read_text(encoding="utf-8"))["cells"]] == \
             [c["source"] for c in original["cells"]]
@@ -426,8 +417,8 @@ def test_status_bar_follows_a_run_and_the_sidebar_stops_it(lab, long_run, chromi
         handle = long_run
         item = page.locator(".ft-lab-statusbar")
         item.wait_for(state="visible", timeout=60_000)
-        wait_for(lambda: re.fullmatch(r"Fine-tuning \d+% · ETA (\d+:)?\d+:\d\d", item.inner_text()), 60,
-                 "progress and ETA in the status bar")
+        wait_for(lambda: re.fullmatch(r"Fine-tuning \d+% · ETA (\d+:)?\d+:\d\d", item.inner_text()),
+                 "progress and ETA in the status bar", timeout=60, poll=0.3, last=item.inner_text)
         page.screenshot(path=str(SHOTS / "statusbar_running.png"))
         sidebar = open_sidebar(page)
         card = sidebar.locator(f".ft-lab-run[data-run-id='{handle.id}']")

@@ -2,7 +2,6 @@
 two-process runs on this machine's CPU (gloo): same training as one process, stop, a killed rank, resume."""
 import signal
 import subprocess
-import time
 
 import psutil
 import pytest
@@ -13,6 +12,7 @@ from ft_lab.errors import RecipeError
 from ft_lab.core.method_checks import check_capabilities
 from ft_lab.core.plugins import get_registry
 from conftest import write_recipe
+from waiting import wait_for
 
 RECIPE = """\
 task: classification
@@ -69,6 +69,7 @@ def test_launch_section_round_trips_and_bad_settings_are_named(banking_csv, tmp_
                       launch={"num_processes": 4})
 
 
+@pytest.mark.unit  # refused before launch: no worker
 def test_methods_that_cannot_be_distributed_are_refused_before_launch(banking_csv, tmp_path, capsys):
     with pytest.raises(RecipeError) as err:
         make(banking_csv, method="prefix_tuning", num_processes=2, strategy="fsdp")
@@ -137,24 +138,17 @@ def _ranks(handle) -> list[psutil.Process]:
         return []
 
 
-def _all_gone(handle, timeout=60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if handle.process.poll() is not None and not [p for p in _ranks(handle) if p.is_running()]:
-            return True
-        time.sleep(0.2)
-    return False
+def _all_gone(handle, what: str, timeout=60) -> bool:
+    return wait_for(lambda: handle.process.poll() is not None and not [p for p in _ranks(handle) if p.is_running()],
+                    what, timeout=timeout, poll=0.2)
 
 
 def _wait_for(handle, kind, timeout=WAIT, after=0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [e for e in handle.events(kind) if e.get("step", 0) > after]
-        if found:
-            return found[0]
-        assert handle.process.poll() is None, handle.events("status")
-        time.sleep(0.2)
-    raise AssertionError(f"no {kind} event after step {after} within {timeout} s")
+    def found():
+        events = [e for e in handle.events(kind) if e.get("step", 0) > after]
+        assert events or handle.process.poll() is None, handle.events("status")  # the launcher died: fail now
+        return events[0] if events else None
+    return wait_for(found, f"a {kind} event after step {after}", timeout=timeout, poll=0.2)
 
 
 def test_two_processes_train_like_one_with_the_same_global_batch(banking_csv, tmp_path, capsys):
@@ -195,7 +189,7 @@ def test_a_killed_rank_fails_the_run_then_resume_and_stop_reach_every_process(ba
     (rank1,) = [p for p in _ranks(handle) if p.environ().get("RANK") == "1"]
     rank1.send_signal(signal.SIGKILL)
     assert handle.wait(timeout=120) == "failed"  # the other rank and the launcher end too: no hang
-    assert _all_gone(handle), "a rank kept running after its peer was killed"
+    _all_gone(handle, "every rank to end after its peer was killed")
     failed = handle.last_status_event()
     assert failed["rank"] == 1 and "SIGKILL" in failed["error"], failed
 
@@ -204,7 +198,7 @@ def test_a_killed_rank_fails_the_run_then_resume_and_stop_reach_every_process(ba
     assert began["processes"] == 2 and began["step"] >= saved
     handle.stop()  # one stop file: every rank agrees on it after the same step
     assert handle.wait(timeout=WAIT) == "stopped", handle.events("status")
-    assert _all_gone(handle), "a rank kept running after the stop"
+    _all_gone(handle, "every rank to end after the stop")
     stopped = handle.last_status_event()
     assert began["step"] < stopped["step"] < 400 and stopped["checkpoint"].endswith(f"checkpoint-{stopped['step']}")
     assert [e["status"] for e in handle.events("status")][-4:] == ["failed", "resuming", "running", "stopped"]

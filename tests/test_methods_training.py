@@ -1,5 +1,7 @@
 """Every built-in method trains the tiny model on CPU, lowers the loss by a clear margin, and its saved
-result reloads onto a fresh base with the same predictions (ft_lab.testing)."""
+result reloads onto a fresh base with the same predictions (ft_lab.testing). The one place built-in methods
+are trained: tests/test_conformance.py checks that each has a case here with its default Config instead of
+running the kit's (looser) training check again."""
 import warnings
 
 import pytest
@@ -13,6 +15,7 @@ REGISTRY = load_registry(strict=True)
 # (method, config, learning rate): rates that fit a 40-step run on the tiny task
 CASES = [
     ("full", {}, 1e-2),
+    ("freeze", {}, 1e-2),
     ("freeze", {"train_top_layers": 1}, 1e-2),
     ("freeze", {"train_top_layers": 0, "train_modules": [r"layers\.0\.mlp"]}, 1e-2),
     ("head", {}, 1e-2),
@@ -38,7 +41,10 @@ def quiet():
         yield
 
 
-@pytest.mark.parametrize("task", ["classification", "generation"])
+TASKS = ("classification", "generation")
+
+
+@pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("name,config,lr", CASES, ids=[f"{c[0]}{'-' + '-'.join(c[1]) if c[1] else ''}" for c in CASES])
 def test_method_learns_and_reloads(name, config, lr, task, tmp_path):
     # AdaLoRA reloads with its pruned ranks cut out of the matrices: same values, other summation order

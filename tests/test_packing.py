@@ -3,11 +3,10 @@ row attends to another (full fine-tuning and LoRA, on a small random Llama)."""
 from __future__ import annotations
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from ft_lab.training.tokenization import PadCollator  # noqa: E402
-from ft_lab.training.packing import (PackedCollator, PackedDataset, budget_for, pack_rows,  # noqa: E402
+from ft_lab.training.tokenization import PadCollator
+from ft_lab.training.packing import (PackedCollator, PackedDataset, budget_for, pack_rows,
                                      padded_tokens, use_packed_attention)
 
 

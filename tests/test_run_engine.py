@@ -1,13 +1,13 @@
 """The run engine end to end on the tiny model: the worker, the run directory, stop/resume, failures."""
 import json
 import os
-import time
 
 import pytest
 
 import ft_lab
 import ft_lab.workflows.runner
 from conftest import write_recipe
+from waiting import wait_for
 
 
 pytestmark = pytest.mark.usefixtures("no_orphan_workers")
@@ -19,12 +19,10 @@ def classification_recipe(csv_path, **train):
                          method="full", train=settings)
 
 
-def test_lora_classification_run_writes_a_complete_run_directory(banking_csv, tiny_model_dir):
-    recipe = ft_lab.Recipe(task="classification", data={"path": str(banking_csv)}, model={"max_length": 48},
-                           method={"name": "lora", "r": 8, "target_modules": ["all-linear"]},
-                           train={"max_steps": 60, "batch_size": 16, "learning_rate": 0.005, "logging_steps": 10})
-    handle = ft_lab.run(recipe)
-    assert handle.wait(timeout=300) == "completed", handle.error
+def test_lora_classification_run_writes_a_complete_run_directory(completed_classification_run):
+    # the session's shared run (conftest.SHARED_RUN_RECIPE: LoRA r=8 on all linear layers, 60 steps)
+    handle = completed_classification_run.handle()
+    assert handle.status == "completed", handle.error
     d = handle.dir
     for name in ("recipe.yaml", "run.json", "events.jsonl", "metrics.json", "worker.log",
                  "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl", "data/report.json",
@@ -76,15 +74,6 @@ def test_generation_run_masks_the_prompt_and_scores_japanese(qa_jsonl, tiny_mode
     assert all(r["n_tokens"] > 0 and r["nll"] > 0 for r in rows)
     base_nll = sum(r["nll"] for r in handle.predictions("base"))
     assert sum(r["nll"] for r in rows) < base_nll
-
-
-def wait_for(predicate, what: str, limit: float = 300):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {limit}s waiting for {what}")
 
 
 def test_stop_saves_a_checkpoint_and_resume_waits_for_the_new_attempt(banking_csv, tiny_model_dir):

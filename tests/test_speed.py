@@ -60,7 +60,7 @@ def test_recipe_rejects_an_unknown_switch_value(tmp_path):
 
 
 def test_flops_per_token_counts_frozen_and_full_training():
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     model = LlamaForCausalLM(LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=2,

@@ -8,8 +8,8 @@ from typing import Literal, Optional
 
 import pytest
 
-pytest.importorskip("ipywidgets")
-pytest.importorskip("bqplot")
+import bqplot  # noqa: F401  (hard dependencies: missing is a failure, not a skip)
+import ipywidgets  # noqa: F401
 
 
 @dataclass
@@ -172,7 +172,7 @@ def test_data_panel_cleaning_shows_report_rejected_and_changes(tmp_path):
 
 
 def test_set_dataframe(tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     from ft_lab.widgets import DataPanel, RecipeState
     panel = DataPanel(RecipeState(runs_dir=tmp_path / "runs"))
     df = pd.DataFrame({"body": ["hello there", "card lost"], "queue": ["x", "y"]})

@@ -7,10 +7,14 @@ import time
 
 import pytest
 
-pytest.importorskip("ipywidgets")
-pytest.importorskip("bqplot")
+import bqplot  # noqa: F401  (hard dependencies: missing is a failure, not a skip)
+import ipywidgets  # noqa: F401
 
-from conftest import banking_rows  # noqa: E402
+from conftest import banking_rows
+from waiting import wait_for
+
+# the Studio's Start button (the module's `finished` fixture) trains in a worker process
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -173,9 +177,8 @@ def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):
     studio.train.form.widgets["save_steps"].value = "5"
     studio.train.start_button.click()
     handle = studio.handle
-    deadline = time.monotonic() + 300
-    while not any(e.get("type") == "log" for e in handle.events()) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(lambda: any(e.get("type") == "log" for e in handle.events()), "the first training log", timeout=300,
+             poll=0.2)
     studio.train.stop_button.click()
     assert studio.wait(timeout=300) == "stopped", studio.train.status.value
     assert "stopped at step" in studio.train.status.value
