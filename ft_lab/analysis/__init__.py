@@ -5,8 +5,9 @@
     ex.worst(10); ex.filter(label="billing"); ex.confused_pairs(5); ex.slices("source")
 
 Modules: ``examples`` (selection and filters), ``slices`` (metric per slice, low slices flagged),
-``diff`` (character diff), ``runs`` (base against fine-tuned, run against run), ``review`` (human
-ratings and comments), ``report`` (self-contained HTML), ``run_dir`` (reading a run directory).
+``diff`` (character diff), ``run_comparison`` (base against fine-tuned, run against run), ``review``
+(human ratings and comments), ``html_report`` (self-contained HTML). A run directory is read through
+``ft_lab.rundir.reader.RunFiles``.
 """
 from .diff import char_diff, diff_html
 from .examples import ExampleSet

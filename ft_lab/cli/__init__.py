@@ -1,15 +1,15 @@
 """The ``ft-lab`` command line: ``main`` and the parser; one module per command group.
 
-    ft-lab run RECIPE [--runs-dir DIR]     validate, prepare data, train in a worker, evaluate   (cli/run.py)
-    ft-lab resume RUN_DIR                  continue a stopped or interrupted run                 (cli/run.py)
-    ft-lab runs [--json]                   list runs with status and headline metric             (cli/run.py)
-    ft-lab validate RECIPE                 check a recipe without running it                     (cli/run.py)
-    ft-lab demo                            the built-in example on the tiny model, offline       (cli/run.py)
-    ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (cli/data.py)
-    ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (cli/evaluate.py)
-    ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (cli/export.py)
-    ft-lab plugins [--json]                installed plugins, their components, broken ones      (cli/plugins.py)
-    ft-lab plugins new NAME [--kind K] [--out DIR]   a plugin package from plugins/template  (cli/plugins.py)
+    ft-lab run RECIPE [--runs-dir DIR]     validate, prepare data, train in a worker, evaluate   (run_commands.py)
+    ft-lab resume RUN_DIR                  continue a stopped or interrupted run                 (run_commands.py)
+    ft-lab runs [--json]                   list runs with status and headline metric             (run_commands.py)
+    ft-lab validate RECIPE                 check a recipe without running it                     (run_commands.py)
+    ft-lab demo                            the built-in example on the tiny model, offline       (run_commands.py)
+    ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (data_commands.py)
+    ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (eval_commands.py)
+    ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (export_commands.py)
+    ft-lab plugins [--json]                installed plugins, their components, broken ones      (plugin_commands.py)
+    ft-lab plugins new NAME [--kind K] [--out DIR]   a plugin package from plugins/template  (plugin_commands.py)
 
 One dispatch convention: each group module has ``add_commands(subparsers)``, and every command's
 parser ends with ``set_defaults(handler=fn)`` where ``fn(args) -> int`` is the exit status. Plugins
