@@ -314,7 +314,7 @@ def report(base: dict, ours: dict, device: str) -> None:
               f"tokens, padding saved {ours['packing']['padding_saved']:.1%}")
     print("ft-lab plan: " + json.dumps(ours.get("plan")))
     for line in ours.get("defaults") or []:
-        print("ft-lab default: " + line)
+        print("auto setting: " + line)
     print(f"speedup: {ours['tokens_per_second'] / base['tokens_per_second']:.2f}x")
 
 

@@ -90,7 +90,7 @@ def test_train_throughput_command(command):
     assert re.search(r"^real tokens/s\s+[\d.]+\s+[\d.]+\s+\d+\.\d\dx$", out, re.M), out
     assert re.search(r"^held-out loss \(end\)\s+\d+\.\d{4}\s+\d+\.\d{4}", out, re.M), out
     # every `auto` ft-lab's side left was resolved as a run resolves it, and shown
-    assert "ft-lab default: train.epochs = 1.0" in out, out
+    assert "auto setting: train.epochs = 1.0" in out, out
     assert re.search(r"^speedup: \d+\.\d\dx$", out.splitlines()[-1]), out
 
 
