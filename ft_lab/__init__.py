@@ -11,9 +11,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .core.components import Baseline, Capabilities, Cleaner, CleanResult, Evaluator, Method  # noqa: E402
-from .errors import RecipeError, UserError  # noqa: E402
+from .core.components import (  # noqa: E402
+    Baseline,
+    Capabilities,
+    Cleaner,
+    CleanResult,
+    Evaluator,
+    Method,
+)
 from .core.hookspecs import hookimpl  # noqa: E402
+from .errors import RecipeError, UserError  # noqa: E402
 
 _LAZY = {
     "Recipe": ("ft_lab.core.recipe", "Recipe"),

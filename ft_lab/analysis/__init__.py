@@ -11,9 +11,9 @@ Modules: ``examples`` (selection and filters), ``slices`` (metric per slice, low
 """
 from .diff import char_diff, diff_html
 from .examples import ExampleSet
-from .slices import SliceTable, length_bucket, slice_table
 from .review import ReviewStore, run_summary
 from .run_comparison import base_vs_finetuned, compare_runs
+from .slices import SliceTable, length_bucket, slice_table
 
 __all__ = ["ExampleSet", "ReviewStore", "SliceTable", "base_vs_finetuned", "char_diff", "compare_runs",
            "diff_html", "length_bucket", "run_summary", "slice_table"]

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from ..errors import UserError
-from .slices import LENGTH_BUCKETS, LENGTH_EDGES, length_bucket, slice_table
 from ..rundir.reader import RunFiles
-
+from .slices import LENGTH_BUCKETS, LENGTH_EDGES, length_bucket, slice_table
 
 
 def cheap(evaluators) -> list:

@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..evaluation.verdict import sentence, winner
+from ..rundir.reader import RunFiles
 from ..safety.atomic import atomic_write_text
 from .diff import diff_html
 from .examples import ExampleSet, cheap
 from .review import ReviewStore
-from ..rundir.reader import RunFiles
-from .slices import slice_table
-from ..evaluation.verdict import sentence, winner
 from .run_comparison import base_vs_finetuned
+from .slices import slice_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans CJK JP",Meiryo,sans-serif;margin:2em;color:#222;max-width:1100px}

@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ..rundir.layout import RunLayout
 from ..errors import UserError
+from ..rundir.layout import RunLayout
 from ..rundir.predictions import atomic_write_json
 from ..safety.atomic import read_json
 

@@ -11,8 +11,8 @@ from typing import Literal
 
 from ..core.components import Baseline
 from ..data.prompts import prompt_text, reference_text
-from .classical import nearest_train
 from ..evaluation.predict import generate
+from .classical import nearest_train
 
 
 def shot_examples(train: list[dict], test: list[dict], k: int, select: str, seed: int) -> list[list[dict]]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..rundir.layout import RunLayout
 from ..data.prompts import prompt_text, reference_text
 from ..evaluation.baseline_scores import score_rows
-from ..safety.atomic import atomic_write_json, json_safe, read_json
 from ..evaluation.predict import write_predictions
 from ..evaluation.verdict import winner
+from ..rundir.layout import RunLayout
+from ..safety.atomic import atomic_write_json, json_safe, read_json
 
 
 @dataclass

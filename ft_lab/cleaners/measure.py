@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Callable
+
 from ..errors import UserError
 
 _TOKENISH = re.compile(r"[A-Za-z0-9]+|[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]|[^\sA-Za-z0-9]")

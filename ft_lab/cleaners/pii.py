@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
+from ..core.code_refs import check_code_refs
 from ..core.components import Cleaner, CleanResult
 from ..errors import UserError
 from .text import map_texts
-from ..core.code_refs import check_code_refs
 
 STRUCTURED = ("EMAIL", "URL", "IP_ADDRESS", "IBAN", "CREDIT_CARD", "MY_NUMBER", "PHONE", "POSTAL_CODE")
 

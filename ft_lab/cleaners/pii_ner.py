@@ -33,9 +33,26 @@ from ..errors import UserError
 from . import greedy_ner
 from .measure import language_of
 from .pii import FOLD, STRUCTURED, PiiDetector, PiiMask, load_recognizer
-from .pii_en import (LINE_END, addressee_names, cued_names, en_entities, en_person_or_street, en_retype,
-                     english_addresses, may_hold_a_name, speaker_names, verb_cued_names)
-from .pii_ja import JOINERS, dictionary_names, dictionary_organisations, model_person, named_after, surname_place
+from .pii_en import (
+    LINE_END,
+    addressee_names,
+    cued_names,
+    en_entities,
+    en_person_or_street,
+    en_retype,
+    english_addresses,
+    may_hold_a_name,
+    speaker_names,
+    verb_cued_names,
+)
+from .pii_ja import (
+    JOINERS,
+    dictionary_names,
+    dictionary_organisations,
+    model_person,
+    named_after,
+    surname_place,
+)
 from .text import texts_of
 
 NER_TYPES = ("PERSON", "LOCATION", "ORGANIZATION", "ADDRESS")

@@ -8,6 +8,7 @@ A row is an example dict: role keys (``text``/``label``, ``prompt``/``response``
 from __future__ import annotations
 
 from typing import Callable, Iterator
+
 from ..core.components import CleanResult
 
 

@@ -24,9 +24,9 @@ import importlib
 import os
 import sys
 
-from ..errors import RecipeError, UserError
 from .. import __version__
 from ..core.plugins import get_registry
+from ..errors import RecipeError, UserError
 
 #: The command-group modules, in the order their commands appear in ``ft-lab --help``.
 COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab.cli.eval_commands", "ft_lab.cli.export_commands",

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import json
+
+from ..core.recipe import Recipe
 from ..data.inspect import format_inspection, inspect_file
 from ..data.prepare import prepare_data
-from ..core.recipe import Recipe
 from ..safety.output_paths import check_out_folder, recipe_inputs
 
 

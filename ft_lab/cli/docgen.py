@@ -13,7 +13,13 @@ from pathlib import Path
 
 from ..core import configs, hookspecs
 from ..core.plugins import DEFAULT_PLUGINS, KINDS, get_registry
-from ..core.recipe import DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
+from ..core.recipe import (
+    DataSection,
+    LaunchSection,
+    ModelSection,
+    TaskSection,
+    TrainSection,
+)
 
 
 def first_party_plugins() -> set[str]:

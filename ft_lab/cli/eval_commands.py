@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import sys
-from ..evaluation.rescore import evaluate_run
+
 from ..analysis.html_report import write_report
+from ..evaluation.rescore import evaluate_run
 from ..safety.output_paths import check_out_file
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from .run_commands import RUNS_DIR_HELP
-from ..workflows.export import export_run
 from ..core.recipe import Recipe
-from ..workflows.sweep import markdown_table, parse_methods, sweep, write_outputs
 from ..safety.output_paths import check_out_file
+from ..workflows.export import export_run
+from ..workflows.sweep import markdown_table, parse_methods, sweep, write_outputs
+from .run_commands import RUNS_DIR_HELP
 
 
 def cmd_export(args) -> int:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .table import print_table
 from ..core.plugins import KINDS, load_registry
-from .scaffold import write_plugin
-from .scaffold import TEMPLATE_KINDS
+from .scaffold import TEMPLATE_KINDS, write_plugin
+from .table import print_table
 
 
 def cmd_plugins(args) -> int:

@@ -14,17 +14,13 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from ..core.recipe import AUTO_METHOD, Recipe
+from ..training.cluster import print_plan
+from ..training.defaults import resolution_lines
+from ..training.launch import with_processes
+from ..workflows.runner import create_run, list_runs, resume, start_worker
 from .table import print_table
 from .terminal import ProgressPrinter, metric_table
-from ..workflows.runner import create_run, start_worker
-from ..core.recipe import Recipe
-from ..training.launch import with_processes
-from ..workflows.runner import create_run
-from ..training.cluster import print_plan
-from ..workflows.runner import resume
-from ..core.recipe import AUTO_METHOD, Recipe
-from ..training.defaults import resolution_lines
-from ..workflows.runner import list_runs
 
 RUNS_DIR_HELP = "folder of runs (default: ./runs or $FT_LAB_RUNS_DIR)"
 ALLOW_CODE_HELP = "allow module:function references in the recipe (runs their code; trust the recipe first)"

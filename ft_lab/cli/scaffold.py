@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import __version__
+from ..core.plugins import get_registry
 from ..errors import UserError
 from ..safety.output_paths import check_out_folder
-from ..core.plugins import get_registry
-from .. import __version__
 
 TEMPLATE_KINDS = ("cleaner", "evaluator", "method")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")

@@ -1,8 +1,8 @@
 """Plain-text views of a run for the terminal: progress lines and the base-vs-tuned metric table."""
 from __future__ import annotations
 
-from ..rundir.progress import Progress, format_eta
 from ..evaluation.verdict import sentence, winner
+from ..rundir.progress import Progress, format_eta
 
 
 class ProgressPrinter:

@@ -29,8 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import configs
 from ..errors import UserError
+from . import configs
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TASKS = ("classification", "generation")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 from typing import Any
+
 from .plugins import get_registry
 
 #: capability field -> (what the recipe asks, why a method may not do it, how to stop asking)

@@ -31,10 +31,10 @@ from importlib.metadata import entry_points
 
 import pluggy
 
+from .. import __version__
+from ..errors import PluginError, did_you_mean
 from . import hookspecs
 from .components import Baseline, Cleaner, Evaluator, Method
-from ..errors import PluginError, did_you_mean
-from .. import __version__
 
 GROUP = "ft_lab"
 #: The built-in plugins (imported by name, so that this core module does not import the steps).

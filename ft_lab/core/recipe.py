@@ -27,15 +27,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from . import configs
 from ..errors import RecipeError, UserError, did_you_mean
-from .sections import DEFAULT_EVALUATORS, ROLES, DataSection, LaunchSection, ModelSection, TaskSection, TrainSection
-from .plugins import get_registry
-from .method_checks import check_capabilities
-from ..safety.redact import recipe_secret_problems
-from ..safety.model_folder import check_model_spec
-from ..safety.yaml_limits import safe_load
 from ..safety.atomic import atomic_write_text
+from ..safety.model_folder import check_model_spec
+from ..safety.redact import recipe_secret_problems
+from ..safety.yaml_limits import safe_load
+from . import configs
+from .method_checks import check_capabilities
+from .plugins import get_registry
+from .sections import (
+    DEFAULT_EVALUATORS,
+    ROLES,
+    DataSection,
+    LaunchSection,
+    ModelSection,
+    TaskSection,
+    TrainSection,
+)
 
 
 @dataclass

@@ -13,19 +13,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..cleaners.measure import token_counter
+from ..core.plugins import get_registry
 from ..errors import UserError
+from ..safety.atomic import jsonl_text, read_jsonl
 from .checks import check_examples, check_split_sizes
 from .files import write_folder
-from ..safety.atomic import jsonl_text, read_jsonl
+from .formatting import apply_template
+from .leakage import find_leaks, remove_leaks
 from .loading import load_table
+from .report import build_report, render_html
 from .roles import resolve_roles, text_columns, to_examples
 from .split import split_rows
-from ..core.plugins import get_registry
-from ..cleaners.measure import token_counter
-from .report import build_report
-from .leakage import find_leaks, remove_leaks
-from .formatting import apply_template
-from .report import render_html
 
 SPLITS = ("train", "validation", "test")
 

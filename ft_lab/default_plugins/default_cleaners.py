@@ -5,7 +5,14 @@ The cleaners live in ``ft_lab.cleaners`` (one module per idea); see docs/data.md
 from __future__ import annotations
 
 from ..cleaners.dedup import Dedup
-from ..cleaners.filters import EmptyFilter, LabelMap, LanguageFilter, LengthFilter, PatternFilter, StaleFilter
+from ..cleaners.filters import (
+    EmptyFilter,
+    LabelMap,
+    LanguageFilter,
+    LengthFilter,
+    PatternFilter,
+    StaleFilter,
+)
 from ..cleaners.normalize import Normalize
 from ..cleaners.pii import PiiMask
 from ..cleaners.pii_ner import PiiNer

@@ -7,11 +7,11 @@ torch are imported when an evaluator runs. Classification metrics are counted he
 """
 from __future__ import annotations
 
+from ..core.hookspecs import hookimpl
 from ..evaluation.classification import Accuracy, MacroF1, PrecisionRecallF1
 from ..evaluation.generation import Bleu, ChrF, ExactMatch, Perplexity, Rouge
 from ..evaluation.judge import LlmJudge
 from ..evaluation.scenarios import Scenarios
-from ..core.hookspecs import hookimpl
 
 BUILTIN = (Accuracy, MacroF1, PrecisionRecallF1, ExactMatch, ChrF, Bleu, Rouge, Perplexity, LlmJudge, Scenarios)
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 from ..rundir.layout import RunLayout
 from ..rundir.predictions import PredictionsFile
 

@@ -12,8 +12,8 @@ from typing import Iterable
 
 from ..core.components import Evaluator
 from ..errors import UserError
-from .confusion import AVERAGES, ConfusionCounts
 from ..rundir.predictions import chunks
+from .confusion import AVERAGES, ConfusionCounts
 
 
 def count_pairs(examples: Iterable[dict], labels: list[str] | None = None) -> ConfusionCounts:

@@ -12,10 +12,8 @@ import json
 import os
 from pathlib import Path
 
+from ..data.formatting import CLASSIFY, verbalize
 from ..data.prompts import encode_generation, prompt_ids, prompt_text, reference_text
-from ..data.formatting import verbalize
-from ..data.formatting import CLASSIFY
-
 
 #: a generation batch holds at most this many prompt tokens (attention and KV cache grow with it)
 PROMPT_TOKENS_PER_BATCH = 16_384

@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from .compare import attach_base
 from ..rundir.predictions import atomic_write_json
-from ..safety.atomic import json_safe
 from ..rundir.reader import WHICH, RunFiles
-from .verdict import winner
+from ..safety.atomic import json_safe
 from .baseline_scores import rescore_baselines
+from .compare import attach_base
+from .verdict import winner
 
 
 def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: bool = True,

@@ -7,7 +7,6 @@ and saves the new ``score`` head (its ``modules_to_save``).
 from __future__ import annotations
 
 import abc
-
 from dataclasses import dataclass, field
 from typing import Optional
 

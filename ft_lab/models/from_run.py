@@ -9,11 +9,12 @@ the recipe names, so a run directory copied to another folder or machine loads a
 from __future__ import annotations
 
 import os
+
+from ..errors import UserError
 from ..rundir.layout import RunLayout
+from ..rundir.reader import RunFiles
 from ..safety.atomic import read_json
 from .model_loading import load_model, load_tokenizer, resolve_source
-from ..errors import UserError
-from ..rundir.reader import RunFiles
 
 
 def run_labels(run_dir: str | os.PathLike) -> list[str] | None:

@@ -6,11 +6,9 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from .gguf import gguf_kwargs
-from .gguf import check_gguf_support, gguf_location
-from .tiny import ensure_tiny
 from ..safety.model_folder import check_model_folder
-from .gguf import as_plain_model
+from .gguf import as_plain_model, check_gguf_support, gguf_kwargs, gguf_location
+from .tiny import ensure_tiny
 
 
 def resolve_source(model_spec) -> str:

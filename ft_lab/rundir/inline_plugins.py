@@ -17,11 +17,10 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from ..safety.atomic import atomic_write_bytes
+from ..core.plugins import get_registry, in_process_plugins, register_plugin
 from ..errors import UserError
+from ..safety.atomic import atomic_write_bytes
 from .layout import PLUGINS
-from ..core.plugins import get_registry, in_process_plugins
-from ..core.plugins import register_plugin
 
 FILE = PLUGINS  # RUN_DIR/plugins.pkl (ft_lab.rundir.layout)
 

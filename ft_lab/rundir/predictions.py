@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..safety.atomic import atomic_write_json as _atomic_write_json
 from ..errors import UserError
+from ..safety.atomic import atomic_write_json as _atomic_write_json
 from ..safety.redact import redact
 
 REQUIRED = ("id", "input", "reference", "prediction")

@@ -22,17 +22,16 @@ import os
 import time
 from pathlib import Path
 
-from ..safety.atomic import read_json
+from ..core.recipe import DEFAULT_EVALUATORS, Recipe, component_spec
 from ..errors import UserError
+from ..safety.atomic import read_json
+from ..safety.file_checks import safetensors_problem
+from ..safety.redact import redact
 from .events import validate_event
 from .layout import WHICH, RunLayout
 from .predictions import PredictionsFile
-from .status import CREATED
-from ..safety.file_checks import safetensors_problem
-from ..safety.redact import redact
-from ..core.recipe import Recipe
-from ..core.recipe import DEFAULT_EVALUATORS, component_spec
 from .progress import progress_from_events
+from .status import CREATED
 
 
 def read_events(run_dir: Path, offset: int = 0) -> tuple[list[dict], int]:

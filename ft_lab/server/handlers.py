@@ -29,15 +29,14 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..rundir.layout import is_run_dir
-from ..errors import UserError
-from ..rundir.status import STOPPABLE
-from .summary import events_since, run_summary
-from ..core.plugins import load_registry
-from ..workflows.runner import RunHandle
 from .. import __version__
-from ..workflows.runner import list_runs
 from ..analysis.html_report import build_report
+from ..core.plugins import load_registry
+from ..errors import UserError
+from ..rundir.layout import is_run_dir
+from ..rundir.status import STOPPABLE
+from ..workflows.runner import RunHandle, list_runs
+from .summary import events_since, run_summary
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"

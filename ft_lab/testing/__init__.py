@@ -20,12 +20,19 @@ import dataclasses
 import math
 import tempfile
 
+from ..baselines.scoring import BaselineContext
 from ..core import configs
 from ..core.components import TASKS, Component
 from ..core.plugins import KINDS
 from ..errors import UserError
-from .tiny_task import check_method, logits, single_thread, tiny_batch, tiny_model, tiny_tokenizer
-from ..baselines.scoring import BaselineContext
+from .tiny_task import (
+    check_method,
+    logits,
+    single_thread,
+    tiny_batch,
+    tiny_model,
+    tiny_tokenizer,
+)
 
 __all__ = ["check_component", "checks_for", "parametrize_with_checks", "check_method", "logits", "single_thread",
            "tiny_batch", "tiny_model", "tiny_tokenizer"]

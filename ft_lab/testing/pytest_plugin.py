@@ -15,9 +15,9 @@ Loading it imports only pytest and, when the option or a fixture is used, ft-lab
 from __future__ import annotations
 
 import pytest
+
 from ft_lab.core.plugins import load_registry
-from ft_lab.testing import check_component
-from ft_lab.testing import checks_for
+from ft_lab.testing import check_component, checks_for
 
 
 def pytest_addoption(parser) -> None:

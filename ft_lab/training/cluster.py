@@ -12,8 +12,8 @@ import shlex
 from pathlib import Path
 
 from ..rundir.layout import RunLayout
-from .launch import accelerate_command, config_path, processes
 from ..safety.atomic import atomic_write_text
+from .launch import accelerate_command, config_path, processes
 
 SLURM = """#!/bin/bash
 # Slurm job for ft-lab run {run_id}: {machines} node(s) x {per_node} process(es), strategy {strategy}.

@@ -13,13 +13,14 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Any
-from .tokenization import encode_generation, verbalized
-from ..errors import UserError
-from ..models.model_loading import load_tokenizer, resolve_source
-from ..models.gguf import gguf_kwargs
-from ..core.recipe import Recipe
+
 from ..core.plugins import get_registry
+from ..core.recipe import Recipe
 from ..data.prepare import prepare_data
+from ..errors import UserError
+from ..models.gguf import gguf_kwargs
+from ..models.model_loading import load_tokenizer, resolve_source
+from .tokenization import encode_generation, verbalized
 
 AUTO = "auto"
 SMALL_CAUSAL_LORA_RATE = 5e-4  # measured: see SMALL_CAUSAL_PARAMETERS

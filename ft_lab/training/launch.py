@@ -30,14 +30,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..rundir.layout import RunLayout
-from ..core.recipe import processes
-from ..safety.atomic import atomic_write_text
-from ..rundir.reader import read_events
-from ..core.recipe import Recipe
-from ..rundir.reader import append_event, read_events
-from ..rundir.inline_plugins import load_run_plugins
+from ..core.recipe import Recipe, processes
 from ..errors import RecipeError
+from ..rundir.inline_plugins import load_run_plugins
+from ..rundir.layout import RunLayout
+from ..rundir.reader import append_event, read_events
+from ..safety.atomic import atomic_write_text
 
 #: recipe strategy -> Accelerate distributed_type (on a CPU too: its torchrun launcher runs the ranks)
 _DISTRIBUTED = {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed": "DEEPSPEED"}

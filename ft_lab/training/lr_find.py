@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import os
 import time
-from ..rundir.layout import RunLayout
-from .param_groups import is_head
+
 from ..core.recipe import Recipe
+from ..rundir.layout import RunLayout
 from ..safety.atomic import atomic_write_json, atomic_write_text
+from .param_groups import is_head
 
 LOW, HIGH, STEPS = 1e-7, 1.0, 100
 SMOOTHING = 0.9

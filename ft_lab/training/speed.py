@@ -8,6 +8,7 @@ machine, the task and the method's capabilities) and the throughput figures (tok
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
 from .packing import use_packed_attention
 
 #: ``auto`` for torch.compile and Liger: off until the GPU benchmark (benchmarks/train_throughput.py

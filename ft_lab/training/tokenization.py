@@ -2,8 +2,8 @@
 (prompt -> response, chat messages through the tokenizer's chat template; loss only on the response)."""
 from __future__ import annotations
 
-from ..data.prompts import encode_generation
 from ..data.formatting import CLASSIFY, verbalize
+from ..data.prompts import encode_generation
 
 
 def encode_classification(tokenizer, example: dict, label2id: dict, max_length: int) -> dict:

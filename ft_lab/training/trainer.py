@@ -8,11 +8,10 @@ from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
 from ..rundir.layout import RunLayout
 from .callbacks import EventWriter, StopRequest, check_finite
-from .tokenization import PadCollator
-from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
-from .packing import PackedDataset
 from .launch import train_precision, world_size
+from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
 from .param_groups import head_optimizer
+from .tokenization import PadCollator
 
 
 class FtLabTrainer(Trainer):

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from ..rundir.layout import RunLayout
-from ..errors import RecipeError, UserError, did_you_mean
+from ..analysis.diff import diff_html
 from ..core.recipe import ROLES, DataSection, TaskSection
+from ..data.inspect import inspect_file
+from ..data.prepare import prepare_data
+from ..data.report import render_html
+from ..errors import RecipeError, UserError, did_you_mean
+from ..rundir.layout import RunLayout
+from ..safety.atomic import atomic_write_bytes
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import table_html
 from .state import RecipeState, problems_html
-from ..analysis.diff import diff_html
-from ..data.inspect import inspect_file
-from ..safety.atomic import atomic_write_bytes
-from ..data.prepare import prepare_data
-from ..data.report import render_html
 
 _E = html.escape
 

@@ -13,13 +13,11 @@ from pathlib import Path
 
 import ipywidgets as W
 
+from ..analysis import ExampleSet, ReviewStore, diff_html
 from ..errors import UserError
 from .forms import row
 from .plots import table_html
 from .state import problems_html
-from ..analysis import ExampleSet
-from ..analysis import diff_html
-from ..analysis import ReviewStore
 
 _E = html.escape
 _SORTS = ("worst first", "best first", "id")

@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 import threading
-from ..rundir.layout import RunLayout
-from ..models.from_run import load_base, load_trained, run_labels
-from ..workflows.runner import completed_run
-from ..evaluation.predict import make_responder
-from ..workflows.export import export_run
+
 from ..errors import RecipeError, UserError
+from ..evaluation.predict import make_responder
+from ..models.from_run import load_base, load_trained, run_labels
+from ..workflows.export import export_run
+from ..workflows.runner import completed_run
 
 
 class Job:

@@ -13,13 +13,13 @@ import html
 
 import ipywidgets as W
 
-from ..errors import RecipeError, UserError
+from ..core.method_checks import check_capabilities
 from ..core.recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
-from .forms import ComponentForm, ConfigForm, row
-from .state import RecipeState, problems_html
+from ..errors import RecipeError, UserError
 from ..methods.budget import describe_budget, trainable_parameters
 from ..models.model_loading import load_model, load_tokenizer, resolve_source
-from ..core.method_checks import check_capabilities
+from .forms import ComponentForm, ConfigForm, row
+from .state import RecipeState, problems_html
 
 
 def count_trainable(recipe) -> dict:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from ..rundir.layout import RunLayout
-from ..analysis.html_report import confusion_html
-from .plots import confusion_table_html, metrics_table_html, table_html
-from ..errors import UserError
 from ..analysis import base_vs_finetuned
+from ..analysis.html_report import confusion_html
+from ..errors import UserError
+from ..rundir.layout import RunLayout
+from .plots import confusion_table_html, metrics_table_html, table_html
 
 
 def _read(path: Path, default):

@@ -11,13 +11,12 @@ import html
 
 import ipywidgets as W
 
+from ..analysis import compare_runs
 from ..errors import UserError
+from ..workflows.runner import list_runs, open_run
 from .forms import row
 from .plots import CompareChart, curves_from_events, table_html
 from .state import problems_html
-from ..workflows.runner import list_runs
-from ..analysis import compare_runs
-from ..workflows.runner import open_run
 
 _E = html.escape
 

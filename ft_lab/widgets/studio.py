@@ -20,12 +20,13 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from ..errors import RecipeError, UserError
 from ..core.recipe import Recipe
+from ..errors import RecipeError, UserError
+from ..workflows.runner import atomic_write_text, open_run
 from .data_panel import DataPanel
 from .errors_panel import ErrorsPanel
-from .forms import row
 from .export_panel import ExportPanel
+from .forms import row
 from .model_panel import ModelPanel
 from .playground import PlaygroundPanel
 from .plots import curves_from_events, svg_lines
@@ -33,8 +34,6 @@ from .results_panel import ResultsPanel
 from .runs_panel import RunsPanel, run_options
 from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
-from ..workflows.runner import open_run
-from ..workflows.runner import atomic_write_text
 
 _E = html.escape
 STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")

@@ -18,19 +18,17 @@ import threading
 
 import ipywidgets as W
 
-from ..rundir.layout import RunLayout
-from ..errors import RecipeError, UserError
 from ..core.recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
+from ..errors import RecipeError, UserError
+from ..rundir.layout import RunLayout
 from ..rundir.progress import Progress, format_eta
 from ..rundir.status import RESUMABLE, RUNNING, TERMINAL
-from ..workflows.runner import RunHandle
+from ..safety.atomic import read_json
+from ..workflows.runner import RunHandle, resume, run
 from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm, problems_box_html, row
 from .plots import LossChart, curves_from_events, svg_lr_find
 from .state import RecipeState, problems_html
-from ..safety.atomic import read_json
-from ..workflows.runner import run
-from ..workflows.runner import resume
 
 _E = html.escape
 #: the fields shown before "Advanced" in the Train step

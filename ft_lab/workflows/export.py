@@ -18,14 +18,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..rundir.layout import RunLayout
-from ..errors import UserError
 from ..core.method_checks import check_capabilities
-from .runner import completed_run
-from ..models.model_loading import resolve_source
-from ..models.model_loading import load_tokenizer, resolve_source
+from ..errors import UserError
 from ..models.from_run import load_trained
+from ..models.model_loading import load_tokenizer, resolve_source
+from ..rundir.layout import RunLayout
 from ..safety.atomic import read_json
+from .runner import completed_run
 
 #: files of final/ that are not the model (the tokenizer is saved again from the run's tokenizer)
 _SKIP = {"README.md"}

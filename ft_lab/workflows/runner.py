@@ -18,31 +18,23 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import __version__
+from ..core.recipe import Recipe, check_environment, is_distributed
+from ..data.prepare import prepare_data
 from ..errors import UserError
 from ..rundir.events import SCHEMA_VERSION
+from ..rundir.inline_plugins import save_run_plugins
 from ..rundir.layout import RunLayout, is_run_dir
 from ..rundir.lock import lock_holder, try_lock, write_lock_info
-from ..rundir.reader import RunFiles, last_checkpoint, read_events
+from ..rundir.reader import RunFiles, append_event, last_checkpoint, read_events
+from ..rundir.status import COMPLETED, LIVE, TERMINAL
+from ..safety.atomic import atomic_write_json, atomic_write_text
+from ..training.defaults import resolve_defaults
+
 # A run's statuses (created -> running -> terminal; resume: resuming -> running -> ...); only a terminal
 # status written after the latest ``resuming`` ends a wait. See ft_lab.rundir.status and docs/runs.md.
-from ..rundir.status import COMPLETED, LIVE, TERMINAL
-from ..core.recipe import check_environment
-from ..data.prepare import prepare_data
-from ..rundir.inline_plugins import save_run_plugins
-from ..training.defaults import resolve_defaults
-from .. import __version__
-from ..core.recipe import Recipe
 DEFAULT_RUNS_DIR = "runs"
 LOG_TAIL_LINES = 20
-
-
-# atomic writes live in ft_lab.safety.atomic; re-exported here for callers of the run API
-from ..safety.atomic import atomic_write_json, atomic_write_text
-
-
-# --- events: ft_lab.rundir.reader.append_event, re-exported for callers of the run API -----------------
-from ..rundir.reader import append_event
-from ..core.recipe import is_distributed
 
 
 # --- runs ---------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import json
 import math
 from pathlib import Path
 
-from ..errors import UserError
 from ..core.method_checks import check_capabilities
 from ..core.plugins import get_registry
-from .runner import as_recipe, run
+from ..errors import UserError
 from ..safety.atomic import atomic_write_json, atomic_write_text
+from .runner import as_recipe, run
 
 #: (key, header) of the table's fixed columns; the recipe's metrics follow, then status and note
 COLUMNS = (("method", "method"), ("status", "status"), ("trainable_parameters", "trainable"),

@@ -16,33 +16,34 @@ import sys
 import traceback
 from pathlib import Path
 
-from ..rundir.events import SCHEMA_VERSION
-from ..rundir.layout import RunLayout
-from ..rundir.reader import last_checkpoint
+from ..baselines.scoring import run_baselines
+from ..core.recipe import Recipe
 from ..data.prepare import PreparedData
+from ..errors import UserError
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
-from ..models.from_run import load_base
-from ..core.recipe import Recipe
-from ..safety.atomic import atomic_write_json, read_json
-from ..rundir.reader import append_event
-from ..training.tokenization import PadCollator, encode_split
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
-from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
-from ..training.packing import supports_packed_attention
+from ..models.from_run import load_base, load_trained
+from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import load_run_plugins
-from ..training.defaults import has_auto, resolve_defaults
-from ..training.launch import gathered_model, is_sharded, world_size
-from ..baselines.scoring import run_baselines
-from ..training.lr_find import apply_range_test
-from ..models.from_run import load_trained
-from ..safety.atomic import read_json
-from ..rundir.lock import write_lock_info
-from ..rundir.lock import lock_holder
-from ..errors import UserError
+from ..rundir.layout import RunLayout
+from ..rundir.lock import lock_holder, write_lock_info
+from ..rundir.reader import append_event, last_checkpoint
+from ..safety.atomic import atomic_write_json, atomic_write_text, read_json
 from ..safety.redact import RedactingStream
-from ..safety.atomic import atomic_write_text
-from ..training.launch import SUPERVISED_ENV, die_with_parent, failure_event, world_size
+from ..training.defaults import has_auto, resolve_defaults
+from ..training.launch import (
+    SUPERVISED_ENV,
+    die_with_parent,
+    failure_event,
+    gathered_model,
+    is_sharded,
+    world_size,
+)
+from ..training.lr_find import apply_range_test
+from ..training.packing import supports_packed_attention
+from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
+from ..training.tokenization import PadCollator, encode_split
 
 
 def _rank0() -> bool:
@@ -258,7 +259,9 @@ def main(argv=None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        from ..training.callbacks import NonFiniteLoss  # imports transformers: a broken install fails here, reported
+        from ..training.callbacks import (
+            NonFiniteLoss,  # imports transformers: a broken install fails here, reported
+        )
     except BaseException as exc:
         traceback.print_exc()
         if _rank0() or world_size() > 1:

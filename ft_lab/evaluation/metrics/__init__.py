@@ -9,6 +9,7 @@ Each is an ``evaluate.Metric`` subclass, so ``add_batch`` / ``compute`` and eval
 ``evaluate`` is imported only when a metric is loaded.
 """
 from __future__ import annotations
+
 from ...errors import UserError, did_you_mean
 
 NAMES = {
