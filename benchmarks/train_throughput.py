@@ -165,8 +165,13 @@ def lora_settings(args) -> dict:
 def run_baseline(args, folder: Path, rows, held, out_dir: Path) -> dict:
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer,
-                              TrainingArguments)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        Trainer,
+        TrainingArguments,
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     cuda = _cuda()
@@ -204,7 +209,8 @@ def run_ft_lab(args, folder: Path, rows, held, out_dir: Path) -> dict:
     import torch
     from transformers import set_seed
 
-    from ft_lab.core.recipe import Recipe, check_environment
+    from ft_lab.core.environment import check_environment
+    from ft_lab.core.recipe import Recipe
     from ft_lab.data.prepare import prepare_data
     from ft_lab.models.model_loading import load_model, load_tokenizer, resolve_source
     from ft_lab.training.defaults import resolve_defaults

@@ -40,7 +40,7 @@ def copied_run(tmp_path, banking_csv, tiny_model_dir):
 
 
 def test_a_copied_run_loads_rescores_reports_and_exports(copied_run, tmp_path, capsys):
-    from ft_lab.core.recipe import environment_problems
+    from ft_lab.core.environment import environment_problems
     from ft_lab.rundir.reader import RunFiles
 
     # the recipe still parses (types, names), and the environment check says what this machine lacks

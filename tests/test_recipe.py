@@ -54,7 +54,7 @@ def test_missing_data_file_and_sections(tmp_path):
 
 
 def test_parsing_is_pure_and_the_environment_is_checked_apart(tmp_path):
-    from ft_lab.core.recipe import check_environment, environment_problems
+    from ft_lab.core.environment import check_environment, environment_problems
 
     plain = {"task": "classification", "data": {"path": str(tmp_path / "gone.csv")},
              "launch": {"strategy": "deepspeed", "deepspeed_config": "ds.json"}}

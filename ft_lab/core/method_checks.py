@@ -19,7 +19,7 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 
 The last ones (a GPU, installed packages) depend on this machine, not on the recipe: ``machine=False``
 leaves them out (the recipe parser, so that a run directory copied elsewhere still loads) and
-``settings=False`` keeps only them (``ft_lab.core.recipe.check_environment``).
+``settings=False`` keeps only them (``ft_lab.core.environment.check_environment``).
 """
 from __future__ import annotations
 

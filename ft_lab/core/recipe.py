@@ -14,8 +14,9 @@ Every problem is reported at once with its path (``method.r: expected an integer
 Parsing is pure: types, values and names only, nothing that depends on this machine, so that a run
 directory copied elsewhere (its data files gone) still loads its own recipe. What this machine must
 provide (data files, a DeepSpeed JSON, a sane local model folder, a GPU or a package a method needs) is
-checked by ``check_environment(recipe)``, or ``Recipe.from_yaml(path, check_environment=True)`` to get
-both kinds of problems in one error; run creation, ``ft-lab validate`` and the Studio's Start do that::
+checked by ``ft_lab.core.environment.check_environment(recipe)``, or ``Recipe.from_yaml(path,
+check_environment=True)`` to get both kinds of problems in one error; run creation, ``ft-lab validate``
+and the Studio's Start do that::
 
     problems = environment_problems(recipe)   # [] or ["data.path: file not found: /data/x.csv", ...]
     check_environment(recipe)                 # the same, raised as one RecipeError
@@ -29,10 +30,10 @@ from typing import Any, Optional
 
 from ..errors import RecipeError, UserError, did_you_mean
 from ..safety.atomic import atomic_write_text
-from ..safety.model_folder import check_model_spec
 from ..safety.redact import recipe_secret_problems
 from ..safety.yaml_limits import safe_load
 from . import configs
+from .environment import ZERO3, problems_for_sections
 from .method_checks import check_capabilities
 from .plugins import get_registry
 from .sections import (
@@ -394,7 +395,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None, environment: b
     launch = parse_launch(plain.get("launch"), train, ctx)
     ctx.problems.extend(recipe_secret_problems(plain))
     if environment:
-        ctx.problems.extend(_environment(data, model, method, launch, plain, base_dir, ctx.registry))
+        ctx.problems.extend(problems_for_sections(data, model, method, launch, plain, base_dir, ctx.registry))
     if ctx.problems:
         raise RecipeError(ctx.problems, source)
     out = object.__new__(Recipe)
@@ -413,13 +414,9 @@ def parse_launch(raw: Any, train: TrainSection | None, ctx: _Parse) -> LaunchSec
     return launch
 
 
-ZERO3 = ("launch: DeepSpeed ZeRO stage 3 partitions the weights, which ft-lab cannot gather for the final save "
-         "yet; use deepspeed_stage: 2, or strategy: fsdp to shard the weights")
-
-
 def _launch_problems(launch: LaunchSection, train: TrainSection | None) -> list[str]:
     """Launch settings that contradict each other (values are checked by the section; the files it
-    names by ``_launch_file_problems``)."""
+    names by ``ft_lab.core.environment``)."""
     problems = []
     if train is not None and train.num_processes > 1 and launch.num_processes > 1 \
             and train.num_processes != launch.num_processes:
@@ -430,85 +427,6 @@ def _launch_problems(launch: LaunchSection, train: TrainSection | None) -> list[
     if launch.strategy == "deepspeed" and not launch.deepspeed_config and launch.deepspeed_stage == 3:
         problems.append(ZERO3)
     return problems
-
-
-# --- what this machine must provide ---------------------------------------------------------------
-def _local(p: str, base_dir: str | None) -> Path:
-    full = Path(os.path.expanduser(p))
-    return Path(base_dir) / full if not full.is_absolute() and base_dir else full
-
-
-def _data_file_problems(data: DataSection, base_dir: str | None) -> list[str]:
-    return [f"data.{key}: file not found: {_local(getattr(data, key), base_dir)}"
-            for key in ("path", "train", "validation", "test")
-            if getattr(data, key) is not None and not _local(getattr(data, key), base_dir).exists()]
-
-
-def _launch_file_problems(launch: LaunchSection, base_dir: str | None) -> list[str]:
-    """The files launch names exist; a DeepSpeed JSON reads and does not ask for ZeRO stage 3."""
-    problems = [f"launch.{key}: file not found: {_local(getattr(launch, key), base_dir)}"
-                for key in ("config_file", "deepspeed_config")
-                if getattr(launch, key) is not None and not _local(getattr(launch, key), base_dir).is_file()]
-    if launch.strategy == "deepspeed" and launch.deepspeed_config:
-        try:
-            if _zero_stage(launch, base_dir) == 3:
-                problems.append(ZERO3)
-        except ValueError as exc:
-            problems.append(f"launch.deepspeed_config: {exc}")
-    return problems
-
-
-def _environment(data, model, method, launch, plain: dict, base_dir: str | None, registry) -> list[str]:
-    """What this machine must provide, for the sections given (None: a section that did not parse)."""
-    problems = []
-    if data is not None:
-        problems += _data_file_problems(data, base_dir)
-    if launch is not None:
-        problems += _launch_file_problems(launch, base_dir)
-    if method is not None:
-        try:
-            cls = registry.get("method", method.name)
-        except KeyError:
-            cls = None  # reported by the parse
-        if cls is not None:
-            problems += check_capabilities(plain, cls, registry=registry, settings=False)
-    if model is not None:
-        try:
-            check_model_spec(model)  # a damaged local model folder is named before any work
-        except UserError as exc:
-            problems.append(str(exc))
-    return problems
-
-
-def environment_problems(recipe: "Recipe") -> list[str]:
-    """What this machine lacks to run ``recipe`` ([] when nothing): data files that exist, launch files
-    and a DeepSpeed JSON that read, a sane local model folder, a GPU and the packages its method needs."""
-    return _environment(recipe.data, recipe.model, recipe.method, recipe.launch, recipe.to_dict(),
-                        recipe.base_dir, get_registry())
-
-
-def check_environment(recipe: "Recipe", source: str | None = None) -> "Recipe":
-    """``recipe`` when this machine can run it, else a RecipeError listing every problem (see above)."""
-    problems = environment_problems(recipe)
-    if problems:
-        raise RecipeError(problems, source)
-    return recipe
-
-
-def _zero_stage(launch: LaunchSection, base_dir: str | None) -> int | None:
-    if not launch.deepspeed_config:
-        return launch.deepspeed_stage
-    import json
-    path = Path(os.path.expanduser(launch.deepspeed_config))
-    path = Path(base_dir) / path if not path.is_absolute() and base_dir else path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return None  # a missing file is reported on its own
-    try:
-        return int(json.loads(text).get("zero_optimization", {}).get("stage", 0))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a DeepSpeed JSON config ({exc})") from None
 
 
 # --- how many processes a recipe trains on (read by the run starter and the launcher) -------------

@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
-from ..core.recipe import Recipe, check_environment, is_distributed
+from ..core.environment import check_environment
+from ..core.recipe import Recipe, is_distributed
 from ..data.prepare import prepare_data
 from ..errors import UserError
 from ..rundir.events import SCHEMA_VERSION
