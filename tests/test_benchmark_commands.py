@@ -27,6 +27,11 @@ DOCUMENTED = {
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
     "train_ja_persons.py": "tests/test_pii_ja_persons.py (its steps on the shipped sample)",
+    # in no doc, run here all the same, so that they cannot rot
+    "bench_generation.py": "test_generation_command (here, 4 prompts)",
+    "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
+    "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
+    "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
@@ -66,6 +71,8 @@ def test_every_documented_benchmark_is_accounted_for():
         named |= set(re.findall(r"benchmarks/([\w.]+\.py)", doc.read_text(encoding="utf-8")))
     assert "train_throughput.py" in named
     assert named <= set(DOCUMENTED), f"benchmarks named in the docs but not in DOCUMENTED: {named - set(DOCUMENTED)}"
+    scripts = {p.name for p in (ROOT / "benchmarks").glob("*.py")}
+    assert scripts <= set(DOCUMENTED), f"benchmark scripts neither run here nor explained: {scripts - set(DOCUMENTED)}"
     for script in DOCUMENTED:
         assert (ROOT / "benchmarks" / script).exists(), script
 
@@ -102,3 +109,28 @@ def test_eval_memory_command():
             assert re.search(rf"^\s+{n}\s+{re.escape(mode)}\s+\d+\.\d\d\s+-?\d+\.\d\s+\d+\.\d\d$", out, re.M), out
     assert re.search(r"^streaming heap peak, largest / smallest test set: \d+\.\d\dx for 10x the examples "
                      r"\(naive baseline: \d+\.\dx\)$", out, re.M), out
+
+
+def test_generation_command():
+    """``bench_generation.py``: one-at-a-time against batched greedy answers, with the speed-up and whether
+    the answers are the same."""
+    out = run_script("bench_generation.py", ["--examples", "4", "--batch-size", "2", "--max-new-tokens", "4"])
+    assert re.search(r"^one at a time: [\d.]+ s \([\d.]+ examples/s\)$", out, re.M), out
+    assert re.search(r"^batch size 2: [\d.]+ s \([\d.]+ examples/s\)$", out, re.M), out
+    assert re.search(r"^speed-up: [\d.]+x; identical answers: 4/4$", out, re.M), out
+
+
+def test_panels_overhead_command():
+    """``bench_panels_overhead.py``: the same run headless and followed by the panels, and the overhead."""
+    out = run_script("bench_panels_overhead.py", ["--max-steps", "10", "--no-warmup"])
+    for measure in ("train_runtime", "log span"):
+        line = rf"^panels / headless training time \({measure}\):\s+\d+\.\d{{4}}\s+-> overhead [+-]\d+\.\d\d%$"
+        assert re.search(line, out, re.M), out
+
+
+def test_processes_command():
+    """``bench_processes.py``: one process against two (DDP on the CPU), tokens per second and the ratio."""
+    out = run_script("bench_processes.py", ["--steps", "4"])
+    rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
+    assert rows == ["1", "2"], out
+    assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
