@@ -59,9 +59,6 @@ class RunLayout:
     def __repr__(self):
         return f"RunLayout({str(self.dir)!r})"
 
-    def __truediv__(self, name: str) -> Path:  # for a name defined above: layout / layout.STOP
-        return self.dir / name
-
     # --- files at the top ---------------------------------------------------------------------
     @property
     def recipe(self) -> Path:
