@@ -26,6 +26,7 @@ DOCUMENTED = {
                     "its --templates form also needs a downloaded presidio-evaluator wheel",
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
+    "preference.py": "test_preference_command (here, --smoke: the tiny model, 2 + 2 updates)",
     "train_ja_persons.py": "tests/test_pii_ja_persons.py (its steps on the shipped sample)",
     # in no doc, run here all the same, so that they cannot rot
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
@@ -134,3 +135,13 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+def test_preference_command():
+    """``preference.py --smoke``: SFT, SFT then ``ft-lab pairs`` then DPO from its adapter; the table and the
+    held-out reward figures."""
+    out = run_script("preference.py", ["--smoke"], timeout=600)
+    assert re.search(r"^\| SFT \| 4 \| \d\.\d{4} \|$", out, re.M), out
+    assert re.search(r"^\| SFT 2 then DPO 2 \(pairs: 8 worst training answers\) \| 4 \| \d\.\d{4} \|$", out, re.M), out
+    assert re.search(r"^dpo on held-out pairs: reward accuracy [01]\.\d{3}, margin -?\d+\.\d{4} \(\d+ pairs\)$",
+                     out, re.M), out

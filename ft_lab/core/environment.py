@@ -63,6 +63,9 @@ def problems_for_sections(data, model, method, launch, plain: dict, base_dir: st
             cls = None  # reported by the parse
         if cls is not None:
             problems += check_capabilities(plain, cls, registry=registry, settings=False)
+    if model is not None and model.adapter and not (_local(model.adapter, base_dir) / "adapter_config.json").is_file():
+        problems.append(f"model.adapter: {_local(model.adapter, base_dir)} is not an adapter folder (no "
+                        f"adapter_config.json); give an earlier run's final/ folder")
     if model is not None:
         try:
             check_model_spec(model)  # a damaged local model folder is named before any work

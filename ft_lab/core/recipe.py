@@ -177,6 +177,7 @@ class Recipe:
             data["data"][key] = self.resolve_path(data["data"].get(key))
         for key in ("config_file", "deepspeed_config"):
             data["launch"][key] = self.resolve_path(data["launch"].get(key))
+        data["model"]["adapter"] = self.resolve_path(data["model"].get("adapter"))
         return Recipe.from_dict(data, base_dir=self.base_dir)
 
     def model_task(self) -> str:

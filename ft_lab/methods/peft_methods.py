@@ -50,6 +50,10 @@ class PeftMethod(Method):
         from peft import PeftModel
         return PeftModel.from_pretrained(base_model, str(folder))
 
+    def load_trainable(self, base_model, folder):
+        from peft import PeftModel
+        return PeftModel.from_pretrained(base_model, str(folder), is_trainable=True)
+
     def merge(self, model):
         if not self.capabilities.mergeable:
             return super().merge(model)
@@ -60,7 +64,8 @@ class AdaLoRA(PeftMethod):
     """AdaLoRA: LoRA whose ranks are reallocated during training to the matrices that matter most."""
 
     name = "adalora"
-    capabilities = Capabilities(mergeable=True, quantized=True)
+    # objectives: TRL's preference trainers add a second (reference) adapter, which AdaLoRA refuses
+    capabilities = Capabilities(mergeable=True, quantized=True, objectives=("sft",))
 
     @dataclass
     class Config:

@@ -70,6 +70,11 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
                "learning_rate": "float?", "grad_norm": "float?", "tokens_per_second": "float?", "mfu": "float?"}),
     EventType("eval", "evaluation results: `split` validation (during training) or test (`model` base or finetuned)",
               {"split": "str", "metrics": "dict", "model": "str?", "step": "int?", "epoch": "float?"}),
+    EventType("preference", "a preference objective's figures (train.objective dpo, orpo, kto, simpo): `split` train "
+                            "(each log), validation, or test (held-out pairs, after training); kto logs no accuracy",
+              {"split": "str", "step": "int", "rewards_chosen": "float?", "rewards_rejected": "float?",
+               "reward_margin": "float?", "reward_accuracy": "float?", "objective": "str?", "loss": "float?",
+               "pairs": "int?"}),
     EventType("checkpoint", "a Trainer checkpoint was saved", {"step": "int", "path": "str"}),
     EventType("train_end", "the Trainer's closing summary (`train_loss`, `train_runtime`, ...)",
               {"step": "int"}, open=True),

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.plugins import get_registry
 from ..core.recipe import Recipe
+from ..data.pairs import answer_views, is_preference
 from ..data.prepare import prepare_data
 from ..errors import UserError
 from ..models.gguf import gguf_kwargs
@@ -40,6 +41,8 @@ LEARNING_RATES = {
     "p_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "adapter": {"encoder": 1e-3, "causal": 3e-4},
 }
+#: a preference objective (dpo, orpo, kto, simpo) takes the method's SFT rate divided by this
+PREFERENCE_RATE_DIVISOR = 10
 FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
 #: A rate table's ``small_causal`` applies to a causal language model under this size. LoRA's
 #: (SMALL_CAUSAL_LORA_RATE): SmolLM2-135M at 5e-4 against 2e-4, 75 to 126 updates, 2 cores: DialogSum ROUGE-L 0.242 -> 0.318, JCommonsenseQA exact match
@@ -136,6 +139,7 @@ def token_lengths(recipe, examples: list[dict], tokenizer, labels) -> list[int]:
         return [len(tokenizer(ex["text"])["input_ids"]) for ex in examples]
     if recipe.task.type == "classification":
         examples = verbalized(recipe, examples, list(labels or []))
+    examples = [view for ex in examples for view in (answer_views(ex) if is_preference(ex) else [ex])]
     out = []
     for ex in examples:
         enc = encode_generation(tokenizer, ex, recipe.task.system_prompt, 10**9)
@@ -201,6 +205,8 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
                 and size < SMALL_CAUSAL_PARAMETERS:
             rate, why = table["small_causal"], f"{kind_words} of about {size / 1e6:.0f}M parameters: under " \
                                                f"{SMALL_CAUSAL_PARAMETERS / 1e9:.0f}B, adapters learn faster"
+        if recipe.train.objective != "sft":  # preference losses move a tuned model; SFT's rate overshoots
+            rate, why = rate / PREFERENCE_RATE_DIVISOR, f"{why}; a tenth for train.objective: {recipe.train.objective}"
         choose(train, "learning_rate", rate, why)
     if train["head_learning_rate"] == AUTO:
         if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":
