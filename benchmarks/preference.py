@@ -74,12 +74,12 @@ def run(name: str, recipe: str, folder: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="the tiny built-in model, a few steps")
-    parser.add_argument("--train", type=int, default=48, help="training dialogues")
-    parser.add_argument("--test", type=int, default=16, help="held-out dialogues")
+    parser.add_argument("--train", type=int, default=40, help="training dialogues")
+    parser.add_argument("--test", type=int, default=12, help="held-out dialogues")
     parser.add_argument("--max-chars", type=int, default=450, help="longest dialogue taken (characters)")
-    parser.add_argument("--sft-steps", type=int, default=24)
-    parser.add_argument("--dpo-steps", type=int, default=8)
-    parser.add_argument("--worst", type=int, default=32, help="pairs from the worst training answers")
+    parser.add_argument("--sft-steps", type=int, default=20)
+    parser.add_argument("--dpo-steps", type=int, default=10)
+    parser.add_argument("--worst", type=int, default=24, help="pairs from the worst training answers")
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--keep", help="keep the runs in this folder (default: a temporary one)")
     args = parser.parse_args()
@@ -102,7 +102,7 @@ def main() -> int:
         train = write(folder / "train.jsonl", rows[:args.train])
         validation = write(folder / "validation.jsonl", rows[args.train:args.train + 4])
         test = write(folder / "test.jsonl", rows[args.train + 4:])
-        common = (f"task: {{type: generation, max_new_tokens: {tokens}}}\n"
+        common = (f"task: {{type: generation, max_new_tokens: {tokens}}}\nbaselines: []\n"
                   f"method: {{name: lora, r: 8, target_modules: [all-linear]}}\nevaluate: [rouge]\n")
         sft_data = f"data: {{train: {train}, validation: {validation}, test: {test}}}\n"
         total = args.sft_steps + args.dpo_steps

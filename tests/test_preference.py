@@ -246,3 +246,9 @@ def test_pairs_feed_a_dpo_run_from_an_adapter_that_reports_reward_accuracy(tmp_p
     assert model_event["trainable_parameters"] < model_event["total_parameters"] / 10  # the adapter trains
     assert main(["export", str(dpo_run), "--out", str(tmp_path / "export"), "--merge"]) == 0
     assert (tmp_path / "export" / "config.json").exists()
+    # the tuned model answers its own training split (preference rows: scored against their chosen answers)
+    capsys.readouterr()
+    assert main(["pairs", str(dpo_run), "--split", "train", "--worst", "2", "--json", "--out",
+                 str(tmp_path / "again.jsonl")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "train" and report["examples"] >= 8 and report["pairs"] <= 2
