@@ -82,6 +82,8 @@ def main() -> int:
     parser.add_argument("--worst", type=int, default=24, help="pairs from the worst training answers")
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--keep", help="keep the runs in this folder (default: a temporary one)")
+    parser.add_argument("--arms", default="sft,dpo", help="sft (the SFT-only arm), dpo (SFT then DPO), or both: "
+                                                          "the arms are independent, two processes can share them")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.smoke:
@@ -106,38 +108,51 @@ def main() -> int:
                   f"method: {{name: lora, r: 8, target_modules: [all-linear]}}\nevaluate: [rouge]\n")
         sft_data = f"data: {{train: {train}, validation: {validation}, test: {test}}}\n"
         total = args.sft_steps + args.dpo_steps
+        arms = set(args.arms.split(","))
         started = time.monotonic()
-        sft = run("sft", common + sft_data + f"model: {model}\ntrain: {{max_steps: {total}, batch_size: 4}}\n",
-                  folder)
-        short = run("sft_short", common + sft_data + f"model: {model}\ntrain: {{max_steps: {args.sft_steps}, "
-                                                     f"batch_size: 4}}\n", folder)
-        for split, out, worst in (("train", "train_pairs.jsonl", args.worst), ("test", "test_pairs.jsonl", 10**6)):
-            if ft_lab("pairs", str(short), "--split", split, "--worst", str(worst), "--out", str(folder / out),
-                      "--force") != 0:
-                sys.exit(f"ft-lab pairs --split {split} failed")
-        adapter_model = model.replace("compare_base: false", f"compare_base: false, adapter: {short / 'final'}")
-        dpo = run("dpo", common + f"data: {{train: {folder / 'train_pairs.jsonl'}, test: {folder / 'test_pairs.jsonl'}}}\n"
-                              f"model: {adapter_model}\ntrain: {{objective: dpo, beta: {args.beta}, max_steps: "
-                              f"{args.dpo_steps}, batch_size: 4}}\n", folder)
+        runs = {}
+        if "sft" in arms:
+            runs["sft"] = run("sft", common + sft_data + f"model: {model}\ntrain: {{max_steps: {total}, "
+                                                         f"batch_size: 4}}\n", folder)
+        if "dpo" in arms:
+            runs.update(dpo_arm(args, folder, common, sft_data, model))
         minutes = (time.monotonic() - started) / 60
-        m = {name: json.loads((d / "metrics.json").read_text()) for name, d in
-             (("sft", sft), ("sft_short", short), ("dpo", dpo))}
-        pref = m["dpo"]["preference"]
-        test_pairs = sum(1 for _ in open(folder / "test_pairs.jsonl", encoding="utf-8"))
+        m = {name: json.loads((d / "metrics.json").read_text()) for name, d in runs.items()}
         print()
-        print(f"| arm | updates | ROUGE-L on {test_pairs} held-out dialogues |")
+        print(f"| arm | updates | ROUGE-L on {args.test} held-out dialogues |")
         print("|---|---|---|")
-        print(f"| SFT | {total} | {m['sft']['finetuned']['rougeL']:.4f} |")
-        print(f"| SFT (first {args.sft_steps} updates only) | {args.sft_steps} | "
-              f"{m['sft_short']['finetuned']['rougeL']:.4f} |")
-        print(f"| SFT {args.sft_steps} then DPO {args.dpo_steps} (pairs: {args.worst} worst training answers) | "
-              f"{total} | {m['dpo']['finetuned']['rougeL']:.4f} |")
-        print()
-        print(f"dpo on held-out pairs: reward accuracy {pref.get('reward_accuracy', float('nan')):.3f}, "
-              f"margin {pref.get('reward_margin', float('nan')):.4f} ({pref.get('pairs')} pairs)")
-        delta = m["dpo"]["finetuned"]["rougeL"] - m["sft"]["finetuned"]["rougeL"]
-        print(f"SFT+DPO - SFT, ROUGE-L: {delta:+.4f}; total {minutes:.1f} min")
+        if "sft" in m:
+            print(f"| SFT | {total} | {m['sft']['finetuned']['rougeL']:.4f} |")
+        if "dpo" in m:
+            print(f"| SFT (first {args.sft_steps} updates only) | {args.sft_steps} | "
+                  f"{m['sft_short']['finetuned']['rougeL']:.4f} |")
+            print(f"| SFT {args.sft_steps} then DPO {args.dpo_steps} (pairs: {args.worst} worst training answers) | "
+                  f"{total} | {m['dpo']['finetuned']['rougeL']:.4f} |")
+            pref = m["dpo"]["preference"]
+            print()
+            print(f"dpo on held-out pairs: reward accuracy {pref.get('reward_accuracy', float('nan')):.3f}, "
+                  f"margin {pref.get('reward_margin', float('nan')):.4f} ({pref.get('pairs')} pairs)")
+        if {"sft", "dpo"} <= set(m):
+            delta = m["dpo"]["finetuned"]["rougeL"] - m["sft"]["finetuned"]["rougeL"]
+            print(f"SFT+DPO - SFT, ROUGE-L: {delta:+.4f}")
+        print(f"total {minutes:.1f} min")
     return 0
+
+
+def dpo_arm(args, folder: Path, common: str, sft_data: str, model: str) -> dict:
+    """SFT for --sft-steps, ft-lab pairs from its training answers (and its held-out ones, to score on),
+    then DPO from its adapter for --dpo-steps."""
+    short = run("sft_short", common + sft_data + f"model: {model}\ntrain: {{max_steps: {args.sft_steps}, "
+                                                 f"batch_size: 4}}\n", folder)
+    for split, out, worst in (("train", "train_pairs.jsonl", args.worst), ("test", "test_pairs.jsonl", 10**6)):
+        if ft_lab("pairs", str(short), "--split", split, "--worst", str(worst), "--out", str(folder / out),
+                  "--force") != 0:
+            sys.exit(f"ft-lab pairs --split {split} failed")
+    adapter_model = model.replace("compare_base: false", f"compare_base: false, adapter: {short / 'final'}")
+    dpo = run("dpo", common + f"data: {{train: {folder / 'train_pairs.jsonl'}, test: {folder / 'test_pairs.jsonl'}}}\n"
+                          f"model: {adapter_model}\ntrain: {{objective: dpo, beta: {args.beta}, max_steps: "
+                          f"{args.dpo_steps}, batch_size: 4}}\n", folder)
+    return {"sft_short": short, "dpo": dpo}
 
 
 if __name__ == "__main__":
