@@ -9,6 +9,9 @@ utilization the run reached, which later plans learn from (``calibration.py``).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..training.speed import BF16_PEAKS
 from .accelerators import Accelerator, load_accelerators
 from .plan import plan_for
 from .workload import Workload
@@ -25,14 +28,12 @@ def this_accelerator(cuda: bool) -> Accelerator:
     matches = [a for key, a in table.items() if key != "cpu" and key.split("-")[0] in name.upper()]
     if matches:  # A100-40 and A100-80 share a name: the closest memory wins
         return min(matches, key=lambda a: abs(a.memory_gib - memory))
-    from ..training.speed import BF16_PEAKS
     peak = next((p for word, p in BF16_PEAKS.items() if word in name), None)
     return Accelerator(name, round(memory, 1), peak / 1e12 if peak else None, 20.0, 0.35, 0.0)
 
 
 def plan_at_start(recipe, lengths: list[int], labels, run_dir, cuda: bool = False) -> dict:
     """The plan of a starting run (its recipe resolved, its encoded training rows' lengths)."""
-    from pathlib import Path
     acc = this_accelerator(cuda)
     work = Workload.from_lengths(lengths, recipe.train.batch_size)
     run_dir = Path(run_dir)
@@ -57,10 +58,32 @@ def measured_against(plan: dict, peak_bytes: int | None, seconds: float | None, 
             "utilization": round(util, 5) if util else None, "expected_utilization": plan["utilization"]}
 
 
+def reset_peak(cuda: bool) -> None:
+    """Start measuring the peak here (before training: model loading, a GGUF's de-quantization and the
+    base model's evaluation are not training): CUDA's peak statistics, or Linux's VmHWM (clear_refs 5)."""
+    if cuda:
+        import torch
+        torch.cuda.reset_peak_memory_stats()
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # not Linux: the peak then covers the whole process
+
+
 def measured_peak_bytes(cuda: bool) -> int:
-    """This process's peak: max_memory_allocated on a GPU, the resident set size's maximum on a CPU."""
+    """The peak since ``reset_peak``: max_memory_allocated on a GPU, the resident set size's high-water
+    mark on a CPU (VmHWM; ru_maxrss where /proc is missing)."""
     if cuda:
         import torch
         return int(torch.cuda.max_memory_allocated())
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)

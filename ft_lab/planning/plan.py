@@ -14,12 +14,15 @@ import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 
+from ..core.plugins import get_registry
+from ..core.recipe import Recipe
 from ..errors import UserError
+from ..training.speed import plan_speed
 from .accelerators import Accelerator, find_accelerator, load_accelerators
 from .calibration import calibrated_utilization
 from .memory import memory_parts
-from .shape import ModelShape
-from .workload import Workload
+from .shape import ModelShape, model_config, model_shape
+from .workload import Workload, recipe_workload
 
 #: share of an accelerator's memory a plan may use (allocator fragmentation, other processes)
 USABLE = 0.92
@@ -270,7 +273,6 @@ def with_changes(plan: Plan, shape_for) -> Plan:
 
 def setup_from_recipe(recipe, workload: Workload, method, gpus: int | None = None) -> Setup:
     t, launch = recipe.train, recipe.launch
-    from ..training.speed import plan_speed
     speed = plan_speed(recipe, method, cuda=False, liger_installed=False)
     return Setup(method=recipe.method.name, adapter=bool(getattr(method, "adapter", False)), workload=workload,
                  batch_size=t.batch_size, gradient_accumulation_steps=t.gradient_accumulation_steps,
@@ -303,7 +305,6 @@ def check_request(gpu: str | None, gpus, price, accelerators) -> tuple[Accelerat
 def plan_for(recipe, workload: Workload, labels, acc: Accelerator, gpus: int | None = None,
              price: float | None = None, runs_dir=None, config=None, exclude: tuple[str, ...] = ()) -> Plan:
     """The plan of a recipe whose ``auto`` settings are resolved, for its training rows ``workload``."""
-    from .shape import model_config, model_shape
 
     config = config if config is not None else model_config(recipe)
     method = recipe.method.create("method")
@@ -315,7 +316,6 @@ def plan_for(recipe, workload: Workload, labels, acc: Accelerator, gpus: int | N
     def shape_for(name: str):
         if recipe.model_task() != "generation" and name == "qlora":
             return None
-        from ..core.plugins import get_registry
         cls = get_registry().get("method", name)
         keep = {k: v for k, v in vars(method.config).items() if k in {"r", "alpha", "targets", "dropout"}} \
             if name in ("lora", "qlora") and setup.method in ("lora", "qlora") else {}
@@ -335,8 +335,6 @@ def plan_recipe(recipe, gpu: str | None = "cpu", gpus: int | None = None, price:
     """``ft_lab.plan``: the plan of ``recipe`` (a Recipe or a YAML path) on ``gpus`` x ``gpu``. Its data is
     loaded and tokenized as a run would; the model is built on the meta device. ``runs_dir``: where finished
     runs calibrate the expected utilization (default: ./runs or $FT_LAB_RUNS_DIR)."""
-    from ..core.recipe import Recipe
-    from .workload import recipe_workload
 
     acc, gpus, price = check_request(gpu, gpus, price, accelerators)
     if not isinstance(recipe, Recipe):

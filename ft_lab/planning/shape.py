@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from ..errors import UserError
+from ..methods.lora import LoRA
+from ..models.gguf import check_gguf_support, gguf_kwargs, gguf_location
+from ..models.tiny import ensure_tiny
+from ..training.speed import matmul_parameters
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,6 @@ def model_config(recipe):
     """The recipe's model config, read without its weights."""
     from transformers import AutoConfig
 
-    from ..models.gguf import check_gguf_support, gguf_kwargs, gguf_location
-    from ..models.tiny import ensure_tiny
 
     spec = recipe.model
     name = spec.name_or_path
@@ -73,7 +75,6 @@ def meta_model(config, task: str, labels: list[str] | None):
 
 def apply_method(method, model, task: str):
     """``method.prepare`` on a meta model; a quantizing method (QLoRA) prepares as its unquantized parent."""
-    from ..methods.lora import LoRA
 
     if _quantized_bits(method) and isinstance(method, LoRA):
         return LoRA.prepare(method, model, task)
@@ -91,7 +92,6 @@ def shape_of(model, method=None, task: str = "generation") -> ModelShape:
     """Counts of a (meta) model with its method applied."""
     import torch.nn as nn
 
-    from ..training.speed import matmul_parameters
 
     total = trainable = frozen_linear = 0
     head_names = ("lm_head", "score", "classifier")

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..data.prepare import prepare_data
+from ..models.model_loading import load_tokenizer, resolve_source
+from ..training.defaults import has_auto, resolve_defaults
+from ..training.tokenization import encode_split
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -33,10 +38,6 @@ class Workload:
 
 def recipe_workload(recipe, data=None):
     """(recipe with ``auto`` settings resolved, Workload of its training rows, labels)."""
-    from ..data.prepare import prepare_data
-    from ..models.model_loading import load_tokenizer, resolve_source
-    from ..training.defaults import has_auto, resolve_defaults
-    from ..training.tokenization import encode_split
 
     recipe = recipe.resolved()
     data = data if data is not None else prepare_data(recipe)

@@ -24,7 +24,7 @@ from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
 from ..models.from_run import load_base, load_trained
-from ..planning.check import measured_against, measured_peak_bytes, plan_at_start
+from ..planning.check import measured_against, measured_peak_bytes, plan_at_start, reset_peak
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import load_run_plugins
 from ..rundir.layout import RunLayout
@@ -136,8 +136,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
         restore_checkpoint(trainer, checkpoint)
         result = None
     else:
-        if torch.cuda.is_available():
-            torch.cuda.reset_peak_memory_stats()
+        reset_peak(torch.cuda.is_available())
         result = trainer.train(resume_from_checkpoint=checkpoint)
     if _rank0() and result is not None:
         speed = throughput_report(trainer.state.num_input_tokens_seen, result.metrics.get("train_runtime"),
