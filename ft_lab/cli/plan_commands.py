@@ -27,7 +27,8 @@ def cmd_plan(args) -> int:
 
 
 def add_commands(subparsers) -> None:
-    p = subparsers.add_parser("plan", help="peak memory, time and cost of a recipe on an accelerator, before running it")
+    p = subparsers.add_parser("plan", help="peak memory, time and cost of a recipe on an accelerator, "
+                                           "before running it")
     p.add_argument("recipe", help="recipe YAML file")
     p.add_argument("--gpu", default="cpu", metavar="NAME",
                    help="accelerator: H100, H200, A100-80, A100-40, L40S, L4, A10G, T4, cpu (default) or one of "

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ..rundir.reader import read_events
 
-SIZE_BUCKETS = ((50e6, "<50M"), (500e6, "50M-500M"), (3e9, "0.5B-3B"), (15e9, "3B-15B"), (float("inf"), ">15B"))
+SIZE_BUCKETS = ((10e6, "<10M"), (50e6, "10M-50M"), (500e6, "50M-500M"), (3e9, "0.5B-3B"), (15e9, "3B-15B"),
+                (float("inf"), ">15B"))
 
 
 def size_bucket(parameters: float) -> str:

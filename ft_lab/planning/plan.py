@@ -147,26 +147,27 @@ class Plan:
     def lines(self) -> list[str]:
         a, s, sh = self.accelerator, self.setup, self.shape
         where = f"{s.gpus}x {a.name}" + (f" ({s.strategy})" if s.gpus > 1 else "")
-        cap = _size(self.capacity_bytes / USABLE)
+        cap = size_text(self.capacity_bytes / USABLE)
         out = [f"plan on {where}: {cap} each, peak {a.peak_flops(self.half, _threads()) / 1e12:.3g} "
                f"TFLOP/s ({'bf16' if self.half else 'fp32'}), ${self.price_per_hour:.2f}/h each",
                f"  model: {_count(sh.total)} parameters, {_count(sh.trainable)} trainable ({s.method}), counted "
                f"on the meta device (no weights read)",
-               f"  memory per {'GPU' if a.name != 'cpu' else 'process'}: {_size(self.peak_bytes)} of "
-               f"{_size(self.capacity_bytes)} usable -> {'fits' if self.fits else 'DOES NOT FIT'}"]
+               f"  memory per {'GPU' if a.name != 'cpu' else 'process'}: {size_text(self.peak_bytes)} of "
+               f"{size_text(self.capacity_bytes)} usable -> {'fits' if self.fits else 'DOES NOT FIT'}"]
         for part, value in self.memory.items():
             if value:
-                out.append(f"    {part:<12}{_size(value):>11}  {self._why(part)}")
+                out.append(f"    {part:<12}{size_text(value):>11}  {self._why(part)}")
         out.append(f"  time: {s.steps():,} steps, {_count(s.tokens())} tokens, {self.flops / 1e15:.3g} PFLOP at "
-                   f"{self.utilization:.0%} of peak ({self.utilization_source}) -> {_duration(self.seconds)} "
+                   f"{100 * self.utilization:.2g}% of peak ({self.utilization_source}) -> {duration_text(self.seconds)} "
                    f"(training only)")
-        out.append(f"  cost: {_money(self.cost)} ({s.gpus} x {_duration(self.seconds)} at ${self.price_per_hour:.2f}/h)")
+        out.append(f"  cost: {money_text(self.cost)} ({s.gpus} x {duration_text(self.seconds)} at "
+                   f"${self.price_per_hour:.2f}/h)")
         if not self.fits:
             if self.changes:
                 out.append("  changes that make it fit, cheapest first:")
                 for c in self.changes:
-                    out.append(f"    - {c.what}: {_size(c.plan.peak_bytes)} per GPU, {_duration(c.plan.seconds)}, "
-                               f"{_money(c.plan.cost)}")
+                    out.append(f"    - {c.what}: {size_text(c.plan.peak_bytes)} per GPU, "
+                               f"{duration_text(c.plan.seconds)}, {money_text(c.plan.cost)}")
             else:
                 out.append("  no single change found that makes it fit: a larger accelerator or more GPUs")
         return out
@@ -352,15 +353,15 @@ def _count(n: float) -> str:
     return f"{n:.0f}"
 
 
-def _size(n: float) -> str:
+def size_text(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**28 else f"{n / 2**20:.1f} MiB"
 
 
-def _money(x: float) -> str:
+def money_text(x: float) -> str:
     return f"${x:,.2f}" if x >= 1 else f"${x:.4f}"
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.1f} s"
     if seconds < 5400:
