@@ -76,6 +76,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("throughput", "after training: over the whole run (also in `metrics.json`)",
               {"tokens_per_second": "float|null", "mfu": "float|null", "padding_saved": "float|null"}, open=True),
     EventType("saved", "the trained adapter or model was saved (`final/`)", {"path": "str", "adapter": "bool"}),
+    EventType("trial", "the run is trial `number` of the search `search` (its folder `folder`), with the searched "
+                       "`params`; written again with `state: pruned` when the search stops it early",
+              {"search": "str", "number": "int", "params": "dict", "folder": "str?", "state": "str?"}),
     EventType("resources", "the worker's peak memory (used by `ft-lab sweep`)",
               {"peak_rss_mib": "float", "peak_cuda_mib": "float|null"}),
 )}
