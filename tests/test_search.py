@@ -118,7 +118,7 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path, tiny_
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert main(["search", str(recipe), "--runs-dir", str(runs)]) == 0
+    assert main(["search", str(recipe), "--runs-dir", str(runs), "--trials", "2", "--timeout", "900"]) == 0
     capsys.readouterr()
     rows = board(runs, "recipe")["rows"]
     states = sorted(r["state"] for r in rows)
@@ -137,13 +137,13 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
     recipe = write(tmp_path, "  space: {train.learning_rate: {low: 0.001, high: 0.05, log: true}}\n"
                              "  sampler: tpe\n  trials: 2")
     runs = tmp_path / "runs"
-    assert main(["search", str(recipe), "--runs-dir", str(runs), "--workers", "2"]) == 0
+    assert main(["search", str(recipe), "--runs-dir", str(runs), "--workers", "2", "--name", "shared"]) == 0
     capsys.readouterr()
-    rows = board(runs, "recipe")["rows"]
+    rows = board(runs, "shared")["rows"]
     assert len(rows) == 2 and {r["state"] for r in rows} == {"complete"}
     assert {r["worker"] for r in rows} == {0, 1}  # each process ran one trial
     best = max(rows, key=lambda r: r["value"])
-    assert board(runs, "recipe")["best"] == best["number"]
+    assert board(runs, "shared")["best"] == best["number"]
 
 
 # --- a real PostgreSQL shared by two processes; a real MLflow server; TensorBoard files ----------------
