@@ -137,6 +137,7 @@ def test_processes_command():
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
 
 
+@pytest.mark.timeout(1200)
 def test_search_command():
     """``search.py --smoke``: grid, random and TPE with pruning on one space, the best against the default on
     test, and 1 against 2 workers; each figure present."""

@@ -44,7 +44,7 @@ def new_run_id(task: str, method: str) -> str:
     return f"{stamp}-{task[:5]}-{method}-{secrets.token_hex(2)}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -93,7 +93,7 @@ class RunHandle(RunFiles):
         pid = self.pid
         if pid is None:
             return status  # created, and no worker was ever started for it
-        if not self.layout.worker_lock.exists() and _pid_alive(pid):
+        if not self.layout.worker_lock.exists() and pid_alive(pid):
             return status  # a worker of an ft-lab version without worker locks
         return check_liveness(self)
 

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..core.environment import check_environment
 from ..core.recipe import Recipe, RecipeError
 from ..core.search_space import Dimension, apply_params, dimensions
 from ..errors import UserError
@@ -34,7 +35,8 @@ from ..rundir.reader import append_event, last_checkpoint, read_events
 from ..rundir.status import COMPLETED, LIVE
 from ..safety.atomic import atomic_write_text
 from . import search_outputs
-from .runner import RunHandle, _pid_alive, as_recipe, create_run, resume, runs_root, start_worker
+from .runner import RunHandle, as_recipe, create_run, pid_alive, resume, runs_root, start_worker
+from .trackers import search_parent_run
 
 POLL_S = 0.5
 
@@ -81,7 +83,6 @@ def plan_search(recipe, runs_dir=None, storage=None, trials=None, timeout=None, 
         if value is not None and value <= 0:
             raise UserError(f"{flag}: the budget must be greater than 0, got {value}")
     dims = dimensions(s.space)  # parsed already by the recipe: no problems left here
-    from ..core.environment import check_environment
     resolved = check_environment(recipe.resolved())
     plain = resolved.to_dict()
     plain.pop("search", None)
@@ -221,7 +222,7 @@ def recover_dead_trials(study) -> list[int]:
     host, found = socket.gethostname(), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") != host or not isinstance(pid, int) or pid == os.getpid() or _pid_alive(pid):
+        if t.user_attrs.get("host") != host or not isinstance(pid, int) or pid == os.getpid() or pid_alive(pid):
             continue
         storage.set_trial_user_attr(t._trial_id, "interrupted", f"its search process (pid {pid}) died")
         if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
@@ -397,7 +398,6 @@ def search(recipe, runs_dir=None, storage=None, workers: int = 1, trials=None, t
 
 
 def _mlflow_parent(plan: Plan, say) -> str | None:
-    from .trackers import search_parent_run
     try:
         return search_parent_run(plan.runs_dir, plan.name, {"objective": plan.objective, "sampler":
                                                             plan.recipe.search.sampler, "budget": plan.trials})

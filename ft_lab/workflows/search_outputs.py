@@ -22,7 +22,7 @@ from pathlib import Path
 from ..core.recipe import Recipe
 from ..core.search_space import apply_params
 from ..safety.atomic import atomic_write_json, atomic_write_text, read_json
-from .sweep import PALETTE, _tick_text, _ticks
+from .sweep import PALETTE, axis_ticks, tick_text
 
 STATES = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running", "WAITING": "waiting"}
 LEADERBOARD = "leaderboard.json"
@@ -174,11 +174,11 @@ def _axes(width, height, xs, ys, x_title, y_title, log_x=False, pad=(52, 40, 24,
     parts = [f"<line x1='{left}' y1='{bottom}' x2='{width - right}' y2='{bottom}' stroke='#999'/>",
              f"<line x1='{left}' y1='{top}' x2='{left}' y2='{bottom}' stroke='#999'/>",
              f"<text x='{left}' y='{height - 6}'>{e(x_title)}</text>", f"<text x='4' y='14'>{e(y_title)}</text>"]
-    for t in _ticks(x0, x1, log_x):
+    for t in axis_ticks(x0, x1, log_x):
         x = left + ((math.log10(t) if log_x else t) - x0) / (x1 - x0) * (width - left - right)
         parts.append(f"<line x1='{x:.1f}' y1='{bottom}' x2='{x:.1f}' y2='{bottom + 4}' stroke='#999'/>"
-                     f"<text x='{x - 8:.1f}' y='{bottom + 16}'>{_tick_text(t)}</text>")
-    for t in _ticks(y0, y1, False):
+                     f"<text x='{x - 8:.1f}' y='{bottom + 16}'>{tick_text(t)}</text>")
+    for t in axis_ticks(y0, y1, False):
         parts.append(f"<text x='4' y='{sy(t) + 4:.1f}'>{t:.3g}</text>"
                      f"<line x1='{left - 4}' y1='{sy(t):.1f}' x2='{width - right}' y2='{sy(t):.1f}' stroke='#eee'/>")
     return parts, sx, sy

@@ -15,8 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.plugins import get_registry
 from ..rundir.layout import RunLayout
 from ..safety.atomic import read_json
+from .export import model_card
 
 STEP_SCALARS = ("loss", "learning_rate", "grad_norm", "tokens_per_second")
 
@@ -124,8 +126,6 @@ class MlflowTracker:
 
 
 def _model_card(run_dir: Path, recipe) -> str | None:
-    from ..core.plugins import get_registry
-    from .export import model_card
     final = RunLayout(run_dir).final
     if not final.is_dir():
         return None
