@@ -78,8 +78,10 @@ class Follower:
 
 def start_tracking(run_dir: Path) -> Follower | None:
     """Build the recipe's trackers and start following the run (None when it names none)."""
-    run = RunFiles(run_dir)
-    recipe = run.recipe_or_none()
+    try:
+        recipe = RunFiles(run_dir).recipe_or_none()
+    except Exception:  # noqa: BLE001 - an unreadable recipe is the worker's to report, not the trackers'
+        return None
     names = list(getattr(recipe, "track", None) or [])
     if not names:
         return None
