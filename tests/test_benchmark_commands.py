@@ -34,6 +34,7 @@ DOCUMENTED = {
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
     "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
+    "search.py": "test_search_command (here, --smoke: the tiny model, 2 trials a search)",
     "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
@@ -137,6 +138,19 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+@pytest.mark.timeout(1200)
+def test_search_command():
+    """``search.py --smoke``: grid, random and TPE with pruning on one space, the best against the default on
+    test, and 1 against 2 workers; each figure present."""
+    out = run_script("search.py", ["--smoke"], timeout=900)
+    for label in ("grid", "random", "tpe \\+ median pruning"):
+        assert re.search(rf"^\| {label} \| \d+ \| \d+ \| \d+ \| \d\.\d{{4}} \| \d+ \|$", out, re.M), out
+    assert re.search(r"^TPE\+pruning / grid: \d+\.\d\dx the updates", out, re.M), out
+    assert re.search(r"^test accuracy: best searched \(.+\) \d\.\d{4}; auto default \d\.\d{4}; difference [+-]\d+\.\d points$",
+                     out, re.M), out
+    assert re.search(r"^2 trials: 1 worker \d+ s, 2 workers \d+ s: \d+\.\d\dx the wall time$", out, re.M), out
 
 
 def test_gpu_check_command(tmp_path):

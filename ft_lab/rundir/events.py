@@ -87,6 +87,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
                "time_ratio": "float|null", "utilization": "float|null", "expected_utilization": "float",
                "tokens_per_second": "float|null", "mfu": "float|null"}),
     EventType("saved", "the trained adapter or model was saved (`final/`)", {"path": "str", "adapter": "bool"}),
+    EventType("trial", "the run is trial `number` of the search `search` (its folder `folder`), with the searched "
+                       "`params`; written again with `state: pruned` when the search stops it early",
+              {"search": "str", "number": "int", "params": "dict", "folder": "str?", "state": "str?"}),
     EventType("resources", "the worker's peak memory (used by `ft-lab sweep`)",
               {"peak_rss_mib": "float", "peak_cuda_mib": "float|null"}),
 )}

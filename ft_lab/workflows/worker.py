@@ -45,6 +45,7 @@ from ..training.lr_find import apply_range_test
 from ..training.packing import supports_packed_attention
 from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
 from ..training.tokenization import PadCollator, encode_split
+from .tracking import start_tracking
 
 
 def _rank0() -> bool:
@@ -292,8 +293,17 @@ def main(argv=None) -> int:
                                                 f"(check the Python environment; traceback in worker.log)",
                                                 reason="import"))
         return 1
+    follower = start_tracking(run_dir) if _rank0() else None  # the recipe's trackers (track: [...])
     try:
-        train_run(run_dir, args.resume)
+        return _train(run_dir, args.resume, NonFiniteLoss)
+    finally:
+        if follower is not None:
+            follower.finish()
+
+
+def _train(run_dir: Path, resume: bool, NonFiniteLoss) -> int:  # noqa: N803 - the class, imported late
+    try:
+        train_run(run_dir, resume)
         return 0
     # with several processes any rank's failure ends the run, and the event names the rank (failure_event)
     except NonFiniteLoss as exc:
