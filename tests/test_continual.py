@@ -234,6 +234,13 @@ def test_runs_tree_shows_the_chain_of_three(chain, capsys):
     assert json.loads((chain.c / "run.json").read_text())["ancestors"] == [chain.a.name, chain.b.name]
 
 
+def test_runs_panel_shows_the_lineage(chain):
+    from ft_lab.widgets.runs_panel import RunsPanel
+
+    panel = RunsPanel(chain.root / "runs")
+    assert f"{chain.a.name} -&gt; {chain.b.name} -&gt; {chain.c.name}" in panel.table.value
+
+
 def test_a_copied_chain_still_reports_its_lineage(chain, tmp_path, capsys):
     from ft_lab.rundir.lineage import ancestors
 
