@@ -160,6 +160,8 @@ class Capabilities:
     deepspeed: bool = True
     #: The training objectives it takes (``train.objective``): sft and the preference ones TRL trains.
     objectives: tuple[str, ...] = OBJECTIVES
+    #: Its trained weights can be pulled toward where training started (``train.l2_to_start``, ``train.ewc``).
+    regularize: bool = True
     #: It needs a CUDA GPU (for instance bitsandbytes 4-bit kernels).
     needs_cuda: bool = False
     #: Modules that must be importable (for instance ``("bitsandbytes",)``), with the pip extra that brings them.

@@ -18,6 +18,7 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
 - ``train.objective`` (sft, dpo, orpo, kto, simpo)              -> ``objectives``; a preference objective
   needs task generation and, on this machine, TRL within ``TRL_RANGE``
 - ``model.adapter`` (an adapter folder to continue from)      -> a method with ``adapter = True``
+- ``train.l2_to_start`` or ``train.ewc`` above 0              -> ``regularize``
 - always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
 
 The last ones (a GPU, installed packages) depend on this machine, not on the recipe: ``machine=False``
@@ -43,6 +44,8 @@ _ASKS = {
     "deepspeed": ("DeepSpeed ZeRO (launch.strategy: deepspeed)", "set launch.strategy: ddp"),
     "quantized": ("a quantized base (model.quantization)", "set model.quantization: none"),
     "mergeable": ("merging into the base (--merge)", "export the adapter without --merge"),
+    "regularize": ("regularization toward the starting weights (train.l2_to_start, train.ewc)",
+                   "set train.l2_to_start: 0 and train.ewc: 0"),
 }
 _WHY = {
     "packing": "its trained positions or virtual tokens belong to one sequence, and a packed row holds several",
@@ -54,6 +57,7 @@ _WHY = {
     "deepspeed": "its trained weights or saving have not been made safe for DeepSpeed ZeRO partitions",
     "compile": "its layers do not trace under torch.compile",
     "liger": "it replaces modules that Liger's kernels patch",
+    "regularize": "what it saves is not the weights it trains, so a continued run has no starting point for them",
 }
 
 
@@ -91,6 +95,7 @@ def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
         "deepspeed": several and launch.get("strategy") == "deepspeed",
         "quantized": quant not in (None, False, "none", ""),
         "mergeable": bool(merge if merge is not None else _section(plain, "export").get("merge")),
+        "regularize": bool(train.get("l2_to_start") or train.get("ewc")),
     }
 
 
@@ -179,6 +184,9 @@ def _objective_problems(plain: dict, caps, name: str, task: str | None, registry
         problems.append(f"method: '{name}' does not take train.objective: {objective} ({_OBJECTIVE_WHY}; it takes: "
                         f"{', '.join(caps.objectives)}); set train.objective: sft, or choose a method that does: "
                         f"{', '.join(others) or 'none installed'}")
+    if _section(plain, "model").get("from_run") and objective != "sft":
+        problems.append(f"model.from_run does not start a train.objective: {objective} run yet; name the earlier "
+                        f"run's adapter instead: model.adapter: <run>/final")
     if _section(plain, "model").get("adapter") and objective == "sft":
         problems.append("model.adapter continues a preference run (train.objective dpo, orpo, kto, simpo) from an "
                         "adapter; set train.objective, or drop model.adapter")
