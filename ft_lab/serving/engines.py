@@ -72,17 +72,16 @@ def vllm_command(served, port: int, host: str = "127.0.0.1") -> list[str]:
     """``vllm serve`` for the served model: a run's peft LoRA adapter as a LoRA module named after the run
     (over the recipe's base model), else the merged or exported folder under the run's name."""
     from ..models.model_loading import resolve_source
+    from ..workflows.export import vllm_args
 
-    cmd = ["vllm", "serve"]
     adapter = served.run_dir / "final" if served.run_dir is not None else None
-    config = adapter / "adapter_config.json" if adapter is not None else None
-    if config is not None and config.is_file() and json.loads(config.read_text())["peft_type"] == "LORA":
-        rank = json.loads(config.read_text()).get("r", 16)
-        cmd += [str(resolve_source(served.recipe.model)), "--served-model-name", f"{served.name}-base",
-                "--enable-lora", "--lora-modules", f"{served.name}={adapter}", "--max-lora-rank", str(max(rank, 8))]
+    config = json.loads((adapter / "adapter_config.json").read_text()) \
+        if adapter is not None and (adapter / "adapter_config.json").is_file() else {}
+    if config.get("peft_type") == "LORA":
+        cmd = vllm_args(str(resolve_source(served.recipe.model)), served.name, str(adapter), config.get("r", 16))
     else:
-        cmd += [str(served.model_folder), "--served-model-name", served.name]
-    return cmd + ["--host", host, "--port", str(port), "--max-model-len", "4096"]
+        cmd = vllm_args(str(served.model_folder), served.name)
+    return cmd + ["--host", host, "--port", str(port)]
 
 
 class ProxyEngine:
