@@ -44,7 +44,7 @@ def classify_server(tmp_path_factory, completed_classification_run):
 def test_chat_streaming_completions_and_models(generation_server):
     url, folder = generation_server
     client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
-    name = Path(folder).parent.name and client.models.list().data[0].id
+    name = client.models.list().data[0].id
     assert name == "tiny-v1"
     chat = client.chat.completions.create(model=name, messages=[{"role": "user", "content": "my card is lost"}],
                                           max_tokens=5)
@@ -62,6 +62,13 @@ def test_chat_streaming_completions_and_models(generation_server):
     assert logged[chat.id]["completion_tokens"] == chat.usage.completion_tokens
     assert logged[chat.id]["output_text"] == chat.choices[0].message.content
     assert logged[chunks[0].id]["output_text"] == streamed
+    client.post("/feedback", body={"request_id": chat.id, "rating": -1, "corrected": "Freeze it in the app."},
+                cast_to=object)
+    pairs = Path(folder).parent / "pairs.jsonl"
+    assert main(["monitor", "export", str(folder), "--out", str(pairs), "--pairs"]) == 0
+    (pair,) = [json.loads(x) for x in pairs.read_text().splitlines()]
+    assert pair == {"prompt": "my card is lost", "chosen": "Freeze it in the app.",
+                    "rejected": chat.choices[0].message.content}
 
 
 def test_keys_size_limit_and_masked_log(generation_server):
@@ -137,6 +144,8 @@ def test_classify_drift_alert_and_feedback_rows(classify_server, completed_class
     assert main(["monitor", str(folder)]) == 0
     text = capsys.readouterr().out
     assert "ALERT: input drift" in text and "p95" in text
+    with capsys.disabled():
+        print("\n" + text)  # the example of docs/serving.md
 
     for row, got in zip(test_rows[1:12], many):  # the right labels, as a reviewer would send them
         client.post("/feedback", body={"request_id": got["id"], "rating": -1, "label": row["label"]}, cast_to=object)

@@ -10,11 +10,14 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import UserError
 from ..safety.atomic import atomic_write_text, jsonl_text, read_json
 from ..safety.output_paths import check_out_file
 from ..serving.app import Limits
 from ..serving.engines import ENGINES
+from ..serving.feedback import training_rows
 from ..serving.launch import ServeOptions, serve
+from ..serving.monitor import Thresholds, report_lines, summarize
 from ..serving.store import RequestLog
 
 
@@ -28,9 +31,6 @@ def cmd_serve(args) -> int:
 
 
 def cmd_monitor(args) -> int:
-    from ..errors import UserError
-    from ..serving.monitor import Thresholds, report_lines, summarize
-
     if len(args.target) == 2 and args.target[0] == "export":
         return _export(Path(args.target[1]), args)
     if len(args.target) != 1:
@@ -48,9 +48,6 @@ def cmd_monitor(args) -> int:
 
 
 def _export(folder: Path, args) -> int:
-    from ..errors import UserError
-    from ..serving.feedback import training_rows
-
     if not args.out:
         raise UserError("ft-lab monitor export: --out FILE is required (a .jsonl file)")
     out = check_out_file(args.out, force=args.force)

