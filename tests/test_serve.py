@@ -153,11 +153,20 @@ def test_classify_drift_alert_and_feedback_rows(classify_server, completed_class
         client.post("/feedback", body={"request_id": many[0]["id"], "label": "no_such_label"}, cast_to=object)
     with pytest.raises(openai.NotFoundError):
         client.post("/feedback", body={"request_id": "req-unknown", "rating": 1}, cast_to=object)
+    from ft_lab.widgets.monitor_panel import MonitorPanel  # the Studio's view of the same log
+
+    panel = MonitorPanel()
+    panel.load(folder)
+    assert "ALERT: input drift" in panel.summary.value and many[-1]["id"] in panel.table.value
+    panel.request.value = one["id"]
+    panel.label.value = labels[0]
+    panel.bad.click()
+    assert "feedback stored" in panel.message.value and "12 corrections" in panel.summary.value
     out = tmp_path / "corrections.jsonl"
     assert main(["monitor", "export", str(folder), "--out", str(out)]) == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert len(rows) == 11 and {r["label"] for r in rows} <= set(labels)
-    assert [r["text"] for r in rows] == [r["text"] for r in test_rows[1:12]]
+    assert len(rows) == 12 and {r["label"] for r in rows} <= set(labels)
+    assert [r["text"] for r in rows] == [r["text"] for r in test_rows[1:12]] + [test_rows[0]["text"]]
     recipe = tmp_path / "next.yaml"  # the rows are data a new run accepts
     recipe.write_text(f"task: classification\ndata: {{path: {out}, split: [0.8, 0.1, 0.1], stratify: false}}\n")
     assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "prepared")]) == 0

@@ -73,7 +73,7 @@ def test_in_process_no_text_rate_limit_and_404(tmp_path, tiny_model_dir):
     from starlette.testclient import TestClient
 
     from ft_lab.serving.app import Limits
-    from ft_lab.serving.launch import ServeOptions, build_app
+    from ft_lab.serving.start import ServeOptions, build_app
     from ft_lab.serving.store import RequestLog
 
     options = ServeOptions(no_key=True, store_text=False, serve_dir=str(tmp_path / "s"), port=free_port(),

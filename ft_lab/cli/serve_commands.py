@@ -16,7 +16,7 @@ from ..safety.output_paths import check_out_file
 from ..serving.app import Limits
 from ..serving.engines import ENGINES
 from ..serving.feedback import training_rows
-from ..serving.launch import ServeOptions, serve
+from ..serving.start import ServeOptions, serve
 from ..serving.monitor import Thresholds, report_lines, summarize
 from ..serving.store import RequestLog
 
