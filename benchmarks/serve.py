@@ -6,7 +6,8 @@
 
 Both servers load the same model folder on the CPU (SmolLM2 is converted once from its GGUF file into a
 plain transformers folder) and listen on 127.0.0.1 at the same time; for each number of concurrent clients
-the same greedy chat requests go to one, then the other. Printed: requests/s, generated tokens/s, p50 and
+the same greedy chat requests go to the engine, ft-lab, ft-lab, the engine (half the requests each time,
+so that a machine whose load drifts weighs on both alike). Printed: requests/s, generated tokens/s, p50 and
 p95 latency of each, and ft-lab's throughput as a share of the bare engine's (auth, PII masking, drift
 figures and the SQLite request log are what ft-lab adds; the aim is at most 10% lost).
 """
@@ -100,9 +101,15 @@ def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> 
     wall = time.perf_counter() - t0
     if errors:
         sys.exit(f"{len(errors)} failed requests, first: {errors[0]}")
-    lat = sorted(latencies)
-    return {"rps": requests / wall, "tps": sum(tokens) / wall, "p50": lat[len(lat) // 2] * 1000,
-            "p95": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000}
+    return {"requests": requests, "wall": wall, "tokens": sum(tokens), "latencies": latencies}
+
+
+def merged(a: dict, b: dict) -> dict:
+    """The figures of two halves of one measurement together."""
+    lat = sorted(a["latencies"] + b["latencies"])
+    wall = a["wall"] + b["wall"]
+    return {"rps": (a["requests"] + b["requests"]) / wall, "tps": (a["tokens"] + b["tokens"]) / wall,
+            "p50": lat[len(lat) // 2] * 1000, "p95": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000}
 
 
 def main() -> None:
@@ -129,15 +136,19 @@ def main() -> None:
             print(f"model: {folder.name}; {requests} chat requests per level, {args.max_tokens} tokens at most, "
                   f"greedy; OMP_NUM_THREADS={env['OMP_NUM_THREADS']}")
             # one warm-up request each: the first forward pass is not what is measured
-            load(f"http://127.0.0.1:{bare_port}/v1", str(folder), 1, 1, 2)
-            load(f"http://127.0.0.1:{ftlab_port}/v1", folder.name, 1, 1, 2)
+            bare_url, ftlab_url = f"http://127.0.0.1:{bare_port}/v1", f"http://127.0.0.1:{ftlab_port}/v1"
+            load(bare_url, str(folder), 1, 1, 2)
+            load(ftlab_url, folder.name, 1, 1, 2)
             print("| clients | engine req/s | ft-lab req/s | engine tok/s | ft-lab tok/s | engine p50/p95 ms "
                   "| ft-lab p50/p95 ms | ft-lab / engine |")
             print("|---|---|---|---|---|---|---|---|")
             ratios = []
             for n in levels:
-                e = load(f"http://127.0.0.1:{bare_port}/v1", str(folder), n, requests, args.max_tokens)
-                f = load(f"http://127.0.0.1:{ftlab_port}/v1", folder.name, n, requests, args.max_tokens)
+                # engine, ft-lab, ft-lab, engine: a load that drifts during the level weighs on both alike
+                halves = [load(url, name, n, max(1, requests // 2), args.max_tokens) for url, name in
+                          ((bare_url, str(folder)), (ftlab_url, folder.name), (ftlab_url, folder.name),
+                           (bare_url, str(folder)))]
+                e, f = merged(halves[0], halves[3]), merged(halves[1], halves[2])
                 ratios.append(f["tps"] / e["tps"])
                 print(f"| {n} | {e['rps']:.2f} | {f['rps']:.2f} | {e['tps']:.1f} | {f['tps']:.1f} "
                       f"| {e['p50']:.0f}/{e['p95']:.0f} | {f['p50']:.0f}/{f['p95']:.0f} | {ratios[-1]:.2f}x |")
@@ -148,7 +159,7 @@ def main() -> None:
         from ft_lab.serving.store import RequestLog
 
         logged = len(RequestLog(work / "serve").requests())
-        print(f"ft-lab request log: {logged} requests (expected {1 + requests * len(levels)})")
+        print(f"ft-lab request log: {logged} requests (expected {1 + 2 * max(1, requests // 2) * len(levels)})")
         print(f"ft-lab / bare engine throughput (tokens/s): lowest {min(ratios):.2f}x, "
               f"mean {sum(ratios) / len(ratios):.2f}x")
 

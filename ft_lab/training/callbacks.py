@@ -9,7 +9,7 @@ from transformers import TrainerCallback
 
 from ..rundir.layout import RunLayout
 from ..rundir.reader import append_event
-from .start import any_rank
+from .launch import any_rank
 
 
 class NonFiniteLoss(Exception):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..rundir.layout import RunLayout
 from ..safety.atomic import atomic_write_text
-from .start import accelerate_command, config_path, processes
+from .launch import accelerate_command, config_path, processes
 
 SLURM = """#!/bin/bash
 # Slurm job for ft-lab run {run_id}: {machines} node(s) x {per_node} process(es), strategy {strategy}.

@@ -8,7 +8,7 @@ from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
 from ..rundir.layout import RunLayout
 from .callbacks import EventWriter, StopRequest, check_finite
-from .start import train_precision, world_size
+from .launch import train_precision, world_size
 from .packing import PackedCollator, PackedDataset, budget_for, pack_rows, padded_tokens
 from .param_groups import head_optimizer
 from .tokenization import PadCollator
