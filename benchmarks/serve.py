@@ -9,7 +9,9 @@ plain transformers folder) and listen on 127.0.0.1 at the same time; for each nu
 the same greedy chat requests go to the engine, ft-lab, ft-lab, the engine (half the requests each time,
 so that a machine whose load drifts weighs on both alike). Printed: requests/s, generated tokens/s, p50 and
 p95 latency of each, and ft-lab's throughput as a share of the bare engine's (auth, PII masking, drift
-figures and the SQLite request log are what ft-lab adds; the aim is at most 10% lost).
+figures and the SQLite request log are what ft-lab adds; the aim is at most 10% lost). On a shared machine
+wall-clock figures move with everyone else's load; the server processes' own CPU time per generated token
+(from /proc) moves much less, and is printed too.
 """
 from __future__ import annotations
 
@@ -68,7 +70,14 @@ def start(cmd: list[str], port: int, log: Path, env: dict) -> subprocess.Popen:
     sys.exit(f"{cmd[:2]} not listening after 600 s")
 
 
-def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): unlike wall time, what other programs on a
+    shared machine do barely changes it."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(url: str, model: str, clients: int, requests: int, max_tokens: int, pid: int) -> dict:
     """``requests`` greedy chat completions spread over ``clients`` threads; every one must succeed."""
     import openai
 
@@ -92,16 +101,16 @@ def load(url: str, model: str, clients: int, requests: int, max_tokens: int) -> 
                 errors.append(repr(exc))
             latencies.append(time.perf_counter() - start_t)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(pid)
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
     if errors:
         sys.exit(f"{len(errors)} failed requests, first: {errors[0]}")
-    return {"requests": requests, "wall": wall, "tokens": sum(tokens), "latencies": latencies}
+    return {"requests": requests, "wall": wall, "cpu": cpu, "tokens": sum(tokens), "latencies": latencies}
 
 
 def merged(a: dict, b: dict) -> dict:
@@ -109,6 +118,7 @@ def merged(a: dict, b: dict) -> dict:
     lat = sorted(a["latencies"] + b["latencies"])
     wall = a["wall"] + b["wall"]
     return {"rps": (a["requests"] + b["requests"]) / wall, "tps": (a["tokens"] + b["tokens"]) / wall,
+            "cpu_per_token": (a["cpu"] + b["cpu"]) / max(1, a["tokens"] + b["tokens"]),
             "p50": lat[len(lat) // 2] * 1000, "p95": lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))] * 1000}
 
 
@@ -137,21 +147,23 @@ def main() -> None:
                   f"greedy; OMP_NUM_THREADS={env['OMP_NUM_THREADS']}")
             # one warm-up request each: the first forward pass is not what is measured
             bare_url, ftlab_url = f"http://127.0.0.1:{bare_port}/v1", f"http://127.0.0.1:{ftlab_port}/v1"
-            load(bare_url, str(folder), 1, 1, 2)
-            load(ftlab_url, folder.name, 1, 1, 2)
+            load(bare_url, str(folder), 1, 1, 2, bare.pid)
+            load(ftlab_url, folder.name, 1, 1, 2, ftlab.pid)
             print("| clients | engine req/s | ft-lab req/s | engine tok/s | ft-lab tok/s | engine p50/p95 ms "
-                  "| ft-lab p50/p95 ms | ft-lab / engine |")
-            print("|---|---|---|---|---|---|---|---|")
-            ratios = []
+                  "| ft-lab p50/p95 ms | ft-lab / engine tok/s | CPU ms/token engine | CPU ms/token ft-lab |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
+            ratios, cpu_ratios = [], []
             for n in levels:
                 # engine, ft-lab, ft-lab, engine: a load that drifts during the level weighs on both alike
-                halves = [load(url, name, n, max(1, requests // 2), args.max_tokens) for url, name in
-                          ((bare_url, str(folder)), (ftlab_url, folder.name), (ftlab_url, folder.name),
-                           (bare_url, str(folder)))]
+                halves = [load(url, name, n, max(1, requests // 2), args.max_tokens, pid) for url, name, pid in
+                          ((bare_url, str(folder), bare.pid), (ftlab_url, folder.name, ftlab.pid),
+                           (ftlab_url, folder.name, ftlab.pid), (bare_url, str(folder), bare.pid))]
                 e, f = merged(halves[0], halves[3]), merged(halves[1], halves[2])
                 ratios.append(f["tps"] / e["tps"])
+                cpu_ratios.append(f["cpu_per_token"] / e["cpu_per_token"] if e["cpu_per_token"] else float("nan"))
                 print(f"| {n} | {e['rps']:.2f} | {f['rps']:.2f} | {e['tps']:.1f} | {f['tps']:.1f} "
-                      f"| {e['p50']:.0f}/{e['p95']:.0f} | {f['p50']:.0f}/{f['p95']:.0f} | {ratios[-1]:.2f}x |")
+                      f"| {e['p50']:.0f}/{e['p95']:.0f} | {f['p50']:.0f}/{f['p95']:.0f} | {ratios[-1]:.2f}x "
+                      f"| {e['cpu_per_token'] * 1000:.1f} | {f['cpu_per_token'] * 1000:.1f} |")
         finally:
             for proc in (bare, ftlab):
                 proc.terminate()
@@ -162,6 +174,8 @@ def main() -> None:
         print(f"ft-lab request log: {logged} requests (expected {1 + 2 * max(1, requests // 2) * len(levels)})")
         print(f"ft-lab / bare engine throughput (tokens/s): lowest {min(ratios):.2f}x, "
               f"mean {sum(ratios) / len(ratios):.2f}x")
+        print(f"ft-lab / bare engine server CPU per generated token: "
+              f"{', '.join(f'{r:.2f}x' for r in cpu_ratios)} (at {', '.join(map(str, levels))} clients)")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,10 @@ def test_serve_command():
     """``serve.py --smoke``: ft-lab serve and the bare transformers server answer the same requests; a row
     per number of clients, every request in ft-lab's log, and the throughput ratio."""
     out = run_script("serve.py", ["--smoke"], timeout=400)
-    rows = re.findall(r"^\| ([12]) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+/\d+ \| \d+/\d+ \| [\d.]+x \|$", out, re.M)
+    rows = re.findall(r"^\| ([12]) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+/\d+ \| \d+/\d+ \| [\d.]+x "
+                      r"\| [\d.]+ \| [\d.]+ \|$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^ft-lab request log: (\d+) requests \(expected \1\)$", out, re.M), out
     assert re.search(r"^ft-lab / bare engine throughput \(tokens/s\): lowest [\d.]+x, mean [\d.]+x$", out, re.M), out
+    assert re.search(r"^ft-lab / bare engine server CPU per generated token: [\d.]+x, [\d.]+x \(at 1, 2 clients\)$",
+                     out, re.M), out
