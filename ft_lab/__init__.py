@@ -25,6 +25,7 @@ from .errors import RecipeError, UserError  # noqa: E402
 _LAZY = {
     "Recipe": ("ft_lab.core.recipe", "Recipe"),
     "run": ("ft_lab.workflows.runner", "run"),
+    "plan": ("ft_lab.planning.plan", "plan_recipe"),
     "resume": ("ft_lab.workflows.runner", "resume"),
     "open_run": ("ft_lab.workflows.runner", "open_run"),
     "list_runs": ("ft_lab.workflows.runner", "list_runs"),

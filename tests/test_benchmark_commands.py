@@ -6,6 +6,7 @@ Which documented benchmark commands run here, and which do not (and why), is the
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -20,6 +21,8 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: each benchmark script a doc names: the test that runs it, or why none does in the suite
 DOCUMENTED = {
     "train_throughput.py": "test_train_throughput_command (here, every documented command at --smoke size)",
+    "gpu_check.py": "test_gpu_check_command (here, --device cpu: the reduced check; its CUDA parts listed as skipped)",
+    "plan_accuracy.py": "test_plan_accuracy_command (here, --smoke: the tiny model's recipes)",
     "bench_eval_memory.py": "test_eval_memory_command (here, --sizes 200 2000)",
     "bench_greedy_ner.py": "tests/test_greedy_ner.py::test_benchmark_script_compares_with_spacy (main(), shipped samples)",
     "bench_pii.py": "not run: scores ../shared/data sets (presidio_pii_small, ner_wikipedia_ja), not shipped; "
@@ -148,3 +151,41 @@ def test_serve_command():
     assert re.search(r"^ft-lab / bare engine throughput \(tokens/s\): lowest [\d.]+x, mean [\d.]+x$", out, re.M), out
     assert re.search(r"^ft-lab / bare engine server CPU per generated token: [\d.]+x, [\d.]+x \(at 1, 2 clients\)$",
                      out, re.M), out
+
+
+def test_gpu_check_command(tmp_path):
+    """The reduced check trains, compares packed with padded and plans with measurements; the CUDA parts are
+    skipped with their reason, and the JSON holds every part."""
+    out = run_script("gpu_check.py", ["--device", "cpu", "--out", str(tmp_path / "check.json")])
+    for part in ("methods", "packing", "plan"):
+        assert re.search(rf"^\| {part} \| ok \|", out, re.M), out
+    for part in ("throughput", "compile_liger", "distributed"):
+        assert re.search(rf"^\| {part} \| skipped \| [\d.]+ \| needs CUDA", out, re.M), out
+    assert "gradients equal" in out and "failed parts: none" in out
+    parts = json.loads((tmp_path / "check.json").read_text())["parts"]
+    assert [p["part"] for p in parts] == ["methods", "packing", "plan", "throughput", "compile_liger", "distributed"]
+
+
+def test_gpu_check_fails_when_a_part_fails(monkeypatch, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def broken(ctx):
+        raise RuntimeError("packed and padded losses differ")
+    monkeypatch.setitem(module.PARTS, "packing", broken)
+    assert module.main(["--device", "cpu", "--parts", "packing,plan"]) == 1
+    out = capsys.readouterr().out
+    assert "| packing | FAILED |" in out and "packed and padded losses differ" in out and "failed parts: packing" in out
+    assert "| plan | skipped |" in out
+    assert module.main(["--device", "cpu", "--parts", "nothing"]) == 2
+
+
+def test_plan_accuracy_command():
+    """The tiny model's recipes train, and each row holds planned against measured memory and time."""
+    out = run_script("plan_accuracy.py", ["--smoke"])
+    rows = re.findall(r"^\| tiny full[^|]*\| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$", out, re.M)
+    assert len(rows) == 2, out
+    assert all(float(r[2]) > 0 and float(r[5]) > 0 for r in rows), out
+    assert re.search(r"^memory within 20%: \d/2$", out, re.M) and re.search(r"^time within 35%: \d/2$", out, re.M)

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.recipe import AUTO_METHOD, Recipe
+from ..errors import UserError
+from ..planning.plan import plan_recipe
 from ..training.cluster import print_plan
 from ..training.defaults import resolution_lines
 from ..training.launch import with_processes
@@ -92,6 +94,10 @@ def cmd_validate(args) -> int:
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     for line in resolution_lines(recipe):
         print(line)
+    try:  # the plan on this machine's CPU; `ft-lab plan --gpu NAME` for an accelerator
+        print("\n".join(plan_recipe(recipe).lines()))
+    except UserError as exc:
+        print(f"plan: not available ({exc})")
     return 0
 
 
