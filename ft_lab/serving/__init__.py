@@ -5,6 +5,7 @@ and feedback.
     ft-lab monitor SERVE_DIR            volume, latency, errors, drift, low confidence, alert    (monitor.py)
     ft-lab monitor export SERVE_DIR --out FILE    corrected requests as training rows           (feedback.py)
 
-The serve folder holds ``requests.sqlite`` (store.py), ``drift.json`` (the training data's vocabulary
-summary, drift.py) and, for a run, the merged model the engine loads (``model/``).
+The serve folder holds ``requests.sqlite`` (store.py), ``drift.json`` (what "far from the training data"
+means for this run, drift.py), ``served.json`` (name, task, labels) and, for a generation run, the merged
+model the engine loads (``model/``).
 """

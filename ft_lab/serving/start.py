@@ -56,6 +56,8 @@ def build_app(source, options: ServeOptions, announce=print):
     served = open_source(source, serve_dir)
     serve_dir.mkdir(parents=True, exist_ok=True)
     log = RequestLog(serve_dir)
+    atomic_write_json(serve_dir / "served.json", {"name": served.name, "kind": served.kind,
+                                                  "source": str(served.source), "labels": served.labels})
     drift = None
     if served.train_texts:
         drift = DriftIndex(served.train_texts)

@@ -24,7 +24,7 @@ from .state import problems_html
 class MonitorPanel(W.VBox):
     def __init__(self, recent: int = 20):
         super().__init__()
-        self.recent, self.log, self.labels = recent, None, []
+        self.recent, self.store, self.labels = recent, None, []
         self.folder = W.Text(description="serve dir", placeholder="serving/<run name>")
         self.refresh = W.Button(description="Refresh")
         self.summary = W.HTML()
@@ -44,12 +44,12 @@ class MonitorPanel(W.VBox):
     def load(self, folder) -> None:
         self.folder.value = str(folder)
         try:
-            self.log = RequestLog(Path(folder), create=False)
+            self.store = RequestLog(Path(folder), create=False)
         except UserError as exc:
             self.summary.value, self.table.value = problems_html([str(exc)]), ""
             return
-        requests = self.log.requests()
-        s = summarize(requests, self.log.feedbacks(), read_json(Path(folder) / "drift.json", None))
+        requests = self.store.requests()
+        s = summarize(requests, self.store.feedbacks(), read_json(Path(folder) / "drift.json", None))
         lines = report_lines(s)
         alert = lines[-1]
         color = "#b00" if alert.startswith("ALERT") else "#070"
@@ -61,17 +61,18 @@ class MonitorPanel(W.VBox):
             [[time.strftime("%H:%M:%S", time.localtime(r["time"])), r["id"], r["endpoint"], r["status"],
               r["latency_ms"], (r["input_text"] or "")[:80], r["label"] or (r["output_text"] or "")[:80],
               r["probability"], r["similarity"]] for r in latest])
-        self.labels = sorted({r["label"] for r in requests if r["label"]})
+        served = read_json(Path(folder) / "served.json", None) or {}  # written by ft-lab serve: the model's labels
+        self.labels = served.get("labels") or sorted({r["label"] for r in requests if r["label"]})
         self.request.options = [r["id"] for r in latest]
         self.label.options = ["(none)", *self.labels]
 
     def _feedback(self, rating: int) -> None:
-        if self.log is None or not self.request.value:
+        if self.store is None or not self.request.value:
             self.message.value = problems_html(["load a serve folder and choose a request first"])
             return
         label = None if self.label.value == "(none)" else self.label.value
         corrected = PiiMask().mask_row({"text": self.corrected.value}, ["text"])["text"] if self.corrected.value else None
-        self.log.feedback(self.request.value, rating, corrected, label)
+        self.store.feedback(self.request.value, rating, corrected, label)
         self.message.value = html.escape(f"feedback stored for {self.request.value}")
         self.corrected.value = ""
         self.load(self.folder.value)
