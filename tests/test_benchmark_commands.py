@@ -30,11 +30,13 @@ DOCUMENTED = {
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
     "train_ja_persons.py": "tests/test_pii_ja_persons.py (its steps on the shipped sample)",
+    "continual.py": "test_continual_command (here, --smoke: the tiny model on the bundled sample, 2+2 intents)",
     # in no doc, run here all the same, so that they cannot rot
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
     "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
     "serve.py": "test_serve_command (here, --smoke: the tiny model, 1 and 2 clients)",
+    "search.py": "test_search_command (here, --smoke: the tiny model, 2 trials a search)",
     "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
@@ -151,6 +153,31 @@ def test_serve_command():
     assert re.search(r"^ft-lab / bare engine throughput \(tokens/s\): lowest [\d.]+x, mean [\d.]+x$", out, re.M), out
     assert re.search(r"^ft-lab / bare engine server CPU per generated token: [\d.]+x, [\d.]+x \(at 1, 2 clients\)$",
                      out, re.M), out
+
+
+def test_continual_command():
+    """``continual.py --smoke``: A, then B from A naively, with replay at two fractions and with EWC, and joint
+    retraining; a row each with accuracy on A's and B's test rows and the share of joint's training time."""
+    assert documented_commands("continual.py"), "docs/continual.md names the command"
+    out = run_script("continual.py", ["--smoke"], timeout=600)
+    acc = r"(\d\.\d{3})"
+    assert re.search(rf"^\| A \(base -> A\) \| {acc} \| - \| [\d.]+ \| \d+% \|$", out, re.M), out
+    for stage in ("naive", "replay 10%", "replay 30%", "ewc 0.05"):
+        assert re.search(rf"^\| {re.escape(stage)} \(A -> B\) \| {acc} \| {acc} \| [\d.]+ \| \d+% \|$", out, re.M), out
+    assert re.search(rf"^\| joint \(base -> A\+B\) \| {acc} \| {acc} \| [\d.]+ \| 100% \|$", out, re.M), out
+
+
+@pytest.mark.timeout(1200)
+def test_search_command():
+    """``search.py --smoke``: grid, random and TPE with pruning on one space, the best against the default on
+    test, and 1 against 2 workers; each figure present."""
+    out = run_script("search.py", ["--smoke"], timeout=900)
+    for label in ("grid", "random", "tpe \\+ median pruning"):
+        assert re.search(rf"^\| {label} \| \d+ \| \d+ \| \d+ \| \d\.\d{{4}} \| \d+ \|$", out, re.M), out
+    assert re.search(r"^TPE\+pruning / grid: \d+\.\d\dx the updates", out, re.M), out
+    assert re.search(r"^test accuracy: best searched \(.+\) \d\.\d{4}; auto default \d\.\d{4}; difference [+-]\d+\.\d points$",
+                     out, re.M), out
+    assert re.search(r"^2 trials: 1 worker \d+ s, 2 workers \d+ s: \d+\.\d\dx the wall time$", out, re.M), out
 
 
 def test_gpu_check_command(tmp_path):
