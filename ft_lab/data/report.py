@@ -83,8 +83,8 @@ def masking_cost(steps: list[dict], changes: list[dict], columns: list[str], exa
                 shown.append(row_text(ch["after"], [c for c in columns if c in ch["after"]])[:200])
     for d in out.values():
         d["share_altered"] = round(d["rows_altered"] / d["rows"], 4) if d["rows"] else 0.0
-        d["tokens_masked"] = dict(d["tokens_masked"].most_common())
-        d["rows_by_type"] = dict(d["rows_by_type"].most_common())
+        for key in ("tokens_masked", "rows_by_type"):  # most first, then by name
+            d[key] = dict(sorted(d[key].items(), key=lambda kv: (-kv[1], kv[0])))
     return out
 
 
