@@ -202,11 +202,11 @@ DENIED = "MASKED"
 
 def term_pattern(terms: Iterable[str]) -> re.Pattern | None:
     """One case-insensitive pattern for ``terms``, longest first ("Apple Pay" before "Apple"); a term that
-    starts or ends with an ASCII letter or digit matches whole words only ("Acme" not in "Acmes")."""
+    starts or ends with an ASCII letter or digit matches whole words only ("Acme" not in "Acmes", but in "Acmeの")."""
     parts = []
     for t in sorted(set(terms), key=len, reverse=True):
-        before = r"(?<!\w)" if t[:1].isascii() and t[:1].isalnum() else ""
-        after = r"(?!\w)" if t[-1:].isascii() and t[-1:].isalnum() else ""
+        before = r"(?<![A-Za-z0-9])" if t[:1].isascii() and t[:1].isalnum() else ""
+        after = r"(?![A-Za-z0-9])" if t[-1:].isascii() and t[-1:].isalnum() else ""
         parts.append(before + re.escape(t) + after)
     return re.compile("|".join(parts), re.I) if parts else None
 

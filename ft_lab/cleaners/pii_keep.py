@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 
 from .pii import term_pattern
+from .pii_en import stop_words
 
 GAZETTEER = Path(__file__).with_name("not_personal.json")
 # Words that make the capitalised word before them a product's or service's name.
@@ -77,8 +78,6 @@ def _common_word(value: str, text: str, start: int) -> bool:
     a lower-case "the" ("on the Tube")."""
     if " " in value.strip():
         return False
-    from .pii_en import stop_words
-
     low = value.strip().lower()
     if low in stop_words() or low in _NOT_NAMES:
         return True
