@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from .packaged import packaged_location
+from ..core.packaged_models import packaged_location
 
 
 def gguf_location(model_spec) -> tuple[str, str] | None:

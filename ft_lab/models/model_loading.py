@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..safety.model_folder import check_model_folder
-from .packaged import packaged_location
+from ..core.packaged_models import packaged_location
 from .gguf import as_plain_model, check_gguf_support, gguf_kwargs, gguf_location
 from .tiny import ensure_tiny
 

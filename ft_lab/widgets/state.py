@@ -10,7 +10,7 @@ import copy
 import html
 
 from ..core.recipe import Recipe
-from ..models.packaged import default_model
+from ..core.packaged_models import default_model
 
 #: a new Studio's recipe: method auto and the README's cleaners; the model comes from default_model()
 DEFAULT_SECTIONS = {"task": {"type": "classification"}, "data": {}, "clean": ["normalize", "dedup"], "model": {},
