@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ft_lab.baselines import budget as budget_mod
+from ft_lab.baselines import time_budget as budget_mod
 from ft_lab.baselines import scoring
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,7 @@ from ..evaluation.predict import write_predictions
 from ..evaluation.verdict import winner
 from ..rundir.layout import RunLayout
 from ..safety.atomic import atomic_write_json, json_safe, read_json
-from .budget import PROBE_ROWS, budget_seconds, expected_training_seconds, rows_within
+from .time_budget import PROBE_ROWS, budget_seconds, expected_training_seconds, rows_within
 
 
 @dataclass

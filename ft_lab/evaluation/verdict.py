@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+from ..core.plugins import get_registry
+
 #: metric names (or their endings) where a lower value is better
 LOWER_IS_BETTER = ("perplexity", "loss", "ter", "wer", "cer")
 
@@ -50,7 +52,6 @@ def title(name: str) -> str:
     """An approach in words: the fine-tuned model, the base model, or a baseline's ``title``."""
     if name in ("finetuned", "base"):
         return {"finetuned": "the fine-tuned model", "base": "the base model"}[name]
-    from ..core.plugins import get_registry
     try:
         return getattr(get_registry().get("baseline", name), "title", "") or f"baseline {name}"
     except KeyError:
