@@ -7,7 +7,8 @@
 A k-shot prompt is k+1 examples long: on SmolLM2-135M with DialogSum dialogues the k-shot baseline alone
 ran longer on 2 cores than the 120 training updates. The baseline is first timed on a few test rows;
 then it scores every row if they fit the budget, a random sample of them if at least MIN_SAMPLE fit
-(and says so), else it is skipped with the reason.
+(and says so), MIN_SAMPLE rows if they take at most the expected training time, else it is skipped
+with the reason.
 """
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def budget_seconds(expected_training: float | None) -> float:
 
 
 def rows_within(budget: float, probe_seconds: float, probe_rows: int, total: int) -> Plan:
-    """How many test rows fit in ``budget`` seconds, at the pace of the probe (``probe_rows`` in ``probe_seconds``)."""
+    """How many test rows fit in ``budget`` seconds, at the pace of the probe (``probe_rows`` in ``probe_seconds``).
+    When fewer than MIN_SAMPLE fit, that many are still scored if they take at most the whole expected
+    training time (``budget / BUDGET_SHARE``): a small test split is never skipped for a slow machine."""
     per_row = probe_seconds / max(1, probe_rows)
     fit = total if per_row <= 0 else probe_rows + int(max(0.0, budget - probe_seconds) / per_row)
     why = f"budget {budget:.0f} s, a fifth of the expected training time; {per_row:.1f} s a row"
@@ -45,7 +48,10 @@ def rows_within(budget: float, probe_seconds: float, probe_rows: int, total: int
         return Plan(total)
     if fit >= MIN_SAMPLE:
         return Plan(fit, f"scored {fit} of {total} test rows (a random sample): {why}")
-    return Plan(0, f"skipped: fewer than {MIN_SAMPLE} of the {total} test rows fit ({why})")
+    least = min(total, MIN_SAMPLE)
+    if least * per_row <= budget / BUDGET_SHARE:
+        return Plan(least, f"scored {least} of {total} test rows, the fewest worth scoring, over the budget ({why})")
+    return Plan(0, f"skipped: {least} test rows would take longer than the expected training ({why})")
 
 
 def expected_training_seconds(recipe, model, tokenizer, data) -> float | None:
