@@ -25,10 +25,12 @@ from .errors import RecipeError, UserError  # noqa: E402
 _LAZY = {
     "Recipe": ("ft_lab.core.recipe", "Recipe"),
     "run": ("ft_lab.workflows.runner", "run"),
+    "plan": ("ft_lab.planning.plan", "plan_recipe"),
     "resume": ("ft_lab.workflows.runner", "resume"),
     "open_run": ("ft_lab.workflows.runner", "open_run"),
     "list_runs": ("ft_lab.workflows.runner", "list_runs"),
     "RunHandle": ("ft_lab.workflows.runner", "RunHandle"),
+    "search": ("ft_lab.workflows.search", "search"),
     "get_registry": ("ft_lab.core.plugins", "get_registry"),
     "register_plugin": ("ft_lab.core.plugins", "register_plugin"),
     "unregister_plugin": ("ft_lab.core.plugins", "unregister_plugin"),

@@ -45,7 +45,7 @@ E2E_NAMES = {"nbclient", "NotebookClient", "LabServer", "sync_playwright"}
 PROCESS_NAMES = {"ft_lab_cli", "subprocess", "Popen", "start_worker", "resume", "sweep",
                  "completed_classification_run"}
 RUN_OWNERS = {"ft_lab", "runs", "runner"}  # ft_lab.run(...), runs.run(...): a worker
-PROCESS_COMMANDS = {"run", "resume", "sweep", "demo"}  # main(["run", ...]) starts a worker
+PROCESS_COMMANDS = {"run", "resume", "sweep", "demo", "search"}  # main(["run", ...]) starts a worker
 HELPER_DIRS = (REPO / "tests", REPO / "plugins")
 
 

@@ -6,6 +6,7 @@ Which documented benchmark commands run here, and which do not (and why), is the
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -20,6 +21,8 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: each benchmark script a doc names: the test that runs it, or why none does in the suite
 DOCUMENTED = {
     "train_throughput.py": "test_train_throughput_command (here, every documented command at --smoke size)",
+    "gpu_check.py": "test_gpu_check_command (here, --device cpu: the reduced check; its CUDA parts listed as skipped)",
+    "plan_accuracy.py": "test_plan_accuracy_command (here, --smoke: the tiny model's recipes)",
     "bench_eval_memory.py": "test_eval_memory_command (here, --sizes 200 2000)",
     "bench_greedy_ner.py": "tests/test_greedy_ner.py::test_benchmark_script_compares_with_spacy (main(), shipped samples)",
     "bench_pii.py": "not run: scores ../shared/data sets (presidio_pii_small, ner_wikipedia_ja), not shipped; "
@@ -31,6 +34,7 @@ DOCUMENTED = {
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
     "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
+    "search.py": "test_search_command (here, --smoke: the tiny model, 2 trials a search)",
     "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false",
@@ -134,3 +138,54 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+@pytest.mark.timeout(1200)
+def test_search_command():
+    """``search.py --smoke``: grid, random and TPE with pruning on one space, the best against the default on
+    test, and 1 against 2 workers; each figure present."""
+    out = run_script("search.py", ["--smoke"], timeout=900)
+    for label in ("grid", "random", "tpe \\+ median pruning"):
+        assert re.search(rf"^\| {label} \| \d+ \| \d+ \| \d+ \| \d\.\d{{4}} \| \d+ \|$", out, re.M), out
+    assert re.search(r"^TPE\+pruning / grid: \d+\.\d\dx the updates", out, re.M), out
+    assert re.search(r"^test accuracy: best searched \(.+\) \d\.\d{4}; auto default \d\.\d{4}; difference [+-]\d+\.\d points$",
+                     out, re.M), out
+    assert re.search(r"^2 trials: 1 worker \d+ s, 2 workers \d+ s: \d+\.\d\dx the wall time$", out, re.M), out
+
+
+def test_gpu_check_command(tmp_path):
+    """The reduced check trains, compares packed with padded and plans with measurements; the CUDA parts are
+    skipped with their reason, and the JSON holds every part."""
+    out = run_script("gpu_check.py", ["--device", "cpu", "--out", str(tmp_path / "check.json")])
+    for part in ("methods", "packing", "plan"):
+        assert re.search(rf"^\| {part} \| ok \|", out, re.M), out
+    for part in ("throughput", "compile_liger", "distributed"):
+        assert re.search(rf"^\| {part} \| skipped \| [\d.]+ \| needs CUDA", out, re.M), out
+    assert "gradients equal" in out and "failed parts: none" in out
+    parts = json.loads((tmp_path / "check.json").read_text())["parts"]
+    assert [p["part"] for p in parts] == ["methods", "packing", "plan", "throughput", "compile_liger", "distributed"]
+
+
+def test_gpu_check_fails_when_a_part_fails(monkeypatch, capsys):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def broken(ctx):
+        raise RuntimeError("packed and padded losses differ")
+    monkeypatch.setitem(module.PARTS, "packing", broken)
+    assert module.main(["--device", "cpu", "--parts", "packing,plan"]) == 1
+    out = capsys.readouterr().out
+    assert "| packing | FAILED |" in out and "packed and padded losses differ" in out and "failed parts: packing" in out
+    assert "| plan | skipped |" in out
+    assert module.main(["--device", "cpu", "--parts", "nothing"]) == 2
+
+
+def test_plan_accuracy_command():
+    """The tiny model's recipes train, and each row holds planned against measured memory and time."""
+    out = run_script("plan_accuracy.py", ["--smoke"])
+    rows = re.findall(r"^\| tiny full[^|]*\| (\d+) \| (\d+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|$", out, re.M)
+    assert len(rows) == 2, out
+    assert all(float(r[2]) > 0 and float(r[5]) > 0 for r in rows), out
+    assert re.search(r"^memory within 20%: \d/2$", out, re.M) and re.search(r"^time within 35%: \d/2$", out, re.M)

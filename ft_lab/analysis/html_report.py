@@ -190,6 +190,26 @@ def _details_section(details: dict) -> str:
     return "".join(parts)
 
 
+def _plan_section(metrics: dict) -> str:
+    """The run's plan against what it measured (metrics.json ``plan``, written after training)."""
+    plan = metrics.get("plan") or {}
+    est, got = plan.get("estimate") or {}, plan.get("measured") or {}
+    if not est or not got:
+        return ""
+    speed = metrics.get("throughput") or {}
+    rows = [["peak memory (MiB)", got.get("estimated_peak_mib"), got.get("measured_peak_mib"), got.get("memory_ratio")],
+            ["training time (s)", got.get("estimated_seconds"), got.get("measured_seconds"), got.get("time_ratio")],
+            ["utilization", est.get("utilization"), got.get("utilization"), None],
+            ["tokens/s", None, speed.get("tokens_per_second"), None],
+            ["MFU", None, speed.get("mfu"), None]]
+    rows = [[("-" if v is None else v) for v in row] for row in rows]
+    where = f"{est.get('gpus', 1)}x {est.get('accelerator')}"
+    return (f"<h2>Plan against actual</h2><p class='muted'>{_e(where)} · expected utilization from "
+            f"{_e(est.get('utilization_source', ''))} · peak memory measured as "
+            f"{'max_memory_allocated' if est.get('accelerator') != 'cpu' else 'the peak resident set size'}</p>"
+            + _table(["", "estimated", "measured", "measured / estimated"], rows))
+
+
 def _review_section(run_dir: Path) -> str:
     s = ReviewStore(run_dir).summary()
     if not s["reviews"]:
@@ -223,7 +243,7 @@ def build_report(run_dir: str | Path, worst: int = 20) -> str:
             f" ({which}) · generated {time.strftime('%Y-%m-%d %H:%M')}</p>",
             "<h2>Metrics</h2>", _metrics_section(metrics), _outcomes_section(run),
             _confusion_section(ft_details), _slice_sections(ex, evaluator, run.task),
-            _worst_section(ex, worst), _details_section(ft_details), _review_section(run.dir)]
+            _worst_section(ex, worst), _details_section(ft_details), _plan_section(metrics), _review_section(run.dir)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>ft-lab report: {_e(run.name)}"
             f"</title><style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
 

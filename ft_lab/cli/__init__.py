@@ -4,10 +4,12 @@
     ft-lab resume RUN_DIR                  continue a stopped or interrupted run                 (run_commands.py)
     ft-lab runs [--json]                   list runs with status and headline metric             (run_commands.py)
     ft-lab validate RECIPE                 check a recipe without running it                     (run_commands.py)
+    ft-lab plan RECIPE [--gpu NAME] [--gpus N] [--price P]   memory, time and cost before running  (plan_commands.py)
     ft-lab demo                            all-MiniLM-L6-v2 on a bundled sample, offline         (run_commands.py)
     ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (data_commands.py)
     ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (eval_commands.py)
     ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (export_commands.py)
+    ft-lab search RECIPE [--storage URL] [--workers N]   hyperparameter search (Optuna)       (search_commands.py)
     ft-lab plugins [--json]                installed plugins, their components, broken ones      (plugin_commands.py)
     ft-lab plugins new NAME [--kind K] [--out DIR]   a plugin package from plugins/template  (plugin_commands.py)
 
@@ -30,7 +32,7 @@ from ..errors import RecipeError, UserError
 
 #: The command-group modules, in the order their commands appear in ``ft-lab --help``.
 COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab.cli.eval_commands", "ft_lab.cli.export_commands",
-                  "ft_lab.cli.plugin_commands")
+                  "ft_lab.cli.search_commands", "ft_lab.cli.plugin_commands", "ft_lab.cli.plan_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

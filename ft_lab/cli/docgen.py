@@ -17,6 +17,7 @@ from ..core.recipe import (
     DataSection,
     LaunchSection,
     ModelSection,
+    SearchSection,
     TaskSection,
     TrainSection,
 )
@@ -64,7 +65,7 @@ def render() -> str:
             out += [f"### `{name}{inspect.signature(fn)}`", "", inspect.getdoc(fn), ""]
     out += ["## Recipe sections", ""]
     for section, cls in (("task", TaskSection), ("data", DataSection), ("model", ModelSection),
-                         ("train", TrainSection), ("launch", LaunchSection)):
+                         ("train", TrainSection), ("launch", LaunchSection), ("search", SearchSection)):
         out += [f"### `{section}`", ""] + fields_table(cls)
     out += ["`method` is one tuning method, `clean` and `evaluate` are lists of components, each written "
             "as its name plus its settings: `method: {name: lora, r: 8}`. Left out, `method` is `auto`: full "

@@ -15,12 +15,15 @@ import time
 from importlib import resources
 from pathlib import Path
 
-from ..core.recipe import AUTO_METHOD, Recipe
 from ..core.packaged_models import PACKAGED, installed
+from ..core.recipe import AUTO_METHOD, Recipe
+from ..errors import UserError
+from ..planning.plan import plan_recipe
 from ..training.cluster import print_plan
 from ..training.defaults import resolution_lines
 from ..training.launch import with_processes
-from ..workflows.runner import create_run, list_runs, resume, start_worker
+from ..workflows.runner import create_run, list_runs, resume, runs_root, start_worker
+from ..workflows.search_outputs import search_summaries
 from .table import print_table
 from .terminal import ProgressPrinter, metric_table
 
@@ -94,6 +97,10 @@ def cmd_validate(args) -> int:
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     for line in resolution_lines(recipe):
         print(line)
+    try:  # the plan on this machine's CPU; `ft-lab plan --gpu NAME` for an accelerator
+        print("\n".join(plan_recipe(recipe).lines()))
+    except UserError as exc:
+        print(f"plan: not available ({exc})")
     return 0
 
 
@@ -102,19 +109,26 @@ def cmd_runs(args) -> int:
     rows = []
     for h in list_runs(args.runs_dir):
         info = h.info
+        if info.get("search"):  # a search's trial: listed in the search's one row
+            continue
         name, value = h.headline()
         speed = h.metrics().get("throughput") or {}
         rows.append({"id": h.id, "status": h.status, "task": info.get("task"), "model": info.get("model"),
                      "method": info.get("method"), "metric": name or info.get("headline"), "value": value,
                      "tokens_per_second": speed.get("tokens_per_second"), "mfu": speed.get("mfu"),
                      "path": str(h.dir)})
+    searches = search_summaries(runs_root(args.runs_dir))
     if args.json:
-        print(json.dumps({"runs": rows}, indent=2, ensure_ascii=False))
+        print(json.dumps({"runs": rows, "searches": searches}, indent=2, ensure_ascii=False))
         return 0
-    if not rows:
+    if not rows and not searches:
         print("no runs yet")
         return 0
     table = [("id", "status", "task", "model", "method", "headline", "tokens/s")]
+    for s in searches:
+        best = f"{s['objective']}={s['best_value']:.4f}" if isinstance(s["best_value"], float) else "-"
+        state = f"{s['finished']}/{s['budget']} trials" + (f", {s['running']} running" if s["running"] else "")
+        table.append((f"search:{s['name']}", state, "", "", "search", best, ""))
     for r in rows:
         head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else "-"
         speed = f"{r['tokens_per_second']:,.0f}" if r["tokens_per_second"] else "-"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ..errors import RecipeError, UserError
 from ..safety.model_folder import check_model_spec
-from .packaged_models import packaged_location
 from .method_checks import check_capabilities
+from .packaged_models import packaged_location
 from .plugins import get_registry
 from .sections import DataSection, LaunchSection
 

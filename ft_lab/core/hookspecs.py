@@ -28,3 +28,10 @@ def register_commands(subparsers):
 @hookspec
 def register_baselines(register):
     """Register Baseline classes: call ``register(MyBaseline)`` once for each."""
+
+
+@hookspec
+def register_trackers(register):
+    """Register experiment trackers: ``register("name", factory)``; ``factory(run_dir, recipe)`` returns an
+    object with ``event(event)`` (each event of the run, in order) and ``close(status)``; a recipe's
+    ``track: [name]`` turns it on. A tracker that raises is a ``warning`` event, never a failed run."""

@@ -39,7 +39,8 @@ from .components import Baseline, Cleaner, Evaluator, Method
 GROUP = "ft_lab"
 #: The built-in plugins (imported by name, so that this core module does not import the steps).
 DEFAULT_PLUGINS = ("ft_lab.default_plugins.default_cleaners", "ft_lab.default_plugins.default_methods",
-                   "ft_lab.default_plugins.default_evaluators", "ft_lab.default_plugins.default_baselines")
+                   "ft_lab.default_plugins.default_evaluators", "ft_lab.default_plugins.default_baselines",
+                   "ft_lab.default_plugins.default_trackers")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ class Registry:
     broken: list[dict] = field(default_factory=list)
     #: ``register_commands`` implementations, (plugin name, function): the CLI calls them.
     commands: list[tuple[str, object]] = field(default_factory=list)
+    #: ``register_trackers``: tracker name -> (plugin name, factory(run_dir, recipe) -> tracker)
+    trackers: dict[str, tuple[str, object]] = field(default_factory=dict)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.components[kind])
@@ -212,8 +215,29 @@ def load_registry(strict: bool | None = None) -> Registry:
                     info.components[kind.plural].append(comp.name)
     reg.commands = [(infos[impl.plugin_name].name, impl.function)
                     for impl in pm.hook.register_commands.get_hookimpls()]
+    _collect_trackers(pm, reg, infos, fail)
     reg.plugins = list(infos.values())
     return reg
+
+
+def _collect_trackers(pm: pluggy.PluginManager, reg: Registry, infos: dict[str, PluginInfo], fail) -> None:
+    """``register_trackers(register)``: ``register(name, factory)``; a name registered twice keeps the first."""
+    for impl in pm.hook.register_trackers.get_hookimpls():
+        info = infos[impl.plugin_name]
+        found: list[tuple] = []
+        try:
+            impl.function(register=lambda name, factory: found.append((name, factory)))
+        except BaseException as exc:  # noqa: BLE001 - isolation, as for the components
+            fail(info.name, f"hook register_trackers raised {_describe(exc)}", exc)
+            continue
+        for name, factory in found:
+            if not isinstance(name, str) or not callable(factory):
+                fail(info.name, f"register_trackers: expected register(name, factory), got {name!r}")
+            elif name in reg.trackers:
+                fail(info.name, f"tracker '{name}' is registered by both '{reg.trackers[name][0]}' and "
+                                f"'{info.name}'; the one from '{info.name}' was refused")
+            else:
+                reg.trackers[name] = (info.name, factory)
 
 
 def _refuse_unknown_hooks(pm: pluggy.PluginManager, infos: dict[str, PluginInfo], fail) -> None:

@@ -42,9 +42,11 @@ from .sections import (
     DataSection,
     LaunchSection,
     ModelSection,
+    SearchSection,
     TaskSection,
     TrainSection,
 )
+from .search_space import space_problems
 
 
 @dataclass
@@ -67,7 +69,9 @@ class ComponentSpec:
         return cls(self.config)
 
 
-SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "baselines", "launch")
+SECTIONS = ("task", "data", "clean", "model", "method", "train", "evaluate", "baselines", "launch", "track", "search")
+#: sections left out of a recipe's output while empty (older ft-lab versions read such recipes too)
+OPTIONAL_SECTIONS = ("track", "search")
 #: ``method: auto`` (the default): full fine-tuning for a small encoder with a new head, else this one
 AUTO_METHOD, FALLBACK_METHOD = "auto", "lora"
 
@@ -88,6 +92,8 @@ class Recipe:
     evaluate: list[ComponentSpec] = None  # type: ignore[assignment]
     baselines: list[ComponentSpec] = None  # type: ignore[assignment]
     launch: LaunchSection = None  # type: ignore[assignment]
+    track: list[str] = None  # type: ignore[assignment]
+    search: Optional[SearchSection] = None
     base_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
@@ -134,6 +140,8 @@ class Recipe:
         out = {}
         for k in SECTIONS:
             value = configs.to_plain(getattr(self, k), minimal)
+            if k in OPTIONAL_SECTIONS and not value:
+                continue
             if k == "task" and minimal and set(value) <= {"type"}:
                 value = value.get("type", self.task.type)
             if minimal and k == "baselines":
@@ -393,6 +401,8 @@ def _parse(plain: dict, source: str | None, base_dir: str | None, environment: b
     check_early_stopping(task, train, evaluate, ctx)
     baselines = parse_baselines(plain.get("baselines"), task, ctx)
     launch = parse_launch(plain.get("launch"), train, ctx)
+    track = parse_track(plain.get("track"), ctx)
+    search = parse_search(plain.get("search"), plain, ctx)
     ctx.problems.extend(recipe_secret_problems(plain))
     if environment:
         ctx.problems.extend(problems_for_sections(data, model, method, launch, plain, base_dir, ctx.registry))
@@ -401,7 +411,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None, environment: b
     out = object.__new__(Recipe)
     object.__setattr__(out, "base_dir", base_dir)
     for k, v in dict(task=task, data=data, model=model, method=method, train=train, clean=clean,
-                     evaluate=evaluate, baselines=baselines, launch=launch).items():
+                     evaluate=evaluate, baselines=baselines, launch=launch, track=track, search=search).items():
         object.__setattr__(out, k, v)
     return out
 
@@ -412,6 +422,31 @@ def parse_launch(raw: Any, train: TrainSection | None, ctx: _Parse) -> LaunchSec
     if launch is not None:
         ctx.problems.extend(_launch_problems(launch, train))
     return launch
+
+
+def parse_track(raw: Any, ctx: _Parse) -> list[str]:
+    """The trackers that follow the run (names; their keys come from the environment, never the recipe)."""
+    raw = raw or []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        ctx.problems.append(f"track: expected a list of tracker names, e.g. [mlflow, tensorboard], got {raw!r}")
+        return []
+    known = sorted(ctx.registry.trackers)
+    for i, name in enumerate(raw):
+        if name not in known:
+            ctx.problems.append(f"track[{i}]: unknown tracker '{name}'" + did_you_mean(name, known)
+                                + f" (available: {', '.join(known)})")
+    return list(raw)
+
+
+def parse_search(raw: Any, plain: dict, ctx: _Parse) -> SearchSection | None:
+    if raw is None:
+        return None
+    search = ctx.build(SearchSection, raw, "search")
+    if search is not None:
+        ctx.problems.extend(space_problems(search.space, plain, ctx.registry))
+    return search
 
 
 def _launch_problems(launch: LaunchSection, train: TrainSection | None) -> list[str]:

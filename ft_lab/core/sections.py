@@ -9,7 +9,7 @@ into these (and re-exports them)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 Task = Literal["classification", "generation"]
 ROLES = {"classification": ("text", "label"), "generation": ("prompt", "response", "messages")}
@@ -238,3 +238,40 @@ class LaunchSection:
             raise ValueError(f"main_process_port must be a port number, got {self.main_process_port}")
         if self.fsdp_min_params < 1:
             raise ValueError("fsdp_min_params must be at least 1")
+
+
+@dataclass
+class SearchSection:
+    space: dict[str, Any] = field(default_factory=dict, metadata={
+        "help": "recipe field -> its range: {low, high, log?, step?, points?} (ints when low and high are) or "
+                "{choices: [...]} or a list of choices, e.g. train.learning_rate: {low: 1e-5, high: 1e-2, log: true}"})
+    sampler: Literal["tpe", "random", "grid", "qmc", "nsga2"] = field(default="tpe", metadata={
+        "help": "Optuna sampler: tpe (Bayesian), random, grid (every combination), qmc, nsga2"})
+    objective: str = field(default="auto", metadata={
+        "help": "the validation metric to optimise (auto: accuracy for a classification head, else loss)"})
+    direction: Literal["auto", "maximize", "minimize"] = field(default="auto", metadata={
+        "help": "auto: minimize a loss, maximize anything else"})
+    time_objective: bool = field(default=False, metadata={
+        "help": "also minimise training time: two objectives, the result a Pareto front"})
+    pruner: Literal["none", "median", "hyperband"] = field(default="none", metadata={
+        "help": "stop bad trials early from the validation evaluations of their runs (set train.eval_steps)"})
+    pruner_startup_trials: int = field(default=2, metadata={"help": "trials finished before any is pruned"})
+    trials: Optional[int] = field(default=None, metadata={
+        "help": "trial budget of the whole search (default: the grid's size for grid, else 10)"})
+    timeout: Optional[float] = field(default=None, metadata={
+        "help": "wall-time budget in seconds of one `ft-lab search` call: no trial starts after it"})
+    seed: int = field(default=42, metadata={"help": "seed of the sampler"})
+    name: Optional[str] = field(default=None, metadata={
+        "help": "the search's name, its folder RUNS_DIR/searches/NAME (default: the recipe file's name)"})
+    storage: Optional[str] = field(default=None, metadata={
+        "help": "Optuna storage URL (postgresql://..., sqlite:///...); default: study.db in the search folder"})
+
+    def __post_init__(self):
+        if self.trials is not None and self.trials < 1:
+            raise ValueError(f"trials must be at least 1, got {self.trials}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"timeout must be greater than 0 seconds, got {self.timeout}")
+        if self.pruner_startup_trials < 0:
+            raise ValueError("pruner_startup_trials must be 0 or more")
+        if self.time_objective and self.pruner != "none":
+            raise ValueError("pruner applies to one objective only; drop time_objective or set pruner: none")

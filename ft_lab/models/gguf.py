@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
 from ..core.packaged_models import packaged_location
+from ..errors import UserError
 
 
 def gguf_location(model_spec) -> tuple[str, str] | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.packaged_models import packaged_location
 from ..errors import UserError
 from ..safety.model_folder import check_model_folder
-from ..core.packaged_models import packaged_location
 from .gguf import as_plain_model, check_gguf_support, gguf_kwargs, gguf_location
 from .tiny import ensure_tiny
 

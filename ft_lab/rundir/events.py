@@ -61,6 +61,11 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("model", "the tuning method applied: its parameter counts and memory estimate",
               {"method": "str", "trainable_parameters": "int", "total_parameters": "int",
                "memory_estimate": "dict|null?", "budget": "str|null?"}),
+    EventType("plan", "the run's plan on this machine (see [plan.md](plan.md)): peak memory by part, time, cost; "
+                      "`utilization_source` says whether finished runs calibrated it",
+              {"accelerator": "str", "gpus": "int", "method": "str", "parameters": "int", "memory": "dict",
+               "peak_bytes": "int", "fits": "bool", "flops": "float", "peak_flops": "float", "utilization": "float",
+               "utilization_source": "str", "seconds": "float", "cost": "float", "lines": "list"}, open=True),
     EventType("lr_find", "the learning rate chosen by the range test (plot data in `lr_find.json`)",
               {"learning_rate": "float", "steps": "int", "seconds": "float"}),
     EventType("train_begin", "the Trainer started (or resumed, at `step`)",
@@ -76,7 +81,16 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               {"step": "int"}, open=True),
     EventType("throughput", "after training: over the whole run (also in `metrics.json`)",
               {"tokens_per_second": "float|null", "mfu": "float|null", "padding_saved": "float|null"}, open=True),
+    EventType("plan_check", "after training: the plan's peak memory and time beside the measured ones (peak RSS "
+                            "on a CPU, `max_memory_allocated` on a GPU) and the utilization reached",
+              {"accelerator": "str", "estimated_peak_mib": "float", "measured_peak_mib": "float|null",
+               "estimated_seconds": "float", "measured_seconds": "float|null", "memory_ratio": "float|null",
+               "time_ratio": "float|null", "utilization": "float|null", "expected_utilization": "float",
+               "tokens_per_second": "float|null", "mfu": "float|null"}),
     EventType("saved", "the trained adapter or model was saved (`final/`)", {"path": "str", "adapter": "bool"}),
+    EventType("trial", "the run is trial `number` of the search `search` (its folder `folder`), with the searched "
+                       "`params`; written again with `state: pruned` when the search stops it early",
+              {"search": "str", "number": "int", "params": "dict", "folder": "str?", "state": "str?"}),
     EventType("resources", "the worker's peak memory (used by `ft-lab sweep`)",
               {"peak_rss_mib": "float", "peak_cuda_mib": "float|null"}),
 )}

@@ -145,10 +145,12 @@ def packed_attention_forward(module, query, key, value, attention_mask, dropout:
         gqa = {"enable_gqa": k.shape[1] != q.shape[1]} if extra.get("gqa") else {}
         try:
             out = varlen(q, k, v, cu, cu, longest, longest, scale=scaling, **causal, **gqa)
+            PACKED_CALLS["varlen"] += 1
             return out.unsqueeze(0), None
         except (RuntimeError, TypeError, ValueError):  # a head size or GPU its kernels do not take
             _VARLEN_ARGS["broken"] = True
             k, v = (t[0].transpose(0, 1) for t in (key, value))
+    PACKED_CALLS["per_row"] += 1  # on a GPU in bf16/fp16 this is the fallback (benchmarks/gpu_check.py counts it)
     groups = q.shape[1] // k.shape[1]
     outs = []
     for a, b in zip(cu[:-1].tolist(), cu[1:].tolist()):
@@ -161,6 +163,8 @@ def packed_attention_forward(module, query, key, value, attention_mask, dropout:
 
 
 _VARLEN_ARGS: dict = {}
+#: how packed attention ran in this process: ``varlen`` (one fused kernel, GPU) or ``per_row`` (sdpa per row)
+PACKED_CALLS = {"varlen": 0, "per_row": 0}
 
 
 def _varlen_attn():

@@ -14,10 +14,10 @@ import html
 import ipywidgets as W
 
 from ..core.method_checks import check_capabilities
+from ..core.packaged_models import model_choices
 from ..core.recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
 from ..errors import RecipeError, UserError
 from ..methods.budget import describe_budget, trainable_parameters
-from ..core.packaged_models import model_choices
 from ..models.model_loading import load_model, load_tokenizer, resolve_source
 from .forms import ComponentForm, ConfigForm, row
 from .state import RecipeState, problems_html

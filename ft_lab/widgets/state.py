@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 import html
 
-from ..core.recipe import Recipe
 from ..core.packaged_models import default_model
+from ..core.recipe import Recipe
 
 #: a new Studio's recipe: method auto and the README's cleaners; the model comes from default_model()
 DEFAULT_SECTIONS = {"task": {"type": "classification"}, "data": {}, "clean": ["normalize", "dedup"], "model": {},

@@ -27,6 +27,7 @@ from ..safety.atomic import read_json
 from ..workflows.runner import RunHandle, resume, run
 from .follow import RunFollower
 from .forms import ComponentListForm, ConfigForm, plain_label, problems_box_html, row
+from .plan_line import PlanLine
 from .plots import LossChart, curves_from_events, svg_lr_find, table_html
 from .state import RecipeState, problems_html
 
@@ -95,8 +96,9 @@ class TrainPanel(W.VBox):
         self.redraws = 0
         actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
         actions.add_class("ft-lab-train-actions")
-        self.children = [W.HTML("<h3>Train</h3>"), actions, self.status, self.summary, self.run_dir_html,
-                         self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
+        self.plan_line = PlanLine(self.recipe_fn, self.state.runs_dir)
+        self.children = [W.HTML("<h3>Train</h3>"), actions, self.plan_line, self.status, self.summary,
+                         self.run_dir_html, self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
                          self.launch]
         self.add_class("ft-lab-train-panel")
 

@@ -44,7 +44,7 @@ def new_run_id(task: str, method: str) -> str:
     return f"{stamp}-{task[:5]}-{method}-{secrets.token_hex(2)}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -93,7 +93,7 @@ class RunHandle(RunFiles):
         pid = self.pid
         if pid is None:
             return status  # created, and no worker was ever started for it
-        if not self.layout.worker_lock.exists() and _pid_alive(pid):
+        if not self.layout.worker_lock.exists() and pid_alive(pid):
             return status  # a worker of an ft-lab version without worker locks
         return check_liveness(self)
 
@@ -201,13 +201,18 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
     return text.splitlines()[-lines:]
 
 
-def _runs_dir(runs_dir) -> Path:
+def runs_root(runs_dir=None) -> Path:
+    """The runs folder: ``runs_dir``, else $FT_LAB_RUNS_DIR, else ./runs (absolute)."""
     return Path(runs_dir or os.environ.get("FT_LAB_RUNS_DIR") or DEFAULT_RUNS_DIR).resolve()
 
 
-def create_run(recipe, runs_dir=None) -> Path:
+_runs_dir = runs_root
+
+
+def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
     """Check what this machine must provide (``check_environment``: data files, a sane local model folder,
-    ...), validate the data and write a new run directory (atomically: it appears complete or not at all)."""
+    ...), validate the data and write a new run directory (atomically: it appears complete or not at all).
+    ``info``: more keys for run.json (a search's trial: ``{"search": {...}}``)."""
 
 
     recipe = check_environment(recipe.resolved())  # every missing file or damaged folder, before any work
@@ -232,7 +237,7 @@ def create_run(recipe, runs_dir=None) -> Path:
         atomic_write_json(layout.info, {
             "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
-            "headline": recipe.headline_metric(), "ft_lab_version": _version()})
+            "headline": recipe.headline_metric(), "ft_lab_version": _version(), **(info or {})})
         append_event(tmp, {"type": "status", "status": "created", "schema": SCHEMA_VERSION})
         if choices:
             append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})

@@ -164,7 +164,7 @@ def _num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _ticks(lo: float, hi: float, log: bool) -> list[float]:
+def axis_ticks(lo: float, hi: float, log: bool) -> list[float]:
     if log:  # powers of ten; with 1-2-5 steps when the range spans less than two of them
         steps = (1,) if hi - lo >= 2 else (1, 2, 5)
         found = [m * 10.0 ** k for k in range(math.floor(lo), math.ceil(hi) + 1) for m in steps
@@ -176,7 +176,7 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
     return [k * step for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
 
 
-def _tick_text(v: float) -> str:
+def tick_text(v: float) -> str:
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(v) >= size:
             return f"{v / size:g}{unit}"
@@ -214,11 +214,11 @@ def tradeoff_svg(rows: list[dict], metric: str | None = None, width: int = 760, 
                      f"<line x1='{ox + pad_l}' y1='{top}' x2='{ox + pad_l}' y2='{bottom}' stroke='#999'/>"
                      f"<text x='{ox + pad_l}' y='{bottom + 32}'>{e(title)}</text>"
                      f"<text x='{ox + 4}' y='14'>{e(str(metric))}</text>")
-        for t in _ticks(x0, x1, log):
+        for t in axis_ticks(x0, x1, log):
             x = sx(math.log10(t) if log else t)
             parts.append(f"<line x1='{x:.1f}' y1='{bottom}' x2='{x:.1f}' y2='{bottom + 4}' stroke='#999'/>"
-                         f"<text x='{x - 8:.1f}' y='{bottom + 16}'>{_tick_text(t)}</text>")
-        for t in _ticks(y0, y1, False):
+                         f"<text x='{x - 8:.1f}' y='{bottom + 16}'>{tick_text(t)}</text>")
+        for t in axis_ticks(y0, y1, False):
             parts.append(f"<text x='{ox + 4}' y='{sy(t) + 4:.1f}'>{t:g}</text>"
                          f"<line x1='{ox + pad_l - 4}' y1='{sy(t):.1f}' x2='{ox + panel_w - 16}' y2='{sy(t):.1f}' "
                          f"stroke='#eee'/>")

@@ -24,6 +24,7 @@ from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
 from ..models.from_run import load_base, load_trained
+from ..planning.check import measured_against, measured_peak_bytes, plan_at_start, reset_peak
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import load_run_plugins
 from ..rundir.layout import RunLayout
@@ -44,6 +45,7 @@ from ..training.lr_find import apply_range_test
 from ..training.packing import supports_packed_attention
 from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
 from ..training.tokenization import PadCollator, encode_split
+from .tracking import start_tracking
 
 
 def _rank0() -> bool:
@@ -120,6 +122,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
                                recipe.train.gradient_checkpointing)
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": estimate, "budget": describe_budget(model, estimate)})
+    planned = _plan(recipe, rows, labels, run_dir, emit)
     if recipe.train.learning_rate == "find":
         recipe = apply_range_test(run_dir, recipe, model, rows_for_lr_find, PadCollator(tokenizer.pad_token_id), emit)
     meter = EventWriter(run_dir, *meter_figures(model, method, recipe, rows))
@@ -134,12 +137,20 @@ def train_run(run_dir: Path, resume: bool) -> str:
         restore_checkpoint(trainer, checkpoint)
         result = None
     else:
+        reset_peak(torch.cuda.is_available())
         result = trainer.train(resume_from_checkpoint=checkpoint)
     if _rank0() and result is not None:
         speed = throughput_report(trainer.state.num_input_tokens_seen, result.metrics.get("train_runtime"),
                                   meter, packing)
-        atomic_write_json(metrics_path, {**(read_json(metrics_path, {}) or metrics), "throughput": speed})
+        record = {"throughput": speed}
         emit({"type": "throughput", **speed})
+        if planned and not checkpoint:  # a resumed run's time covers part of the plan only
+            cuda = torch.cuda.is_available()
+            check = measured_against(planned, measured_peak_bytes(cuda), result.metrics.get("train_runtime"),
+                                     speed["tokens_per_second"], speed["mfu"], cuda=cuda)
+            emit({"type": "plan_check", **check})
+            record["plan"] = {"estimate": {k: v for k, v in planned.items() if k != "lines"}, "measured": check}
+        atomic_write_json(metrics_path, {**(read_json(metrics_path, {}) or metrics), **record})
     if stop.stopped:
         emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
               "checkpoint": last_checkpoint(run_dir)})
@@ -173,6 +184,19 @@ def train_run(run_dir: Path, resume: bool) -> str:
                             if torch.cuda.is_available() else None)})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"
+
+
+def _plan(recipe, rows, labels, run_dir: Path, emit) -> dict | None:
+    """The run's plan on this machine (the ``plan`` event); a plan that cannot be made never stops a run."""
+    import torch
+    try:
+        planned = plan_at_start(recipe, [len(f["input_ids"]) for f in rows], labels, run_dir,
+                                cuda=torch.cuda.is_available())
+    except Exception as exc:  # noqa: BLE001 - the estimate is advice; training goes on without it
+        emit({"type": "warning", "message": f"no plan for this run: {type(exc).__name__}: {exc}"})
+        return None
+    emit({"type": "plan", **planned})
+    return planned
 
 
 def _finished_training(checkpoint: str) -> bool:
@@ -269,8 +293,17 @@ def main(argv=None) -> int:
                                                 f"(check the Python environment; traceback in worker.log)",
                                                 reason="import"))
         return 1
+    follower = start_tracking(run_dir) if _rank0() else None  # the recipe's trackers (track: [...])
     try:
-        train_run(run_dir, args.resume)
+        return _train(run_dir, args.resume, NonFiniteLoss)
+    finally:
+        if follower is not None:
+            follower.finish()
+
+
+def _train(run_dir: Path, resume: bool, NonFiniteLoss) -> int:  # noqa: N803 - the class, imported late
+    try:
+        train_run(run_dir, resume)
         return 0
     # with several processes any rank's failure ends the run, and the event names the rank (failure_event)
     except NonFiniteLoss as exc:

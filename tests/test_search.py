@@ -1,0 +1,327 @@
+"""Hyperparameter search (ft-lab search): samplers, pruning, resume after kill -9, workers sharing a study
+(SQLite, a real PostgreSQL), trackers (a real MLflow server, TensorBoard files), bad input.
+
+Trials are tiny: the tiny model, 80 rows, 4 updates, a validation every 2."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import banking_rows
+from waiting import wait_for
+
+from ft_lab.cli import main
+
+RECIPE = """\
+task: classification
+data: {{path: tickets.csv, columns: {{label: category}}, max_rows: 80}}
+model: {{max_length: 32, compare_base: false}}
+method: {{name: lora, r: 8, target_modules: [all-linear]}}
+train: {{max_steps: 4, batch_size: 8, logging_steps: 2, eval_steps: 2, learning_rate: 0.01}}
+evaluate: [accuracy]
+baselines: []
+{extra}
+search:
+{search}
+"""
+
+
+def write(folder: Path, search: str, extra: str = "", name: str = "recipe.yaml") -> Path:
+    if not (folder / "tickets.csv").exists():
+        with open(folder / "tickets.csv", "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["text", "category"])
+            w.writeheader()
+            w.writerows(banking_rows(per_class=16, classes=5))
+    path = folder / name
+    path.write_text(RECIPE.format(search=search, extra=extra), encoding="utf-8")
+    return path
+
+
+def board(runs: Path, name: str) -> dict:
+    return json.loads((runs / "searches" / name / "leaderboard.json").read_text(encoding="utf-8"))
+
+
+def trial_dirs(runs: Path) -> list[Path]:
+    return sorted(p for p in runs.iterdir() if (p / "run.json").exists()) if runs.is_dir() else []
+
+
+def events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+# --- grid + pruning (median), loss objective; an unreachable tracker only warns -------------------
+@pytest.mark.integration
+def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    recipe = write(tmp_path, "  space: {train.learning_rate: [0.05, 1.0e-7]}\n  sampler: grid\n  objective: loss\n"
+                             "  pruner: median\n  pruner_startup_trials: 1\n  seed: 2", extra="track: [mlflow]")
+    runs = tmp_path / "runs"
+    code = main(["search", str(recipe), "--runs-dir", str(runs)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    b = board(runs, "recipe")
+    rows = {r["number"]: r for r in b["rows"]}
+    assert b["budget"] == 2 and set(rows) == {0, 1}  # the grid's size is the budget
+    # the seed visits 1e-7 first (the loss barely moves); 0.05 then diverges, worse at its first validation
+    assert rows[0]["params"] == {"train.learning_rate": 1e-7} and rows[0]["state"] == "complete"
+    assert rows[1]["params"] == {"train.learning_rate": 0.05} and rows[1]["state"] == "pruned", rows
+    pruned_run = Path(rows[1]["run_dir"])
+    assert rows[1]["steps"] < 4  # stopped at a validation step, before the end
+    assert any(e["type"] == "trial" and e.get("state") == "pruned" for e in events(pruned_run))
+    assert json.loads((pruned_run / "run.json").read_text())["search"]["number"] == 1
+    assert b["best"] == 0 and "pruned" in out and "complete" in out
+    best = yaml.safe_load((runs / "searches" / "recipe" / "best_recipe.yaml").read_text(encoding="utf-8"))
+    assert best["train"]["learning_rate"] == 1e-7 and "search" not in best
+    for name in ("history.svg", "params.svg", "importances.json", "study.db", "search.yaml"):
+        assert (runs / "searches" / "recipe" / name).exists(), name
+    # the unreachable MLflow server: a warning event, the run completed all the same
+    done = Path(rows[0]["run_dir"])
+    assert any(e["type"] == "status" and e["status"] == "completed" for e in events(done))
+    assert any(e["type"] == "warning" and "tracker 'mlflow'" in e["message"] for e in events(done))
+    # ft-lab runs: the search is one row (its trials are not listed one by one)
+    assert main(["runs", "--runs-dir", str(runs), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in listed["searches"]] == ["recipe"] and listed["searches"][0]["finished"] == 2
+    assert not [r for r in listed["runs"] if r.get("search")]
+    assert main(["runs", "--runs-dir", str(runs)]) == 0
+    table = capsys.readouterr().out
+    assert "search:recipe" in table and "2/2" in table
+
+
+# --- kill -9 in the middle of a trial, then the same command: random sampler, LoRA r searched -------
+@pytest.mark.integration
+def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path, tiny_model_dir, capsys):
+    recipe = write(tmp_path, "  space: {method.r: [2, 4, 8], train.learning_rate: {low: 0.001, high: 0.05, log: true}}\n"
+                             "  sampler: random\n  trials: 2")
+    runs = tmp_path / "runs"
+    command = [sys.executable, "-m", "ft_lab.cli", "search", str(recipe), "--runs-dir", str(runs)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def second_trial_training():
+            if proc.poll() is not None:
+                raise AssertionError(f"the search ended early: {proc.stderr.read()[-2000:]}")
+            dirs = trial_dirs(runs)
+            return len(dirs) == 2 and any(e["type"] == "train_begin" for e in events(dirs[1]))
+        wait_for(second_trial_training, "the second trial's training to begin", timeout=300, poll=0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert main(["search", str(recipe), "--runs-dir", str(runs), "--trials", "2", "--timeout", "900"]) == 0
+    capsys.readouterr()
+    rows = board(runs, "recipe")["rows"]
+    states = sorted(r["state"] for r in rows)
+    assert states == ["complete", "complete", "failed"], rows
+    failed = next(r for r in rows if r["state"] == "failed")
+    retry = next(r for r in rows if r.get("retry_of") is not None)
+    assert retry["retry_of"] == failed["number"] == 1 and "died" in failed["note"]
+    assert retry["started"].startswith(("taken over", "resumed")) and retry["params"] == failed["params"]
+    assert len(trial_dirs(runs)) == 2  # nothing trained twice: the retry took over the dead search's run
+    assert {type(r["params"]["method.r"]) for r in rows} == {int}
+
+
+# --- two worker processes sharing the SQLite study (TPE) ----------------------------------------------
+@pytest.mark.integration
+def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
+    recipe = write(tmp_path, "  space: {train.learning_rate: {low: 0.001, high: 0.05, log: true}}\n"
+                             "  sampler: tpe\n  trials: 2")
+    runs = tmp_path / "runs"
+    assert main(["search", str(recipe), "--runs-dir", str(runs), "--workers", "2", "--name", "shared"]) == 0
+    capsys.readouterr()
+    rows = board(runs, "shared")["rows"]
+    assert len(rows) == 2 and {r["state"] for r in rows} == {"complete"}
+    assert {r["worker"] for r in rows} == {0, 1}  # each process ran one trial
+    best = max(rows, key=lambda r: r["value"])
+    assert board(runs, "shared")["best"] == best["number"]
+
+
+# --- a real PostgreSQL shared by two processes; a real MLflow server; TensorBoard files ----------------
+PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+PG_USER = "ftlab-pg"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_prefix() -> list[str]:
+    """The server refuses to run as root: as root, run it as an unprivileged user (created when missing)."""
+    if os.geteuid() != 0:
+        return []
+    if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER], check=True)
+    return ["runuser", "-u", PG_USER, "--"]
+
+
+@pytest.fixture
+def postgres_url():
+    if not PG_BIN:
+        pytest.skip("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin): `make setup` installs "
+                    "Debian's postgresql where apt-get can")
+    bin_dir, prefix = PG_BIN[-1].parent, _pg_prefix()
+    home = Path(tempfile.mkdtemp(prefix="ftlab-pg-"))
+    if prefix:
+        shutil.chown(home, PG_USER)
+    data, port = home / "data", free_port()
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "ftlab", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w", "-o",
+                                f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], check=True,
+                   capture_output=True)
+    try:
+        yield f"postgresql+psycopg2://ftlab@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    port = free_port()
+    store = tmp_path / "mlflow-server"
+    store.mkdir()
+    exe = Path(sys.executable).with_name("mlflow")
+    proc = subprocess.Popen([str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                             "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+                             "--artifacts-destination", str(store / "artifacts")],
+                            stdout=open(store / "log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import urllib.request
+
+        def up():
+            if proc.poll() is not None:
+                raise AssertionError((store / "log").read_text(errors="replace")[-2000:])
+            try:
+                return urllib.request.urlopen(url + "/health", timeout=2).status == 200
+            except OSError:
+                return False
+        wait_for(up, "the MLflow server to answer /health", timeout=180, poll=0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+@pytest.mark.integration
+def test_postgres_study_two_processes_tracked_by_mlflow_and_tensorboard(tmp_path, tiny_model_dir, postgres_url,
+                                                                       mlflow_server, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    recipe = write(tmp_path, "  space: {method.r: [4, 8]}\n  sampler: grid\n  name: pg-search",
+                   extra="track: [mlflow, tensorboard]")
+    runs = tmp_path / "runs"
+    assert main(["search", str(recipe), "--runs-dir", str(runs), "--storage", postgres_url, "--workers", "2"]) == 0
+    capsys.readouterr()
+    b = board(runs, "pg-search")
+    assert not (runs / "searches" / "pg-search" / "study.db").exists() and b["storage"].startswith("postgresql")
+    assert sorted(r["params"]["method.r"] for r in b["rows"]) == [4, 8] and {r["worker"] for r in b["rows"]} == {0, 1}
+    import optuna
+    study = optuna.load_study(study_name="pg-search", storage=postgres_url)
+    assert len(study.trials) == 2 and all(t.state.name == "COMPLETE" for t in study.trials)
+
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("ft-lab")
+    found = client.search_runs([experiment.experiment_id])
+    parent = [r for r in found if r.data.tags.get("ft_lab.search_parent") == "true"]
+    children = [r for r in found if r.data.tags.get("mlflow.parentRunId") == parent[0].info.run_id]
+    assert len(parent) == 1 and len(children) == 2
+    child = children[0]
+    assert child.data.params["method.r"] in ("4", "8") and child.data.params["train.max_steps"] == "4"
+    history = client.get_metric_history(child.info.run_id, "train_loss")
+    assert [m.step for m in history] == [2, 4]
+    assert "validation_loss" in child.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+    assert {"recipe.yaml", "metrics.json", "model_card.md"} <= artifacts
+    assert child.info.status == "FINISHED"
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    run_id = Path(b["rows"][0]["run_dir"]).name
+    acc = EventAccumulator(str(runs / "tensorboard" / run_id))
+    acc.Reload()
+    assert [s.step for s in acc.Scalars("train/loss")] == [2, 4]
+    assert "validation/loss" in acc.Tags()["scalars"]
+
+
+# --- bad input: one line, exit 2, nothing written ---------------------------------------------------
+BAD = [
+    ("  space: {train.learning_rate: {low: 0.01, high: 0.001}}", [], "empty or inverted range"),
+    ("  space: {train.learning_rate: {low: 0.01, high: 0.01}}", [], "empty or inverted range"),
+    ("  space: {train.learning_rat: [0.1, 0.2]}", [], "did you mean 'learning_rate'"),
+    ("  space: {method.rank: [4, 8]}", [], "unknown field of method lora"),
+    ("  space: {method.r: [8]}", [], "at least two values"),
+    ("  space: {method.r: [4, 8]}\n  trials: 0", [], "trials must be at least 1"),
+    ("  space: {method.r: [4, 8]}", ["--trials", "0"], "--trials: the budget must be greater than 0"),
+    ("  space: {method.r: [4, 8]}", ["--storage", "postgresql+psycopg2://nobody@127.0.0.1:{port}/x"], "cannot reach"),
+    ("  space: {method.r: [4, 8]}\n  objective: bleu", [], "not a validation metric"),
+]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("search,flags,message", BAD, ids=[b[2][:24] for b in BAD])
+def test_bad_search_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, search, flags, message):
+    recipe = write(tmp_path, search)
+    runs = tmp_path / "runs"
+    flags = [f.format(port=free_port()) for f in flags]
+    code = main(["search", str(recipe), "--runs-dir", str(runs), *flags])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+    assert not runs.exists()
+
+
+# --- in-process: the space's grid, the leaderboard and plots of a two-objective study ----------------
+@pytest.mark.unit
+def test_grid_values_of_each_kind_of_range():
+    from ft_lab.core.search_space import dimensions
+    lr, r, steps, drop = dimensions({"train.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True},
+                                     "method.r": {"low": 4, "high": 16, "log": True},
+                                     "train.max_steps": {"low": 10, "high": 30, "step": 10},
+                                     "method.dropout": {"low": 0.0, "high": 0.2, "points": 5}})
+    assert lr.kind == "float" and lr.grid() == [1e-4, 1e-3, 1e-2]
+    assert r.kind == "int" and r.grid() == [4, 8, 16]
+    assert steps.grid() == [10, 20, 30]
+    assert drop.grid() == [0.0, 0.05, 0.1, 0.15, 0.2]
+
+
+@pytest.mark.unit
+def test_a_two_objective_study_gives_a_pareto_front_in_the_folder(tmp_path):
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from ft_lab.core.recipe import Recipe
+    from ft_lab.core.search_space import dimensions
+    from ft_lab.workflows.search import Plan
+    from ft_lab.workflows.search_outputs import write_all
+    recipe = Recipe.from_dict({"task": "classification", "data": {"path": "x.csv"}, "method": {"name": "lora"},
+                               "search": {"space": {"train.learning_rate": {"low": 1e-4, "high": 1e-2}},
+                                          "time_objective": True}})
+    plain = recipe.to_dict()
+    plain.pop("search")
+    plan = Plan("two", tmp_path, tmp_path, recipe, plain, dimensions(recipe.search.space), "accuracy",
+                ["maximize", "minimize"], "", 3, None)
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    dist = {"train.learning_rate": FloatDistribution(1e-4, 1e-2)}
+    for lr, acc, seconds in ((1e-3, 0.8, 10.0), (2e-3, 0.9, 30.0), (5e-3, 0.7, 40.0)):
+        study.add_trial(create_trial(params={"train.learning_rate": lr}, distributions=dist, values=[acc, seconds]))
+    rows = write_all(plan, study)
+    assert [r["pareto"] for r in rows] == [True, True, False]  # 0.7 in 40 s is beaten on both counts
+    assert json.loads((tmp_path / "leaderboard.json").read_text())["best"] == 1
+    svg = (tmp_path / "pareto.svg").read_text()
+    assert svg.count("<circle") == 3 and "<polyline" in svg
+    best = yaml.safe_load((tmp_path / "best_recipe.yaml").read_text())
+    assert best["train"]["learning_rate"] == 2e-3
