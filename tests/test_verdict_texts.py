@@ -21,8 +21,9 @@ def test_the_verdict_sentence_is_in_the_card_the_report_and_evaluate(completed_c
     run_dir = completed_classification_run.dir
     metrics = json.loads(RunLayout(run_dir).metrics.read_text(encoding="utf-8"))
     said = sentence(winner(metrics))
-    assert said.startswith("on accuracy, ") and " for TF-IDF + logistic regression" in said
-    assert " for the base model" in said and ("the fine-tuned model is" in said or said.count(" for ") == 2)
+    # the three approaches, best first, each with its score (TF-IDF wins this 60-step LoRA run on tiny)
+    assert said.startswith("on accuracy, ") and " is best: " in said and said.count(" for ") == 2
+    assert all(name in said for name in ("TF-IDF + logistic regression", "the fine-tuned model", "the base model"))
     words = said[0].upper() + said[1:] + "."
     recipe = Recipe.from_yaml(RunLayout(run_dir).recipe)
     card = model_card(run_dir, recipe, get_registry().get("method", recipe.method.name), False, [])
