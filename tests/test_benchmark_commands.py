@@ -30,6 +30,7 @@ DOCUMENTED = {
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
     "train_ja_persons.py": "tests/test_pii_ja_persons.py (its steps on the shipped sample)",
+    "continual.py": "test_continual_command (here, --smoke: the tiny model on the bundled sample, 2+2 intents)",
     # in no doc, run here all the same, so that they cannot rot
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
@@ -138,6 +139,18 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+def test_continual_command():
+    """``continual.py --smoke``: A, then B from A naively, with replay at two fractions and with EWC, and joint
+    retraining; a row each with accuracy on A's and B's test rows and the share of joint's training time."""
+    assert documented_commands("continual.py"), "docs/continual.md names the command"
+    out = run_script("continual.py", ["--smoke"], timeout=600)
+    acc = r"(\d\.\d{3})"
+    assert re.search(rf"^\| A \(base -> A\) \| {acc} \| - \| [\d.]+ \| \d+% \|$", out, re.M), out
+    for stage in ("naive", "replay 10%", "replay 30%", "ewc 0.05"):
+        assert re.search(rf"^\| {re.escape(stage)} \(A -> B\) \| {acc} \| {acc} \| [\d.]+ \| \d+% \|$", out, re.M), out
+    assert re.search(rf"^\| joint \(base -> A\+B\) \| {acc} \| {acc} \| [\d.]+ \| 100% \|$", out, re.M), out
 
 
 @pytest.mark.timeout(1200)

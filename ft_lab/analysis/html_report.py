@@ -219,6 +219,23 @@ def _review_section(run_dir: Path) -> str:
                                              [[s["reviewed"], s["mean_rating"], ratings or "–", s["comments"]]]))
 
 
+def _forgetting_section(report: dict | None) -> str:
+    """A run with ancestors: each earlier run's test set, its own model against this one, per metric and
+    per old label, under the verdict line."""
+    if not report or not report.get("ancestors"):
+        return ""
+    parts = [f"<h2>Forgetting</h2><p><b>{_e(report['verdict'])}</b> <span class='muted'>(a drop of more than "
+             f"{_e(report.get('threshold_points'))} points on {_e(report['headline'])} counts as forgetting)</span></p>"]
+    for e in report["ancestors"]:
+        parts.append(f"<h3>{_e(e['run'])} <span class='muted'>({e['rows']} test rows)</span></h3>")
+        parts.append(_table(["metric", "earlier run", "this run", "points"],
+                            [[k, m.get("before"), m.get("after"), m.get("change")] for k, m in e["metrics"].items()]))
+        if e.get("per_class"):
+            parts.append(_table(["old label", "earlier run", "this run", "rows"],
+                                [[k, c.get("before"), c.get("after"), c["rows"]] for k, c in e["per_class"].items()]))
+    return "".join(parts)
+
+
 def build_report(run_dir: str | Path, worst: int = 20) -> str:
     run = RunFiles(run_dir)
     metrics, details = run.metrics(), run.details()
@@ -241,7 +258,8 @@ def build_report(run_dir: str | Path, worst: int = 20) -> str:
     body = [f"<h1>ft-lab report: {_e(run.name)}</h1>",
             f"<p class='muted'>{_e(run.task)}{' · ' + _e(model) if model else ''} · {len(ex)} test examples"
             f" ({which}) · generated {time.strftime('%Y-%m-%d %H:%M')}</p>",
-            "<h2>Metrics</h2>", _metrics_section(metrics), _outcomes_section(run),
+            "<h2>Metrics</h2>", _metrics_section(metrics), _forgetting_section(metrics.get("forgetting")),
+            _outcomes_section(run),
             _confusion_section(ft_details), _slice_sections(ex, evaluator, run.task),
             _worst_section(ex, worst), _details_section(ft_details), _plan_section(metrics), _review_section(run.dir)]
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>ft-lab report: {_e(run.name)}"

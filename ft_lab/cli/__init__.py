@@ -2,7 +2,7 @@
 
     ft-lab run RECIPE [--runs-dir DIR]     validate, prepare data, train in a worker, evaluate   (run_commands.py)
     ft-lab resume RUN_DIR                  continue a stopped or interrupted run                 (run_commands.py)
-    ft-lab runs [--json]                   list runs with status and headline metric             (run_commands.py)
+    ft-lab runs [--json] [--tree]          list runs with status and headline metric (--tree: lineage) (run_commands.py)
     ft-lab validate RECIPE                 check a recipe without running it                     (run_commands.py)
     ft-lab plan RECIPE [--gpu NAME] [--gpus N] [--price P]   memory, time and cost before running  (plan_commands.py)
     ft-lab demo                            all-MiniLM-L6-v2 on a bundled sample, offline         (run_commands.py)

@@ -3,7 +3,7 @@
     ft-lab run recipe.yaml [--runs-dir runs]   # prints progress, then the base-vs-tuned metric table
     ft-lab resume runs/<id>                    # continue after Ctrl-C or a crash
     ft-lab validate recipe.yaml                # every problem, one line each, exit status 2
-    ft-lab runs [--json]                       # id, status, task, model, method, headline metric
+    ft-lab runs [--json] [--tree]              # id, status, task, model, method, headline; --tree: lineage
     ft-lab demo [--runs-dir runs]              # all-MiniLM-L6-v2 on a bundled sample, offline
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..core.packaged_models import PACKAGED, installed
 from ..core.recipe import AUTO_METHOD, Recipe
 from ..errors import UserError
 from ..planning.plan import plan_recipe
+from ..rundir.lineage import check_parent, lineage_trees
 from ..training.cluster import print_plan
 from ..training.defaults import resolution_lines
 from ..training.launch import with_processes
@@ -93,6 +94,7 @@ def cmd_resume(args) -> int:
 def cmd_validate(args) -> int:
 
     recipe = Recipe.from_yaml(args.recipe, check_environment=True)  # and its data files, model folder, ...
+    check_parent(recipe.resolved())  # model.from_run: a completed run of the same model and task
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     for line in resolution_lines(recipe):
@@ -116,7 +118,12 @@ def cmd_runs(args) -> int:
         rows.append({"id": h.id, "status": h.status, "task": info.get("task"), "model": info.get("model"),
                      "method": info.get("method"), "metric": name or info.get("headline"), "value": value,
                      "tokens_per_second": speed.get("tokens_per_second"), "mfu": speed.get("mfu"),
-                     "path": str(h.dir)})
+                     "path": str(h.dir), "from_run": (info.get("from_run") or {}).get("id"),
+                     "ancestors": info.get("ancestors") or [],
+                     "forgetting": (h.metrics().get("forgetting") or {}).get("verdict")})
+    if args.tree and not args.json:
+        print_lineage(list_runs(args.runs_dir), {r["id"]: r for r in rows})
+        return 0
     searches = search_summaries(runs_root(args.runs_dir))
     if args.json:
         print(json.dumps({"runs": rows, "searches": searches}, indent=2, ensure_ascii=False))
@@ -138,6 +145,24 @@ def cmd_runs(args) -> int:
                       speed))
     print_table(table)
     return 0
+
+
+def print_lineage(handles, rows: dict) -> None:
+    """``ft-lab runs --tree``: each chain of runs continued from one another (model.from_run), oldest
+    first, one run a line with its status, headline and forgetting verdict; then the chain as A -> B -> C."""
+    if not handles:
+        print("no runs yet")
+        return
+    for tree in lineage_trees(handles):
+        for depth, h in tree:
+            r = rows[h.id]
+            head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else f"{r['metric']}=-"
+            forgot = f"  forgetting: {r['forgetting']}" if r["forgetting"] else ""
+            print(f"{'   ' * depth}{'-> ' if depth else ''}{h.id}  {r['status']}  {r['method']}  {head}{forgot}")
+        if len(tree) > 1:
+            deepest = max(tree, key=lambda t: t[0])[1]
+            print("   chain: " + " -> ".join([*rows[deepest.id]["ancestors"], deepest.id]))
+        print()
 
 
 def cmd_demo(args) -> int:
@@ -189,6 +214,8 @@ def add_commands(subparsers) -> None:
     p = subparsers.add_parser("runs", help="list runs with status and headline metric")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--tree", action="store_true",
+                   help="show lineage: runs continued from earlier runs (model.from_run) under them, A -> B -> C")
     p.set_defaults(handler=cmd_runs)
 
     p = subparsers.add_parser("demo", help="fine-tune a real pretrained model (all-MiniLM-L6-v2) on a bundled "

@@ -84,7 +84,26 @@ def metric_table(metrics: dict) -> str:
              for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     verdict = sentence(winner(metrics))
-    return "\n".join(lines + ([verdict] if verdict and baselines else []))
+    forgetting = forgetting_table(metrics.get("forgetting"))
+    return "\n".join(lines + ([verdict] if verdict and baselines else []) + ([forgetting] if forgetting else []))
+
+
+def forgetting_table(report: dict | None) -> str:
+    """A run with ancestors: each ancestor's test set, its own model's score and the new model's, per metric,
+    then the verdict line ("forgetting: kept" or "forgetting: forgot N points of ... on <run>")."""
+    if not report or not report.get("ancestors"):
+        return ""
+    rows = [("earlier run's test set", "metric", "before", "after", "points")]
+    for e in report["ancestors"]:
+        for name, m in e["metrics"].items():
+            change = m.get("change")
+            rows.append((f"{e['run']} ({e['rows']} rows)", name, _num(m.get("before")), _num(m.get("after")),
+                         f"{change:+.1f}" if isinstance(change, (int, float)) else "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(["", *lines, f"forgetting: {report['verdict']}"])
 
 
 def _num(v) -> str:

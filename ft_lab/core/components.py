@@ -157,6 +157,8 @@ class Capabilities:
     fsdp: bool = True
     #: It works under DeepSpeed ZeRO (``launch.strategy: deepspeed``).
     deepspeed: bool = True
+    #: Its trained weights can be pulled toward where training started (``train.l2_to_start``, ``train.ewc``).
+    regularize: bool = True
     #: It needs a CUDA GPU (for instance bitsandbytes 4-bit kernels).
     needs_cuda: bool = False
     #: Modules that must be importable (for instance ``("bitsandbytes",)``), with the pip extra that brings them.

@@ -15,6 +15,7 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
   quantized base cannot be sharded, and DeepSpeed must be installed
 - ``model.quantization`` other than null / "none"           -> ``quantized``
 - ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
+- ``train.l2_to_start`` or ``train.ewc`` above 0              -> ``regularize``
 - always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
 
 The last ones (a GPU, installed packages) depend on this machine, not on the recipe: ``machine=False``
@@ -39,6 +40,8 @@ _ASKS = {
     "deepspeed": ("DeepSpeed ZeRO (launch.strategy: deepspeed)", "set launch.strategy: ddp"),
     "quantized": ("a quantized base (model.quantization)", "set model.quantization: none"),
     "mergeable": ("merging into the base (--merge)", "export the adapter without --merge"),
+    "regularize": ("regularization toward the starting weights (train.l2_to_start, train.ewc)",
+                   "set train.l2_to_start: 0 and train.ewc: 0"),
 }
 _WHY = {
     "packing": "its trained positions or virtual tokens belong to one sequence, and a packed row holds several",
@@ -50,6 +53,7 @@ _WHY = {
     "deepspeed": "its trained weights or saving have not been made safe for DeepSpeed ZeRO partitions",
     "compile": "its layers do not trace under torch.compile",
     "liger": "it replaces modules that Liger's kernels patch",
+    "regularize": "what it saves is not the weights it trains, so a continued run has no starting point for them",
 }
 
 
@@ -81,6 +85,7 @@ def asked(recipe_like: Any, merge: bool | None = None) -> dict[str, bool]:
         "deepspeed": several and launch.get("strategy") == "deepspeed",
         "quantized": quant not in (None, False, "none", ""),
         "mergeable": bool(merge if merge is not None else _section(plain, "export").get("merge")),
+        "regularize": bool(train.get("l2_to_start") or train.get("ewc")),
     }
 
 

@@ -181,8 +181,9 @@ class Recipe:
     def resolved(self) -> "Recipe":
         """A copy with absolute data paths, as written into the run directory."""
         data = self.to_dict()
-        for key in ("path", "train", "validation", "test"):
+        for key in ("path", "train", "validation", "test", "replay_file"):
             data["data"][key] = self.resolve_path(data["data"].get(key))
+        data["model"]["from_run"] = self.resolve_path(data["model"].get("from_run"))
         for key in ("config_file", "deepspeed_config"):
             data["launch"][key] = self.resolve_path(data["launch"].get(key))
         return Recipe.from_dict(data, base_dir=self.base_dir)
@@ -387,6 +388,19 @@ def check_early_stopping(task: TaskSection | None, train: TrainSection | None, e
                                                                                    allowed))
 
 
+def check_continual(data: DataSection | None, model: ModelSection | None, train: TrainSection | None,
+                    ctx: _Parse) -> None:
+    """Across sections: replay and EWC need an earlier run (``model.from_run``) to take rows from."""
+    if model is None or model.from_run:
+        return
+    if data is not None and (data.replay or data.replay_rows):
+        ctx.problems.append("data.replay: replay needs an earlier run to take rows from; set model.from_run "
+                            "(or use data.replay_file for a general-purpose file)")
+    if train is not None and train.ewc:
+        ctx.problems.append("train.ewc: EWC needs an earlier run's training rows; set model.from_run "
+                            "(or use train.l2_to_start)")
+
+
 def _parse(plain: dict, source: str | None, base_dir: str | None, environment: bool) -> Recipe:
     """Every section through its parser; all problems are gathered, then raised as one RecipeError.
     ``environment``: also what this machine must provide, for each section that parsed."""
@@ -399,6 +413,7 @@ def _parse(plain: dict, source: str | None, base_dir: str | None, environment: b
     clean = parse_clean(plain.get("clean"), ctx)
     evaluate = parse_evaluate(plain.get("evaluate"), task, ctx)
     check_early_stopping(task, train, evaluate, ctx)
+    check_continual(data, model, train, ctx)
     baselines = parse_baselines(plain.get("baselines"), task, ctx)
     launch = parse_launch(plain.get("launch"), train, ctx)
     track = parse_track(plain.get("track"), ctx)

@@ -84,6 +84,18 @@ class DataSection:
         "help": "longest text (characters) a row may hold; longer ones are handled by long_rows"})
     long_rows: Literal["truncate", "reject"] = field(default="truncate", metadata={
         "help": "texts longer than max_chars: cut them there, or drop the row into rejected.jsonl"})
+    replay: Optional[float] = field(default=None, metadata={
+        "help": "with model.from_run: this fraction (0 to 1) of the ancestors' training rows is mixed into "
+                "the training split, so the model keeps what it learnt (docs/continual.md)"})
+    replay_rows: Optional[int] = field(default=None, metadata={
+        "help": "with model.from_run: this many of the ancestors' training rows are mixed in (instead of replay)"})
+    replay_by: Literal["label", "source"] = field(default="label", metadata={
+        "help": "replayed rows keep each label's share (label) or each ancestor run's share (source)"})
+    replay_file: Optional[str] = field(default=None, metadata={
+        "help": "a general-purpose data file (same columns as the data) mixed into the training split, for a "
+                "model that should keep a general skill"})
+    replay_file_rows: Optional[int] = field(default=None, metadata={
+        "help": "use at most this many rows of replay_file (default: all)"})
 
     def __post_init__(self):
         if len(self.split) != 3 or any(x < 0 for x in self.split) or abs(sum(self.split) - 1) > 1e-6:
@@ -94,6 +106,13 @@ class DataSection:
             raise ValueError("max_chars must be at least 1")
         if not 0 < self.leakage_threshold <= 1:
             raise ValueError(f"leakage_threshold must be in (0, 1], got {self.leakage_threshold}")
+        if self.replay is not None and not 0 <= self.replay <= 1:
+            raise ValueError(f"replay must be a fraction in [0, 1], got {self.replay} (replay_rows takes a count)")
+        if self.replay is not None and self.replay_rows is not None:
+            raise ValueError("give replay (a fraction) or replay_rows (a count), not both")
+        for name in ("replay_rows", "replay_file_rows"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
 
 
 @dataclass
@@ -111,6 +130,15 @@ class ModelSection:
         "help": "a GGUF file inside name_or_path's folder (llama.cpp, Ollama), de-quantized to train"})
     compare_base: bool = field(default=True, metadata={
         "help": "also evaluate the model before tuning, for the base-vs-tuned table"})
+    from_run: Optional[str] = field(default=None, metadata={
+        "help": "continue from an earlier completed run's result (runs/<id>); name_or_path must name its "
+                "base model, and the run's ancestors get a forgetting report (docs/continual.md)"})
+    from_run_adapter: Literal["continue", "stack"] = field(default="continue", metadata={
+        "help": "from_run with an adapter: keep training that adapter (continue; same method), or merge it "
+                "into the model and train a new adapter on top (stack; a mergeable method's adapter)"})
+    old_labels: Literal["error", "keep", "drop"] = field(default="error", metadata={
+        "help": "from_run, classification: labels of the earlier run missing from the new data stop the run "
+                "(error), keep their head rows untrained (keep), or are removed from the head (drop)"})
 
     def __post_init__(self):
         if self.max_length != "auto" and self.max_length < 8:
@@ -168,6 +196,16 @@ class TrainSection:
     liger: Literal["auto", True, False] = field(default="auto", metadata={
         "help": "Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU; pip install "
                 "'ft-lab[liger]'); auto: off until measured on a GPU (true: when installed and supported)"})
+    l2_to_start: float = field(default=0.0, metadata={
+        "help": "penalty weight on the squared distance of the trained weights from where training started "
+                "(with model.from_run: the earlier run's); helps when the new data is small or narrow and "
+                "replay rows are not available; too high and the new task is not learnt"})
+    ewc: float = field(default=0.0, metadata={
+        "help": "elastic weight consolidation with model.from_run: like l2_to_start, but each weight's "
+                "penalty is scaled by its Fisher information on the earlier run's training rows, so the "
+                "weights the old task needs move least; helps most when old and new tasks share a head"})
+    ewc_rows: int = field(default=200, metadata={
+        "help": "earlier-run training rows used to estimate the Fisher information for ewc"})
 
     def __post_init__(self):
         for name in ("learning_rate", "epochs", "head_learning_rate"):
@@ -183,6 +221,11 @@ class TrainSection:
             raise ValueError("max_steps must be at least 1")
         if self.tokens_per_batch is not None and self.tokens_per_batch < 1:
             raise ValueError("tokens_per_batch must be at least 1")
+        for name in ("l2_to_start", "ewc"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 (off) or more, got {getattr(self, name)}")
+        if self.ewc_rows < 1:
+            raise ValueError("ewc_rows must be at least 1")
 
 
 @dataclass

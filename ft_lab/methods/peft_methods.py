@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from ..core.components import Capabilities, Method
@@ -49,6 +50,15 @@ class PeftMethod(Method):
     def load(cls, base_model, folder):
         from peft import PeftModel
         return PeftModel.from_pretrained(base_model, str(folder))
+
+    def restore_pairs(self, model, folder) -> dict:
+        """{name: (saved tensor, the prepared model's tensor)} of a saved adapter, to keep training it."""
+        from peft import get_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        saved = load_file(str(Path(folder) / "adapter_model.safetensors"))
+        own = get_peft_model_state_dict(model)
+        return {k: (v, own.get(k)) for k, v in saved.items()}
 
     def merge(self, model):
         if not self.capabilities.mergeable:

@@ -26,8 +26,9 @@ class PrefixTuning(PeftMethod):
 
     name = "prefix_tuning"
     # peft passes the prefix as past key values, which gradient checkpointing refuses to recompute
+    # regularize: peft saves the prefix computed through its projection, not the weights trained
     capabilities = Capabilities(mergeable=False, quantized=True, packing=False, gradient_checkpointing=False,
-                                fsdp=False)
+                                fsdp=False, regularize=False)
 
     @dataclass
     class Config:

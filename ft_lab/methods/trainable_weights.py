@@ -80,6 +80,13 @@ class SavesTrainableWeights:
 
         save_trainable(model, folder, self.name, self._task or "generation", asdict(self.config))
 
+    def restore_pairs(self, model, folder) -> dict:
+        """{name: (saved tensor, the prepared model's parameter)} of saved weights, to keep training them."""
+        from safetensors.torch import load_file
+
+        own = dict(model.named_parameters())
+        return {k: (v, own.get(k)) for k, v in load_file(str(Path(folder) / WEIGHTS)).items()}
+
     @classmethod
     def load(cls, base_model, folder):
         meta = read_meta(folder)

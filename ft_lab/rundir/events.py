@@ -44,13 +44,19 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("rank_failed", "several processes: one rank's error; the supervisor then writes one `failed` status "
                              "naming the rank that failed first", _FAILURE),
     EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines (`baseline`: which one, "
-                       "`examples`: the test rows it scores next), train, evaluate",
+                       "`examples`: the test rows it scores next), fisher, train, evaluate, forgetting",
               {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?", "baseline": "str?"}),
     EventType("defaults", "the settings left at `auto`, as resolved for this run (`field`, `value`, `why` each)",
               {"choices": "list"}),
     EventType("warning", "something the user should know; the run goes on (`evaluator`, `model`: a failed evaluator)",
               {"message": "str", "evaluator": "str?", "model": "str?"}),
     EventType("baseline", "a baseline scored on the test split", {"name": "str", "metrics": "dict", "seconds": "float"}),
+    EventType("replay", "a run continued from an earlier one (`model.from_run`): rows mixed into training, "
+                        "by ancestor run (`by_source`) and by label", {"replayed_rows": "int", "new_rows": "int",
+                                                                   "general_rows": "int", "by_source": "dict"}, open=True),
+    EventType("forgetting", "a run with ancestors: each ancestor's test set scored by the new model beside the "
+                            "ancestor's own model (`verdict`: kept, or forgot N points on a run)",
+              {"verdict": "str", "ancestors": "list"}, open=True),
     EventType("packing", "rows packed into batches: `padded_tokens` is the same rows padded in batches of "
                          "`train.batch_size`, `padding_saved` a fraction",
               {"rows": "int", "batches": "int", "tokens_per_batch": "int|null?", "real_tokens": "int",

@@ -19,6 +19,16 @@ class FtLabTrainer(Trainer):
 
     #: learning rate of a new classification head (None: the same as the body's)
     head_learning_rate: float | None = None
+    #: a ``regularize.StartAnchor`` whose penalty is added to the training loss (l2_to_start, ewc)
+    anchor = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+        result = super().compute_loss(model, inputs, return_outputs=return_outputs, **kwargs)
+        if self.anchor is None or not model.training:
+            return result
+        if return_outputs:
+            return result[0] + self.anchor.penalty(), result[1]
+        return result + self.anchor.penalty()
 
     def create_optimizer(self):
         if self.optimizer is None and self.head_learning_rate:

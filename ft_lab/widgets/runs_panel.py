@@ -74,8 +74,9 @@ class RunsPanel(W.VBox):
             info = h.info
             name, value = h.headline()
             rows.append([h.id, h.status, info.get("task", ""), info.get("model", ""), info.get("method", ""),
-                         f"{name} {value:.4f}" if isinstance(value, (int, float)) else "–"])
-        self.table.value = table_html(["run", "status", "task", "model", "method", "headline"], rows,
+                         f"{name} {value:.4f}" if isinstance(value, (int, float)) else "–",
+                         " -> ".join([*info.get("ancestors", []), h.id]) if info.get("ancestors") else ""])
+        self.table.value = table_html(["run", "status", "task", "model", "method", "headline", "lineage"], rows,
                                       cls="ft-lab-table ft-lab-fit") if rows \
             else "<p style='color:#777'>No runs yet in this folder.</p>"
         for dd in (self.pick, self.run_a, self.run_b):

@@ -21,7 +21,7 @@ from pathlib import Path
 from ..core.method_checks import check_capabilities
 from ..errors import UserError
 from ..evaluation.verdict import sentence, winner
-from ..models.from_run import load_trained
+from ..models.from_run import load_trained, starts_from_base
 from ..models.model_loading import load_tokenizer, resolve_source
 from ..rundir.layout import RunLayout
 from ..safety.atomic import read_json
@@ -49,6 +49,10 @@ def export_run(run_dir, out, merge: bool = False) -> Path:
                     if "merging" in p]
         if problems:
             raise UserError("; ".join(problems))
+    elif method_cls.adapter and not starts_from_base(run_dir):
+        raise UserError(f"{run_dir}: its adapter sits on an earlier run's trained model (model.from_run), not on "
+                        f"{recipe.model.name_or_path}; export it with --merge (a plain model with the whole "
+                        f"chain folded in)")
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))

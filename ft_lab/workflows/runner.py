@@ -21,11 +21,13 @@ from pathlib import Path
 from .. import __version__
 from ..core.environment import check_environment
 from ..core.recipe import Recipe, is_distributed
-from ..data.prepare import prepare_data
+from ..data.prepare import load_examples, prepare_data
+from ..data.replay import continue_data
 from ..errors import UserError
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import save_run_plugins
 from ..rundir.layout import RunLayout, is_run_dir
+from ..rundir.lineage import ancestors, check_method, check_parent, inherit_method, lineage_record
 from ..rundir.lock import lock_holder, try_lock, write_lock_info
 from ..rundir.reader import RunFiles, append_event, last_checkpoint, read_events
 from ..rundir.status import COMPLETED, LIVE, TERMINAL
@@ -216,7 +218,14 @@ def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
 
 
     recipe = check_environment(recipe.resolved())  # every missing file or damaged folder, before any work
+    parent = check_parent(recipe)  # model.from_run: a completed run of the same model and task
+    if parent is not None:
+        recipe = inherit_method(recipe, parent)
     prepared = prepare_data(recipe)
+    if parent is not None or recipe.data.replay_file:
+        chain = ancestors(parent.dir) + [parent] if parent is not None else []
+        general = load_examples(recipe, "replay_file") if recipe.data.replay_file else None
+        prepared = continue_data(recipe, prepared, chain, general)
     deferred = None
     try:
         recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
@@ -224,6 +233,8 @@ def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
         raise
     except Exception as exc:  # e.g. a broken transformers install: the worker resolves them and reports why
         choices, deferred = [], f"{type(exc).__name__}: {exc}"
+    if parent is not None:
+        check_method(recipe, parent)
     root = _runs_dir(runs_dir)
     root.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(root)
@@ -237,10 +248,13 @@ def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
         atomic_write_json(layout.info, {
             "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
-            "headline": recipe.headline_metric(), "ft_lab_version": _version(), **(info or {})})
+            "headline": recipe.headline_metric(), "ft_lab_version": _version(), **(info or {}),
+            **(lineage_record(parent, root / run_id) if parent is not None else {})})
         append_event(tmp, {"type": "status", "status": "created", "schema": SCHEMA_VERSION})
         if choices:
             append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})
+        if prepared.report.get("replay"):
+            append_event(tmp, {"type": "replay", **prepared.report["replay"]})
         if deferred:
             append_event(tmp, {"type": "warning", "message": f"auto settings left to the worker ({deferred})"})
         final = root / run_id

@@ -20,16 +20,18 @@ from ..baselines.scoring import run_baselines
 from ..core.recipe import Recipe
 from ..data.prepare import PreparedData
 from ..errors import UserError
+from ..evaluation.forgetting import forgetting_report
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
-from ..models.from_run import load_base, load_trained
+from ..models.from_run import continues_adapter, load_trained, restore_adapter, start_model
 from ..planning.check import measured_against, measured_peak_bytes, plan_at_start, reset_peak
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import load_run_plugins
 from ..rundir.layout import RunLayout
+from ..rundir.lineage import ancestors, parent_of
 from ..rundir.lock import lock_holder, write_lock_info
-from ..rundir.reader import append_event, last_checkpoint
+from ..rundir.reader import RunFiles, append_event, last_checkpoint
 from ..safety.atomic import atomic_write_json, atomic_write_text, read_json
 from ..safety.redact import RedactingStream
 from ..training.defaults import has_auto, resolve_defaults
@@ -43,6 +45,7 @@ from ..training.launch import (
 )
 from ..training.lr_find import apply_range_test
 from ..training.packing import supports_packed_attention
+from ..training.regularize import StartAnchor, fisher_diagonal
 from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
 from ..training.tokenization import PadCollator, encode_split
 from .tracking import start_tracking
@@ -81,17 +84,24 @@ def train_run(run_dir: Path, resume: bool) -> str:
     load = method.load_kwargs()
     if plan.frozen_dtype:  # an adapter's frozen base in bf16/fp16 on a GPU; trainable weights stay fp32
         load.setdefault("dtype", getattr(torch, plan.frozen_dtype))
-    model, tokenizer = load_base(recipe, labels, **load)
+    parent = parent_of(RunFiles(run_dir))  # model.from_run: start from that run's result
+    continuing = continues_adapter(recipe, parent)
+    model, tokenizer = start_model(recipe, labels, parent, **load)
     plan.packing = plan.packing and supports_packed_attention(model)
 
     metrics_path = layout.metrics
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
-    if recipe.model.compare_base and "base" not in metrics and _rank0():
+
+    def evaluate_base():  # the model before tuning: the base, or the earlier run's result (from_run)
         emit({"type": "phase", "phase": "evaluate_base", "examples": len(data.test)})
         predict_split(recipe, model, tokenizer, data.test, labels, layout.predictions("base"))
-        metrics = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
-                               responders={"base": make_responder(recipe, model, tokenizer, labels)})
-        emit({"type": "eval", "split": "test", "model": "base", "metrics": metrics["base"]})
+        scored = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
+                              responders={"base": make_responder(recipe, model, tokenizer, labels)})
+        emit({"type": "eval", "split": "test", "model": "base", "metrics": scored["base"]})
+        return scored
+
+    if recipe.model.compare_base and "base" not in metrics and _rank0() and not continuing:
+        metrics = evaluate_base()
     if recipe.baselines and "baselines" not in metrics and _rank0():
         emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
         run_baselines(run_dir, recipe, data, model, tokenizer, labels, emit)
@@ -114,6 +124,11 @@ def train_run(run_dir: Path, resume: bool) -> str:
     method.bind(tokenizer=tokenizer, total_steps=total_steps(recipe.train, len(train_ds), world_size(),
                                                              batch_size=1 if packing else None))
     model = prepare_fast(method, model, recipe.model_task(), plan)
+    if continuing:  # the earlier run's adapter, trained further
+        restore_adapter(method, model, parent, labels)
+        if recipe.model.compare_base and "base" not in metrics and _rank0():
+            metrics = evaluate_base()
+            model.train()
     emit({"type": "speed", **plan.to_dict()})
     trainable, total = trainable_parameters(model)
     rows = train_ds.features if packing else train_ds
@@ -129,6 +144,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     trainer, stop = build_trainer(recipe, model, tokenizer, train_ds, eval_ds or None, collator, run_dir,
                                   extra_callbacks=getattr(method, "callbacks", lambda: [])(),
                                   plan=plan, event_writer=meter)
+    if recipe.train.l2_to_start or recipe.train.ewc:
+        trainer.anchor = start_anchor(recipe, model, tokenizer, parent, label2id, emit)
     checkpoint = last_checkpoint(run_dir) if resume else None
     emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
     if checkpoint and _finished_training(checkpoint):
@@ -178,12 +195,36 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
         atomic_write_json(metrics_path, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
+    if parent is not None:
+        chain = ancestors(run_dir)
+        emit({"type": "phase", "phase": "forgetting", "examples": sum(len(PreparedData.read(a.layout.data).test)
+                                                                     for a in chain)})
+        report = forgetting_report(run_dir, recipe, trainer.model, tokenizer, labels, chain,
+                                   RunFiles(run_dir).evaluators())
+        metrics = {**(read_json(metrics_path, {}) or metrics), "forgetting": report}
+        atomic_write_json(metrics_path, metrics)
+        emit({"type": "forgetting", **report})
     import resource
     emit({"type": "resources", "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
           "peak_cuda_mib": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
                             if torch.cuda.is_available() else None)})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"
+
+
+def start_anchor(recipe, model, tokenizer, parent, label2id, emit):
+    """train.l2_to_start / train.ewc: the penalty toward the weights training starts from (EWC's Fisher
+    estimated on up to train.ewc_rows of the earlier run's training rows)."""
+    fisher = None
+    if recipe.train.ewc and parent is not None:
+        rows = PreparedData.read(parent.layout.data).train[:recipe.train.ewc_rows]
+        rows = [r for r in rows if label2id is None or r.get("label") in label2id]
+        encoded, _ = encode_split(tokenizer, rows, recipe.task.type, recipe, label2id)
+        collate = PadCollator(tokenizer.pad_token_id)
+        size = recipe.train.batch_size
+        fisher = fisher_diagonal(model, (collate(encoded[i:i + size]) for i in range(0, len(encoded), size)))
+        emit({"type": "phase", "phase": "fisher", "examples": len(encoded)})
+    return StartAnchor(model, l2=recipe.train.l2_to_start, ewc=recipe.train.ewc, fisher=fisher)
 
 
 def _plan(recipe, rows, labels, run_dir: Path, emit) -> dict | None:

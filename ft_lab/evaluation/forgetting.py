@@ -1,0 +1,90 @@
+"""The forgetting report of a run with ancestors (``model.from_run``): what it kept of each earlier run.
+
+Each ancestor's test split is answered by the new model (``predictions/ancestor_<id>.jsonl``) and scored
+with the run's evaluators beside the ancestor's own answers (its ``predictions/finetuned.jsonl``, scored
+the same way), per metric and, for classification, per old label (accuracy on that label's rows)::
+
+    report = forgetting_report(run_dir, recipe, model, tokenizer, labels, chain)
+    report["verdict"]        # "kept", or "forgot 12.0 points of accuracy on <run id>"
+    report["ancestors"][0]   # {"run": id, "rows": n, "metrics": {"accuracy": {"before", "after", "change"}},
+                             #  "per_class": {label: {"before", "after", "rows"}}}
+
+metrics.json's ``forgetting`` holds it; the CLI table and the HTML report show it.
+"""
+from __future__ import annotations
+
+from ..data.prepare import PreparedData
+from ..rundir.layout import RunLayout
+from .predict import predict_split
+from .verdict import higher_is_better
+
+#: a headline drop of more than this many points (percentage points for 0-1 metrics) is "forgot"
+FORGOT_POINTS = 2.0
+
+
+def scorable(evaluators) -> list:
+    """The evaluators that score fixed answers (not those that ask a model or a judge)."""
+    return [e for e in evaluators if not (e.asks_model or e.compares_pairs or e.calls_model)]
+
+
+def score_rows(evaluators, rows: list[dict]) -> dict:
+    out: dict = {}
+    for ev in evaluators:
+        out.update({k: float(v) for k, v in ev.score(rows).items()})
+    return out
+
+
+def per_class(rows: list[dict]) -> dict:
+    """{label: (correct, rows)} over the rows whose reference is that label."""
+    out: dict = {}
+    for r in rows:
+        c, n = out.get(r["reference"], (0, 0))
+        out[r["reference"]] = (c + (r["prediction"] == r["reference"]), n + 1)
+    return out
+
+
+def points(before: float | None, after: float | None) -> float | None:
+    """after - before, in percentage points for metrics between 0 and 1."""
+    if before is None or after is None:
+        return None
+    scale = 100.0 if 0 <= before <= 1 and 0 <= after <= 1 else 1.0
+    return round((after - before) * scale, 2)
+
+
+def compare(evaluators, before_rows: list[dict], after_rows: list[dict], task: str) -> dict:
+    before, after = score_rows(evaluators, before_rows), score_rows(evaluators, after_rows)
+    entry = {"rows": len(after_rows), "metrics": {
+        k: {"before": before.get(k), "after": v, "change": points(before.get(k), v)} for k, v in after.items()}}
+    if task == "classification":
+        b, a = per_class(before_rows), per_class(after_rows)
+        entry["per_class"] = {label: {"before": b[label][0] / b[label][1] if label in b else None,
+                                      "after": c / n, "rows": n} for label, (c, n) in sorted(a.items())}
+    return entry
+
+
+def verdict(entries: list[dict], headline: str) -> str:
+    """"kept", or "forgot N points of <headline> on <run>" for the ancestor with the largest drop."""
+    worst = None
+    for e in entries:
+        change = (e["metrics"].get(headline) or {}).get("change")
+        if change is None:
+            continue
+        loss = -change if higher_is_better(headline) else change
+        if loss > FORGOT_POINTS and (worst is None or loss > worst[0]):
+            worst = (loss, e["run"])
+    return "kept" if worst is None else f"forgot {worst[0]:.1f} points of {headline} on {worst[1]}"
+
+
+def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, evaluators) -> dict:
+    """Answer every ancestor's test split with ``model`` and compare with the ancestor's own answers."""
+    layout = RunLayout(run_dir)
+    evaluators = scorable(evaluators)
+    headline = recipe.headline_metric()
+    entries = []
+    for anc in chain:
+        test = PreparedData.read(anc.layout.data).test
+        rows = predict_split(recipe, model, tokenizer, test, labels, layout.predictions(f"ancestor_{anc.id}"))
+        before = anc.prediction_rows("finetuned")
+        entries.append({"run": anc.id, **compare(evaluators, before, rows, recipe.task.type)})
+    return {"headline": headline, "ancestors": entries, "verdict": verdict(entries, headline),
+            "threshold_points": FORGOT_POINTS}

@@ -1,0 +1,335 @@
+"""Runs that continue from earlier runs (model.from_run): replay, grown label sets, regularization,
+the forgetting report and lineage (docs/continual.md).
+
+The chain: A (the session's shared LoRA run, 5 intents) -> B (keeps training A's adapter, 3 new intents,
+20% of A's rows replayed) -> C (a new LoRA stacked on B merged, 2 new intents, no replay, old labels kept,
+L2-to-start and EWC on).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ft_lab.cli import main
+from ft_lab.data.prepare import PreparedData
+from ft_lab.rundir.reader import RunFiles, append_event
+
+from conftest import banking_rows, write_recipe
+
+A_LABELS = sorted({r["category"] for r in banking_rows(classes=5)})
+ALL = sorted({r["category"] for r in banking_rows()})
+B_NEW, C_NEW = [l for l in ALL if l not in A_LABELS][:3], [l for l in ALL if l not in A_LABELS][3:5]
+
+
+def _csv(path: Path, labels: list[str], per_class: int) -> Path:
+    rows = [r for r in banking_rows() if r["category"] in labels]
+    seen: dict = {}
+    keep = []
+    for r in rows:
+        if seen.get(r["category"], 0) < per_class:
+            seen[r["category"]] = seen.get(r["category"], 0) + 1
+            keep.append(r)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["text", "category"])
+        w.writeheader()
+        w.writerows(keep)
+    return path
+
+
+def _only_run(folder: Path, before: set) -> Path:
+    (new,) = {p for p in folder.iterdir() if not p.name.startswith(".")} - before
+    return new
+
+
+class Chain:
+    def __init__(self, root: Path, a: Path, b: Path, c: Path):
+        self.root, self.a, self.b, self.c = root, a, b, c
+
+
+@pytest.fixture(scope="module")
+def chain(completed_classification_run, tmp_path_factory) -> Chain:
+    root = tmp_path_factory.mktemp("continual")
+    runs = root / "runs"
+    a = completed_classification_run.copy(root).dir
+    _csv(root / "b.csv", B_NEW, 30)
+    _csv(root / "c.csv", C_NEW, 30)
+    (root / "b").mkdir()
+    (root / "c").mkdir()
+    b_recipe = write_recipe(root / "b", f"""\
+task: classification
+data: {{path: ../b.csv, replay: 0.2}}
+model: {{max_length: 32, from_run: ../runs/{a.name}}}
+baselines: []
+train: {{max_steps: 15, batch_size: 16, learning_rate: 0.005, logging_steps: 5}}
+""")
+    before = set(runs.iterdir())
+    assert main(["run", str(b_recipe), "--runs-dir", str(runs)]) == 0
+    b = _only_run(runs, before)
+    c_recipe = write_recipe(root / "c", f"""\
+task: classification
+data: {{path: ../c.csv}}
+model: {{max_length: 32, from_run: ../runs/{b.name}, from_run_adapter: stack, old_labels: keep}}
+method: {{name: lora, r: 4, target_modules: [all-linear]}}
+baselines: []
+train: {{max_steps: 10, batch_size: 16, learning_rate: 0.005, logging_steps: 5, l2_to_start: 0.01, ewc: 1.0,
+        ewc_rows: 32}}
+""")
+    before = set(runs.iterdir())
+    assert main(["run", str(c_recipe), "--runs-dir", str(runs)]) == 0
+    c = _only_run(runs, before)
+    return Chain(root, a, b, c)
+
+
+def _accuracy(rows: list[dict]) -> float:
+    return sum(r["prediction"] == r["reference"] for r in rows) / len(rows)
+
+
+def test_replay_mixes_the_ancestors_rows_stratified_by_label(chain):
+    report = json.loads((chain.b / "data" / "report.json").read_text(encoding="utf-8"))
+    a_train = PreparedData.read(chain.a / "data").train
+    counts = {l: sum(r["label"] == l for r in a_train) for l in A_LABELS}
+    expected = {l: round(0.2 * n) for l, n in counts.items()}
+    replay = report["replay"]
+    assert replay["by_label"] == expected
+    assert replay["replayed_rows"] == sum(expected.values()) == replay["by_source"][chain.a.name]
+    b_train = PreparedData.read(chain.b / "data").train
+    assert len(b_train) == replay["new_rows"] + replay["replayed_rows"]
+    assert {r["label"] for r in b_train} == set(A_LABELS) | set(B_NEW)
+    assert report["labels"] == A_LABELS + B_NEW  # the parent's labels keep their places
+    (event,) = RunFiles(chain.b).events("replay")
+    assert event["replayed_rows"] == replay["replayed_rows"]
+    # C: no replay, so A's and B's labels are kept (old_labels: keep) though no C row has them
+    c_report = json.loads((chain.c / "data" / "report.json").read_text(encoding="utf-8"))
+    assert c_report["replay"]["replayed_rows"] == 0
+    assert c_report["labels"] == A_LABELS + B_NEW + C_NEW
+
+
+def test_forgetting_figures_match_the_prediction_files(chain):
+    for run, ancestors in ((chain.b, [chain.a]), (chain.c, [chain.a, chain.b])):
+        report = RunFiles(run).metrics()["forgetting"]
+        assert [e["run"] for e in report["ancestors"]] == [a.name for a in ancestors]
+        worst = []
+        for entry, anc in zip(report["ancestors"], ancestors):
+            before = [json.loads(l) for l in (anc / "predictions" / "finetuned.jsonl").read_text().splitlines()]
+            after = [json.loads(l) for l in
+                     (run / "predictions" / f"ancestor_{anc.name}.jsonl").read_text().splitlines()]
+            acc = entry["metrics"]["accuracy"]
+            assert acc["before"] == pytest.approx(_accuracy(before))
+            assert acc["after"] == pytest.approx(_accuracy(after))
+            assert acc["change"] == pytest.approx(round((_accuracy(after) - _accuracy(before)) * 100, 2))
+            label = sorted({r["reference"] for r in after})[0]
+            mine = [r for r in after if r["reference"] == label]
+            assert entry["per_class"][label]["after"] == pytest.approx(_accuracy(mine))
+            assert entry["per_class"][label]["rows"] == len(mine)
+            worst.append((-acc["change"], anc.name))
+        loss, name = max(worst)
+        assert report["verdict"] == ("kept" if loss <= 2 else f"forgot {loss:.1f} points of accuracy on {name}")
+        (event,) = RunFiles(run).events("forgetting")
+        assert event["verdict"] == report["verdict"]
+
+
+def test_cli_table_and_html_report_show_forgetting(chain, tmp_path, capsys):
+    from ft_lab.cli.terminal import metric_table
+
+    metrics = RunFiles(chain.c).metrics()
+    table = metric_table(metrics)
+    assert f"forgetting: {metrics['forgetting']['verdict']}" in table
+    assert chain.a.name in table and chain.b.name in table
+    assert main(["report", str(chain.c), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<h2>Forgetting</h2>" in html and metrics["forgetting"]["verdict"] in html
+
+
+def _head(model):
+    from ft_lab.methods.model_parts import head_modules
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    (module,) = head_modules(base, "classification").values()
+    return getattr(getattr(module, "modules_to_save", None) or {}, "get", lambda k: None)("default") or module
+
+
+def test_grown_label_set_keeps_old_head_rows_and_trains_new_ones(chain):
+    import torch
+    from safetensors.torch import load_file
+
+    from ft_lab.models.from_run import load_trained, restore_adapter, start_model
+    from ft_lab.rundir.lineage import parent_of
+
+    # B continues A's adapter: after restoring, each old label's row is A's saved row, by name
+    run = RunFiles(chain.b)
+    recipe, labels = run.recipe(), json.loads((chain.b / "data" / "report.json").read_text())["labels"]
+    parent = parent_of(run)
+    model, _ = start_model(recipe, labels, parent)
+    method = recipe.method.create("method")
+    model = method.prepare(model, "classification")
+    restore_adapter(method, model, parent, labels)
+    saved = load_file(str(chain.a / "final" / "adapter_model.safetensors"))
+    (key,) = [k for k in saved if ".score." in k and k.endswith("weight")]
+    head = _head(model).weight
+    for i, label in enumerate(A_LABELS):
+        assert torch.equal(head[labels.index(label)], saved[key][i]), label
+    # the new rows were trained: B answers its new intents
+    rows = [json.loads(l) for l in (chain.b / "predictions" / "finetuned.jsonl").read_text().splitlines()]
+    assert any(r["prediction"] == r["reference"] for r in rows if r["reference"] in B_NEW)
+    # C stacks on B merged: its starting head is B's merged head with C's labels added, rows by name
+    b_model, _, b_method = load_trained(chain.b)
+    b_head = _head(b_method.merge(b_model)).weight
+    c = RunFiles(chain.c)
+    c_labels = json.loads((chain.c / "data" / "report.json").read_text())["labels"]
+    c_start, _ = start_model(c.recipe(), c_labels, parent_of(c))
+    c_head = _head(c_start).weight
+    assert c_head.shape[0] == len(A_LABELS + B_NEW + C_NEW)
+    for i, label in enumerate(labels):
+        assert torch.equal(c_head[c_labels.index(label)], b_head[i]), label
+
+
+def _reload_predictions(folder: Path, labels: list[str], test: list[dict], adapter: bool) -> list[str]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ft_lab.evaluation.predict import classify
+    from ft_lab.models.tiny import ensure_tiny
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    if adapter:
+        from peft import PeftModel
+        base = AutoModelForSequenceClassification.from_pretrained(str(ensure_tiny()), num_labels=len(labels))
+        base.config.pad_token_id = tokenizer.pad_token_id
+        model = PeftModel.from_pretrained(base, str(folder))
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    return [r["prediction"] for r in classify(model, tokenizer, test, labels, 16, 32)]
+
+
+def test_continued_and_stacked_adapters_reload_after_export(chain, tmp_path, capsys):
+    for run, merge in ((chain.b, False), (chain.c, True)):
+        out = tmp_path / run.name
+        assert main(["export", str(run), "--out", str(out), *(["--merge"] if merge else [])]) == 0
+        labels = json.loads((run / "data" / "report.json").read_text())["labels"]
+        test = PreparedData.read(run / "data").test
+        expected = [json.loads(l)["prediction"] for l in (run / "predictions" / "finetuned.jsonl").read_text().splitlines()]
+        assert _reload_predictions(out, labels, test, adapter=not merge) == expected
+    # a stacked adapter alone does not load on the base: export says so and writes nothing
+    assert main(["export", str(chain.c), "--out", str(tmp_path / "alone")]) == 2
+    assert "--merge" in capsys.readouterr().err
+    assert not (tmp_path / "alone").exists()
+
+
+def test_regularization_estimates_fisher_on_the_ancestors_rows(chain):
+    phases = [e["phase"] for e in RunFiles(chain.c).events("phase")]
+    assert "fisher" in phases and phases.index("fisher") < phases.index("train")
+    (fisher,) = [e for e in RunFiles(chain.c).events("phase") if e["phase"] == "fisher"]
+    assert fisher["examples"] == 32
+
+
+def test_runs_tree_shows_the_chain_of_three(chain, capsys):
+    assert main(["runs", "--tree", "--runs-dir", str(chain.root / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert f"chain: {chain.a.name} -> {chain.b.name} -> {chain.c.name}" in out
+    lines = out.splitlines()
+    assert lines[0].startswith(chain.a.name) and "accuracy=" in lines[0]
+    assert lines[1].strip().startswith(f"-> {chain.b.name}") and "forgetting:" in lines[1]
+    assert json.loads((chain.c / "run.json").read_text())["ancestors"] == [chain.a.name, chain.b.name]
+
+
+def test_runs_panel_shows_the_lineage(chain):
+    from ft_lab.widgets.runs_panel import RunsPanel
+
+    panel = RunsPanel(chain.root / "runs")
+    assert f"{chain.a.name} -&gt; {chain.b.name} -&gt; {chain.c.name}" in panel.table.value
+
+
+def test_a_copied_chain_still_reports_its_lineage(chain, tmp_path, capsys):
+    from ft_lab.rundir.lineage import ancestors
+
+    copy = tmp_path / "elsewhere" / "runs"
+    shutil.copytree(chain.root / "runs", copy, ignore=shutil.ignore_patterns("worker.lock", "checkpoints"))
+    found = ancestors(copy / chain.c.name)
+    assert [r.dir for r in found] == [(copy / chain.a.name).resolve(), (copy / chain.b.name).resolve()]
+    assert main(["runs", "--tree", "--runs-dir", str(copy)]) == 0
+    assert f"chain: {chain.a.name} -> {chain.b.name} -> {chain.c.name}" in capsys.readouterr().out
+
+
+# --- bad input: one line, exit 2, nothing written ----------------------------------------------------
+def _validate(tmp_path, model_line: str, extra: str = "", task: str = "classification"):
+    _csv(tmp_path / "d.csv", B_NEW, 10)
+    recipe = write_recipe(tmp_path, f"task: {task}\ndata: {{path: d.csv{extra}}}\nmodel: {model_line}\n")
+    return main(["validate", str(recipe)])
+
+
+@pytest.mark.parametrize("case", ["missing", "not_completed", "other_model", "other_task", "fraction",
+                                  "no_ancestor"])
+def test_bad_from_run_and_replay_are_one_line_exit_2(case, completed_classification_run, tmp_path, capsys):
+    a = completed_classification_run.dir
+    model, extra, task = f"{{from_run: {a}}}", "", "classification"
+    if case == "missing":
+        model = f"{{from_run: {tmp_path / 'runs' / 'nope'}}}"
+    elif case == "not_completed":
+        copy = completed_classification_run.copy(tmp_path).dir
+        append_event(copy, {"type": "status", "status": "failed", "error": "crashed"})
+        model = f"{{from_run: {copy}}}"
+    elif case == "other_model":
+        model = f"{{from_run: {a}, name_or_path: some-org/other-model}}"
+    elif case == "other_task":
+        task = "generation"
+        extra = ", columns: {prompt: text, response: category}"
+    elif case == "fraction":
+        extra = ", replay: 1.5"
+    elif case == "no_ancestor":
+        model, extra = "{max_length: 32}", ", replay: 0.5"
+    assert _validate(tmp_path, model, extra, task) == 2
+    err = capsys.readouterr().err.strip()
+    expected = {"missing": "not a run directory", "not_completed": "not completed", "other_model": "was trained from",
+                "other_task": "same task", "fraction": "[0, 1]", "no_ancestor": "needs an earlier run"}[case]
+    assert expected in err, err
+    assert len(err.splitlines()) <= 2, err  # the error line (and the recipe's name above it)
+
+
+def test_conflicting_labels_stop_the_run_before_anything_is_written(completed_classification_run, tmp_path, capsys):
+    _csv(tmp_path / "d.csv", B_NEW, 10)
+    recipe = write_recipe(tmp_path, f"task: classification\ndata: {{path: d.csv}}\n"
+                                    f"model: {{from_run: {completed_classification_run.dir}}}\n")
+    assert main(["run", str(recipe), "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "do not appear in the new data" in err and "old_labels" in err
+    assert not (tmp_path / "runs").exists()  # refused before the runs folder was made
+
+
+def test_regularization_needs_a_method_that_supports_it_and_an_ancestor(tmp_path, capsys):
+    _csv(tmp_path / "d.csv", B_NEW, 10)
+    recipe = write_recipe(tmp_path, "task: generation\ndata: {path: d.csv, columns: {prompt: text, response: "
+                                    "category}}\nmethod: prefix_tuning\ntrain: {l2_to_start: 0.1}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "regularization toward the starting weights" in capsys.readouterr().err
+    recipe = write_recipe(tmp_path, "task: classification\ndata: {path: d.csv}\ntrain: {ewc: 1.0}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "train.ewc: EWC needs an earlier run" in capsys.readouterr().err
+
+
+def test_start_anchor_penalty_by_hand():
+    import torch
+
+    from ft_lab.training.regularize import StartAnchor, fisher_diagonal
+
+    layer = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 2.0]]))
+    fisher = {"weight": torch.tensor([[3.0, 0.5]])}
+    anchor = StartAnchor(layer, l2=0.1, ewc=2.0, fisher=fisher)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[2.0, 0.0]]))  # moved by (1, -2)
+    assert float(anchor.penalty().detach()) == pytest.approx(0.1 * (1 + 4) + 2.0 * (3 * 1 + 0.5 * 4))
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.tensor([1.0, -1.0]))
+
+        def forward(self, x, labels):
+            return type("Out", (), {"loss": ((x * self.w).sum() - labels) ** 2})()
+
+    f = fisher_diagonal(Tiny(), [{"x": torch.tensor([1.0, 0.0]), "labels": torch.tensor(2.0)}])
+    # loss (w0 - 2)^2 at w0 = 1: gradient (-2, 0), squared (4, 0), scaled to mean 1: (2, 0)
+    assert f["w"].tolist() == [2.0, 0.0]
