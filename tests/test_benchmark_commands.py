@@ -35,6 +35,7 @@ DOCUMENTED = {
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
     "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
+    "serve.py": "test_serve_command (here, --smoke: the tiny model, 1 and 2 clients)",
     "search.py": "test_search_command (here, --smoke: the tiny model, 2 trials a search)",
     "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
@@ -139,6 +140,19 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+def test_serve_command():
+    """``serve.py --smoke``: ft-lab serve and the bare transformers server answer the same requests; a row
+    per number of clients, every request in ft-lab's log, and the throughput ratio."""
+    out = run_script("serve.py", ["--smoke"], timeout=400)
+    rows = re.findall(r"^\| ([12]) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+/\d+ \| \d+/\d+ \| [\d.]+x "
+                      r"\| [\d.]+ \| [\d.]+ \|$", out, re.M)
+    assert rows == ["1", "2"], out
+    assert re.search(r"^ft-lab request log: (\d+) requests \(expected \1\)$", out, re.M), out
+    assert re.search(r"^ft-lab / bare engine throughput \(tokens/s\): lowest [\d.]+x, mean [\d.]+x$", out, re.M), out
+    assert re.search(r"^ft-lab / bare engine server CPU per generated token: [\d.]+x, [\d.]+x \(at 1, 2 clients\)$",
+                     out, re.M), out
 
 
 def test_continual_command():
