@@ -223,7 +223,9 @@ def render_html(report: dict, fragment: bool = False) -> str:
         parts.append(f"<h2>{html.escape(name)} ({st['rows']} rows)</h2><div class=grid>")
         parts.append(_bars("languages", st["languages"]) + _bars("scripts (letters)", st["scripts"]))
         parts.append(_histogram("length in characters", st["length_chars"]))
-        parts.append(_histogram(f"length in tokens ({report.get('token_lengths', '')})", st["length_tokens"]))
+        method = str(report.get("token_lengths", ""))
+        counted = "approximate tokens" if method.startswith("approx") else f"tokens ({method})"
+        parts.append(_histogram(f"length in {counted}", st["length_tokens"]))
         if "labels" in st:
             parts.append(_bars("labels", st["labels"]))
         parts.append("</div>")
@@ -231,7 +233,8 @@ def render_html(report: dict, fragment: bool = False) -> str:
              ".warn{color:#a60}.cap{font-size:11px;color:#555;margin:0}.empty{color:#888}"
              ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 24px;"
              "align-items:start}.chart h3{margin:4px 0;font-size:13px}")
-    if fragment:
+    if fragment:  # inside the Studio: headings no larger than the Studio's own (h1 as its h3, h2 as h4)
+        rules += "h1{font-size:15px;margin:6px 0}h2{font-size:13px;margin:6px 0}"
         scoped = "".join(",".join(f".ft-lab-report {sel}" for sel in r.split("{")[0].split(","))
                          + "{" + r.split("{", 1)[1] + "}" for r in rules.split("}") if r.strip())
         return f"<div class='ft-lab-report'><style>{scoped}</style>{''.join(parts)}</div>"
