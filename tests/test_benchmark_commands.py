@@ -25,8 +25,9 @@ DOCUMENTED = {
     "plan_accuracy.py": "test_plan_accuracy_command (here, --smoke: the tiny model's recipes)",
     "bench_eval_memory.py": "test_eval_memory_command (here, --sizes 200 2000)",
     "bench_greedy_ner.py": "tests/test_greedy_ner.py::test_benchmark_script_compares_with_spacy (main(), shipped samples)",
-    "bench_pii.py": "not run: scores ../shared/data sets (presidio_pii_small, ner_wikipedia_ja), not shipped; "
-                    "its --templates form also needs a downloaded presidio-evaluator wheel",
+    "bench_pii.py": "test_pii_utility_smoke_command (here, --smoke: the shipped samples); its other forms score "
+                    "../shared/data sets (presidio_pii_small, ner_wikipedia_ja, banking77), not shipped, train "
+                    "all-MiniLM-L6-v2 (--model-intents), or need a downloaded presidio-evaluator wheel",
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
     "preference.py": "test_preference_command (here, --smoke: the tiny model, 2 + 2 updates)",
@@ -151,6 +152,21 @@ def test_preference_command():
     assert re.search(r"^\| SFT 2 then DPO 2 \(pairs: 8 worst training answers\) \| 4 \| \d\.\d{4} \|$", out, re.M), out
     assert re.search(r"^dpo on held-out pairs: reward accuracy [01]\.\d{3}, margin -?\d+\.\d{4} \(\d+ pairs\)$",
                      out, re.M), out
+
+
+def test_pii_utility_smoke_command():
+    """``bench_pii.py --smoke``: rows pii_ner alters on the two shipped PII-free samples, with its defaults and
+    with every type, each set's row (the aim: at most 0.5% with the defaults)."""
+    from ft_lab.cleaners.pii_ner import ner_missing
+
+    if ner_missing():
+        pytest.skip("the ner extra is not installed (make setup does)")
+    out = run_script("bench_pii.py", ["--smoke"])
+    rows = re.findall(r"^\s+(banking77_sample|jcommonsenseqa_sample)\s+(\d+)\s+(\d+) \(\s*([\d.]+)%\)\s+(\d+) "
+                      r"\(\s*([\d.]+)%\)\s+tuned on$", out, re.M)
+    assert [r[0] for r in rows] == ["banking77_sample", "jcommonsenseqa_sample"], out
+    for _, n, altered, share, every, _ in rows:
+        assert int(n) >= 300 and float(share) <= 0.5 and int(every) > int(altered), out
 
 
 def test_serve_command():

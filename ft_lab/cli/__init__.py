@@ -5,7 +5,7 @@
     ft-lab runs [--json] [--tree]          list runs with status and headline metric (--tree: lineage) (run_commands.py)
     ft-lab validate RECIPE                 check a recipe without running it                     (run_commands.py)
     ft-lab plan RECIPE [--gpu NAME] [--gpus N] [--price P]   memory, time and cost before running  (plan_commands.py)
-    ft-lab demo                            the built-in example on the tiny model, offline       (run_commands.py)
+    ft-lab demo                            all-MiniLM-L6-v2 on a bundled sample, offline         (run_commands.py)
     ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (data_commands.py)
     ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (eval_commands.py)
     ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (export_commands.py)

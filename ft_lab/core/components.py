@@ -325,6 +325,8 @@ class Baseline(Component):
     """
 
     kind = "baseline"
+    #: the baseline in a few words, for the verdict sentence ("0.92 for TF-IDF + logistic regression")
+    title: ClassVar[str] = ""
     tasks: ClassVar[tuple[str, ...]] = TASKS
     #: It asks the base model (run in the worker, where the model is loaded); else it needs only the data.
     needs_model: ClassVar[bool] = False

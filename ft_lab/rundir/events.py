@@ -43,8 +43,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               {"processes": "int", "strategy": "str", "command": "str"}),
     EventType("rank_failed", "several processes: one rank's error; the supervisor then writes one `failed` status "
                              "naming the rank that failed first", _FAILURE),
-    EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines, fisher, train, evaluate, forgetting",
-              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?"}),
+    EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines (`baseline`: which one, "
+                       "`examples`: the test rows it scores next), fisher, train, evaluate, forgetting",
+              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?", "baseline": "str?"}),
     EventType("defaults", "the settings left at `auto`, as resolved for this run (`field`, `value`, `why` each)",
               {"choices": "list"}),
     EventType("warning", "something the user should know; the run goes on (`evaluator`, `model`: a failed evaluator)",

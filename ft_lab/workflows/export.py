@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..core.method_checks import check_capabilities
 from ..errors import UserError
+from ..evaluation.verdict import sentence, winner
 from ..models.from_run import load_trained, starts_from_base
 from ..models.model_loading import load_tokenizer, resolve_source
 from ..rundir.layout import RunLayout, is_run_dir
@@ -221,12 +222,17 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
     lines.append("")
 
     base_m, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
-    lines += ["## Evaluation", "", f"On the test split ({rows.get('test', '?')} rows).", "",
-              "| metric | base | fine-tuned |", "|---|---|---|"]
+    baselines = {k: v for k, v in (metrics.get("baselines") or {}).items() if isinstance(v, dict)}
+    verdict = sentence(winner(metrics)) if baselines else ""
+    lines += ["## Evaluation", "", f"On the test split ({rows.get('test', '?')} rows)."
+              + (f" {verdict[0].upper() + verdict[1:]}." if verdict else ""), "",
+              "| metric | base | " + "".join(f"baseline: {k} | " for k in baselines) + "fine-tuned |",
+              "|---|---|" + "---|" * len(baselines) + "---|"]
     for name in list(dict.fromkeys([*base_m, *tuned])):
-        lines.append(f"| {name} | {_fmt(base_m.get(name))} | {_fmt(tuned.get(name))} |")
+        lines.append(f"| {name} | {_fmt(base_m.get(name))} | "
+                     + "".join(f"{_fmt(v.get(name))} | " for v in baselines.values()) + f"{_fmt(tuned.get(name))} |")
     if metrics.get("validation_loss") is not None:
-        lines.append(f"| validation loss | - | {_fmt(metrics['validation_loss'])} |")
+        lines.append("| validation loss | - | " + "- | " * len(baselines) + f"{_fmt(metrics['validation_loss'])} |")
     lines.append("")
 
     use = (f"routing texts to one of the {len(labels)} labels above" if labels else
