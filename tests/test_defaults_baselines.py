@@ -19,13 +19,13 @@ def _recipe(path, **extra) -> Recipe:
 
 def test_auto_settings_resolve_from_method_model_and_data(banking_csv):
     from ft_lab.data.prepare import prepare_data
-    from ft_lab.training.defaults import LEARNING_RATES, SMALL_CAUSAL_LORA_RATE, resolve_defaults
+    from ft_lab.training.defaults import TOY_RATE, resolve_defaults
 
     recipe = _recipe(banking_csv).resolved()
     data = prepare_data(recipe)
     resolved, choices = resolve_defaults(recipe, data)
     t = resolved.train
-    assert t.learning_rate == SMALL_CAUSAL_LORA_RATE  # the tiny model is a (small) Llama
+    assert resolved.method.name == "full" and t.learning_rate == TOY_RATE  # tiny: 1M parameters, every one trains
     assert t.head_learning_rate > t.learning_rate
     assert 1 <= t.epochs <= 10 and 0 < t.warmup_ratio <= 0.1 and t.keep_best is True
     assert 16 <= resolved.model.max_length <= 512 and resolved.model.max_length % 8 == 0
@@ -36,7 +36,7 @@ def test_auto_settings_resolve_from_method_model_and_data(banking_csv):
     assert pinned.train.head_learning_rate is None  # a pinned rate is the head's rate too
     assert "train.learning_rate" not in {c.field for c in pinned_choices}
     full, _ = resolve_defaults(_recipe(banking_csv, method="full").resolved(), data)
-    assert full.train.learning_rate == LEARNING_RATES["full"]["causal"]
+    assert full.train.learning_rate == TOY_RATE  # tiny (1M parameters): a small model takes a high rate
 
 
 def test_model_kind_tells_encoders_from_causal_models():
@@ -46,6 +46,12 @@ def test_model_kind_tells_encoders_from_causal_models():
 
     assert model_kind(BertConfig(architectures=["BertModel"])) == "encoder"
     assert model_kind(LlamaConfig(architectures=["LlamaForCausalLM"])) == "causal"
+    # read from transformers' own mappings, not a list kept by hand: Gemma 3 from a GGUF has no
+    # architectures and was taken for an encoder (LoRA's encoder rate, "lora on an encoder")
+    from transformers import AutoConfig, Gemma3TextConfig
+    assert model_kind(Gemma3TextConfig()) == "causal"
+    assert model_kind(AutoConfig.for_model("qwen3")) == model_kind(AutoConfig.for_model("gpt2")) == "causal"
+    assert model_kind(AutoConfig.for_model("modernbert")) == model_kind(AutoConfig.for_model("roberta")) == "encoder"
 
 
 def test_method_auto_trains_small_encoders_fully_and_adapts_the_rest(banking_csv):
@@ -72,8 +78,11 @@ def test_method_auto_trains_small_encoders_fully_and_adapts_the_rest(banking_csv
         "size and more accurate than LoRA)"]
     large = BertConfig(architectures=["BertModel"], hidden_size=1024, num_hidden_layers=24, intermediate_size=4096)
     assert resolve_defaults(pinned, data, config=large, tokenizer=tokenizer)[0].method.name == "lora"
-    causal = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=64, num_hidden_layers=2)
+    causal = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=576, intermediate_size=1536,
+                         num_hidden_layers=30, vocab_size=49152)  # SmolLM2-135M's shape
     assert resolve_defaults(pinned, data, config=causal, tokenizer=tokenizer)[0].method.name == "lora"
+    toy = LlamaConfig(architectures=["LlamaForCausalLM"], hidden_size=64, num_hidden_layers=2, vocab_size=4096)
+    assert resolve_defaults(pinned, data, config=toy, tokenizer=tokenizer)[0].method.name == "full"
     named, choices = resolve_defaults(_recipe(banking_csv, method="lora", model={"max_length": 32}).resolved(), data,
                                       config=small, tokenizer=tokenizer)
     assert named.method.name == "lora" and "method" not in {c.field for c in choices}
@@ -103,8 +112,8 @@ def test_validate_prints_the_resolved_settings_before_training(banking_csv, tmp_
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "valid (classification, model tiny, method auto)" in out
-    assert "method = lora  (a causal language model (about" in out
-    assert "train.learning_rate = 0.0005  (lora on a causal language model of about 1M parameters: under 1B" in out
+    assert "method = full  (a model of about 1M parameters: too small for adapters to learn much" in out
+    assert "train.learning_rate = 0.001  (full on a model of about 1M parameters: small models take a high" in out
     assert "model.max_length = " in out and "train.epochs = " in out
     assert "baselines beside the run: tfidf_logreg" in out
 
@@ -147,7 +156,7 @@ def test_a_classification_run_finds_its_rate_and_reports_the_baseline(banking_cs
     assert metrics["winner"]["metric"] == "accuracy" and {metrics["winner"]["best"], metrics["winner"]["runner_up"]} == {
         "tfidf_logreg", "finetuned"}
     table = metric_table(metrics)
-    assert "tfidf_logreg" in table.splitlines()[0] and "wins" in table.splitlines()[-1]
+    assert "tfidf_logreg" in table.splitlines()[0] and " is best: " in table.splitlines()[-1]
     assert "baseline: tfidf_logreg" in build_report(handle.dir)
     assert (handle.dir / "predictions" / "baseline_tfidf_logreg.jsonl").exists()
     from ft_lab.evaluation.rescore import evaluate_run

@@ -1,4 +1,6 @@
-"""Models from GGUF files: a tiny Llama written as GGUF by the test, loaded, trained and saved."""
+"""Models from GGUF files: a tiny Llama written as GGUF, loaded, trained and saved; and ``ft-lab export --gguf``:
+f16, bf16 and q8_0 files of Llama, Mistral, Qwen2 and Gemma 2 shapes read back by transformers with the logits
+of the model they came from, and the Ollama Modelfile beside them."""
 from __future__ import annotations
 
 import json
@@ -12,56 +14,11 @@ from ft_lab.core.recipe import ModelSection
 gguf = pytest.importorskip("gguf")
 
 
-def _permute(w, n_head: int):
-    """llama.cpp's layout for q and k (transformers undoes it when it reads the file)."""
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
-
-
 def write_tiny_gguf(model_dir: Path, out: Path) -> Path:
-    """The built-in tiny Llama (weights, byte-level BPE tokenizer) as an fp32 GGUF file."""
-    from safetensors.numpy import load_file
+    """The built-in tiny Llama (weights, byte-level BPE tokenizer) as an fp32 GGUF file (ft-lab's own writer)."""
+    from ft_lab.workflows.gguf_export import write_gguf
 
-    cfg = json.loads((model_dir / "config.json").read_text())
-    tok = json.loads((model_dir / "tokenizer.json").read_text())
-    weights = load_file(str(model_dir / "model.safetensors"))
-    vocab = sorted(tok["model"]["vocab"].items(), key=lambda kv: kv[1])
-    added = {t["id"]: t["content"] for t in tok.get("added_tokens", [])}
-    tokens = [added.get(i, t) for t, i in vocab]
-    merges = [m if isinstance(m, str) else " ".join(m) for m in tok["model"]["merges"]]
-    w = gguf.GGUFWriter(str(out), "llama")
-    w.add_context_length(cfg["max_position_embeddings"])
-    w.add_embedding_length(cfg["hidden_size"])
-    w.add_block_count(cfg["num_hidden_layers"])
-    w.add_feed_forward_length(cfg["intermediate_size"])
-    w.add_head_count(cfg["num_attention_heads"])
-    w.add_head_count_kv(cfg["num_key_value_heads"])
-    w.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
-    w.add_rope_freq_base(cfg.get("rope_theta") or cfg.get("rope_parameters", {}).get("rope_theta", 10000.0))
-    w.add_tokenizer_model("gpt2")
-    w.add_token_list(tokens)
-    w.add_token_types([3 if i in added else 1 for i in range(len(tokens))])
-    w.add_token_merges(merges)
-    w.add_bos_token_id(cfg["bos_token_id"])
-    w.add_eos_token_id(cfg["eos_token_id"])
-    w.add_pad_token_id(cfg["pad_token_id"])
-    names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-             "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-             "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
-    w.add_tensor("token_embd.weight", weights["model.embed_tokens.weight"])
-    w.add_tensor("output_norm.weight", weights["model.norm.weight"])
-    for i in range(cfg["num_hidden_layers"]):
-        for hf, g in names.items():
-            t = weights[f"model.layers.{i}.{hf}.weight"]
-            if g == "attn_q":
-                t = _permute(t, cfg["num_attention_heads"])
-            elif g == "attn_k":
-                t = _permute(t, cfg["num_key_value_heads"])
-            w.add_tensor(f"blk.{i}.{g}.weight", t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return out
+    return write_gguf(model_dir, out, "f32")
 
 
 @pytest.fixture
@@ -105,3 +62,74 @@ def test_a_missing_gguf_file_is_named_with_the_ones_there(tiny_gguf):
 
     with pytest.raises(UserError, match=r"gguf_file: .*missing\.gguf not found \(GGUF files there: tiny\.f32\.gguf\)"):
         resolve_source(ModelSection(name_or_path=str(tiny_gguf.parent), gguf_file="missing.gguf"))
+
+
+@pytest.mark.parametrize("kind,tolerance", [("f16", 5e-3), ("bf16", 5e-2), ("q8_0", 0.15)])
+def test_export_gguf_round_trip_and_modelfile(kind, tolerance, tiny_model_dir, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ft_lab.cli import main
+
+    out = tmp_path / "gguf"
+    assert main(["export", str(tiny_model_dir), "--out", str(out), "--gguf", kind]) == 0
+    name = f"{Path(tiny_model_dir).name}-{kind}.gguf"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["Modelfile", "README.md", name])
+    reader = gguf.GGUFReader(str(out / name))
+    assert "<|im_start|>" in bytes(reader.fields["tokenizer.chat_template"].parts[-1]).decode()
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    back_tok = AutoTokenizer.from_pretrained(str(out), gguf_file=name)
+    text = "My card has not arrived yet, what can I do?"
+    assert back_tok(text)["input_ids"] == tok(text)["input_ids"]
+    ids = tok(text, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        ref = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).eval()(ids).logits
+        back = AutoModelForCausalLM.from_pretrained(str(out), gguf_file=name).eval()(ids).logits
+    assert (ref - back).abs().max().item() < tolerance
+    assert (ref.argmax(-1) == back.argmax(-1)).float().mean().item() >= 0.9
+    modelfile = (out / "Modelfile").read_text()
+    assert f"FROM ./{name}" in modelfile and "<|im_start|>assistant" in modelfile
+    assert 'PARAMETER stop "</s>"' in modelfile and 'PARAMETER stop "<|im_end|>"' in modelfile
+    assert "largest logit difference" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("family", ["qwen2", "mistral", "gemma2"])
+def test_other_families_round_trip(family, tiny_model_dir, tmp_path):
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ft_lab.workflows.gguf_export import write_gguf
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    name = {"qwen2": "Qwen2", "mistral": "Mistral", "gemma2": "Gemma2"}[family]
+    config = getattr(transformers, f"{name}Config")(
+        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=256, bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **({"head_dim": 16} if family == "gemma2" else {}))
+    torch.manual_seed(0)
+    model = getattr(transformers, f"{name}ForCausalLM")(config).eval()
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    write_gguf(tmp_path / "m", tmp_path / "m" / "m.gguf", "f16")
+    ids = tok("How do I reset my PIN?", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        back = AutoModelForCausalLM.from_pretrained(str(tmp_path / "m"), gguf_file="m.gguf").eval()
+        assert (model(ids).logits - back(ids).logits).abs().max().item() < 5e-3
+
+
+def test_gguf_refusals(tmp_path, tiny_model_dir, completed_classification_run, capsys):
+    import shutil
+
+    from ft_lab.cli import main
+
+    assert main(["export", str(completed_classification_run.dir), "--out", str(tmp_path / "a"), "--gguf", "q8_0"]) == 2
+    assert "classification heads" in capsys.readouterr().err
+    folder = tmp_path / "gpt2ish"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "architectures": ["GPTNeoXForCausalLM"]}))
+    assert main(["export", str(folder), "--out", str(tmp_path / "b"), "--gguf", "f16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "GPTNeoXForCausalLM cannot be exported to GGUF" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -225,7 +225,9 @@ def test_plugins_lists_builtins_and_the_broken_plugin(lab):
 
 
 def test_examples_are_listed_and_served(lab):
-    examples = {e["name"]: e["title"] for e in lab.json("ft-lab/api/examples")["examples"]}
+    listed = lab.json("ft-lab/api/examples")["examples"]
+    assert listed[0]["name"] == "quickstart.ipynb"  # the Examples dialog starts on the quickstart
+    examples = {e["name"]: e["title"] for e in listed}
     assert examples["quickstart.ipynb"].startswith("ft-lab quickstart")
     served = lab.json("ft-lab/api/examples/quickstart.ipynb")
     assert served == json.loads((REPO / "example_notebooks" / "quickstart.ipynb").read_text(encoding="utf-8"))

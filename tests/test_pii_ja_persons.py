@@ -8,7 +8,7 @@ import pytest
 
 from ft_lab.cleaners import pii_ner
 from ft_lab.cleaners.pii_ja_persons import VECTORS, WEIGHTS, PersonRanker, examples, static_table
-from ft_lab.cleaners.pii_ner import NerSpans, PiiNer, ner_missing
+from ft_lab.cleaners.pii_ner import ALL_TYPES, NerSpans, PiiNer, ner_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_ner = pytest.mark.skipif(ner_missing() is not None, reason="the ner extra is not installed (make setup does)")
@@ -20,7 +20,7 @@ TEXTS = ["ホーナングはその後ラッフルズから離れた。", "ネヴ
 
 
 def masked(texts, **config):
-    cleaner = PiiNer(PiiNer.Config(numbered=True, **config))
+    cleaner = PiiNer(PiiNer.Config(numbered=True, **{"entities": list(ALL_TYPES), **config}))
     return [r["text"] for r in cleaner.clean([{"text": t, "label": "a", "meta": {}} for t in texts], ["text"]).rows]
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(ner_missing() is not None, reason="the ner extra
 
 @pytest.fixture(scope="module")
 def masker():
-    return PiiNer(PiiNer.Config(numbered=True))
+    return PiiNer(PiiNer.Config(numbered=True, entities=list(pii_ner.ALL_TYPES)))  # places and organisations too
 
 
 def masked(masker, *texts):

@@ -125,11 +125,15 @@ def test_panel_edits_change_the_recipe_and_problems_are_shown(banking_csv, tmp_p
     studio.data.preview_button.click()
     assert "<table" in studio.data.preview_html.value and "200 rows" in studio.data.preview_html.value
     assert studio.data.mapping() == {"text": "text", "label": "category"}
+    assert studio.recipe().method.named is False  # method auto by default, with the README's cleaners
+    assert [c.name for c in studio.recipe().clean] == ["normalize", "dedup"]
+    studio.model.auto_method.value = False
     studio.model.method.choice.value = "ia3"
     studio.train.form.widgets["epochs"].value = "2"
-    studio.data.cleaners.add("normalize")
+    studio.data.cleaners.add("length_filter")
     r = studio.recipe()
-    assert r.method.name == "ia3" and r.train.epochs == 2.0 and [c.name for c in r.clean] == ["normalize"]
+    assert r.method.name == "ia3" and r.train.epochs == 2.0 and [c.name for c in r.clean] == [
+        "normalize", "dedup", "length_filter"]
     assert studio.train.summary.value == ""
     assert "alpha" not in studio.model.method.form.widgets  # the form follows the picked method
     studio.train.form.widgets["learning_rate"].value = "-1"

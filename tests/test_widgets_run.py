@@ -40,6 +40,7 @@ def finished(data_file, runs_dir):
     studio.data.path.value = str(data_file)
     studio.data.preview_button.click()
     studio.data.role_widgets["label"].value = "category"
+    studio.model.auto_method.value = False  # LoRA here (auto would train tiny fully)
     studio.model.method.form.widgets["r"].value = "4"
     studio.train.form.widgets["max_steps"].value = "20"
     studio.train.form.widgets["logging_steps"].value = "5"
@@ -141,6 +142,7 @@ def test_playground_answers_with_both_models_in_another_process(finished):
     studio = finished[0]
     pg = studio.playground
     assert pg.run.value == str(studio.handle.dir)  # the run just finished is picked
+    assert pg.max_new_tokens.layout.display == "none"  # a classifier answers with a label: no "New tokens"
     pg.prompt.value = "my card was stolen\nI want to top up"
     mods = set(sys.modules)
     pg.try_button.click()
@@ -150,6 +152,7 @@ def test_playground_answers_with_both_models_in_another_process(finished):
     labels = set(studio.errors.label.options) - {"(any)"}
     assert set(result["finetuned"]) <= labels
     assert "fine-tuned model" in pg.answers.value and pg.answers.value.count("<tr>") == 3
+    assert "background" not in pg.answers.value  # differing answers in bold, not pale green ("correct")
     assert ("torch" in sys.modules) == ("torch" in mods)  # the models ran in another process
     assert not pg.try_button.disabled
 

@@ -89,8 +89,19 @@ def test_metric_table_shows_baselines_and_throughput_rows(tmp_path):
     for text in ("baseline: majority", "baseline: tfidf_logreg", "0.7100", "0.8375", "+0.6375",
                  "Throughput", "tokens_per_second", "5,123", "mfu", "0.3100", "padding_saved", "0.4200"):
         assert text in html, text
-    head = html.split("</thead>")[0]
+    head = html.split("</p>", 1)[1].split("</thead>")[0]
     assert head.index("base<") < head.index("baseline: majority") < head.index("fine-tuned")
+    assert html.startswith("<p class='ft-lab-verdict'><b>On accuracy, the fine-tuned model is best: 0.84 against "
+                           "0.71 for TF-IDF + logistic regression, 0.25 for baseline majority and 0.20 for the "
+                           "base model.</b></p>")
+    assert "runner_up" not in html and "Winner" not in html
+    # on a CPU there is no MFU: the row is left out, not shown as "-"
+    metrics["throughput"] = {"tokens_per_second": 5123.4, "mfu": None, "padding_saved": None}
+    metrics["winner"] = {"best": "finetuned", "runner_up": "tfidf_logreg"}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    panel.load(tmp_path)
+    assert "tokens_per_second" in panel.metrics.value and "mfu" not in panel.metrics.value
+    assert "padding_saved" not in panel.metrics.value and "runner_up" not in panel.metrics.value
 
 
 @pytest.mark.parametrize("n", [2, 12, 80])

@@ -30,6 +30,7 @@ class TfidfLogReg(Baseline):
     """TF-IDF (word and character n-grams) + logistic regression, trained on the train split."""
 
     name = "tfidf_logreg"
+    title = "TF-IDF + logistic regression"
     tasks = ("classification",)
     default = True
 
@@ -75,6 +76,7 @@ class Retrieval(Baseline):
     """Answer with the response of the most similar training prompt (TF-IDF cosine over word and character n-grams)."""
 
     name = "retrieval"
+    title = "nearest-prompt retrieval"
     tasks = ("generation",)
     default = True
 

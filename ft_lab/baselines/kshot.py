@@ -43,6 +43,7 @@ class KShot(Baseline):
     """The base model answering with k training examples in its prompt (in-context learning, no training)."""
 
     name = "kshot"
+    title = "the base model prompted with k examples"
     tasks = ("generation",)
     needs_model = True
     default = True

@@ -20,6 +20,7 @@ from ..evaluation.predict import write_predictions
 from ..evaluation.verdict import winner
 from ..rundir.layout import RunLayout
 from ..safety.atomic import atomic_write_json, json_safe, read_json
+from .time_budget import PROBE_ROWS, budget_seconds, expected_training_seconds, rows_within
 
 
 @dataclass
@@ -55,7 +56,9 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
     evaluators = [spec.create("evaluator") for spec in recipe.evaluate]
     context = BaselineContext(recipe, labels, model, tokenizer)
     task = recipe.task.type
+    emit = emit or (lambda e: None)
     results, info = {}, {}
+    budget = None
     for spec in specs:
         baseline = spec.create("baseline")
         if baseline.needs_model and model is None:
@@ -63,22 +66,33 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
             continue
         started = time.monotonic()
         try:
-            answers = baseline.predict(list(data.train), list(data.test), context)
-            if len(answers) != len(data.test):
-                raise ValueError(f"returned {len(answers)} answers for {len(data.test)} test examples")
+            if baseline.needs_model:  # bounded: at most a fifth of the expected training time
+                if budget is None:
+                    budget = budget_seconds(expected_training_seconds(recipe, model, tokenizer, data))
+                test, answers, note = _within_budget(baseline, spec.name, data, context, budget, emit)
+            else:
+                emit({"type": "phase", "phase": "baselines", "baseline": spec.name, "examples": len(data.test)})
+                test, answers, note = list(data.test), baseline.predict(list(data.train), list(data.test), context), ""
+            if test is None:
+                info[spec.name] = {"skipped": note}
+                emit({"type": "warning", "message": f"baseline {spec.name} {note}"})
+                continue
+            if len(answers) != len(test):
+                raise ValueError(f"returned {len(answers)} answers for {len(test)} test examples")
         except Exception as exc:  # one broken baseline never stops the run
             info[spec.name] = {"error": f"{type(exc).__name__}: {exc}"}
-            if emit:
-                emit({"type": "warning", "message": f"baseline {spec.name} failed: {type(exc).__name__}: {exc}"})
+            emit({"type": "warning", "message": f"baseline {spec.name} failed: {type(exc).__name__}: {exc}"})
             continue
-        rows = write_predictions(prediction_rows(answers, data.test, task),
+        rows = write_predictions(prediction_rows(answers, test, task),
                                  RunLayout(run_dir).baseline_predictions(spec.name))
         scores, failed = score_rows(evaluators, rows)
         seconds = round(time.monotonic() - started, 2)
         results[spec.name] = scores
-        info[spec.name] = {"seconds": seconds, **({"failed_evaluators": failed} if failed else {})}
-        if emit:
-            emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
+        info[spec.name] = {"seconds": seconds, **({"failed_evaluators": failed} if failed else {}),
+                           **({"sample": note, "rows": len(test)} if note else {})}
+        if note:
+            emit({"type": "warning", "message": f"baseline {spec.name}: {note}"})
+        emit({"type": "baseline", "name": spec.name, "metrics": scores, "seconds": seconds})
 
     layout = RunLayout(run_dir)
     metrics = read_json(layout.metrics, {}) or {"headline": recipe.headline_metric()}
@@ -89,3 +103,25 @@ def run_baselines(run_dir, recipe, data, model=None, tokenizer=None, labels=None
     details["baselines"] = {**(details.get("baselines") or {}), **info}
     atomic_write_json(layout.eval_details, json_safe(details))
     return results
+
+
+def _within_budget(baseline, name: str, data, context, budget: float, emit) -> tuple[list | None, list, str]:
+    """(test rows scored, their answers, a note): every row, a random sample, or (None, [], reason) to skip."""
+    import random
+
+    test = list(data.test)
+    probe = test[:PROBE_ROWS]
+    emit({"type": "phase", "phase": "baselines", "baseline": name, "examples": len(probe)})
+    started = time.monotonic()
+    answers = list(baseline.predict(list(data.train), probe, context))
+    plan = rows_within(budget, time.monotonic() - started, len(probe), len(test))
+    if plan.rows == 0:
+        return None, [], plan.note
+    rest = test[len(probe):]
+    if plan.rows < len(test):  # a seeded sample of the other rows, in test order
+        keep = sorted(random.Random(0).sample(range(len(rest)), plan.rows - len(probe)))
+        rest = [rest[i] for i in keep]
+    if rest:
+        emit({"type": "phase", "phase": "baselines", "baseline": name, "examples": len(rest)})
+        answers += list(baseline.predict(list(data.train), rest, context))
+    return probe + rest, answers, plan.note

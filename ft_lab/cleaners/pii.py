@@ -16,6 +16,7 @@ import importlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, NamedTuple
 
 from ..core.code_refs import check_code_refs
@@ -195,26 +196,72 @@ def _phone_ok_near_word(cand: str) -> bool:
     return 7 <= len(digits) <= 15 or len(groups) == 3 and all(len(g) == 2 for g in groups)
 
 
+#: The placeholder type of a deny-list term.
+DENIED = "MASKED"
+
+
+def term_pattern(terms: Iterable[str]) -> re.Pattern | None:
+    """One case-insensitive pattern for ``terms``, longest first ("Apple Pay" before "Apple"); a term that
+    starts or ends with an ASCII letter or digit matches whole words only ("Acme" not in "Acmes", but in "Acmeの")."""
+    parts = []
+    for t in sorted(set(terms), key=len, reverse=True):
+        before = r"(?<![A-Za-z0-9])" if t[:1].isascii() and t[:1].isalnum() else ""
+        after = r"(?![A-Za-z0-9])" if t[-1:].isascii() and t[-1:].isalnum() else ""
+        parts.append(before + re.escape(t) + after)
+    return re.compile("|".join(parts), re.I) if parts else None
+
+
+def read_terms(entries: Iterable[str], name: str) -> list[str]:
+    """The terms of an allow- or deny-list: each entry a term, or ``file:PATH`` for a UTF-8 text file with
+    one term per line ("#" starts a comment line). ValueError naming the field for a bad entry or file."""
+    out: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, str) or not entry.strip():
+            raise ValueError(f"{name}: {entry!r} is not a term; give a word or phrase, or 'file:PATH'")
+        if not entry.startswith("file:"):
+            out.append(entry.strip())
+            continue
+        path = Path(entry[5:].strip()).expanduser()
+        if not path.is_file():
+            raise ValueError(f"{name}: file not found: {path} (give a text file, one term per line)")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            text = "\0"
+        if "\0" in text:
+            raise ValueError(f"{name}: {path} is not a UTF-8 text file (give one term per line)")
+        out += [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return out
+
+
 class PiiDetector:
-    """Finds PII spans in one text; ``mask`` replaces them with placeholders."""
+    """Finds PII spans in one text; ``mask`` replaces them with placeholders. ``allow``: terms never masked
+    (a span inside one stays); ``deny``: terms always masked (as ``<MASKED>``)."""
 
     def __init__(self, entities: Iterable[str] = STRUCTURED, my_number_context: bool = True,
-                 recognizers: Iterable[Callable] = ()):
+                 recognizers: Iterable[Callable] = (), allow: Iterable[str] = (), deny: Iterable[str] = ()):
         self.entities = set(entities)
         self.my_number_context = my_number_context
         self.recognizers = list(recognizers)
+        self.allow = term_pattern(allow)
+        self.deny = term_pattern(deny)
 
     def find(self, text: str) -> list[Span]:
         folded = text.translate(FOLD)
         spans: list[Span] = []
         taken: list[tuple[int, int]] = []
+        allowed = [m.span() for m in self.allow.finditer(folded)] if self.allow else []
 
         def add(s: int, e: int, kind: str) -> None:
-            if any(s < te and ts < e for ts, te in taken):
+            if any(s < te and ts < e for ts, te in taken) or any(a <= s and e <= b for a, b in allowed):
                 return
             taken.append((s, e))
             spans.append(Span(s, e, kind))
 
+        if self.deny:
+            for m in self.deny.finditer(folded):
+                if not any(a <= m.start() and m.end() <= b for a, b in allowed):
+                    add(m.start(), m.end(), DENIED)
         ent = self.entities
         if "EMAIL" in ent and "@" in folded:
             for m in _EMAIL.finditer(folded):
@@ -335,9 +382,17 @@ class PiiMask(Cleaner):
             "help": "mask a valid 12-digit My Number only near a keyword (マイナンバー, 個人番号, My Number)"})
         recognizers: list[str] = field(default_factory=list, metadata={
             "help": "extra recognizers as 'module:function' (text -> [(start, end, type)]) for names, addresses"})
+        allow: list[str] = field(default_factory=list, metadata={
+            "help": "terms never masked (your products, your company's name): whatever is found inside one "
+                    "stays; case-insensitive, whole words; 'file:PATH' reads a text file, one term per line"})
+        deny: list[str] = field(default_factory=list, metadata={
+            "help": "terms always masked, as <MASKED> (a code name, a customer's name the models miss); "
+                    "case-insensitive, whole words; 'file:PATH' reads a text file, one term per line"})
 
         def __post_init__(self):
             check_code_refs(self.recognizers, "recognizers")  # recipes are data, not code
+            read_terms(self.allow, "allow")
+            read_terms(self.deny, "deny")
             unknown = [e for e in self.entities if e not in STRUCTURED]
             if unknown:
                 raise ValueError(f"entities: unknown type(s) {', '.join(unknown)}; known: {', '.join(STRUCTURED)} "
@@ -346,7 +401,11 @@ class PiiMask(Cleaner):
     def __init__(self, config=None):
         super().__init__(config)
         self.detector = PiiDetector(self.config.entities, self.config.my_number_context,
-                                    [load_recognizer(r) for r in self.config.recognizers])
+                                    [load_recognizer(r) for r in self.config.recognizers], *self.term_lists())
+
+    def term_lists(self) -> tuple[list[str], list[str]]:
+        """The allow- and deny-list terms, files read."""
+        return read_terms(self.config.allow, "allow"), read_terms(self.config.deny, "deny")
 
     def mask_row(self, row: dict, columns: list[str], found: dict | None = None) -> dict:
         numbers: dict = {}

@@ -52,9 +52,9 @@ _EN_ADDRESS = re.compile(
 # ("46 velký průhon 426"), or a bare postcode. Group 1 is the address.
 _EN_ADDRESS_AFTER_WORD = re.compile(
     r"(?:address(?:es)?|lives? (?:at|on|in)|living at|return(?:ed)? to|ship(?:ped)? to|deliver(?:ed)? to|"
-    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,3}"
+    r"send (?:it )?to)\b[: ]+(?:are |is )?(\d{1,5}[ ]+[^\W\d_][^\s,;]*(?:[ ][^\W\d_][^\s,;]*){0,3}"
     # then a number ("46 velký průhon 426") or the end of the line or a town after a comma ("332 Törneby, GUALÖV")
-    r"(?:[ ]+\d{1,5}\b\.?|(?:,[ ]+[^\W\d_][^\s,]*(?:[ ][^\W\d_][^\s,]*){0,2})?(?=[ \t]*(?:[.?!]?[ \t]*$|\n))))"
+    r"(?:[ ]+\d{1,5}\b\.?|(?:,[ ]+[^\W\d_][^\s,;]*(?:[ ][^\W\d_][^\s,;]*){0,2})?(?=[ \t]*(?:[.?!]?[ \t]*$|\n))))"
     r"|\b(?:zip|zip code|postcode|postal code)\b(?: is)?[: ]+(\d{4,6}(?:-\d{4})?|\d{3}[ ]\d{2})\b", re.I | re.M)
 _TITLED_NAME = re.compile(r"(?:\b(?i:mr|mrs|ms|mx|dr|prof)\.|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\b)[ ]+"
                           r"([A-Z\u00c0-\u00de][\w'\-]*(?:[ ][A-Z][\w'\-]*)?)")

@@ -5,10 +5,12 @@
     ft-lab runs [--json] [--tree]          list runs with status and headline metric (--tree: lineage) (run_commands.py)
     ft-lab validate RECIPE                 check a recipe without running it                     (run_commands.py)
     ft-lab plan RECIPE [--gpu NAME] [--gpus N] [--price P]   memory, time and cost before running  (plan_commands.py)
-    ft-lab demo                            the built-in example on the tiny model, offline       (run_commands.py)
+    ft-lab demo                            all-MiniLM-L6-v2 on a bundled sample, offline         (run_commands.py)
     ft-lab data inspect FILE | prepare RECIPE --out DIR                                          (data_commands.py)
     ft-lab eval RUN_DIR | report RUN_DIR --out FILE                                              (eval_commands.py)
     ft-lab export RUN_DIR --out DIR | sweep RECIPE --methods a,b                                 (export_commands.py)
+    ft-lab pairs RUN [--worst N] [--out FILE]   preference pairs from a run's worst answers   (preference_commands.py)
+    ft-lab serve RUN_OR_EXPORT | monitor SERVE_DIR | monitor export SERVE_DIR --out F          (serve_commands.py)
     ft-lab search RECIPE [--storage URL] [--workers N]   hyperparameter search (Optuna)       (search_commands.py)
     ft-lab plugins [--json]                installed plugins, their components, broken ones      (plugin_commands.py)
     ft-lab plugins new NAME [--kind K] [--out DIR]   a plugin package from plugins/template  (plugin_commands.py)
@@ -32,7 +34,9 @@ from ..errors import RecipeError, UserError
 
 #: The command-group modules, in the order their commands appear in ``ft-lab --help``.
 COMMAND_GROUPS = ("ft_lab.cli.run_commands", "ft_lab.cli.data_commands", "ft_lab.cli.eval_commands", "ft_lab.cli.export_commands",
-                  "ft_lab.cli.search_commands", "ft_lab.cli.plugin_commands", "ft_lab.cli.plan_commands")
+                  "ft_lab.cli.serve_commands", "ft_lab.cli.search_commands", "ft_lab.cli.preference_commands",
+                  "ft_lab.cli.plugin_commands",
+                  "ft_lab.cli.plan_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:

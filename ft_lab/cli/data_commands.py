@@ -64,6 +64,10 @@ def cmd_prepare(args) -> int:
         r = rep["rows"]
         print(f"{rep['rows_in']} rows in -> train {r['train']}, validation {r['validation']}, test {r['test']}; "
               f"{rep['rejected']} rejected, {rep['changes']} changed")
+        for name, m in (rep.get("masking") or {}).items():
+            types = ", ".join(f"{k} {v}" for k, v in m["tokens_masked"].items()) or "nothing found"
+            print(f"{name}: {m['rows_altered']} of {m['rows']} rows altered ({100 * m['share_altered']:.2f}%); "
+                  f"masked: {types}")
         for w in rep["warnings"]:
             print(f"warning: {w}")
         print(f"wrote {args.out}/ (report.html, report.json, rejected.jsonl, changes.jsonl)")

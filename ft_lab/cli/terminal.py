@@ -25,6 +25,8 @@ class ProgressPrinter:
                     "lr_find": "finding the learning rate"}.get(e["phase"], e["phase"])
             if e.get("resume_from"):
                 what += f" (resuming from {e['resume_from']})"
+            if e.get("baseline"):
+                what = f"running baseline {e['baseline']}"
             self.write(f"... {what}" + (f" on {e['examples']} test examples" if e.get("examples") else ""))
         elif kind == "model":
             self.write(f"method {e['method']}: " + (e.get("budget") or f"{e['trainable_parameters']:,} "

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 from ..errors import UserError
 from . import configs
+from .sections import OBJECTIVES
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TASKS = ("classification", "generation")
@@ -157,6 +158,8 @@ class Capabilities:
     fsdp: bool = True
     #: It works under DeepSpeed ZeRO (``launch.strategy: deepspeed``).
     deepspeed: bool = True
+    #: The training objectives it takes (``train.objective``): sft and the preference ones TRL trains.
+    objectives: tuple[str, ...] = OBJECTIVES
     #: Its trained weights can be pulled toward where training started (``train.l2_to_start``, ``train.ewc``).
     regularize: bool = True
     #: It needs a CUDA GPU (for instance bitsandbytes 4-bit kernels).
@@ -238,6 +241,12 @@ class Method(Component):
         """Rebuild the trained model from ``folder`` and the base it was trained from (default: whole model)."""
         return type(base_model).from_pretrained(str(folder))
 
+    def load_trainable(self, base_model, folder):
+        """``base_model`` with the adapter saved in ``folder`` loaded to train further (``model.adapter``);
+        a method whose result is not a loadable adapter refuses."""
+        raise UserError(f"model.adapter: method '{self.name}' cannot continue from an adapter folder; "
+                        f"use a peft method (lora, ia3) or drop model.adapter")
+
     def merge(self, model):
         """A plain transformers model with the training folded in; UserError when the method cannot merge."""
         if not self.capabilities.mergeable:
@@ -316,6 +325,8 @@ class Baseline(Component):
     """
 
     kind = "baseline"
+    #: the baseline in a few words, for the verdict sentence ("0.92 for TF-IDF + logistic regression")
+    title: ClassVar[str] = ""
     tasks: ClassVar[tuple[str, ...]] = TASKS
     #: It asks the base model (run in the worker, where the model is loaded); else it needs only the data.
     needs_model: ClassVar[bool] = False

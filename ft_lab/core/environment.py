@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import RecipeError, UserError
 from ..safety.model_folder import check_model_spec
 from .method_checks import check_capabilities
+from .packaged_models import packaged_location
 from .plugins import get_registry
 from .sections import DataSection, LaunchSection
 
@@ -63,9 +64,13 @@ def problems_for_sections(data, model, method, launch, plain: dict, base_dir: st
             cls = None  # reported by the parse
         if cls is not None:
             problems += check_capabilities(plain, cls, registry=registry, settings=False)
+    if model is not None and model.adapter and not (_local(model.adapter, base_dir) / "adapter_config.json").is_file():
+        problems.append(f"model.adapter: {_local(model.adapter, base_dir)} is not an adapter folder (no "
+                        f"adapter_config.json); give an earlier run's final/ folder")
     if model is not None:
         try:
             check_model_spec(model)  # a damaged local model folder is named before any work
+            packaged_location(model.name_or_path)  # a packaged model (minilm, smollm2) that is not installed
         except UserError as exc:
             problems.append(str(exc))
     return problems

@@ -15,6 +15,9 @@ What is read from the recipe (a ``Recipe`` or its plain dict); absent keys are t
   quantized base cannot be sharded, and DeepSpeed must be installed
 - ``model.quantization`` other than null / "none"           -> ``quantized``
 - ``export.merge``, or the ``merge`` argument (export --merge) -> ``mergeable``
+- ``train.objective`` (sft, dpo, orpo, kto, simpo)              -> ``objectives``; a preference objective
+  needs task generation and, on this machine, TRL within ``TRL_RANGE``
+- ``model.adapter`` (an adapter folder to continue from)      -> a method with ``adapter = True``
 - ``train.l2_to_start`` or ``train.ewc`` above 0              -> ``regularize``
 - always: ``needs_cuda`` (a CUDA GPU is visible) and ``needs_modules`` (importable).
 
@@ -24,6 +27,7 @@ leaves them out (the recipe parser, so that a run directory copied elsewhere sti
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from typing import Any
 
@@ -55,6 +59,12 @@ _WHY = {
     "liger": "it replaces modules that Liger's kernels patch",
     "regularize": "what it saves is not the weights it trains, so a continued run has no starting point for them",
 }
+
+
+#: TRL versions whose trainers' arguments ft-lab's preference objectives are written and tested against
+#: (pyproject's ``preference`` extra pins the same range): TRL renames and moves them between releases.
+TRL_RANGE = ((1, 16), (1, 17))
+_OBJECTIVE_WHY = "TRL's preference trainers keep a reference copy of its trained weights, which it cannot give"
 
 
 def _plain(recipe_like: Any) -> dict:
@@ -147,6 +157,7 @@ def _setting_problems(plain: dict, caps, name: str, task: str | None, merge, reg
             what, stop = _ASKS[field]
             problems.append(f"method: '{name}' does not work with {what}: {_WHY[field]}; {stop}, or choose "
                             f"a method that does: {_alternatives(field, task, name, registry)}")
+    problems += _objective_problems(plain, caps, name, task, registry)
     wanted = asked(plain, merge)
     strategy = "fsdp" if wanted["fsdp"] else "deepspeed" if wanted["deepspeed"] else None
     if strategy and wanted["quantized"]:
@@ -156,6 +167,60 @@ def _setting_problems(plain: dict, caps, name: str, task: str | None, merge, reg
     if _sharding_without_gpu(plain, wanted) and _section(plain, "launch").get("cpu"):
         problems.append(_no_cpu_path(_sharding_without_gpu(plain, wanted), "launch.cpu is set"))
     return problems
+
+
+def _objective_problems(plain: dict, caps, name: str, task: str | None, registry) -> list[str]:
+    objective = _section(plain, "train").get("objective") or "sft"
+    problems = []
+    if objective != "sft" and task and task != "generation":
+        problems.append(f"train.objective: {objective} learns from good and bad answers to a prompt, so it needs "
+                        f"task: generation (this recipe's task is {task}); set train.objective: sft")
+    if objective != "sft" and _section(plain, "train").get("packing") is True:
+        problems.append(f"train.packing: true does not apply to train.objective: {objective} (its trainer pads each "
+                        f"pair's answers itself); set train.packing: auto or false")
+    if objective not in caps.objectives:
+        others = [n for n in registry.names("method") if objective in registry.get("method", n).capabilities.objectives
+                  and not registry.get("method", n).capabilities.needs_cuda]
+        problems.append(f"method: '{name}' does not take train.objective: {objective} ({_OBJECTIVE_WHY}; it takes: "
+                        f"{', '.join(caps.objectives)}); set train.objective: sft, or choose a method that does: "
+                        f"{', '.join(others) or 'none installed'}")
+    if _section(plain, "model").get("from_run") and objective != "sft":
+        problems.append(f"model.from_run does not start a train.objective: {objective} run yet; name the earlier "
+                        f"run's adapter instead: model.adapter: <run>/final")
+    if _section(plain, "model").get("adapter") and objective == "sft":
+        problems.append("model.adapter continues a preference run (train.objective dpo, orpo, kto, simpo) from an "
+                        "adapter; set train.objective, or drop model.adapter")
+    if _section(plain, "model").get("adapter") and not _trains_adapter(name, registry):
+        problems.append(f"model.adapter: method '{name}' does not train an adapter, so it cannot continue from "
+                        f"one; choose lora (or the method that trained the adapter), or drop model.adapter")
+    return problems
+
+
+def _trains_adapter(name: str, registry) -> bool:
+    try:
+        return bool(registry.get("method", name).adapter)
+    except KeyError:
+        return False
+
+
+def trl_problem(plain: dict) -> str | None:
+    """TRL outside ``TRL_RANGE`` (or missing) for a recipe with a preference objective, as one line; else None."""
+    objective = _section(plain, "train").get("objective") or "sft"
+    if objective == "sft":
+        return None
+    (lo, hi) = TRL_RANGE
+    wanted = f"trl>={lo[0]}.{lo[1]},<{hi[0]}.{hi[1]}"
+    try:
+        installed = importlib.metadata.version("trl")
+    except importlib.metadata.PackageNotFoundError:
+        return (f"train.objective: {objective} trains through TRL, which is not installed; "
+                f"pip install 'ft-lab[preference]' (it pins {wanted})")
+    parts = tuple(int(p) if p.isdigit() else 0 for p in installed.split(".")[:2])
+    if not lo <= parts < hi:
+        return (f"train.objective: {objective} needs {wanted} (the range ft-lab is tested with; TRL changes its "
+                f"trainers' arguments between releases), but trl {installed} is installed; "
+                f"pip install 'ft-lab[preference]'")
+    return None
 
 
 def _sharding_without_gpu(plain: dict, wanted: dict) -> str | None:
@@ -183,6 +248,9 @@ def _machine_problems(plain: dict, caps, name: str, merge, cuda_available: bool 
         problems.append(f"method: '{name}' needs a CUDA GPU and none is visible on this machine (bitsandbytes "
                         f"has no CPU path for it); run on a GPU machine, or choose lora (same adapter, "
                         f"full-precision base)")
+    trl = trl_problem(plain)
+    if trl:
+        problems.append(trl)
     for module in caps.needs_modules:
         if importlib.util.find_spec(module) is None:
             problems.append(f"method: '{name}' needs the Python package '{module}', which is not installed; "

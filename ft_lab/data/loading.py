@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..safety import json_limits
 from .charsets import decode_file
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "tsv",
@@ -116,7 +117,7 @@ def _parse_jsonl(path: str, text: str) -> list[dict]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json_limits.loads(line, f"{path}: line {lineno}")
         except json.JSONDecodeError as exc:
             raise UserError(f"{path}: line {lineno}: invalid JSON ({exc.msg} at column {exc.colno}); expected one "
                             f"JSON object per line; fix or remove that line") from None
@@ -130,7 +131,7 @@ def _parse_jsonl(path: str, text: str) -> list[dict]:
 def _read_json(path: str, encoding: str, **_) -> Table:
     text, enc = decode_file(path, encoding)
     try:
-        data = json.loads(text)
+        data = json_limits.loads(text, path)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and text.lstrip().startswith("{"):  # JSON lines saved as .json
             return Table(_parse_jsonl(path, text), path, "jsonl", enc, "JSON lines in a .json file")

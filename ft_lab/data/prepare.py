@@ -19,9 +19,10 @@ from ..errors import UserError
 from ..safety.atomic import jsonl_text, read_jsonl
 from .checks import check_examples, check_split_sizes
 from .files import write_folder
-from .formatting import apply_template
+from .formatting import apply_template, format_prompt
 from .leakage import find_leaks, remove_leaks
 from .loading import load_table
+from .pairs import apply_pair_template, is_preference, pair_examples, preference_roles
 from .report import build_report, render_html
 from .roles import resolve_roles, text_columns, to_examples
 from .split import split_rows
@@ -75,12 +76,15 @@ def load_examples(recipe, key: str, loaded: list | None = None, allow_empty: boo
     d = recipe.data
     path = recipe.resolve_path(getattr(d, key))
     table = load_table(path, d.format, d.encoding, d.sheet)
-    roles = resolve_roles(recipe.task.type, table.columns, d.columns, path)
+    objective = recipe.train.objective
+    roles = (resolve_roles(recipe.task.type, table.columns, d.columns, path) if objective == "sft"
+             else preference_roles(table.columns, d.columns, path, objective))
     if loaded is not None:
         loaded.append({"split": "train" if key == "path" else key, "source": path, "format": table.format,
                        "encoding": table.encoding, "rows": len(table.rows), "roles": roles,
                        "layout": table.layout_note})
-    examples = to_examples(table.rows, recipe.task.type, roles, path, allow_empty=allow_empty)
+    examples = (to_examples(table.rows, recipe.task.type, roles, path, allow_empty=allow_empty) if objective == "sft"
+                else pair_examples(table.rows, roles, path))
     examples, dropped = check_examples(examples, recipe.task.type, roles, path, d)
     if rejected is not None:
         rejected.extend({"split": "train" if key == "path" else key, **r} for r in dropped)
@@ -197,7 +201,8 @@ def prepare_data(recipe, registry=None) -> PreparedData:
     if task == "generation" and d.template:
 
         system = getattr(recipe.task, "system_prompt", None)
-        given = {s: apply_template(given[s], d.template, system) for s in SPLITS}
+        given = {s: apply_pair_template(given[s], d.template, system, format_prompt) if is_preference(train[0])
+                 else apply_template(given[s], d.template, system) for s in SPLITS}
 
     _mask_earlier_records(recipe, registry, task, rejected, changes)
 
@@ -207,7 +212,7 @@ def prepare_data(recipe, registry=None) -> PreparedData:
         "rows": {s: len(given[s]) for s in SPLITS}, "rejected": len(rejected),
         "label_counts": ({s: dict(Counter(r["label"] for r in given[s])) for s in SPLITS} if labels else None),
         **build_report(steps, rejected, {s: given[s] for s in SPLITS}, text_columns(task, given["train"][0]),
-                       count_tokens, token_method),
+                       count_tokens, token_method, changes),
         "leakage": leakage, "warnings": warnings, "changes": len(changes),
     }
     return PreparedData(given["train"], given["validation"], given["test"], labels, rejected, report, changes)

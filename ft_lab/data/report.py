@@ -59,8 +59,37 @@ def split_stats(rows: list[dict], columns: list[str], count_tokens) -> dict:
     return out
 
 
+def masking_cost(steps: list[dict], changes: list[dict], columns: list[str], examples: int = 3) -> dict:
+    """What each masking step (one reporting ``pii_found``) did to the data: rows in, rows altered (the
+    change records of that step, so the figures match changes.jsonl), placeholders per type, rows per type,
+    and a few altered rows per type as masked (original values are never kept)."""
+    out: dict[str, dict] = {}
+    for st in steps:
+        if "pii_found" not in st:
+            continue
+        d = out.setdefault(st["cleaner"], {"rows": 0, "rows_altered": 0, "tokens_masked": Counter(),
+                                           "rows_by_type": Counter(), "examples": {}})
+        d["rows"] += st["rows_in"]
+        d["tokens_masked"].update(st["pii_found"])
+    for ch in changes:
+        d = out.get(ch.get("cleaner"))
+        if d is None:
+            continue
+        d["rows_altered"] += 1
+        for kind in ch.get("entities") or []:
+            d["rows_by_type"][kind] += 1
+            shown = d["examples"].setdefault(kind, [])
+            if len(shown) < examples and isinstance(ch.get("after"), dict):
+                shown.append(row_text(ch["after"], [c for c in columns if c in ch["after"]])[:200])
+    for d in out.values():
+        d["share_altered"] = round(d["rows_altered"] / d["rows"], 4) if d["rows"] else 0.0
+        for key in ("tokens_masked", "rows_by_type"):  # most first, then by name
+            d[key] = dict(sorted(d[key].items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
 def build_report(steps: list[dict], rejected: list[dict], splits: dict[str, list[dict]], columns: list[str],
-                 count_tokens, token_method: str = "approx") -> dict:
+                 count_tokens, token_method: str = "approx", changes: list[dict] | None = None) -> dict:
     by_reason: dict[str, dict[str, int]] = {}
     for r in rejected:
         d = by_reason.setdefault(r["cleaner"], {})
@@ -80,6 +109,7 @@ def build_report(steps: list[dict], rejected: list[dict], splits: dict[str, list
         "steps": [{k: v for k, v in st.items() if k != "largest_clusters"} for st in steps],
         "rejected_by_reason": by_reason,
         "pii_found": dict(pii.most_common()),
+        "masking": masking_cost(steps, changes or [], columns),
         "duplicates": dups,
         "token_lengths": token_method,
         "splits": {name: split_stats(rows, columns, count_tokens) for name, rows in splits.items()},
@@ -144,6 +174,21 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _masking_html(masking: dict) -> str:
+    """The cost of masking: rows altered per masking step, and per type the placeholders, rows and examples."""
+    parts = []
+    for cleaner, d in masking.items():
+        parts.append(f"<h2>Masking: {html.escape(cleaner)}</h2><p>{d['rows_altered']} of {d['rows']} rows altered "
+                     f"({100 * d['share_altered']:.2f}%); check the examples for words your task needs and add "
+                     f"them to the cleaner's <code>allow</code> list</p>")
+        kinds = list(dict.fromkeys([*d["tokens_masked"], *d["rows_by_type"]]))
+        if kinds:
+            parts.append(_table(["type", "placeholders", "rows", "examples (masked)"],
+                                [[k, d["tokens_masked"].get(k, 0), d["rows_by_type"].get(k, 0),
+                                  " ‖ ".join(d["examples"].get(k, []))] for k in kinds]))
+    return "".join(parts)
+
+
 def render_html(report: dict, fragment: bool = False) -> str:
     """The report as a standalone HTML page, or (``fragment``) as one ``<div class="ft-lab-report">`` whose
     styles apply inside it only (for the notebook panels)."""
@@ -159,6 +204,7 @@ def render_html(report: dict, fragment: bool = False) -> str:
     for cleaner, reasons in report.get("rejected_by_reason", {}).items():
         parts.append(_bars(f"Rejected by {cleaner}", reasons))
     parts.append(_bars("PII found by type", report.get("pii_found", {})))
+    parts.append(_masking_html(report.get("masking") or {}))
     d = report.get("duplicates") or {}
     parts.append(f"<h2>Duplicates</h2><p>{d.get('duplicates', 0)} dropped ({d.get('exact', 0)} exact, "
                  f"{d.get('near', 0)} near) in {d.get('clusters', 0)} clusters</p>")
@@ -177,7 +223,9 @@ def render_html(report: dict, fragment: bool = False) -> str:
         parts.append(f"<h2>{html.escape(name)} ({st['rows']} rows)</h2><div class=grid>")
         parts.append(_bars("languages", st["languages"]) + _bars("scripts (letters)", st["scripts"]))
         parts.append(_histogram("length in characters", st["length_chars"]))
-        parts.append(_histogram(f"length in tokens ({report.get('token_lengths', '')})", st["length_tokens"]))
+        method = str(report.get("token_lengths", ""))
+        counted = "approximate tokens" if method.startswith("approx") else f"tokens ({method})"
+        parts.append(_histogram(f"length in {counted}", st["length_tokens"]))
         if "labels" in st:
             parts.append(_bars("labels", st["labels"]))
         parts.append("</div>")
@@ -185,7 +233,8 @@ def render_html(report: dict, fragment: bool = False) -> str:
              ".warn{color:#a60}.cap{font-size:11px;color:#555;margin:0}.empty{color:#888}"
              ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:8px 24px;"
              "align-items:start}.chart h3{margin:4px 0;font-size:13px}")
-    if fragment:
+    if fragment:  # inside the Studio: headings no larger than the Studio's own (h1 as its h3, h2 as h4)
+        rules += "h1{font-size:15px;margin:6px 0}h2{font-size:13px;margin:6px 0}"
         scoped = "".join(",".join(f".ft-lab-report {sel}" for sel in r.split("{")[0].split(","))
                          + "{" + r.split("{", 1)[1] + "}" for r in rules.split("}") if r.strip())
         return f"<div class='ft-lab-report'><style>{scoped}</style>{''.join(parts)}</div>"

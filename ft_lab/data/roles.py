@@ -100,4 +100,6 @@ def text_columns(task: str, example: dict) -> list[str]:
     """The role keys that hold free text, which cleaners work on."""
     if task == "classification":
         return ["text"]
+    if "chosen" in example or "completion" in example:  # preference rows (pairs.py): every text field of a pair
+        return ["prompt", "chosen", "rejected"] if "chosen" in example else ["prompt", "completion"]
     return ["messages"] if "messages" in example else ["prompt", "response"]

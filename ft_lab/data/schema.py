@@ -1,7 +1,9 @@
 """Recognise a table's layout and suggest the column for each role; the user can always override it.
 
 Layouts: alpaca (instruction/input/output), chat (OpenAI ``messages`` or ShareGPT ``conversations``),
-text_label, question_answer, prompt_completion, squad (context/question/answer)::
+text_label, question_answer, prompt_completion, squad (context/question/answer), and for preference
+objectives preference (prompt/chosen/rejected, LLaMA-Factory's ShareGPT ``conversations`` + ``chosen``/``rejected``)
+and kto (prompt/completion + a true/false ``label``)::
 
     guess = detect_schema(["instruction", "input", "output"], rows)
     guess.layout, guess.task, guess.mapping   # 'alpaca', 'generation', {'prompt': 'instruction', ...}
@@ -33,10 +35,28 @@ def _is_chat(value) -> bool:
             and (("role" in value[0] and "content" in value[0]) or ("from" in value[0] and "value" in value[0])))
 
 
+def _preference(columns: list[str], first: dict) -> SchemaGuess | None:
+    chosen, rejected = _find(columns, ("chosen", "chosen_response")), _find(columns, ("rejected", "rejected_response"))
+    prompt = _find(columns, ("prompt", "conversations", "messages", "instruction", "question", "query"))
+    if chosen and rejected and prompt:
+        chat = _is_chat(first.get(prompt)) or isinstance(first.get(chosen), (dict, list))
+        style = ("ShareGPT" if _is_chat(first.get(prompt)) and "from" in first[prompt][0] else "chat") if chat else "plain"
+        return SchemaGuess("preference", "generation", {"prompt": prompt, "chosen": chosen, "rejected": rejected},
+                           notes=[f"{style} preference pairs: set train.objective: dpo (or orpo, simpo, kto)"])
+    completion, label = _find(columns, ("completion",)), _find(columns, ("label", "desirable"))
+    if prompt and completion and label and isinstance(first.get(label), bool):
+        return SchemaGuess("kto", "generation", {"prompt": prompt, "completion": completion, "label": label},
+                           notes=["answers marked good (true) or bad (false): set train.objective: kto"])
+    return None
+
+
 def detect_schema(columns: list[str], rows: list[dict] | None = None) -> SchemaGuess:
     """The most likely layout of a table with ``columns`` (a few ``rows`` help for chat columns)."""
     rows = rows or []
     first = rows[0] if rows else {}
+    preference = _preference(columns, first)
+    if preference:
+        return preference
     chat_col = next((c for c in columns if _is_chat(first.get(c))), None) or _find(
         columns, ("messages", "conversations", "conversation"))
     if chat_col:

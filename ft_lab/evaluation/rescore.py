@@ -49,11 +49,13 @@ def evaluate_run(run_dir: str | Path, names: list[str] | None = None, write: boo
             if ev.compares_pairs:
                 if which == "base":
                     continue  # it compares base with fine-tuned once, on the fine-tuned side
-                if found["base"] is None:
+                # scoring the fine-tuned side alone (the worker) still compares with the base answers on disk
+                base = found["base"] if found["base"] is not None else run.predictions("base")
+                if base is None:
                     raise UserError(f"{ev.name} compares fine-tuned answers with the base model's: it needs "
                                     f"{run.dir / 'predictions' / 'base.jsonl'}; set model.compare_base: true, or "
                                     f"a setting of it that does not compare (llm_judge: mode: single)")
-                data = attach_base(examples, found["base"])
+                data = attach_base(examples, base)
             if progress:
                 progress(f"{which}: {ev.name}")
             try:

@@ -51,6 +51,9 @@ class PeftMethod(Method):
         from peft import PeftModel
         return PeftModel.from_pretrained(base_model, str(folder))
 
+    def load_trainable(self, base_model, folder):
+        from peft import PeftModel
+        return PeftModel.from_pretrained(base_model, str(folder), is_trainable=True)
     def restore_pairs(self, model, folder) -> dict:
         """{name: (saved tensor, the prepared model's tensor)} of a saved adapter, to keep training it."""
         from peft import get_peft_model_state_dict
@@ -70,7 +73,8 @@ class AdaLoRA(PeftMethod):
     """AdaLoRA: LoRA whose ranks are reallocated during training to the matrices that matter most."""
 
     name = "adalora"
-    capabilities = Capabilities(mergeable=True, quantized=True)
+    # objectives: TRL's preference trainers add a second (reference) adapter, which AdaLoRA refuses
+    capabilities = Capabilities(mergeable=True, quantized=True, objectives=("sft",))
 
     @dataclass
     class Config:

@@ -13,7 +13,9 @@ from ..core.components import Capabilities
 from ..errors import UserError
 from .peft_methods import PeftMethod, peft_task_type
 
-_PROMPT_CAPS = Capabilities(mergeable=False, quantized=True, packing=False, fsdp=False)
+# objectives: TRL's preference trainers score a chosen and a rejected answer per prompt with a reference copy
+# of the adapter, which has not been made to work with virtual tokens
+_PROMPT_CAPS = Capabilities(mergeable=False, quantized=True, packing=False, fsdp=False, objectives=("sft",))
 
 
 def _check_tokens(n: int) -> None:
@@ -28,7 +30,7 @@ class PrefixTuning(PeftMethod):
     # peft passes the prefix as past key values, which gradient checkpointing refuses to recompute
     # regularize: peft saves the prefix computed through its projection, not the weights trained
     capabilities = Capabilities(mergeable=False, quantized=True, packing=False, gradient_checkpointing=False,
-                                fsdp=False, regularize=False)
+                                fsdp=False, regularize=False, objectives=("sft",))
 
     @dataclass
     class Config:

@@ -13,11 +13,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.packaged_models import packaged_location
 from ..errors import UserError
 
 
 def gguf_location(model_spec) -> tuple[str, str] | None:
     """(folder, file name) when the recipe names a GGUF file (``gguf_file``, or a ``.gguf`` path), else None."""
+    packaged = packaged_location(model_spec.name_or_path)
+    if packaged is not None:
+        return packaged if packaged[1] else None
     name = os.path.expanduser(model_spec.name_or_path)
     gguf = getattr(model_spec, "gguf_file", None)
     if gguf is None and name.endswith(".gguf"):

@@ -1,10 +1,11 @@
 """Load the recipe's base model and tokenizer: a hub id (from the local cache when offline), a local
-folder, or ``tiny``. Remote code runs only when the recipe sets ``model.trust_remote_code: true``."""
+folder, a packaged model (``minilm``, ``smollm2``: ft_lab.models.packaged) or ``tiny``. Remote code runs only when the recipe sets ``model.trust_remote_code: true``."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from ..core.packaged_models import packaged_location
 from ..errors import UserError
 from ..safety.model_folder import check_model_folder
 from .gguf import as_plain_model, check_gguf_support, gguf_kwargs, gguf_location
@@ -19,6 +20,9 @@ def resolve_source(model_spec) -> str:
         return gguf[0]
     if name == "tiny":
         return str(ensure_tiny())
+    packaged = packaged_location(name)
+    if packaged is not None:
+        return packaged[0]
     path = Path(os.path.expanduser(name))
     if path.exists():
         check_model_folder(path)  # corrupt config.json, truncated weights, no tokenizer: named here

@@ -6,7 +6,8 @@
 Weights at their dtype (a frozen base in bf16 on a GPU, QLoRA's linear weights at 4 bits plus their
 quantization constants, trainable weights fp32); gradients fp32; AdamW two fp32 moments per trainable
 weight (8-bit optimizers: 2 bytes); activations after Korthikanti et al. 2022 (34·s·b·h bytes per layer at
-16 bits, flash/SDPA attention so no s² term; a frozen base keeps fewer of them), gradient checkpointing
+16 bits; no s² term on a GPU, where sdpa/flash attention keeps no scores, but on the CPU padded rows
+keep each layer's scores and probabilities; a frozen base keeps fewer of them), gradient checkpointing
 keeping one hidden state per layer plus one layer's worth; the logits of the batch in fp32 with their
 log-softmax and gradient; then the share of each part one process holds under DDP, FSDP or DeepSpeed ZeRO.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 #: what a process holds before any model: Python, torch, transformers, tokenizer, data (CPU, measured on
 #: the tiny model's runs) and the CUDA context with the allocator's slack (GPU)
-RUNTIME_CPU = 0.60 * 2**30
+RUNTIME_CPU = 0.52 * 2**30
 RUNTIME_GPU = 0.75 * 2**30
 #: share of the full-fine-tuning activations a frozen base keeps (no inputs saved for frozen weights)
 FROZEN_ACTIVATIONS = 0.70
@@ -46,6 +47,9 @@ def memory_parts(shape, setup, half: bool, frozen_half: bool, cuda: bool) -> dic
     per_layer = 34 * tokens * shape.hidden * act_bytes / 2
     if shape.trainable < shape.total / 2:
         per_layer *= FROZEN_ACTIVATIONS
+    if not cuda and not setup.packing:
+        # the CPU's sdpa runs its math kernel under a padding mask: scores and probabilities, heads x s² a row
+        per_layer += 2 * shape.heads * tokens * setup.workload.longest * act_bytes
     if setup.gradient_checkpointing:
         activations = shape.layers * tokens * shape.hidden * act_bytes + per_layer
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..data.pairs import answer_views, is_preference
 from ..data.prepare import prepare_data
 from ..models.model_loading import load_tokenizer, resolve_source
 from ..training.defaults import has_auto, resolve_defaults
@@ -46,6 +47,8 @@ def recipe_workload(recipe, data=None):
     tokenizer = load_tokenizer(recipe.model, resolve_source(recipe.model))
     labels = data.labels
     label2id = {l: i for i, l in enumerate(labels)} if labels else None
-    features, _ = encode_split(tokenizer, data.train, recipe.task.type, recipe, label2id)
+    # preference rows (train.objective dpo, ...): each answer of a row is a sequence the trainer scores
+    rows = [view for ex in data.train for view in (answer_views(ex) if is_preference(ex) else [ex])]
+    features, _ = encode_split(tokenizer, rows, recipe.task.type, recipe, label2id)
     lengths = [len(f["input_ids"]) for f in features]
     return recipe, Workload.from_lengths(lengths, recipe.train.batch_size), labels

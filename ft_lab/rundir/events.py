@@ -43,8 +43,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
               {"processes": "int", "strategy": "str", "command": "str"}),
     EventType("rank_failed", "several processes: one rank's error; the supervisor then writes one `failed` status "
                              "naming the rank that failed first", _FAILURE),
-    EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines, fisher, train, evaluate, forgetting",
-              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?"}),
+    EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines (`baseline`: which one, "
+                       "`examples`: the test rows it scores next), fisher, train, evaluate, forgetting",
+              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?", "baseline": "str?"}),
     EventType("defaults", "the settings left at `auto`, as resolved for this run (`field`, `value`, `why` each)",
               {"choices": "list"}),
     EventType("warning", "something the user should know; the run goes on (`evaluator`, `model`: a failed evaluator)",
@@ -81,6 +82,11 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
                "learning_rate": "float?", "grad_norm": "float?", "tokens_per_second": "float?", "mfu": "float?"}),
     EventType("eval", "evaluation results: `split` validation (during training) or test (`model` base or finetuned)",
               {"split": "str", "metrics": "dict", "model": "str?", "step": "int?", "epoch": "float?"}),
+    EventType("preference", "a preference objective's figures (train.objective dpo, orpo, kto, simpo): `split` train "
+                            "(each log), validation, or test (held-out pairs, after training); kto logs no accuracy",
+              {"split": "str", "step": "int", "rewards_chosen": "float?", "rewards_rejected": "float?",
+               "reward_margin": "float?", "reward_accuracy": "float?", "objective": "str?", "loss": "float?",
+               "pairs": "int?"}),
     EventType("checkpoint", "a Trainer checkpoint was saved", {"step": "int", "path": "str"}),
     EventType("train_end", "the Trainer's closing summary (`train_loss`, `train_runtime`, ...)",
               {"step": "int"}, open=True),

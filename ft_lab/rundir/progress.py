@@ -29,6 +29,7 @@ _STEP_EVENTS = ("checkpoint", "train_end", "status")
 class Progress:
     status: str | None = None  # the latest status event's (None before any)
     phase: str | None = None
+    phase_detail: str | None = None  # which baseline, on how many rows
     step: int = 0
     max_steps: int | None = None
     loss: float | None = None
@@ -52,6 +53,8 @@ class Progress:
                 self.started = t
         elif kind == "phase":
             self.phase = e.get("phase")
+            self.phase_detail = (f"{e['baseline']}, {e.get('examples', '?')} test rows" if e.get("baseline")
+                                 else None)
         elif kind == "train_begin":
             self.max_steps = e.get("max_steps") or self.max_steps
             self.step = e.get("step", 0) or 0

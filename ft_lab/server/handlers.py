@@ -199,10 +199,14 @@ def example_folders() -> list[Path]:
     return [p for p in (checkout, Path(sys.prefix) / "share" / "ft-lab" / "examples") if p.is_dir()]
 
 
+#: listed first, so that the Examples dialog starts on it
+FIRST_EXAMPLE = "quickstart.ipynb"
+
+
 def _examples() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for folder in example_folders():
-        for path in sorted(folder.glob("*.ipynb")):
+        for path in sorted(folder.glob("*.ipynb"), key=lambda p: (p.name != FIRST_EXAMPLE, p.name)):
             found.setdefault(path.name, path)
     return found
 

@@ -12,6 +12,21 @@ from ..rundir.reader import append_event
 from .launch import any_rank
 
 
+#: TRL's logged reward figures (dpo, orpo, kto, simpo) -> the fields of ft-lab's ``preference`` events
+PREFERENCE_FIGURES = {"rewards/chosen": "rewards_chosen", "rewards/rejected": "rewards_rejected",
+                      "rewards/margins": "reward_margin", "rewards/accuracies": "reward_accuracy"}
+
+
+def preference_figures(logs: dict, prefix: str = "") -> dict:
+    """ft-lab's names for TRL's reward figures in ``logs`` (keys with ``prefix``, e.g. ``eval_``); the margin
+    is computed from the rewards where TRL does not log it (kto)."""
+    out = {name: float(logs[prefix + key]) for key, name in PREFERENCE_FIGURES.items()
+           if isinstance(logs.get(prefix + key), (int, float))}
+    if "reward_margin" not in out and {"rewards_chosen", "rewards_rejected"} <= set(out):
+        out["reward_margin"] = out["rewards_chosen"] - out["rewards_rejected"]
+    return out
+
+
 class NonFiniteLoss(Exception):
     def __init__(self, step: int, value: float):
         super().__init__(f"the training loss became {value} at step {step}; lower train.learning_rate, "
@@ -58,6 +73,7 @@ class EventWriter(TrainerCallback):
                     event["mfu"] = round(tokens / dt * self.flops_per_token / self.peak_flops, 4)
         self._last = (now, state.num_input_tokens_seen)
         append_event(self.run_dir, event)
+        self._preference(logs, "", "train", state)
 
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         if state.is_world_process_zero and metrics:
@@ -65,6 +81,13 @@ class EventWriter(TrainerCallback):
                      if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))}
             append_event(self.run_dir, {"type": "eval", "split": "validation", "step": state.global_step,
                                         "epoch": round(state.epoch or 0.0, 4), "metrics": clean})
+            self._preference(metrics, "eval_", "validation", state)
+
+    def _preference(self, logs: dict, prefix: str, split: str, state) -> None:
+        """A preference objective's reward figures (TRL's ``rewards/...``) as a ``preference`` event."""
+        figures = preference_figures(logs, prefix)
+        if figures:
+            append_event(self.run_dir, {"type": "preference", "split": split, "step": state.global_step, **figures})
 
     def on_save(self, args, state, control, **kw):
         if state.is_world_process_zero:

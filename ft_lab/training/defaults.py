@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.plugins import get_registry
 from ..core.recipe import Recipe
+from ..data.pairs import answer_views, is_preference
 from ..data.prepare import prepare_data
 from ..errors import UserError
 from ..models.gguf import gguf_kwargs
@@ -40,6 +41,8 @@ LEARNING_RATES = {
     "p_tuning": {"encoder": 1e-2, "causal": 1e-2},
     "adapter": {"encoder": 1e-3, "causal": 3e-4},
 }
+#: a preference objective (dpo, orpo, kto, simpo) takes the method's SFT rate divided by this
+PREFERENCE_RATE_DIVISOR = 10
 FALLBACK_RATE = {"encoder": 5e-4, "causal": 2e-4}
 #: A rate table's ``small_causal`` applies to a causal language model under this size. LoRA's
 #: (SMALL_CAUSAL_LORA_RATE): SmolLM2-135M at 5e-4 against 2e-4, 75 to 126 updates, 2 cores: DialogSum ROUGE-L 0.242 -> 0.318, JCommonsenseQA exact match
@@ -55,6 +58,10 @@ EPOCH_RANGE = {"classification": (1.0, 10.0), "generation": (1.0, 3.0)}
 FULL_MAX_PARAMETERS = 150_000_000
 #: early stopping (with validation every tenth of the run) turns on from this many updates
 LONG_RUN_UPDATES = 2000
+#: under this size (the built-in ``tiny``: about 1M) ``method: auto`` trains every weight, at TOY_RATE
+#: (``tiny`` on the bundled BANKING77 sample: 0.91 accuracy at 1e-3, against 0.64 with LoRA)
+TOY_PARAMETERS = 10_000_000
+TOY_RATE = 1e-3
 LENGTH_PERCENTILE = 99
 LENGTH_CEILING = 2048
 LENGTH_SAMPLE = 2000
@@ -94,9 +101,13 @@ def parameter_estimate(config) -> int | None:
 
 def choose_method(recipe, config, kind: str) -> tuple[str, str]:
     """``method: auto``: full fine-tuning for an encoder of at most FULL_MAX_PARAMETERS with a new head
-    (cheap at that size, and more accurate than LoRA: docs/defaults.md), else LoRA."""
+    (cheap at that size, and more accurate than LoRA: docs/defaults.md) and for any model under
+    TOY_PARAMETERS (adapters over so few weights learn little: ``tiny`` scored 0.64 with LoRA against
+    0.91 fully tuned on the bundled sample), else LoRA."""
     size = parameter_estimate(config)
     words = f"about {size / 1e6:.0f}M parameters" if size else "size unknown"
+    if size is not None and size < TOY_PARAMETERS:
+        return "full", f"a model of {words}: too small for adapters to learn much, every weight trains"
     if recipe.model_task() != "classification" or kind != "encoder":
         return "lora", f"{'a causal language model' if kind == 'causal' else 'generation'} ({words}): adapters"
     if size is None or size > FULL_MAX_PARAMETERS:
@@ -106,15 +117,19 @@ def choose_method(recipe, config, kind: str) -> tuple[str, str]:
 
 
 def model_kind(config) -> str:
-    """encoder (BERT-like, bidirectional) or causal (a decoder-only language model)."""
+    """encoder (BERT-like, bidirectional) or causal (a decoder-only language model), as transformers maps the
+    config's model type: a causal-LM class and no masked-LM class (BERT-likes have both) means causal."""
     if config is None:
         return "causal"
     archs = " ".join(getattr(config, "architectures", None) or [])
-    if "CausalLM" in archs or "LMHead" in archs:
+    if "CausalLM" in archs or "LMHead" in archs or getattr(config, "is_decoder", False):
         return "causal"
-    if getattr(config, "is_decoder", False) or getattr(config, "model_type", "") in (
-            "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi", "phi3", "gpt2", "gpt_neox",
-            "falcon", "opt", "bloom", "mixtral", "olmo", "olmo2", "granite", "smollm3"):
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
+    model_type = getattr(config, "model_type", "")
+    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
         return "causal"
     return "encoder"
 
@@ -136,6 +151,7 @@ def token_lengths(recipe, examples: list[dict], tokenizer, labels) -> list[int]:
         return [len(tokenizer(ex["text"])["input_ids"]) for ex in examples]
     if recipe.task.type == "classification":
         examples = verbalized(recipe, examples, list(labels or []))
+    examples = [view for ex in examples for view in (answer_views(ex) if is_preference(ex) else [ex])]
     out = []
     for ex in examples:
         enc = encode_generation(tokenizer, ex, recipe.task.system_prompt, 10**9)
@@ -197,10 +213,14 @@ def resolve_defaults(recipe, data, config=None, tokenizer=None) -> tuple[Any, li
         rate = (table or FALLBACK_RATE)[kind]
         why = kind_words + ("" if table else " (no table entry: a middle value)")
         size = parameter_estimate(config)
-        if table and "small_causal" in table and kind == "causal" and size is not None \
+        if method == "full" and size is not None and size < TOY_PARAMETERS:
+            rate, why = TOY_RATE, f"{method} on a model of about {size / 1e6:.0f}M parameters: small models take a high rate"
+        elif table and "small_causal" in table and kind == "causal" and size is not None \
                 and size < SMALL_CAUSAL_PARAMETERS:
             rate, why = table["small_causal"], f"{kind_words} of about {size / 1e6:.0f}M parameters: under " \
                                                f"{SMALL_CAUSAL_PARAMETERS / 1e9:.0f}B, adapters learn faster"
+        if recipe.train.objective != "sft":  # preference losses move a tuned model; SFT's rate overshoots
+            rate, why = rate / PREFERENCE_RATE_DIVISOR, f"{why}; a tenth for train.objective: {recipe.train.objective}"
         choose(train, "learning_rate", rate, why)
     if train["head_learning_rate"] == AUTO:
         if head and recipe.train.learning_rate != AUTO and recipe.train.learning_rate != "find":

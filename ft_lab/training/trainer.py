@@ -92,28 +92,25 @@ def _accuracy(eval_pred):
     return {"accuracy": float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean())}
 
 
-def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=(),
-                  plan=None, event_writer=None):
-    """The Trainer for the recipe; ``plan`` (a ``speed.SpeedPlan``) adds compilation and the fused
-    optimizer, and a packed ``train_ds`` (one item per batch) trains with batch size 1."""
-
+def training_arguments(recipe, run_dir: Path, n_train: int, has_eval: bool, packed: bool = False,
+                       packed_eval: bool = False, plan=None) -> dict:
+    """The ``TrainingArguments`` keywords for the recipe's ``train`` section (TRL's configs take them too)."""
     t = recipe.train
     classification = recipe.model_task() == "classification"
-    packed = isinstance(train_ds, PackedDataset)
-    steps = total_steps(t, len(train_ds), world_size(), batch_size=1 if packed else None)
+    steps = total_steps(t, n_train, world_size(), batch_size=1 if packed else None)
     strategy = "steps" if t.eval_steps else "epoch"
     early = t.early_stopping_patience is not None
     # the best checkpoint is kept only where checkpoints are validated ones (save_steps a multiple of eval_steps)
-    best = early or (t.keep_best is True and eval_ds is not None
+    best = early or (t.keep_best is True and has_eval
                      and (not t.save_steps or bool(t.eval_steps) and t.save_steps % t.eval_steps == 0))
     save_steps = t.save_steps or t.eval_steps
     if best:
         save_steps = t.eval_steps  # the best checkpoint must be saved where it was measured
     metric = "eval_loss" if t.early_stopping_metric == "loss" else f"eval_{t.early_stopping_metric}"
-    args = TrainingArguments(
+    return dict(
         output_dir=str(RunLayout(run_dir).checkpoints),
         per_device_train_batch_size=1 if packed else t.batch_size,
-        per_device_eval_batch_size=1 if isinstance(eval_ds, PackedDataset) else t.eval_batch_size,
+        per_device_eval_batch_size=1 if packed_eval else t.eval_batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps, learning_rate=t.learning_rate,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm, lr_scheduler_type=t.scheduler,
         warmup_steps=int(round(t.warmup_ratio * steps)), num_train_epochs=t.epochs,
@@ -128,9 +125,21 @@ def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir
         dataloader_num_workers=0, prediction_loss_only=not classification,
         optim=plan.optimizer if plan else "adamw_torch", torch_compile=bool(plan and plan.compile),
         **precision_flags(train_precision(recipe)))
+
+
+def build_trainer(recipe, model, tokenizer, train_ds, eval_ds, collator, run_dir: Path, extra_callbacks=(),
+                  plan=None, event_writer=None):
+    """The Trainer for the recipe; ``plan`` (a ``speed.SpeedPlan``) adds compilation and the fused
+    optimizer, and a packed ``train_ds`` (one item per batch) trains with batch size 1."""
+
+    t = recipe.train
+    classification = recipe.model_task() == "classification"
+    packed = isinstance(train_ds, PackedDataset)
+    args = TrainingArguments(**training_arguments(recipe, run_dir, len(train_ds), eval_ds is not None, packed=packed,
+                                                  packed_eval=isinstance(eval_ds, PackedDataset), plan=plan))
     stop = StopRequest(run_dir)
     callbacks = [event_writer or EventWriter(run_dir), stop, *extra_callbacks]
-    if early:
+    if t.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = FtLabTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                            data_collator=collator, processing_class=tokenizer,

@@ -17,6 +17,7 @@ from ..analysis.diff import diff_html
 from ..core.recipe import ROLES, DataSection, TaskSection
 from ..data.inspect import inspect_file
 from ..data.prepare import prepare_data
+from .masking_sample import MaskingSample, source_rows
 from ..data.report import render_html
 from ..errors import RecipeError, UserError, did_you_mean
 from ..rundir.layout import RunLayout
@@ -122,6 +123,7 @@ class DataPanel(W.VBox):
         self.report_html.add_class("ft-lab-data-report")
         self.rejected_html = W.HTML()
         self.changes_html = W.HTML()
+        self.masking = MaskingSample()
         self.prepared = None
         self._build_mapping()
         self._apply_visibility()
@@ -133,7 +135,8 @@ class DataPanel(W.VBox):
                          self.path_error, self.preview_html,
                          W.HTML("<b>Column for each role</b> <span style='color:#777'>(suggested from the file; "
                                 "edit if needed)</span>"), self.mapping_box, self.data_form,
-                         cleaning, self.status, self.report_html, self.rejected_html, self.changes_html]
+                         cleaning, self.status, self.report_html, self.masking, self.rejected_html,
+                         self.changes_html]
         self.add_class("ft-lab-data-panel")
 
     # --- state ----------------------------------------------------------------------------------
@@ -324,6 +327,7 @@ class DataPanel(W.VBox):
         self.report_html.value = render_html({**prepared.report, "labels": prepared.labels}, fragment=True)
         self.rejected_html.value = rejected_html(prepared.rejected)
         self.changes_html.value = changes_html(prepared.changes)
+        self.masking.show(self.cleaners, *source_rows(recipe.resolved()))
         return prepared
 
     def load_report(self, run_dir) -> None:

@@ -106,8 +106,9 @@ def widget_value(tp, value: Any) -> tuple[str, Any]:
     return "yaml", _show_yaml(value)
 
 
-def field_widget(name: str, tp, value: Any, help_text: str = "") -> W.Widget:
-    """One widget for one field; ``widget.ft_kind`` says how to read it back."""
+def field_widget(name: str, tp, value: Any, help_text: str = "", suggestions: list[str] | None = None) -> W.Widget:
+    """One widget for one field; ``widget.ft_kind`` says how to read it back. A text field with
+    ``suggestions`` is a box that offers them (and still takes any text)."""
     kind, shown = widget_value(tp, value)
     tooltip = f"{name}: {help_text}" if help_text else name
     common = dict(description=plain_label(name), style=_DESC, layout=_WIDE, tooltip=tooltip)
@@ -118,6 +119,8 @@ def field_widget(name: str, tp, value: Any, help_text: str = "") -> W.Widget:
         if shown not in options:
             options.append(shown)
         w = W.Dropdown(options=options, value=shown, **common)
+    elif suggestions and kind in ("str", "optional_str"):
+        w = W.Combobox(value=shown, options=list(suggestions), ensure_option=False, **common)
     else:
         w = W.Text(value=shown, placeholder="null" if kind == "yaml" and value is None else "", **common)
     w.ft_kind = kind
@@ -174,7 +177,8 @@ class ConfigForm(W.VBox):
     """A form for one Config dataclass; ``value()`` gives plain data, ``problems()`` the validation."""
 
     def __init__(self, cls, values: dict | None = None, skip: tuple[str, ...] = (), show_help: bool = True,
-                 basic: tuple[str, ...] | None = None, path: str = "", advanced_title: str = "Advanced"):
+                 basic: tuple[str, ...] | None = None, path: str = "", advanced_title: str = "Advanced",
+                 suggestions: dict[str, list[str]] | None = None):
         super().__init__()
         self.cls = cls
         self.path = path
@@ -194,7 +198,8 @@ class ConfigForm(W.VBox):
             if f.name in self.skip:
                 continue
             help_text = configs.help_of(f)
-            w = field_widget(f.name, self._hints[f.name], self._values.get(f.name), help_text)
+            w = field_widget(f.name, self._hints[f.name], self._values.get(f.name), help_text,
+                             (suggestions or {}).get(f.name))
             w.observe(self._changed, names="value")
             self.widgets[f.name] = w
             note = W.HTML(f"<span class='ft-lab-help' style='color:#777;font-size:85%;line-height:1.3;"

@@ -14,6 +14,7 @@ import html
 import ipywidgets as W
 
 from ..core.method_checks import check_capabilities
+from ..core.packaged_models import model_choices
 from ..core.recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
 from ..errors import RecipeError, UserError
 from ..methods.budget import describe_budget, trainable_parameters
@@ -43,11 +44,16 @@ class ModelPanel(W.VBox):
         super().__init__()
         self.state = state or RecipeState()
         self.state.panels.append(self)
+        choices = model_choices()
         self.model_form = ConfigForm(ModelSection, self.state.sections.get("model") or {},
-                                     basic=("name_or_path", "max_length"), path="model")
+                                     basic=("name_or_path", "max_length"), path="model",
+                                     suggestions={"name_or_path": [name for name, _ in choices]})
+        self.models_html = W.HTML("<div class='ft-lab-model-choices' style='color:#555;font-size:90%'>"
+                                  + "<br>".join(f"<b>{html.escape(name)}</b> · {html.escape(text.split(': ', 1)[1])}"
+                                                for name, text in choices) + "</div>")
         self.auto_method = W.Checkbox(value=self._is_auto(self.state.sections.get("method")), indent=False,
-                                      description="auto: full fine-tuning for a small encoder with a new head, "
-                                                  "else LoRA (chosen at Start; untick to choose)")
+                                      description="auto: chosen at Start for the model (full fine-tuning for a "
+                                                  "small encoder or a tiny model, else LoRA); untick to choose")
         self.auto_method.add_class("ft-lab-auto-method")
         self.method = ComponentForm("method", self._shown(self.state.sections.get("method")), path="method")
         self.auto_method.observe(lambda _c: self._show_auto(), names="value")
@@ -61,7 +67,7 @@ class ModelPanel(W.VBox):
         self.budget_html.add_class("ft-lab-budget")
         self.model_form.on_change(lambda _f: self.update_warnings())
         self.method.on_change(lambda _f: self.update_warnings())
-        self.children = [W.HTML("<h3>Model</h3>"), self.model_form, W.HTML("<h3>Tuning method</h3>"),
+        self.children = [W.HTML("<h3>Model</h3>"), self.models_html, self.model_form, W.HTML("<h3>Tuning method</h3>"),
                          self.auto_method, self.method,
                          self.warnings_html, row(self.check_button, self.budget_html)]
         self.add_class("ft-lab-model-panel")

@@ -11,6 +11,7 @@ import html
 
 import ipywidgets as W
 
+from ..rundir.layout import RunLayout
 from .forms import row
 from .jobs import Job
 from .runs_panel import refresh_picker
@@ -85,7 +86,14 @@ class PlaygroundPanel(JobPanel):
                          row(self.max_new_tokens, self.try_button),
                          self.status, self.answers]
         self.add_class("ft-lab-playground-panel")
+        self.run.observe(lambda _c: self._show_generation_settings(), names="value")
         self.refresh()
+        self._show_generation_settings()
+
+    def _show_generation_settings(self) -> None:
+        """"New tokens" only for a run that generates: a classifier with a head answers with a label."""
+        classifier = bool(self.run.value) and generates(self.run.value) is False
+        self.max_new_tokens.layout.display = "none" if classifier else None
 
     def try_models(self) -> Job | None:
         inputs = [x for x in self.prompt.value.splitlines() if x.strip()]
@@ -103,10 +111,23 @@ def answers_html(result: dict) -> str:
     """Inputs with the base and fine-tuned answers side by side (a fixed-layout table that fits its cell)."""
     rows = []
     for text, b, t in zip(result["inputs"], result["base"], result["finetuned"]):
-        same = b == t
-        rows.append(f"<tr><td>{_E(text)}</td><td>{_E(str(b))}</td>"
-                    f"<td style='{'' if same else 'background:#eef6ee'}'>{_E(str(t))}</td></tr>")
+        # answers that differ are marked in bold, not in a colour that would read as "correct"
+        mark = (lambda x: f"<b>{x}</b>") if b != t else (lambda x: x)  # noqa: E731
+        rows.append(f"<tr><td>{_E(text)}</td><td>{_E(str(b))}</td><td>{mark(_E(str(t)))}</td></tr>")
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("input", "base model", "fine-tuned model"))
     return ("<table class='ft-lab-fit ft-lab-playground-table' style='table-layout:fixed;width:100%;"
             "border-collapse:collapse'><colgroup><col style='width:34%'><col style='width:33%'>"
             f"<col style='width:33%'></colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def generates(run_dir) -> bool | None:
+    """Whether a run's model writes text (generation, or classification through the LM), None if unknown."""
+    try:
+        import yaml
+        recipe = yaml.safe_load(RunLayout(run_dir).recipe.read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError):
+        return None
+    task = recipe.get("task")
+    if not isinstance(task, dict):
+        return task != "classification" if isinstance(task, str) else None
+    return task.get("type") != "classification" or task.get("classifier") == "lm"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import math
 
+from ..evaluation.verdict import sentence, winner
+
 _E = html.escape
 
 
@@ -70,12 +72,15 @@ def metrics_table_html(metrics: dict) -> str:
         rows.append([name, fmt(b), *(fmt(v.get(n)) for v in baselines.values()), fmt(t), shown])
     if "validation_loss" in metrics and "validation_loss" not in names:
         rows.append(["validation_loss", "–", *("–" for _ in baselines), fmt(metrics["validation_loss"]), "–"])
-    out = table_html(["metric", "base", *(f"baseline: {k}" for k in baselines), "fine-tuned", "change"], rows,
-                     cls="ft-lab-metrics", raw_columns=tuple(range(len(baselines) + 4)))
+    verdict = sentence(winner(metrics)) if baselines else ""
+    out = (f"<p class='ft-lab-verdict'><b>{_E(verdict[0].upper() + verdict[1:])}.</b></p>" if verdict else "")
+    out += table_html(["metric", "base", *(f"baseline: {k}" for k in baselines), "fine-tuned", "change"], rows,
+                      cls="ft-lab-metrics", raw_columns=tuple(range(len(baselines) + 4)))
     for group, values in metrics.items():
-        if group in ("base", "finetuned", "baselines") or not isinstance(values, dict):
-            continue
-        shown = [[k, fmt(v)] for k, v in values.items() if _is_number(v) or v is None or isinstance(v, str)]
+        if group in ("base", "finetuned", "baselines", "winner") or not isinstance(values, dict):
+            continue  # the winner is the sentence above
+        # a field without a value does not apply here (MFU without a GPU): left out, not shown as "-"
+        shown = [[k, fmt(v)] for k, v in values.items() if _is_number(v) or isinstance(v, str)]
         if shown:
             out += (f"<h4>{_E(group.replace('_', ' ').capitalize())}</h4>"
                     + table_html(["", "value"], shown, cls=f"ft-lab-metric-group ft-lab-{_E(group)}",

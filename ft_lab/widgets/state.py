@@ -9,10 +9,12 @@ from __future__ import annotations
 import copy
 import html
 
+from ..core.packaged_models import default_model
 from ..core.recipe import Recipe
 
-DEFAULT_SECTIONS = {"task": {"type": "classification"}, "data": {}, "clean": [], "model": {},
-                    "method": {"name": "lora"}, "train": {}, "evaluate": None}
+#: a new Studio's recipe: method auto and the README's cleaners; the model comes from default_model()
+DEFAULT_SECTIONS = {"task": {"type": "classification"}, "data": {}, "clean": ["normalize", "dedup"], "model": {},
+                    "method": {"name": "auto"}, "train": {}, "evaluate": None}
 
 
 class RecipeState:
@@ -20,6 +22,7 @@ class RecipeState:
         self.runs_dir = runs_dir
         if recipe is None:
             self.sections = copy.deepcopy(DEFAULT_SECTIONS)
+            self.sections["model"] = {"name_or_path": default_model(self.task_type)}
             self.base_dir = None
         else:
             self.sections = recipe.to_dict()

@@ -26,9 +26,9 @@ from ..rundir.status import RESUMABLE, RUNNING, TERMINAL
 from ..safety.atomic import read_json
 from ..workflows.runner import RunHandle, resume, run
 from .follow import RunFollower
+from .forms import ComponentListForm, ConfigForm, plain_label, problems_box_html, row
 from .plan_line import PlanLine
-from .forms import ComponentListForm, ConfigForm, problems_box_html, row
-from .plots import LossChart, curves_from_events, svg_lr_find
+from .plots import LossChart, curves_from_events, svg_lr_find, table_html
 from .state import RecipeState, problems_html
 
 _E = html.escape
@@ -268,7 +268,9 @@ class TrainPanel(W.VBox):
         self.chart.set(curves_from_events(self.events))
         status = (self.follower.status if self.follower is not None else None) or self.last_status or "created"
         if status == "running":
-            self._show_status("running: " + _PHASES.get(self.phase, self.phase or "starting the worker"), "#06c")
+            detail = f" ({self.live.phase_detail})" if self.live.phase_detail else ""
+            self._show_status("running: " + _PHASES.get(self.phase, self.phase or "starting the worker") + detail,
+                              "#06c")
         elif status == "resuming":
             self._show_status("resuming from the last checkpoint ...", "#06c")
         elif status == "completed":
@@ -284,8 +286,7 @@ class TrainPanel(W.VBox):
             self.status.value += problems_html(warnings[-3:]).replace("#b00", "#a60")
         chosen = [c for e in self.events if e.get("type") == "defaults" for c in e.get("choices", [])]
         if chosen:  # the settings left at auto, as resolved for this run (pin any of them in the recipe)
-            self.status.value += ("<div style='color:#555'>settings chosen for this run: " + ", ".join(
-                html.escape(f"{c['field']} = {c['value']}") for c in chosen) + "</div>")
+            self.status.value += chosen_settings_html(chosen)
 
     def _ended(self, status: str) -> None:
         self.start_button.disabled = False
@@ -303,3 +304,21 @@ class TrainPanel(W.VBox):
     @property
     def finished(self) -> bool:
         return self.handle is not None and self.handle.status in TERMINAL
+
+
+def _shown_value(value) -> str:
+    if value is None or value is False:
+        return "off"
+    if value is True:
+        return "on"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def chosen_settings_html(chosen: list[dict]) -> str:
+    """The settings left at auto as a short table: setting, value, why (pin any of them in the recipe)."""
+    rows = [[plain_label(c["field"].rsplit(".", 1)[-1]), _shown_value(c["value"]), c.get("why", "")] for c in chosen]
+    return ("<details open class='ft-lab-chosen' style='color:#555'><summary>settings chosen for this run "
+            f"({len(rows)}; pin any of them in the recipe)</summary>"
+            + table_html(["setting", "value", "why"], rows, cls="ft-lab-table ft-lab-fit") + "</details>")

@@ -1,18 +1,25 @@
 """Export a completed run: the trained adapter or model, its tokenizer and a model card.
 
     ft-lab export RUN_DIR --out DIR [--merge]
-    ft_lab.workflows.export.export_run(run_dir, out, merge=False) -> Path
+    ft-lab export RUN_DIR_OR_MODEL_FOLDER --out DIR --gguf q8_0      # f16 | bf16 | q8_0, plus an Ollama Modelfile
+    ft_lab.workflows.export.export_run(run_dir, out, merge=False, gguf=None) -> Path
 
 Without ``merge`` the folder holds what the run saved in ``final/`` (a peft adapter, ft-lab trainable
 weights, or the whole model), the tokenizer, the generation config when there is one, and README.md.
 With ``merge`` the method folds its training into the base weights and the folder is a plain
 transformers model (safetensors) that ``AutoModelFor...from_pretrained(DIR)`` loads without ft-lab or peft.
 
+With ``gguf`` the merged model is written as one GGUF file (gguf_export.py) with an Ollama ``Modelfile``
+beside it; the file is read back with transformers and its logits compared with the merged model's on a
+sample prompt (the figures go into README.md). Every model card says how to serve the folder with vLLM
+(``vllm_args``: the merged folder, or the adapter as a LoRA module) and with ``ft-lab serve``.
+
 The export is written into a temporary folder beside ``out`` and renamed at the end: ``out`` appears
 complete or not at all. A non-empty ``out`` is never overwritten.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -20,10 +27,12 @@ from pathlib import Path
 
 from ..core.method_checks import check_capabilities
 from ..errors import UserError
+from ..evaluation.verdict import sentence, winner
 from ..models.from_run import load_trained, starts_from_base
 from ..models.model_loading import load_tokenizer, resolve_source
-from ..rundir.layout import RunLayout
+from ..rundir.layout import RunLayout, is_run_dir
 from ..safety.atomic import read_json
+from .gguf_export import check_family, gguf_check, ollama_modelfile, write_gguf
 from .runner import completed_run
 
 #: files of final/ that are not the model (the tokenizer is saved again from the run's tokenizer)
@@ -35,14 +44,23 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out {out}: already exists and is not empty; choose a new folder or remove it first")
 
 
-def export_run(run_dir, out, merge: bool = False) -> Path:
+def export_run(run_dir, out, merge: bool = False, gguf: str | None = None) -> Path:
     """Export the completed run at ``run_dir`` into the new folder ``out``; return ``out`` (absolute)."""
 
     out = Path(out).expanduser().resolve()
+    if gguf is not None and not is_run_dir(run_dir) and (Path(run_dir) / "config.json").is_file():
+        folder = Path(run_dir).resolve()
+        return _in_new_folder(out, lambda tmp: _write_gguf(folder, gguf, tmp, None, folder.name))
     run_dir, recipe = completed_run(run_dir)
     _check_out(out)
     method_cls = type(recipe.method.create("method"))
-    if merge:
+    if gguf is not None:
+        if recipe.model_task() == "classification":
+            check_family({"architectures": ["ForSequenceClassification"]}, run_dir)
+        base_config = Path(resolve_source(recipe.model)) / "config.json"
+        if base_config.is_file():
+            check_family(json.loads(base_config.read_text(encoding="utf-8")), f"{run_dir} (base model)")
+    if merge or gguf is not None:
         # export does not train: a GPU is not needed to merge (qlora merges on a full-precision base)
         problems = [p for p in check_capabilities(recipe, method_cls, merge=True, cuda_available=True)
                     if "merging" in p]
@@ -53,14 +71,27 @@ def export_run(run_dir, out, merge: bool = False) -> Path:
                         f"{recipe.model.name_or_path}; export it with --merge (a plain model with the whole "
                         f"chain folded in)")
 
+
+    def write(tmp: Path) -> None:
+        if gguf is not None:
+            merged = tmp / ".merged"
+            _write_merged(run_dir, recipe, merged)
+            _write_gguf(merged, gguf, tmp, recipe, run_dir.name)
+            shutil.rmtree(merged)
+            return
+        files = _write_merged(run_dir, recipe, tmp) if merge else _write_unmerged(run_dir, recipe, tmp)
+        (tmp / "README.md").write_text(model_card(run_dir, recipe, method_cls, merge, files), encoding="utf-8")
+
+    return _in_new_folder(out, write)
+
+
+def _in_new_folder(out: Path, write) -> Path:
+    """Run ``write(tmp)`` in a temporary folder beside ``out``, then rename it to ``out``."""
+    _check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     try:
-        if merge:
-            files = _write_merged(run_dir, recipe, tmp)
-        else:
-            files = _write_unmerged(run_dir, recipe, tmp)
-        (tmp / "README.md").write_text(model_card(run_dir, recipe, method_cls, merge, files), encoding="utf-8")
+        write(tmp)
         _check_out(out)  # still free?
         if out.exists():
             out.rmdir()
@@ -107,6 +138,33 @@ def _write_merged(run_dir: Path, recipe, dest: Path) -> list[str]:
     tokenizer.save_pretrained(str(dest))
     _generation_config(recipe, dest)
     return sorted(p.name for p in dest.iterdir())
+
+
+def _write_gguf(merged: Path, kind: str, dest: Path, recipe, stem: str) -> None:
+    from transformers import AutoTokenizer
+
+    name = f"{stem}-{kind}.gguf"
+    write_gguf(merged, dest / name, kind)
+    tokenizer = AutoTokenizer.from_pretrained(str(merged))
+    max_new = recipe.task.max_new_tokens if recipe is not None else 256
+    (dest / "Modelfile").write_text(ollama_modelfile(name, tokenizer, max_new_tokens=max_new), encoding="utf-8")
+    diff, agree = gguf_check(merged, dest, name)
+    (dest / "README.md").write_text(
+        f"# {name}\n\nA GGUF ({kind}) export of `{stem}`{' (the run merged)' if recipe is not None else ''}, written by "
+        f"ft-lab with the gguf package; the tokenizer and chat template are in its metadata.\n\n"
+        f"Checked by loading it back with transformers (`gguf_file=`): on a sample prompt the largest logit "
+        f"difference from the merged model is {diff:.4g}, and the top token agrees at {agree:.0%} of positions.\n\n"
+        f"Ollama: `ollama create NAME -f Modelfile`, then `ollama run NAME` (the Modelfile sets the chat "
+        f"template and the stop tokens). llama.cpp: `llama-server -m {name}`.\n", encoding="utf-8")
+
+
+def vllm_args(model: str, name: str, adapter: str | None = None, rank: int = 16) -> list[str]:
+    """``vllm serve`` arguments: the merged folder (``model``) under ``name``, or ``model`` as the base with
+    the ``adapter`` folder as a LoRA module named ``name``."""
+    if adapter is None:
+        return ["vllm", "serve", model, "--served-model-name", name]
+    return ["vllm", "serve", model, "--served-model-name", f"{name}-base", "--enable-lora",
+            "--lora-modules", f"{name}={adapter}", "--max-lora-rank", str(max(rank, 8))]
 
 
 # --- model card ----------------------------------------------------------------------------------
@@ -164,12 +222,17 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
     lines.append("")
 
     base_m, tuned = metrics.get("base") or {}, metrics.get("finetuned") or {}
-    lines += ["## Evaluation", "", f"On the test split ({rows.get('test', '?')} rows).", "",
-              "| metric | base | fine-tuned |", "|---|---|---|"]
+    baselines = {k: v for k, v in (metrics.get("baselines") or {}).items() if isinstance(v, dict)}
+    verdict = sentence(winner(metrics)) if baselines else ""
+    lines += ["## Evaluation", "", f"On the test split ({rows.get('test', '?')} rows)."
+              + (f" {verdict[0].upper() + verdict[1:]}." if verdict else ""), "",
+              "| metric | base | " + "".join(f"baseline: {k} | " for k in baselines) + "fine-tuned |",
+              "|---|---|" + "---|" * len(baselines) + "---|"]
     for name in list(dict.fromkeys([*base_m, *tuned])):
-        lines.append(f"| {name} | {_fmt(base_m.get(name))} | {_fmt(tuned.get(name))} |")
+        lines.append(f"| {name} | {_fmt(base_m.get(name))} | "
+                     + "".join(f"{_fmt(v.get(name))} | " for v in baselines.values()) + f"{_fmt(tuned.get(name))} |")
     if metrics.get("validation_loss") is not None:
-        lines.append(f"| validation loss | - | {_fmt(metrics['validation_loss'])} |")
+        lines.append("| validation loss | - | " + "- | " * len(baselines) + f"{_fmt(metrics['validation_loss'])} |")
     lines.append("")
 
     use = (f"routing texts to one of the {len(labels)} labels above" if labels else
@@ -212,4 +275,12 @@ def model_card(run_dir: Path, recipe, method_cls, merged: bool, files: list[str]
                   f"base = load_model(spec, resolve_source(spec), {recipe.model_task()!r}, {head_labels!r}, tokenizer)",
                   f'model = get_registry().get("method", {method_cls.name!r}).load(base, "path/to/this/folder")']
     lines += ["```", ""]
+    if head_labels is None and (merged or adapter_peft or "config.json" in files):
+        rank = settings.get("r", 16) if isinstance(settings.get("r"), int) else 16
+        cmd = (vllm_args("path/to/this/folder", run_dir.name) if not adapter_peft else
+               vllm_args("BASE_MODEL" if base_name == "tiny" else str(base_name), run_dir.name, "path/to/this/folder", rank))
+        lines += ["## How to serve it", "", "With vLLM (an OpenAI-compatible server on a GPU):", "", "```",
+                  " ".join(cmd), "```", "",
+                  f"With ft-lab (auth, a PII-masked request log, monitoring): `ft-lab serve {run_dir}` "
+                  "(see docs/serving.md).", ""]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -98,7 +99,9 @@ def importances(study) -> dict:
     import optuna
     sign = -1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else 1.0
     try:  # Optuna's default evaluator (PED-ANOVA) explains low values of the target: a maximum is negated
-        found = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
+        with warnings.catch_warnings():  # it says so on every call with a target
+            warnings.simplefilter("ignore", UserWarning)
+            found = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
     except Exception:  # noqa: BLE001 - e.g. a parameter with one value so far
         return {}
     return {k: round(float(v), 4) for k, v in found.items()}

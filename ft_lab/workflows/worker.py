@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..baselines.scoring import run_baselines
 from ..core.recipe import Recipe
+from ..data.pairs import generation_examples
 from ..data.prepare import PreparedData
 from ..errors import UserError
 from ..evaluation.forgetting import forgetting_report
@@ -87,14 +88,19 @@ def train_run(run_dir: Path, resume: bool) -> str:
     parent = parent_of(RunFiles(run_dir))  # model.from_run: start from that run's result
     continuing = continues_adapter(recipe, parent)
     model, tokenizer = start_model(recipe, labels, parent, **load)
-    plan.packing = plan.packing and supports_packed_attention(model)
+    preference = recipe.train.objective != "sft"
+    plan.packing = plan.packing and supports_packed_attention(model) and not preference
+    if recipe.model.adapter:  # start from an earlier run's adapter (an SFT run's final/): it is the "base" compared
+        model = method.load_trainable(model, recipe.resolve_path(recipe.model.adapter))
+    # a preference run is scored like a generation run, against its good answers
+    test = generation_examples(data.test) if preference else data.test
 
     metrics_path = layout.metrics
     metrics = read_json(metrics_path, {}) or {"headline": recipe.headline_metric()}
 
     def evaluate_base():  # the model before tuning: the base, or the earlier run's result (from_run)
-        emit({"type": "phase", "phase": "evaluate_base", "examples": len(data.test)})
-        predict_split(recipe, model, tokenizer, data.test, labels, layout.predictions("base"))
+        emit({"type": "phase", "phase": "evaluate_base", "examples": len(test)})
+        predict_split(recipe, model, tokenizer, test, labels, layout.predictions("base"))
         scored = evaluate_run(run_dir, sides=("base",), strict=False, on_error=evaluator_failed,
                               responders={"base": make_responder(recipe, model, tokenizer, labels)})
         emit({"type": "eval", "split": "test", "model": "base", "metrics": scored["base"]})
@@ -102,10 +108,13 @@ def train_run(run_dir: Path, resume: bool) -> str:
 
     if recipe.model.compare_base and "base" not in metrics and _rank0() and not continuing:
         metrics = evaluate_base()
-    if recipe.baselines and "baselines" not in metrics and _rank0():
+    if recipe.baselines and "baselines" not in metrics and _rank0() and not preference:
         emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
         run_baselines(run_dir, recipe, data, model, tokenizer, labels, emit)
     tokenizer.padding_side = "right"
+    if preference:
+        return train_preference(run_dir, recipe, data, test, model, tokenizer, method, plan, emit,
+                                evaluator_failed, resume)
 
     train_ds, dropped = encode_split(tokenizer, data.train, task, recipe, label2id)
     eval_ds, _ = encode_split(tokenizer, data.validation, task, recipe, label2id)
@@ -208,6 +217,58 @@ def train_run(run_dir: Path, resume: bool) -> str:
     emit({"type": "resources", "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
           "peak_cuda_mib": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
                             if torch.cuda.is_available() else None)})
+    emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
+    return "completed"
+
+
+def train_preference(run_dir: Path, recipe, data, test: list[dict], model, tokenizer, method, plan, emit,
+                     evaluator_failed, resume: bool) -> str:
+    """train.objective dpo, orpo, kto or simpo: TRL's trainer on the preference rows, then the same saving
+    and test-split evaluation as SFT, plus reward accuracy and margins on the held-out pairs."""
+    from ..training.callbacks import EventWriter
+    from ..training.preference import build_preference_trainer, pair_figures, trained_model
+
+    layout = RunLayout(run_dir)
+    if not recipe.model.adapter:  # else train_run loaded it, to train further
+        method.bind(tokenizer=tokenizer, total_steps=recipe.train.max_steps or None)
+        model = prepare_fast(method, model, recipe.model_task(), plan)
+    emit({"type": "speed", **plan.to_dict()})
+    trainable, total = trainable_parameters(model)
+    emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
+          "total_parameters": total, "memory_estimate": None, "budget": None})
+    trainer, stop = build_preference_trainer(recipe, model, tokenizer, data.train, data.validation, run_dir,
+                                             extra_callbacks=method.callbacks(), plan=plan,
+                                             event_writer=EventWriter(run_dir), test_rows=data.test)
+    checkpoint = last_checkpoint(run_dir) if resume else None
+    emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
+    trainer.train(resume_from_checkpoint=checkpoint)
+    if stop.stopped:
+        emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
+              "checkpoint": last_checkpoint(run_dir)})
+        return "stopped"
+    if not trainer.is_world_process_zero():
+        return "completed"
+    figures = pair_figures(trainer)  # before the reference adapter goes: it scores the reference
+    model = trained_model(trainer)
+    shutil.rmtree(layout.final_partial, ignore_errors=True)
+    method.save(model, layout.final_partial)
+    tokenizer.save_pretrained(str(layout.final_partial))
+    replace_folder(layout.final_partial, layout.final)
+    emit({"type": "saved", "path": str(layout.final), "adapter": bool(method.adapter)})
+    emit({"type": "phase", "phase": "evaluate", "examples": len(test)})
+    if figures:
+        emit({"type": "preference", "split": "test", "step": trainer.state.global_step,
+              "objective": recipe.train.objective, **figures})
+    model.eval()
+    predict_split(recipe, model, tokenizer, test, data.labels, layout.predictions("finetuned"))
+    metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, on_error=evaluator_failed,
+                           responders={"finetuned": make_responder(recipe, model, tokenizer, data.labels)})
+    metrics["preference"] = {"objective": recipe.train.objective, **figures}
+    history = [e for e in trainer.state.log_history if "eval_loss" in e]
+    if history:
+        metrics["validation_loss"] = float(history[-1]["eval_loss"])
+    atomic_write_json(layout.metrics, metrics)
+    emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"
 

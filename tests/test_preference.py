@@ -1,0 +1,254 @@
+"""Preference objectives (train.objective dpo, orpo, kto, simpo) through TRL, their data, and ``ft-lab pairs``."""
+from __future__ import annotations
+
+import importlib.metadata
+import json
+from pathlib import Path
+
+import pytest
+
+from ft_lab.cli import main
+from ft_lab.core.recipe import Recipe
+from tests.conftest import write_recipe
+
+OBJECTIVES = ("dpo", "orpo", "kto", "simpo")
+
+
+def pair_rows(n: int = 24) -> list[dict]:
+    return [{"prompt": f"What is {i} plus {i + 3}?", "chosen": f"{2 * i + 3}.",
+             "rejected": f"I would say {i * 7 + 1}, or so.", "id": i} for i in range(n)]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def recipe_text(data: str, objective: str = "dpo", method: str = "{name: lora, r: 4, target_modules: [all-linear]}",
+                extra: str = "", train: str = "") -> str:
+    return (f"task: generation\ndata: {{path: {data}}}\nmodel: {{max_length: 48}}\nmethod: {method}\n"
+            f"train: {{objective: {objective}, max_steps: 2, batch_size: 4, logging_steps: 1{train}}}\n{extra}")
+
+
+#: the train settings a run resolves from `auto`, given here for a trainer built in process
+RESOLVED = (", learning_rate: 0.001, epochs: 1, warmup_ratio: 0.0, early_stopping_patience: null, keep_best: false, "
+            "early_stopping_metric: loss")
+
+
+# --- validation ----------------------------------------------------------------------------------------------
+
+def test_a_method_that_does_not_take_the_objective_is_refused_with_the_reason(tmp_path, capsys):
+    write_jsonl(tmp_path / "pairs.jsonl", pair_rows())
+    recipe = write_recipe(tmp_path, recipe_text("pairs.jsonl", method="{name: prefix_tuning}"))
+    assert main(["validate", str(recipe)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    (line,) = [e for e in err if "objective" in e]
+    assert "'prefix_tuning' does not take train.objective: dpo" in line and "lora" in line
+
+
+def test_a_preference_objective_on_classification_is_refused(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("text,label\na,x\nb,y\n", encoding="utf-8")
+    recipe = write_recipe(tmp_path, "task: classification\ndata: {path: t.csv}\ntrain: {objective: kto}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "train.objective: kto learns from good and bad answers" in capsys.readouterr().err
+
+
+def test_a_trl_outside_the_pinned_range_is_one_line_at_validation(tmp_path, capsys, monkeypatch):
+    write_jsonl(tmp_path / "pairs.jsonl", pair_rows())
+    recipe = write_recipe(tmp_path, recipe_text("pairs.jsonl"))
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.9.6" if name == "trl" else real(name))
+    assert main(["validate", str(recipe)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs trl>=1.16,<1.17" in err[0] and "trl 0.9.6 is installed" in err[0]
+    monkeypatch.setattr(importlib.metadata, "version", real)
+    assert main(["validate", str(recipe)]) == 0  # the installed one is in range
+
+
+# --- data --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("row, words", [
+    ({"prompt": "q", "chosen": "", "rejected": "b"}, ["row 2", "'chosen'", "empty"]),
+    ({"prompt": "q", "chosen": "same", "rejected": " same "}, ["row 2", "'chosen' and 'rejected'", "same answer"]),
+    ({"prompt": "q", "chosen": "a"}, ["row 2", "'rejected'", "missing"]),
+])
+def test_bad_pairs_are_one_line_naming_row_and_field_and_nothing_is_written(tmp_path, capsys, row, words):
+    write_jsonl(tmp_path / "pairs.jsonl", [pair_rows(1)[0], row, *pair_rows(10)])
+    recipe = write_recipe(tmp_path, recipe_text("pairs.jsonl"))
+    assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "pairs.jsonl" in line and all(w in line for w in words), line
+    assert not (tmp_path / "out").exists()
+
+
+def test_kto_labels_must_be_booleans(tmp_path, capsys):
+    rows = [{"prompt": f"q{i}", "completion": f"a{i}", "label": i % 2 == 0} for i in range(12)]
+    rows[3]["label"] = "yes"
+    write_jsonl(tmp_path / "kto.jsonl", rows)
+    recipe = write_recipe(tmp_path, recipe_text("kto.jsonl", objective="kto"))
+    assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "out")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "row 4, field 'label'" in line and "true" in line and "'yes'" in line
+    rows[3]["label"] = "False"  # CSV-style strings are read as booleans
+    write_jsonl(tmp_path / "kto.jsonl", rows)
+    assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "out")]) == 0
+    train = [json.loads(x) for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert {type(r["label"]) for r in train} == {bool} and {"prompt", "completion"} <= set(train[0])
+
+
+def test_llama_factory_preference_file_is_detected_with_its_mapping_and_prepares_as_chat(tmp_path, capsys):
+    rows = [{"conversations": [{"from": "human", "value": f"Say {i}."}], "chosen": {"from": "gpt", "value": f"{i}"},
+             "rejected": {"from": "gpt", "value": f"no {i}"}} for i in range(12)]
+    write_jsonl(tmp_path / "lf.jsonl", rows)
+    assert main(["data", "inspect", str(tmp_path / "lf.jsonl"), "--json"]) == 0
+    schema = json.loads(capsys.readouterr().out)["schema"]
+    assert schema["layout"] == "preference"
+    assert schema["mapping"] == {"prompt": "conversations", "chosen": "chosen", "rejected": "rejected"}
+    recipe = write_recipe(tmp_path, recipe_text("lf.jsonl") + "")
+    assert main(["data", "prepare", str(recipe), "--out", str(tmp_path / "out")]) == 0
+    row = json.loads((tmp_path / "out" / "train.jsonl").read_text().splitlines()[0])
+    assert row["prompt"][0]["role"] == "user" and row["chosen"][0]["role"] == "assistant"
+    assert row["rejected"][0]["content"].startswith("no ")
+
+
+def test_pii_masking_covers_every_field_of_a_pair_and_leakage_counts_a_pair_once(tmp_path):
+    from ft_lab.data.prepare import prepare_data
+
+    rows = pair_rows(20)
+    rows[0] = {"prompt": "Mail bob@example.com please", "chosen": "Sent to bob@example.com.",
+               "rejected": "I mailed alice@example.org", "id": 0}
+    write_jsonl(tmp_path / "pairs.jsonl", rows)
+    write_jsonl(tmp_path / "test.jsonl", [rows[5], *pair_rows(30)[25:]])  # one pair also in train
+    recipe = Recipe.from_yaml(write_recipe(tmp_path, (
+        "task: generation\ndata: {train: pairs.jsonl, test: test.jsonl, leakage_threshold: 0.99}\n"
+        "clean: [pii_mask]\ntrain: {objective: dpo}\n")))
+    data = prepare_data(recipe)
+    text = json.dumps(data.train + data.validation + data.test)
+    assert "@example" not in text and "bob" not in text
+    assert data.report["leakage"]["pairs"] == {"train-test": {"exact": 1, "near": 0}}
+
+
+# --- training ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_pairs():
+    from ft_lab.data.pairs import pair_examples
+    return pair_examples(pair_rows(8), {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"}, "rows")
+
+
+@pytest.mark.parametrize("method", ["lora", "full"])
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_each_objective_trains_saves_reloads_and_merges(tmp_path, tiny_pairs, objective, method):
+    """Two TRL steps on the tiny model, in process; with an adapter no second model is held."""
+    from ft_lab.models.from_run import load_base
+    from ft_lab.training.preference import build_preference_trainer, pair_figures, trained_model
+
+    spec = "{name: lora, r: 4, target_modules: [all-linear]}" if method == "lora" else "{name: full}"
+    recipe = Recipe.from_yaml(write_recipe(tmp_path, recipe_text("p.jsonl", objective, spec, train=RESOLVED)))
+    model, tokenizer = load_base(recipe)
+    base_parameters = sum(p.numel() for p in model.parameters())
+    m = recipe.method.create("method")
+    model = m.prepare(model, "generation")
+    trainer, _ = build_preference_trainer(recipe, model, tokenizer, tiny_pairs[:8], tiny_pairs[:4], tmp_path,
+                                          test_rows=tiny_pairs[4:])
+    held = sum(p.numel() for p in trainer.model.parameters())
+    if method == "lora":
+        adapter = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n and ".default." in n)
+        assert held <= base_parameters + 2 * adapter  # the base once; at most a frozen copy of the adapter
+    else:
+        assert held == base_parameters
+    assert getattr(trainer, "ref_model", None) is None  # no second model, for every objective
+    trainer.train()
+    assert trainer.state.global_step == 2
+    figures = pair_figures(trainer)
+    assert figures["pairs"] == (8 if objective == "kto" else 4)  # kto splits each pair into a good and a bad row
+    assert "reward_margin" in figures and (objective == "kto" or 0.0 <= figures["reward_accuracy"] <= 1.0)
+    final = trained_model(trainer)
+    m.save(final, tmp_path / "final")
+    names = sorted(p.name for p in (tmp_path / "final").iterdir())
+    assert "ref" not in names  # TRL's reference adapter is not part of the result
+    again = type(m).load(load_base(recipe)[0], tmp_path / "final")
+    assert m.merge(again) is not None
+
+
+def test_preference_events_are_typed():
+    from ft_lab.rundir.events import check_event
+    assert check_event({"type": "preference", "split": "train", "step": 1, "reward_accuracy": 0.5,
+                        "reward_margin": 0.1, "rewards_chosen": 0.2, "rewards_rejected": 0.1}) == []
+    assert check_event({"type": "preference", "step": 1}) != []
+
+
+# --- pairs from a run, and a DPO run on them -----------------------------------------------------------------
+
+def finished_generation_run(root: Path) -> Path:
+    """A generation run as the engine leaves it (tests/eval_run_builder.make_run), with answers of mixed quality."""
+    from tests.eval_run_builder import make_run
+
+    answers = []
+    for i in range(24):
+        reference = f"It is {2 * i + 3}."
+        prediction = reference if i % 6 == 0 else "" if i % 6 == 1 else f"It is {2 * i + 3 + i % 3}." if i % 2 \
+            else f"Maybe {i * 7}, I am not sure at all."
+        answers.append({"id": i, "input": f"What is {i} plus {i + 3}?", "reference": reference,
+                        "prediction": prediction})
+    return make_run(root, "generation", None, answers, evaluate=["exact_match", "chrf"])
+
+
+def test_pairs_take_the_worst_answers_with_their_provenance(tmp_path, capsys):
+    run = finished_generation_run(tmp_path / "runs")
+    assert main(["pairs", str(run), "--worst", "5", "--out", str(tmp_path / "p.jsonl")]) == 0
+    assert "wrote 5 pairs" in capsys.readouterr().out
+    pairs = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    preds = {p["id"]: p for p in map(json.loads, (run / "predictions" / "finetuned.jsonl").read_text().splitlines())}
+    for row in pairs:
+        source = preds[row["example_id"]]
+        assert (row["prompt"], row["chosen"], row["rejected"]) == (source["input"], source["reference"],
+                                                                    source["prediction"])
+        assert (row["source_run"], row["chosen_by"], row["rejected_by"], row["split"]) == (
+            run.name, "reference", "model:finetuned", "test")
+        assert row["scored_by"] == "chrf"  # the graded score, not exact_match's ties
+    assert [r["score"] for r in pairs] == sorted(r["score"] for r in pairs)
+    assert pairs[0]["rejected"].startswith("Maybe")  # the worst answers come first
+    capsys.readouterr()
+    assert main(["pairs", str(run), "--worst", "100", "--out", str(tmp_path / "all.jsonl"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["pairs"], report["skipped_same_as_reference"], report["skipped_empty_answer"]) == (12, 8, 4)
+    assert main(["pairs", str(run), "--out", str(tmp_path / "all.jsonl")]) == 2  # exists: nothing replaced
+
+
+def test_pairs_feed_a_dpo_run_from_an_adapter_that_reports_reward_accuracy(tmp_path, capsys, tiny_model_dir):
+    """ft-lab pairs -> a DPO run starting from an SFT adapter (model.adapter) -> reward accuracy, the base
+    (starting) model compared, the judge's win rate, live preference events, export --merge."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    run = finished_generation_run(tmp_path / "runs")
+    assert main(["pairs", str(run), "--worst", "100", "--out", str(tmp_path / "pairs.jsonl")]) == 0
+    sft = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                         LoraConfig(r=4, target_modules="all-linear", task_type="CAUSAL_LM", init_lora_weights=False))
+    sft.save_pretrained(str(tmp_path / "sft_adapter"))  # stands for an SFT run's final/
+    from tests.eval_run_builder import tiny_fixed_output_model
+
+    says_a = tiny_fixed_output_model(tmp_path / "judge", "A")  # a judge that always prefers answer A
+    judge = f"{{name: llm_judge, mode: pairwise, model: {says_a}, max_new_tokens: 1}}"
+    dpo = write_recipe(tmp_path, recipe_text("pairs.jsonl", extra=f"evaluate: [chrf, {judge}]\n").replace(
+        "model: {max_length: 48}", f"model: {{max_length: 48, adapter: {tmp_path / 'sft_adapter'}}}").replace(
+        "task: generation", "task: {type: generation, max_new_tokens: 8}"))
+    assert main(["run", str(dpo), "--runs-dir", str(tmp_path / "out")]) == 0
+    (dpo_run,) = (tmp_path / "out").iterdir()
+    metrics = json.loads((dpo_run / "metrics.json").read_text())
+    assert 0.0 <= metrics["preference"]["reward_accuracy"] <= 1.0 and metrics["preference"]["pairs"] >= 1
+    assert "chrf" in metrics["base"] and "chrf" in metrics["finetuned"]
+    assert metrics["finetuned"]["judge_failed"] == 0.0 and 0.0 <= metrics["finetuned"]["judge_win_rate"] <= 1.0
+    events = [json.loads(x) for x in (dpo_run / "events.jsonl").read_text().splitlines()]
+    assert {"train", "validation", "test"} <= {e["split"] for e in events if e["type"] == "preference"}
+    model_event = next(e for e in events if e["type"] == "model")
+    assert model_event["trainable_parameters"] < model_event["total_parameters"] / 10  # the adapter trains
+    assert main(["export", str(dpo_run), "--out", str(tmp_path / "export"), "--merge"]) == 0
+    assert (tmp_path / "export" / "config.json").exists()
+    # the tuned model answers its own training split (preference rows: scored against their chosen answers)
+    capsys.readouterr()
+    assert main(["pairs", str(dpo_run), "--split", "train", "--worst", "2", "--json", "--out",
+                 str(tmp_path / "again.jsonl")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["split"] == "train" and report["examples"] >= 8 and report["pairs"] <= 2
