@@ -19,7 +19,7 @@ from ..core.packaged_models import PACKAGED, installed
 from ..core.recipe import AUTO_METHOD, Recipe
 from ..errors import UserError
 from ..planning.plan import plan_recipe
-from ..rundir.lineage import check_parent, lineage_trees
+from ..rundir.lineage import check_parent, inherit_method, lineage_trees
 from ..training.cluster import print_plan
 from ..training.defaults import resolution_lines
 from ..training.launch import with_processes
@@ -94,7 +94,9 @@ def cmd_resume(args) -> int:
 def cmd_validate(args) -> int:
 
     recipe = Recipe.from_yaml(args.recipe, check_environment=True)  # and its data files, model folder, ...
-    check_parent(recipe.resolved())  # model.from_run: a completed run of the same model and task
+    parent = check_parent(recipe.resolved())  # model.from_run: a completed run of the same model and task
+    if parent is not None:
+        recipe = inherit_method(recipe, parent)  # method: auto keeps training the earlier run's adapter
     print(f"{args.recipe}: valid ({recipe.task.type}, model {recipe.model.name_or_path}, "
           f"method {recipe.method.name if recipe.method.named else AUTO_METHOD})")
     for line in resolution_lines(recipe):
