@@ -52,6 +52,7 @@ def test_a_recipe_trains_a_gguf_model(tiny_gguf, qa_jsonl):
     handle = ft_lab.run({"task": "generation", "data": {"path": str(qa_jsonl)},
                          "model": {"name_or_path": str(tiny_gguf.parent), "gguf_file": tiny_gguf.name,
                                    "compare_base": False},
+                         "method": {"name": "lora"},  # an adapter on the GGUF model (auto trains tiny in full)
                          "train": {"max_steps": 4, "batch_size": 8, "learning_rate": 1e-3}, "baselines": []})
     assert handle.wait(timeout=600) == "completed", handle.error
     assert (handle.dir / "final" / "adapter_model.safetensors").exists()

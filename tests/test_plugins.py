@@ -79,7 +79,8 @@ def test_allow_and_block_lists(plugin_site):
     data = plugins_json(plugin_site, FT_LAB_PLUGINS="")
     assert {p["name"] for p in data["plugins"]} == {"ft_lab.default_plugins.default_cleaners", "ft_lab.default_plugins.default_methods",
                                                     "ft_lab.default_plugins.default_evaluators",
-                                                    "ft_lab.default_plugins.default_baselines"}
+                                                    "ft_lab.default_plugins.default_baselines",
+                                                        "ft_lab.default_plugins.default_trackers"}
 
 
 def test_strict_mode_reraises(plugin_site):

@@ -67,6 +67,8 @@ def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_m
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
     recipe = write(tmp_path, "  space: {train.learning_rate: [0.05, 1.0e-7]}\n  sampler: grid\n  objective: loss\n"
                              "  pruner: median\n  pruner_startup_trials: 1\n  seed: 2", extra="track: [mlflow]")
+    # 40 updates: room for the pruner's stop (sent after the first validation) to land before the end
+    recipe.write_text(recipe.read_text(encoding="utf-8").replace("max_steps: 4,", "max_steps: 40,"), encoding="utf-8")
     runs = tmp_path / "runs"
     code = main(["search", str(recipe), "--runs-dir", str(runs)])
     out = capsys.readouterr().out
@@ -78,7 +80,7 @@ def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_m
     assert rows[0]["params"] == {"train.learning_rate": 1e-7} and rows[0]["state"] == "complete"
     assert rows[1]["params"] == {"train.learning_rate": 0.05} and rows[1]["state"] == "pruned", rows
     pruned_run = Path(rows[1]["run_dir"])
-    assert rows[1]["steps"] < 4  # stopped at a validation step, before the end
+    assert rows[1]["steps"] < 40  # stopped at a validation step, before the end
     assert any(e["type"] == "trial" and e.get("state") == "pruned" for e in events(pruned_run))
     assert json.loads((pruned_run / "run.json").read_text())["search"]["number"] == 1
     assert b["best"] == 0 and "pruned" in out and "complete" in out

@@ -202,7 +202,7 @@ def test_fields_that_do_not_apply_to_the_task_are_hidden():
     panel.task_form.widgets["type"].value = "generation"
     assert rows["classifier"].layout.display == "none" and rows["max_new_tokens"].layout.display is None
     assert panel.data_form.rows["template"].layout.display is None
-    assert list(panel.role_widgets) == ["prompt", "response", "messages"]
+    assert list(panel.role_widgets) == ["prompt", "response", "messages", "chosen", "rejected", "completion", "label"]
 
 
 def test_train_step_has_actions_on_top_and_basic_settings_before_advanced():
