@@ -6,7 +6,8 @@ searched setting against the ``auto`` default on the test split, and a search on
     python benchmarks/search.py --smoke       # the tiny model on the bundled BANKING77 sample, seconds a trial
 
 Data: BANKING77 (CC BY 4.0) from ../shared/data/banking77 (``--smoke``: ft_lab/assets/banking77_sample.csv),
-the first ``--intents`` intents, ``--per-intent`` rows each, split 60/20/20. Space: learning rate (3 points on a
+the 10 transfer intents of ``ft-lab demo``'s sample (their wording overlaps; ``--intent-set first``: the first
+``--intents`` intents by name, which a few updates already tell apart), ``--per-intent`` rows each, split 60/20/20. Space: learning rate (3 points on a
 log scale for the grid) x LoRA rank (2 values). Tuned on validation accuracy; the test split is read only for
 the best trial and the default. A random search of ``--worker-trials`` trials (16) runs on 1 and then on 2 worker
 processes for the wall time of 1 against 2 workers (``--parts`` runs one part alone: the wall times want a machine
@@ -28,7 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 DATA = Path(os.environ.get("FT_LAB_SHARED_DATA", Path(__file__).resolve().parents[1] / "../shared/data")).resolve()
 
 
-def rows(smoke: bool, intents: int, per_intent: int) -> list[dict]:
+def demo_intents() -> list[str]:
+    """The 10 transfer intents of ``ft-lab demo``'s sample, whose wording overlaps (the first 10 by name are easy)."""
+    text = resources.files("ft_lab").joinpath("assets/banking77_transfers.csv").read_text(encoding="utf-8")
+    return sorted({r["category"] for r in csv.DictReader(text.splitlines())})
+
+
+def rows(smoke: bool, intents: int, per_intent: int, transfers: bool = False) -> list[dict]:
     if smoke:
         text = resources.files("ft_lab").joinpath("assets/banking77_sample.csv").read_text(encoding="utf-8")
         found = list(csv.DictReader(text.splitlines()))
@@ -36,7 +43,7 @@ def rows(smoke: bool, intents: int, per_intent: int) -> list[dict]:
         with open(DATA / "banking77" / "train.csv", encoding="utf-8") as f:
             found = list(csv.DictReader(f))
     label = "category" if "category" in found[0] else "label"
-    keep = sorted({r[label] for r in found})[:intents]
+    keep = demo_intents() if transfers else sorted({r[label] for r in found})[:intents]
     seen: dict[str, int] = {}
     out = []
     for r in found:
@@ -75,7 +82,9 @@ def test_accuracy(run_dir) -> float | None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--smoke", action="store_true", help="the tiny model on the bundled sample, 1 or 2 trials a search")
-    p.add_argument("--intents", type=int, default=10)
+    p.add_argument("--intents", type=int, default=10, help="the first N intents by name (with --intent-set first)")
+    p.add_argument("--intent-set", choices=("transfers", "first"), default="transfers",
+                   help="transfers: the 10 overlapping transfer intents of ft-lab demo's sample; first: --intents by name")
     p.add_argument("--per-intent", type=int, default=40)
     p.add_argument("--steps", type=int, default=120, help="updates of a trial")
     p.add_argument("--trials", type=int, default=4, help="budget of the random and TPE searches")
@@ -97,7 +106,9 @@ def main(argv=None) -> int:
         intents, per_intent, trials = args.intents, args.per_intent, args.trials
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        data = rows(args.smoke, intents, per_intent)
+        transfers = not args.smoke and args.intent_set == "transfers"
+        data = rows(args.smoke, intents, per_intent, transfers)
+        intents = len({r["category"] for r in data})
         with open(folder / "data.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=["text", "category"])
             w.writeheader()
