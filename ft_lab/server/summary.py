@@ -53,6 +53,9 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
         "progress": progress.fraction, "elapsed": progress.elapsed(), "eta": progress.eta(), "error": error,
         "recipe_path": _relative(handle.layout.recipe, root_dir),
         "source_path": _relative(Path(source), root_dir) if isinstance(source, str) and source else None,
+        # model.from_run: the chain it continues (ids, oldest first, this run last), as `ft-lab runs --tree`
+        "lineage": [*info["ancestors"], handle.id] if info.get("ancestors") else [],
+        "joint_retrain": bool(info.get("joint_retrain")),
     }
 
 
