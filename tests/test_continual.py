@@ -427,11 +427,11 @@ def test_a_resumed_regularized_run_anchors_at_its_start_not_at_the_checkpoint(co
 
     _csv(tmp_path / "d.csv", B_NEW, 10)
     handle = ft_lab.run({"task": "classification", "baselines": [],
-                         "data": {"path": str(tmp_path / "d.csv"), "replay": 0.1},
+                         "data": {"path": str(tmp_path / "d.csv")},
                          "model": {"max_length": 32, "from_run": str(completed_classification_run.dir),
-                                   "compare_base": False},
-                         "train": {"max_steps": 2000, "batch_size": 8, "learning_rate": 0.005, "save_steps": 2,
-                                   "logging_steps": 1, "l2_to_start": 0.1, "ewc": 1.0, "ewc_rows": 16}},
+                                   "compare_base": False, "old_labels": "keep"},
+                         "train": {"max_steps": 2000, "batch_size": 4, "learning_rate": 0.005, "save_steps": 2,
+                                   "logging_steps": 1, "l2_to_start": 0.1, "ewc": 1.0, "ewc_rows": 8}},
                         runs_dir=str(tmp_path / "runs"))
     wait_for(lambda: handle.events("checkpoint") or handle.status in TERMINAL, "a checkpoint")
     handle.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import queue
 import re
 import subprocess
@@ -72,7 +73,8 @@ def lab(tmp_path_factory, plugin_site):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with LabServer(home, root, extra_args=["--FtLab.runs_dir=runs",
                                            "--ServerApp.allow_unauthenticated_access=True"],
-                   env_extra={"PYTHONPATH": str(plugin_site)}, log_path=SHOTS / "jupyterlab.log") as server:
+                   env_extra={"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site), os.environ.get("PYTHONPATH")]))},
+                   log_path=SHOTS / "jupyterlab.log") as server:  # the tested tree's ft_lab (a worktree's too)
         yield server
 
 
