@@ -7,7 +7,8 @@ keeps of A, how well it learns B, and what it costs against retraining from the 
 
 BANKING77 (../shared/data/banking77, CC BY 4.0): the first ``2 * intents`` intents (sorted by name) split
 into group A and group B, ``per-intent`` training rows and ``test-per-intent`` test rows of each. Every
-stage is one ft-lab run started through ``ft_lab.run`` as a user would, with the same train settings:
+stage is one ft-lab run started through ``ft_lab.run`` as a user would (``--smoke``: trained in this
+process), with the same train settings:
 
 - A:             the base model on A's rows;
 - naive:         from A (``model.from_run``) on B's rows only, A's labels kept in the head;
@@ -60,7 +61,8 @@ def make_data(folder: Path, args) -> tuple[dict, list[str], list[str]]:
 
 
 def recipe(args, model_path: str, train_file: str, test_file: str, /, **extra) -> dict:
-    train_section = ({"max_steps": 2, "batch_size": 4, "gradient_checkpointing": False, "learning_rate": 0.005, "logging_steps": 2} if args.smoke
+    train_section = ({"max_steps": 2, "batch_size": 4, "gradient_checkpointing": False, "learning_rate": 0.005,
+                      "logging_steps": 2} if args.smoke
                      else {"epochs": args.epochs, "batch_size": 16, "learning_rate": args.learning_rate,
                            "logging_steps": 10})
     train_section.update(extra.pop("train", {}))
@@ -128,7 +130,8 @@ def main(argv=None) -> int:
         results.append(("A (base -> A)", accuracy(a.prediction_rows("finetuned"), group_a), None, train_seconds(a)))
         stages = [("naive (A -> B)", {"model": {"old_labels": "keep"}})]
         stages += [(f"replay {f:.0%} (A -> B)", {"data": {"replay": f}}) for f in args.replay]
-        stages += [(f"ewc {args.ewc:g} (A -> B)", {"model": {"old_labels": "keep"}, "train": {"ewc": args.ewc, **({"ewc_rows": 8} if args.smoke else {})}})]
+        ewc = {"ewc": args.ewc, **({"ewc_rows": 8} if args.smoke else {})}
+        stages += [(f"ewc {args.ewc:g} (A -> B)", {"model": {"old_labels": "keep"}, "train": ewc})]
         stages += [("joint (base -> A+B)", {"model": {"joint_retrain": True}})]  # A's rows and B's, from the base
         for name, extra in stages:
             extra["model"] = {"from_run": str(a.dir), **extra.get("model", {})}

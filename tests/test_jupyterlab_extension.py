@@ -73,7 +73,8 @@ def lab(tmp_path_factory, plugin_site):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with LabServer(home, root, extra_args=["--FtLab.runs_dir=runs",
                                            "--ServerApp.allow_unauthenticated_access=True"],
-                   env_extra={"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site), os.environ.get("PYTHONPATH")]))},
+                   env_extra={"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site),
+                                                                          os.environ.get("PYTHONPATH")]))},
                    log_path=SHOTS / "jupyterlab.log") as server:  # the tested tree's ft_lab (a worktree's too)
         yield server
 
