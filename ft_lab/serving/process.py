@@ -62,6 +62,7 @@ class ServeProcess:
         self.certfile, self.keyfile = certfile, keyfile
         self.extra = list(extra or [])
         self.process: subprocess.Popen | None = None
+        self.stopped = False  # stopped on purpose (not failed)
 
     @property
     def url(self) -> str:
@@ -111,6 +112,15 @@ class ServeProcess:
             s.settimeout(1)
             return s.connect_ex((self.client_host, self.port)) == 0
 
+    def state(self) -> dict:
+        """``{"state": "starting" | "serving" | "stopped" | "failed", "url", "error"}`` (does not wait)."""
+        try:
+            state = "serving" if self.listening() else "starting" if self.running else "stopped"
+            error = None
+        except UserError as exc:
+            state, error = ("stopped", None) if self.stopped else ("failed", str(exc))
+        return {"state": state, "url": self.url, "error": error}
+
     def wait_listening(self, timeout: float = 300, poll: float = 0.2) -> "ServeProcess":
         deadline = time.monotonic() + timeout
         while not self.listening():
@@ -130,6 +140,7 @@ class ServeProcess:
         return lines[-1] if lines else ""
 
     def stop(self, timeout: float = 30) -> None:
+        self.stopped = True
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
