@@ -174,9 +174,9 @@ def test_export_step_writes_adapter_and_model_card(finished, tmp_path):
 
 
 def test_serve_step_over_tls_the_try_it_box_and_the_monitor_step(finished, tmp_path):
-    """The Serve step starts `ft-lab serve` on the finished run with a new key file and a self-signed
+    """The Serve section (Export step) starts `ft-lab serve` on the finished run with a new key file and a self-signed
     certificate; the real openai client completes a TLS handshake verified with that certificate (and fails
-    without it); the try-it box answers; the Monitor step shows the request and takes a correction; Stop."""
+    without it); the try-it box answers; the Monitor view below shows the request and takes a correction; Stop."""
     import ssl
 
     import httpx

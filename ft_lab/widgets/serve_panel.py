@@ -1,5 +1,5 @@
-"""The Serve step: start and stop ``ft-lab serve`` on a completed run (or an export folder), see its URL,
-where its key is and how a client sends it, and try it with one message.
+"""The Serve section (in the Studio's Export step): start and stop ``ft-lab serve`` on a completed run (or
+an export folder), see its URL, where its key is and how a client sends it, and try it with one message.
 
     panel = ServePanel("runs")
     panel.run.value = "runs/<id>"           # or panel.folder.value = "exports/merged"
@@ -8,8 +8,9 @@ where its key is and how a client sends it, and try it with one message.
     panel.stop_button.click()
 
 The server is a child process (``ft_lab.serving.process``), stopped with Stop or when the kernel exits;
-its requests land in ``SERVE_DIR/requests.sqlite``, which the Monitor step reads. The key is never shown
-(it would be saved with the notebook): a new key goes to ``SERVE_DIR/api-key``, readable by you only.
+its requests land in ``SERVE_DIR/requests.sqlite``, which the Monitor view below it reads. The key is
+never shown (it would be saved with the notebook): a new key goes to ``SERVE_DIR/api-key``, readable by
+you only.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export, Serve, Monitor, Runs
+    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
     studio.validate()                         # every problem, each shown next to its field
@@ -38,7 +38,7 @@ from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
 
 _E = html.escape
-STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Serve", "Monitor", "Runs")
+STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
 #: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
 STYLE = """<style>
 .ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
@@ -85,14 +85,19 @@ class Studio(W.VBox):
         self.exporter = ExportPanel(runs_dir)
         self.serve = ServePanel(runs_dir)
         self.monitor = MonitorPanel()
-        self.serve.on_started.append(self.monitor.load)  # the Monitor step follows the server just started
+        self.serve.on_started.append(self.monitor.load)  # the Monitor view follows the server just started
         self.serve.on_request.append(self.monitor.load)
+        # the Export step puts the model to work: export it, serve it, watch what it is asked (a tenth tab
+        # would cut the tab titles at 1000 px)
+        self.export_step = W.VBox([self.exporter, self.serve, W.HTML(
+            "<h3>Monitor</h3><span style='color:#555'>what the served model was asked (<code>ft-lab monitor</code>)"
+            "</span>"), self.monitor])
         self.train.on_finished.append(self._finished)
         self.train.on_problems.append(self._show_field_problems)
         self.data.on_preview.append(self.validate)
         self.runs.on_open.append(self.open_run)
         self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
-                                    self.exporter, self.serve, self.monitor, self.runs], titles=STEPS)
+                                    self.export_step, self.runs], titles=STEPS)
         self.tabs.observe(self._tab_changed, names="selected_index")
         # the running and recent runs, to attach to (after a kernel restart, a closed tab)
         self.recent = W.Dropdown(options=[], description="Runs", style={"description_width": "50px"},
@@ -124,10 +129,13 @@ class Studio(W.VBox):
 
     def _tab_changed(self, change) -> None:
         shown = self.tabs.children[change["new"]] if change["new"] is not None else None
-        if shown in (self.playground, self.exporter, self.serve):
+        if shown is self.playground:
             shown.refresh()
-        elif shown is self.monitor and self.monitor.folder.value:
-            self.monitor.load(self.monitor.folder.value)
+        elif shown is self.export_step:  # Export, Serve, and the Monitor view of what is served
+            self.exporter.refresh()
+            self.serve.refresh()
+            if self.monitor.folder.value:
+                self.monitor.load(self.monitor.folder.value)
         self._refresh_recipe()
 
     def _offer_runs(self) -> None:
