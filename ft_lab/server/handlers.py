@@ -10,7 +10,7 @@
     GET  /ft-lab/api/examples                the example notebooks (name, title)
     GET  /ft-lab/api/examples/<name>         one example notebook (JSON), for the launcher to copy
     POST /ft-lab/api/runs/<id>/stop          ask the worker to checkpoint and stop
-    POST, DELETE /ft-lab/api/runs/<id>/serve  start, stop ``ft-lab serve`` on a completed run (serving.py)
+    POST, DELETE /ft-lab/api/runs/<id>/serve  start, stop ``ft-lab serve`` on a completed run (serve_handlers.py)
 
 The handlers are decorated with ``tornado.web.authenticated`` and ``authorized`` explicitly, so they
 refuse anonymous requests even on a server that lets undecorated handlers through
@@ -246,8 +246,6 @@ class ExampleHandler(FtLabHandler):
 
 
 def handlers(base_url: str) -> list[tuple]:
-    from .serving import ServeHandler  # it builds on FtLabHandler above
-
     api = url_path_join(base_url, "ft-lab", "api")
     run = api + "/runs/([^/]+)"
     return [
@@ -259,7 +257,6 @@ def handlers(base_url: str) -> list[tuple]:
         (run + "/report", ReportHandler),
         (run + "/recipe", RecipeHandler),
         (run + "/stop", StopHandler),
-        (run + "/serve", ServeHandler),
         (api + "/examples", ExamplesHandler),
         (api + "/examples/([^/]+)", ExampleHandler),
     ]

@@ -58,7 +58,7 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
 
 
 def servers(settings) -> dict[str, ServeProcess]:
-    """The ``ft-lab serve`` processes the sidebar started, by run id (server/serving.py)."""
+    """The ``ft-lab serve`` processes the sidebar started, by run id (server/serve_handlers.py)."""
     return settings.setdefault("ft_lab_servers", {})
 
 

@@ -11,12 +11,14 @@ url, key file, serve folder and error. The servers stop with the Jupyter server.
 from __future__ import annotations
 
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ..rundir.status import COMPLETED
 from ..serving.process import ServeProcess, new_key_file
 from .handlers import FtLabHandler
 from .summary import servers, serving_summary
+
 
 
 class ServeHandler(FtLabHandler):
@@ -47,3 +49,7 @@ class ServeHandler(FtLabHandler):
         await self.blocking(server.stop)
         self.log.info("ft-lab: stopped serving run %s", handle.id)
         self.write_json({"id": handle.id, "serving": serving_summary(server, self.root_dir)})
+
+
+def serve_handlers(base_url: str) -> list[tuple]:
+    return [(url_path_join(base_url, "ft-lab", "api", "runs", "([^/]+)", "serve"), ServeHandler)]
