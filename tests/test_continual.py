@@ -418,6 +418,11 @@ def test_regularization_needs_a_method_that_supports_it_and_an_ancestor(tmp_path
                                     "model: {from_run: runs/x, joint_retrain: true}\n")
     assert main(["validate", str(recipe)]) == 2
     assert "train.ewc: model.joint_retrain starts from the base model" in capsys.readouterr().err
+    (tmp_path / "pairs.csv").write_text("prompt,chosen,rejected\nhi,hello,go away\n", encoding="utf-8")
+    recipe = write_recipe(tmp_path, "task: generation\ndata: {path: pairs.csv}\nmethod: lora\n"
+                                    "model: {from_run: runs/x, joint_retrain: true}\ntrain: {objective: dpo}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "model.joint_retrain: replay and regularization" in capsys.readouterr().err
 
 
 def test_a_resumed_regularized_run_anchors_at_its_start_not_at_the_checkpoint(completed_classification_run,
