@@ -1,7 +1,7 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export, Runs
+    studio = Studio()        # Data, Model, Train, Search, Evaluate, Errors, Playground, Export, Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
     studio.validate()                         # every problem, each shown next to its field
@@ -32,11 +32,13 @@ from .playground import PlaygroundPanel
 from .plots import curves_from_events, svg_lines
 from .results_panel import ResultsPanel
 from .runs_panel import RunsPanel, run_options
+from .search_fields import SearchFields
+from .search_panel import SearchPanel
 from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
 
 _E = html.escape
-STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground", "Export", "Runs")
 #: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
 STYLE = """<style>
 .ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
@@ -81,11 +83,19 @@ class Studio(W.VBox):
         self.runs = RunsPanel(runs_dir)
         self.playground = PlaygroundPanel(runs_dir)
         self.exporter = ExportPanel(runs_dir)
+        # the "search" toggles beside the forms' fields, and the Search step that runs them
+        self.search_fields = SearchFields({"task": lambda: self.data.task_form, "data": lambda: self.data.data_form,
+                                           "model": lambda: self.model.model_form,
+                                           "method": lambda: self.model.method.form, "train": lambda: self.train.form},
+                                          self.model.method.choice)
+        self.model.method.on_change(lambda _f: self.search_fields.refresh())
+        self.search = SearchPanel(self.state, self.search_fields, recipe_fn=self.recipe)
+        self.train.on_search = self._start_search
         self.train.on_finished.append(self._finished)
         self.train.on_problems.append(self._show_field_problems)
         self.data.on_preview.append(self.validate)
         self.runs.on_open.append(self.open_run)
-        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
+        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.search, self.results, self.errors, self.playground,
                                     self.exporter, self.runs], titles=STEPS)
         self.tabs.observe(self._tab_changed, names="selected_index")
         # the running and recent runs, to attach to (after a kernel restart, a closed tab)
@@ -155,6 +165,7 @@ class Studio(W.VBox):
         rest = self.data.show_problems(problems)
         rest = self.model.show_problems(rest)
         rest = self.train.form.show_problems(rest)
+        rest = self.search.show_problems(rest)
         self.train.evaluators.show_problems(rest)
 
     def validate(self) -> list[str]:
@@ -236,6 +247,11 @@ class Studio(W.VBox):
         self.playground.refresh(select=str(handle.dir))
         self.exporter.refresh(select=str(handle.dir))
         self._offer_runs()
+
+    def _start_search(self, recipe: Recipe):
+        """Start with a search section: the Search step runs it and shows its leaderboard."""
+        self.tabs.selected_index = STEPS.index("Search")
+        return self.search.start(recipe)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the current run ends, refreshing the panels synchronously; return its status."""
