@@ -18,7 +18,7 @@ from typing import Any, get_args
 
 import ipywidgets as W
 
-from .forms import _read_number, problems_box_html
+from .forms import read_number, problems_box_html
 
 KINDS = ("int", "float", "choice", "bool")
 
@@ -89,7 +89,7 @@ class FieldSearch(W.VBox):
                 self.picked.value = tuple(options[j] for j in sorted({i, (i + 1) % len(options)}))
 
     def _number(self, text: str) -> Any:
-        value = _read_number(text, self.kind)
+        value = read_number(text, self.kind)
         return float(value) if self.kind == "float" and isinstance(value, int) else value
 
     def spec(self) -> Any:
