@@ -42,7 +42,7 @@ STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground",
 #: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
 STYLE = """<style>
 .ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
-.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 60px}
+.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 40px; padding: 0 6px}
 .ft-lab-studio .widget-label {overflow: hidden; text-overflow: ellipsis}
 .ft-lab-studio pre.ft-lab-yaml, .ft-lab-studio pre.ft-lab-python {white-space: pre-wrap; overflow-wrap: anywhere;
   margin: 0; padding: 6px; background: var(--jp-layout-color2, #f5f5f5); max-height: 420px; overflow: auto}
