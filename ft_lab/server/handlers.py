@@ -11,6 +11,7 @@
     GET  /ft-lab/api/examples                the example notebooks (name, title)
     GET  /ft-lab/api/examples/<name>         one example notebook (JSON), for the launcher to copy
     POST /ft-lab/api/runs/<id>/stop          ask the worker to checkpoint and stop
+    POST, DELETE /ft-lab/api/runs/<id>/serve  start, stop ``ft-lab serve`` on a completed run (serve_handlers.py)
     GET  /ft-lab/api/searches/<name>/report  the search's self-contained HTML page (leaderboard, plots)
 
 The handlers are decorated with ``tornado.web.authenticated`` and ``authorized`` explicitly, so they
@@ -39,7 +40,7 @@ from ..rundir.layout import is_run_dir
 from ..rundir.status import STOPPABLE
 from ..workflows.runner import RunHandle, list_runs
 from ..workflows.search_report import build_search_report, is_search_folder
-from .summary import events_since, run_summary, searches_summary
+from .summary import events_since, run_summary, searches_summary, servers, serving_summary
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -136,7 +137,9 @@ class RunsHandler(FtLabHandler):
         def summaries():
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
-            runs = [run_summary(h, self.root_dir) for h in list_runs(root)
+            served = servers(self.settings)
+            runs = [{**run_summary(h, self.root_dir), "serving": serving_summary(served.get(h.id), self.root_dir)}
+                    for h in list_runs(root)
                     if h.dir.parent == root and not h.info.get("search")]  # a search's trials: its one row
             return runs, searches_summary(root)
         runs, searches = await self.blocking(summaries)
