@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 from waiting import wait_for
 
@@ -304,3 +305,47 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     (shots / f"{app}_layout_problems.txt").write_text("\n".join(layout), encoding="utf-8")
     print(f"{app}: marks {[(k, round(v - t0, 1)) for k, v in marks.items()]}")
     assert not layout, "\n".join(layout)
+
+
+@pytest.mark.timeout(900)
+def test_start_after_a_page_reload(jupyter_lab, page, tmp_path):
+    """A finished run, the notebook saved, the page reloaded (the Studio is restored from the kernel, the cell
+    is not run again): Start starts a second run. JupyterLab 4.6 sent the restored widgets' messages over a
+    kernel subshell that ipykernel did not know, and the click did nothing (ft-lab's settings override turns
+    comms over subshells off)."""
+    from jupyterlab.commands import get_app_dir
+
+    shipped = REPO / "jupyter-config" / "lab-settings" / "overrides.d" / "ft-lab.json"
+    installed = Path(get_app_dir()) / "settings" / "overrides.d" / "ft-lab.json"
+    assert installed.exists() and installed.read_text() == shipped.read_text(), \
+        f"{installed} is missing or differs from {shipped}: `make setup` (pip install -e .) installs it"
+    recipe = write_studio_recipe(tmp_path, max_steps=4)
+    runs = tmp_path / "runs"
+    name = _write_notebook(jupyter_lab, f"reload_{tmp_path.name}.ipynb", recipe, runs)
+    page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    studio = page.locator(".ft-lab-studio")
+    studio.wait_for(state="visible", timeout=90_000)
+    _show_step(studio, "Train")
+    studio.locator(".ft-lab-start").click()
+    _wait_status(page, studio, r"^\s*completed", 300)
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    wait_for(lambda: "widget-view" in (jupyter_lab.root / name).read_text(encoding="utf-8"),
+             "the notebook to be saved with the Studio's view", timeout=30, poll=0.2,
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+
+    page.reload(wait_until="domcontentloaded", timeout=90_000)
+    studio = page.locator(".ft-lab-studio")
+    studio.wait_for(state="visible", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    _show_step(studio, "Train")
+    assert re.search(r"^\s*completed", _status_text(studio)), _status_text(studio)
+    studio.locator(".ft-lab-start").click()
+    runs_made = lambda: len([d for d in runs.iterdir() if (d / "run.json").exists()])  # noqa: E731
+    wait_for(lambda: runs_made() == 2, "Start after the reload to start a second run", timeout=120, poll=0.25,
+             last=lambda: f"{runs_made()} run(s); status {_status_text(studio)!r}",
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+    _wait_status(page, studio, r"^\s*completed", 300)
