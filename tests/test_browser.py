@@ -192,6 +192,54 @@ LAYOUT_PROBLEMS = """(root) => {
     if (visible(el) && box && el.getBoundingClientRect().right > root.getBoundingClientRect().right + 2)
       out.push('wider than the Studio: ' + name(el));
   }
+  // the Studio wider than its box (a horizontal scrollbar under it)
+  for (const el of [root, root.parentElement]) {
+    if (el && el.scrollWidth > el.clientWidth + 1) out.push(`horizontal overflow: ${name(el)} needs ` +
+        `${el.scrollWidth} px in ${el.clientWidth} px`);
+  }
+  // chart legends inside their figure and on no curve (points along each line, in page coordinates)
+  for (const fig of Array.from(root.querySelectorAll('.bqplot')).filter(visible)) {
+    const f = fig.getBoundingClientRect();
+    for (const leg of fig.querySelectorAll('g.g_legend')) {
+      const l = leg.getBoundingClientRect();
+      if (l.width < 1) continue;
+      if (l.left < f.left - 1 || l.right > f.right + 1 || l.top < f.top - 1 || l.bottom > f.bottom + 1)
+        out.push('legend cut: ' + name(fig));
+      for (const path of fig.querySelectorAll('path.line')) {
+        const m = path.getScreenCTM(), n = path.getTotalLength();
+        for (let k = 0; m && k <= 50; k++) {
+          const p = path.getPointAtLength(n * k / 50), x = m.a * p.x + m.c * p.y + m.e, y = m.b * p.x + m.d * p.y + m.f;
+          if (n > 0 && x > l.left && x < l.right && y > l.top && y < l.bottom) {
+            out.push('legend on a curve: ' + name(fig)); break; }
+        }
+      }
+    }
+  }
+  // table cells: no word broken between two letters or digits (breaks after _ / - and spaces are fine)
+  const word = /[\p{L}\p{N}]/u;
+  for (const cell of Array.from(root.querySelectorAll('td, th')).filter(visible).slice(0, 600)) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      for (const m of t.textContent.matchAll(/\S{2,}/g)) {
+        const range = document.createRange();
+        range.setStart(t, m.index); range.setEnd(t, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size < 2) continue;
+        let prev = null;
+        for (let k = 0; k < m[0].length; k++) {
+          range.setStart(t, m.index + k); range.setEnd(t, m.index + k + 1);
+          const r = range.getBoundingClientRect();
+          if (!r.height) continue;
+          if (prev !== null && r.top > prev + 2) {
+            if (word.test(m[0][k - 1]) && word.test(m[0][k]))
+              out.push(`word broken: "${m[0].slice(0, k)} / ${m[0].slice(k)}" in ` + name(cell.closest('table') || cell));
+            break;
+          }
+          prev = r.top;
+        }
+      }
+    }
+  }
   return out;
 }"""
 
@@ -329,8 +377,11 @@ def test_start_after_a_page_reload(jupyter_lab, page, tmp_path):
     studio = page.locator(".ft-lab-studio")
     studio.wait_for(state="visible", timeout=90_000)
     _show_step(studio, "Train")
-    studio.locator(".ft-lab-start").click()
+    from playwright.sync_api import expect
+    start = studio.locator(".ft-lab-start")
+    start.click()
     _wait_status(page, studio, r"^\s*completed", 300)
+    expect(start).to_be_enabled(timeout=120_000)  # the run has ended: its results are loaded
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     wait_for(lambda: "widget-view" in (jupyter_lab.root / name).read_text(encoding="utf-8"),
@@ -343,7 +394,9 @@ def test_start_after_a_page_reload(jupyter_lab, page, tmp_path):
     page.wait_for_function(KERNEL_IDLE, timeout=90_000)
     _show_step(studio, "Train")
     assert re.search(r"^\s*completed", _status_text(studio)), _status_text(studio)
-    studio.locator(".ft-lab-start").click()
+    start = studio.locator(".ft-lab-start")
+    expect(start).to_be_enabled(timeout=60_000)
+    start.click()
     runs_made = lambda: len([d for d in runs.iterdir() if (d / "run.json").exists()])  # noqa: E731
     wait_for(lambda: runs_made() == 2, "Start after the reload to start a second run", timeout=120, poll=0.25,
              last=lambda: f"{runs_made()} run(s); status {_status_text(studio)!r}",
