@@ -402,3 +402,48 @@ def test_start_after_a_page_reload(jupyter_lab, page, tmp_path):
              last=lambda: f"{runs_made()} run(s); status {_status_text(studio)!r}",
              sleep=lambda s: page.wait_for_timeout(s * 1000))
     _wait_status(page, studio, r"^\s*completed", 300)
+
+
+# In the outputs of an untrusted notebook: text on a background of its own colour (white on white), charts
+# that did not load, a widget shown as its Python repr, an SVG JupyterLab refused to show.
+UNTRUSTED_PROBLEMS = """() => {
+  const out = [];
+  const outputs = Array.from(document.querySelectorAll('.jp-Notebook .jp-OutputArea-output'));
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+    if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+  for (const o of outputs) {
+    const text = o.innerText || '';
+    if (/children=\\(|Cannot display an untrusted SVG/.test(text)) out.push('shown as text: ' + text.slice(0, 80));
+    for (const img of o.querySelectorAll('img'))
+      if (!img.complete || img.naturalWidth === 0) out.push('an image that did not load: ' + (img.alt || img.src.slice(0, 40)));
+    for (const cell of o.querySelectorAll('td, th, span')) {
+      if ((cell.innerText || '').trim() && cell.children.length === 0 && getComputedStyle(cell).color === bg(cell))
+        out.push(`text in its background's colour: "${cell.innerText.trim().slice(0, 20)}"`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
+    """The quickstart as a reader opens it (not trusted: this server never ran it): its loss curve and
+    confusion matrix show, as images and readable colours, and the Studio cell shows a static view."""
+    import shutil
+    name = "quickstart_untrusted.ipynb"
+    shutil.copy(REPO / "example_notebooks" / "quickstart.ipynb", jupyter_lab.root / name)
+    page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).trusted") is False
+    images = page.locator(".jp-Notebook .jp-OutputArea-output img")
+    wait_for(lambda: all(images.nth(i).evaluate("i => i.complete") for i in range(images.count())),
+             "the saved images to load", timeout=60, poll=0.25, sleep=lambda s: page.wait_for_timeout(s * 1000))
+    problems = page.evaluate(UNTRUSTED_PROBLEMS)
+    charts = page.locator(".jp-Notebook .jp-OutputArea-output img[alt=chart]")
+    if charts.count():  # the saved snapshot (curve, confusion matrix) as the reader sees it
+        charts.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted.png"))
+    else:
+        problems.append("no chart shown (the saved loss curve)")
+    if not page.locator(".jp-Notebook").get_by_text("an interactive widget").count():
+        problems.append("no static view of the Studio cell")
+    assert not problems, "\n".join(problems)
