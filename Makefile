@@ -46,6 +46,7 @@ test-fast: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 
+include make/apt.mk
 include make/browser.mk
 include make/postgres.mk
 include make/labextension.mk

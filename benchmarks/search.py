@@ -6,10 +6,12 @@ searched setting against the ``auto`` default on the test split, and a search on
     python benchmarks/search.py --smoke       # the tiny model on the bundled BANKING77 sample, seconds a trial
 
 Data: BANKING77 (CC BY 4.0) from ../shared/data/banking77 (``--smoke``: ft_lab/assets/banking77_sample.csv),
-the first ``--intents`` intents, ``--per-intent`` rows each, split 60/20/20. Space: learning rate (3 points on a
+the 10 transfer intents of ``ft-lab demo``'s sample (their wording overlaps; ``--intent-set first``: the first
+``--intents`` intents by name, which a few updates already tell apart), ``--per-intent`` rows each, split 60/20/20. Space: learning rate (3 points on a
 log scale for the grid) x LoRA rank (2 values). Tuned on validation accuracy; the test split is read only for
-the best trial and the default. The random search runs again on 2 worker processes (same seed and budget) for
-the wall time of 1 against 2 workers. Prints one Markdown row per sampler and the comparisons.
+the best trial and the default. A random search of ``--worker-trials`` trials (16) runs on 1 and then on 2 worker
+processes for the wall time of 1 against 2 workers (``--parts`` runs one part alone: the wall times want a machine
+doing nothing else). Prints one Markdown row per sampler and the comparisons.
 """
 from __future__ import annotations
 
@@ -27,7 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 DATA = Path(os.environ.get("FT_LAB_SHARED_DATA", Path(__file__).resolve().parents[1] / "../shared/data")).resolve()
 
 
-def rows(smoke: bool, intents: int, per_intent: int) -> list[dict]:
+def demo_intents() -> list[str]:
+    """The 10 transfer intents of ``ft-lab demo``'s sample, whose wording overlaps (the first 10 by name are easy)."""
+    text = resources.files("ft_lab").joinpath("assets/banking77_transfers.csv").read_text(encoding="utf-8")
+    return sorted({r["category"] for r in csv.DictReader(text.splitlines())})
+
+
+def rows(smoke: bool, intents: int, per_intent: int, transfers: bool = False) -> list[dict]:
     if smoke:
         text = resources.files("ft_lab").joinpath("assets/banking77_sample.csv").read_text(encoding="utf-8")
         found = list(csv.DictReader(text.splitlines()))
@@ -35,7 +43,7 @@ def rows(smoke: bool, intents: int, per_intent: int) -> list[dict]:
         with open(DATA / "banking77" / "train.csv", encoding="utf-8") as f:
             found = list(csv.DictReader(f))
     label = "category" if "category" in found[0] else "label"
-    keep = sorted({r[label] for r in found})[:intents]
+    keep = demo_intents() if transfers else sorted({r[label] for r in found})[:intents]
     seen: dict[str, int] = {}
     out = []
     for r in found:
@@ -73,19 +81,24 @@ def test_accuracy(run_dir) -> float | None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--smoke", action="store_true", help="the tiny model on the bundled sample, 2 trials a search")
-    p.add_argument("--intents", type=int, default=10)
+    p.add_argument("--smoke", action="store_true", help="the tiny model on the bundled sample, 1 or 2 trials a search")
+    p.add_argument("--intents", type=int, default=10, help="the first N intents by name (with --intent-set first)")
+    p.add_argument("--intent-set", choices=("transfers", "first"), default="transfers",
+                   help="transfers: the 10 overlapping transfer intents of ft-lab demo's sample; first: --intents by name")
     p.add_argument("--per-intent", type=int, default=40)
     p.add_argument("--steps", type=int, default=120, help="updates of a trial")
     p.add_argument("--trials", type=int, default=4, help="budget of the random and TPE searches")
     p.add_argument("--lr-points", type=int, default=3, help="learning rates of the grid (x 2 LoRA ranks)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--parts", default="samplers,workers",
+                   help="samplers (grid/random/TPE and the best against auto), workers (1 against 2 worker processes)")
+    p.add_argument("--worker-trials", type=int, default=16, help="trials of the 1- and 2-worker random searches")
     args = p.parse_args(argv)
     import ft_lab
     if args.smoke:
         model, steps, eval_steps, batch, intents, per_intent = "tiny", 4, 2, 8, 5, 16
-        trials, args.lr_points, max_length = 2, 2, 32
+        trials, args.lr_points, max_length, args.worker_trials = 1, 2, 32, 2
     else:
         from real_models import minilm_folder
         model, steps, eval_steps, batch = minilm_folder(), args.steps, max(1, args.steps // 4), args.batch_size
@@ -93,45 +106,54 @@ def main(argv=None) -> int:
         intents, per_intent, trials = args.intents, args.per_intent, args.trials
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        data = rows(args.smoke, intents, per_intent)
+        transfers = not args.smoke and args.intent_set == "transfers"
+        data = rows(args.smoke, intents, per_intent, transfers)
+        intents = len({r["category"] for r in data})
         with open(folder / "data.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.DictWriter(f, fieldnames=["text", "category"])
             w.writeheader()
             w.writerows(data)
         base = base_recipe(folder, model, steps, eval_steps, batch, max_length)
         searched = {**base, "method": {"name": "lora", "target_modules": ["all-linear"]}}
+        threads = os.environ.get("FT_LAB_THREADS") or f"all {os.cpu_count()} cores (FT_LAB_THREADS unset)"
         print(f"data: {len(data)} rows, {intents} intents; model {'tiny' if args.smoke else 'all-MiniLM-L6-v2'}; {steps} updates a trial; "
-              f"one thread a process, on a machine shared with other work")
-        results = []
-        for label, sampler, pruner, budget in (("grid", "grid", "none", None), ("random", "random", "none", trials),
-                                               ("tpe + median pruning", "tpe", "median", trials)):
-            recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": sampler, "pruner": pruner,
-                                             "pruner_startup_trials": 1, "name": sampler, "seed": 0,
-                                             **({"trials": budget} if budget else {})}}
-            start = time.monotonic()
-            result = ft_lab.search(recipe, runs_dir=folder / "runs", on_progress=lambda m: None)
-            results.append(search_row(label, result, time.monotonic() - start))
-        print("\n| sampler | trials | pruned | summed updates | best validation accuracy | wall s |")
-        print("|---|---|---|---|---|---|")
-        for r in results:
-            print(f"| {r['sampler']} | {r['trials']} | {r['pruned']} | {r['updates']} | {r['best']:.4f} | "
-                  f"{r['seconds']:.0f} |")
-        grid, tpe = results[0], results[2]
-        print(f"\nTPE+pruning / grid: {tpe['updates'] / grid['updates']:.2f}x the updates; best validation "
-              f"{tpe['best']:.4f} against the grid's {grid['best']:.4f}")
-        best = max(results, key=lambda r: r["best"])
-        handle = ft_lab.run(base, folder / "runs-auto")  # the default: method and learning rate auto
-        handle.wait()
-        tuned, default = test_accuracy(best["best_run"]), test_accuracy(handle.dir)
-        print(f"test accuracy: best searched ({best['sampler']}) {tuned:.4f}; auto default {default:.4f}; "
-              f"difference {100 * (tuned - default):+.1f} points")
-        # the same random search (sampler, seed, budget) again on 2 worker processes: the wall time against 1
-        recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": "random", "seed": 0,
-                                         "trials": trials, "name": "random-2-workers"}}
-        start = time.monotonic()
-        ft_lab.search(recipe, runs_dir=folder / "runs", workers=2, on_progress=lambda m: None)
-        two, one = time.monotonic() - start, results[1]["seconds"]
-        print(f"{trials} trials: 1 worker {one:.0f} s, 2 workers {two:.0f} s: {two / one:.2f}x the wall time")
+              f"threads of a trial: {threads}")
+        parts = set(args.parts.split(","))
+        if "samplers" in parts:
+            results = []
+            for label, sampler, pruner, budget in (("grid", "grid", "none", None), ("random", "random", "none", trials),
+                                                   ("tpe + median pruning", "tpe", "median", trials)):
+                recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": sampler, "pruner": pruner,
+                                                 "pruner_startup_trials": 1, "name": sampler, "seed": 0,
+                                                 **({"trials": budget} if budget else {})}}
+                start = time.monotonic()
+                result = ft_lab.search(recipe, runs_dir=folder / "runs", on_progress=lambda m: None)
+                results.append(search_row(label, result, time.monotonic() - start))
+            print("\n| sampler | trials | pruned | summed updates | best validation accuracy | wall s |")
+            print("|---|---|---|---|---|---|")
+            for r in results:
+                print(f"| {r['sampler']} | {r['trials']} | {r['pruned']} | {r['updates']} | {r['best']:.4f} | "
+                      f"{r['seconds']:.0f} |")
+            grid, tpe = results[0], results[2]
+            print(f"\nTPE+pruning / grid: {tpe['updates'] / grid['updates']:.2f}x the updates; best validation "
+                  f"{tpe['best']:.4f} against the grid's {grid['best']:.4f}")
+            best = max(results, key=lambda r: r["best"])
+            handle = ft_lab.run(base, folder / "runs-auto")  # the default: method and learning rate auto
+            handle.wait()
+            tuned, default = test_accuracy(best["best_run"]), test_accuracy(handle.dir)
+            print(f"test accuracy: best searched ({best['sampler']}) {tuned:.4f}; auto default {default:.4f}; "
+                  f"difference {100 * (tuned - default):+.1f} points")
+        if "workers" in parts:
+            # the same random search (sampler, seed, budget) on 1 and then on 2 worker processes: the wall times
+            timings = []
+            for n in (1, 2):
+                recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": "random",
+                                                 "seed": 0, "trials": args.worker_trials, "name": f"random-{n}-workers"}}
+                start = time.monotonic()
+                ft_lab.search(recipe, runs_dir=folder / "runs", workers=n, on_progress=lambda m: None)
+                timings.append(time.monotonic() - start)
+            one, two = timings
+            print(f"{args.worker_trials} trials: 1 worker {one:.0f} s, 2 workers {two:.0f} s: {two / one:.2f}x the wall time")
     return 0
 
 

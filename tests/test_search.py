@@ -21,6 +21,7 @@ from conftest import banking_rows
 from waiting import wait_for
 
 from ft_lab.cli import main
+from ft_lab.rundir.reader import read_events
 
 RECIPE = """\
 task: classification
@@ -144,6 +145,9 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
     rows = board(runs, "shared")["rows"]
     assert len(rows) == 2 and {r["state"] for r in rows} == {"complete"}
     assert {r["worker"] for r in rows} == {0, 1}  # each process ran one trial
+    # two trials at once share the cores: each worker trains on its share, never on every core
+    threads = [e["threads"] for r in rows for e in read_events(Path(r["run_dir"]))[0] if e["type"] == "resources"]
+    assert threads == [max(1, (os.cpu_count() or 1) // 2)] * 2
     best = max(rows, key=lambda r: r["value"])
     assert board(runs, "shared")["best"] == best["number"]
 

@@ -102,8 +102,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("trial", "the run is trial `number` of the search `search` (its folder `folder`), with the searched "
                        "`params`; written again with `state: pruned` when the search stops it early",
               {"search": "str", "number": "int", "params": "dict", "folder": "str?", "state": "str?"}),
-    EventType("resources", "the worker's peak memory (used by `ft-lab sweep`)",
-              {"peak_rss_mib": "float", "peak_cuda_mib": "float|null"}),
+    EventType("resources", "the worker's peak memory (used by `ft-lab sweep`) and its CPU threads "
+              "(`FT_LAB_THREADS`, else every core; a search's workers share the cores)",
+              {"peak_rss_mib": "float", "peak_cuda_mib": "float|null", "threads": "int"}),
 )}
 
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,),

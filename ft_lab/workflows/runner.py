@@ -291,8 +291,10 @@ def worker_command(run_dir: Path, resume: bool, recipe) -> list[str]:
     return [sys.executable, "-m", module, *args]
 
 
-def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None) -> RunHandle:
+def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None,
+                 threads: int | None = None) -> RunHandle:
     """Start the training worker in its own process session: it outlives a notebook kernel restart.
+    ``threads``: its CPU threads (``FT_LAB_THREADS``) where several workers share this machine's cores.
 
     The run's lock is taken here (or given as ``lock_fd``) and handed to the worker, which holds it
     until it exits: a second worker on the same run is refused, and a dead one is noticed at once."""
@@ -314,6 +316,8 @@ def start_worker(run_dir: Path, resume: bool = False, lock_fd: int | None = None
         env.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
         env["PYTHONUNBUFFERED"] = "1"
         env["FT_LAB_LOCK_FD"] = str(lock_fd)
+        if threads:
+            env["FT_LAB_THREADS"] = str(threads)
         with open(layout.worker_log, "ab") as log:
             proc = subprocess.Popen(worker_command(run_dir, resume, recipe), stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,

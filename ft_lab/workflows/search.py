@@ -34,6 +34,7 @@ from ..errors import UserError
 from ..rundir.reader import append_event, last_checkpoint, read_events
 from ..rundir.status import COMPLETED, LIVE
 from ..safety.atomic import atomic_write_text
+from ..training.launch import threads_per_process
 from . import search_outputs
 from .runner import RunHandle, as_recipe, create_run, pid_alive, resume, runs_root, start_worker
 from .trackers import search_parent_run
@@ -64,6 +65,7 @@ class Plan:
     trials: int
     timeout: float | None
     mlflow_parent: str | None = None  # track: [mlflow]: the search's MLflow run, parent of the trials' runs
+    threads: int | None = None  # CPU threads of a trial's worker where several search workers share the cores
 
 
 # --- checking -------------------------------------------------------------------------------------
@@ -251,7 +253,7 @@ def _trial_run(plan: Plan, trial, params: dict) -> tuple[RunHandle, str]:
               **({"mlflow_parent": plan.mlflow_parent} if plan.mlflow_parent else {})}
     run_dir = create_run(recipe, plan.runs_dir, info={"search": marker})
     append_event(run_dir, {"type": "trial", **marker})
-    return start_worker(run_dir), "re-run" if take_over else "new"
+    return start_worker(run_dir, threads=plan.threads), "re-run" if take_over else "new"
 
 
 def objective_value(handle, objective: str, maximize: bool) -> float | None:
@@ -386,6 +388,8 @@ def search(recipe, runs_dir=None, storage=None, workers: int = 1, trials=None, t
         atomic_write_text(definition, replace(plan.recipe, search=plan.recipe.search).to_yaml())
     if "mlflow" in (plan.recipe.track or []):
         plan.mlflow_parent = _mlflow_parent(plan, say)
+    if workers > 1 and not os.environ.get("FT_LAB_THREADS"):  # N trials at once share the cores, never oversubscribe
+        plan.threads = threads_per_process(workers)
     others = [_start_worker_process(plan, definition, i) for i in range(1, workers)]
     try:
         search_loop(plan, worker_index, say)
@@ -413,4 +417,5 @@ def _start_worker_process(plan: Plan, definition: Path, index: int) -> subproces
     if plan.timeout is not None:
         command += ["--timeout", str(plan.timeout)]
     log = open(plan.folder / f"worker-{index}.log", "ab")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    env = dict(os.environ, **({"FT_LAB_THREADS": str(plan.threads)} if plan.threads else {}))
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)

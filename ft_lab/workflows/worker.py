@@ -216,7 +216,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     import resource
     emit({"type": "resources", "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
           "peak_cuda_mib": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
-                            if torch.cuda.is_available() else None)})
+                            if torch.cuda.is_available() else None), "threads": torch.get_num_threads()})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"
 
