@@ -10,6 +10,7 @@
     GET  /ft-lab/api/examples                the example notebooks (name, title)
     GET  /ft-lab/api/examples/<name>         one example notebook (JSON), for the launcher to copy
     POST /ft-lab/api/runs/<id>/stop          ask the worker to checkpoint and stop
+    POST, DELETE /ft-lab/api/runs/<id>/serve  start, stop ``ft-lab serve`` on a completed run (serve_handlers.py)
 
 The handlers are decorated with ``tornado.web.authenticated`` and ``authorized`` explicitly, so they
 refuse anonymous requests even on a server that lets undecorated handlers through
@@ -36,7 +37,7 @@ from ..errors import UserError
 from ..rundir.layout import is_run_dir
 from ..rundir.status import STOPPABLE
 from ..workflows.runner import RunHandle, list_runs
-from .summary import events_since, run_summary
+from .summary import events_since, run_summary, servers, serving_summary
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -127,7 +128,9 @@ class RunsHandler(FtLabHandler):
         def summaries():
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
-            return [run_summary(h, self.root_dir) for h in list_runs(root) if h.dir.parent == root]
+            served = servers(self.settings)
+            return [{**run_summary(h, self.root_dir), "serving": serving_summary(served.get(h.id), self.root_dir)}
+                    for h in list_runs(root) if h.dir.parent == root]
         self.write_json({"runs_dir": str(self.runs_dir), "runs": await self.blocking(summaries)})
 
 

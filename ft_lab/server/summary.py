@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..rundir.progress import progress_from_events
+from ..serving.process import ServeProcess
 from ..rundir.status import CREATED, INTERRUPTED, RUNNING, TERMINAL
 from ..workflows.runner import RunHandle
 
@@ -54,6 +55,19 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
         "recipe_path": _relative(handle.layout.recipe, root_dir),
         "source_path": _relative(Path(source), root_dir) if isinstance(source, str) and source else None,
     }
+
+
+def servers(settings) -> dict[str, ServeProcess]:
+    """The ``ft-lab serve`` processes the sidebar started, by run id (server/serve_handlers.py)."""
+    return settings.setdefault("ft_lab_servers", {})
+
+
+def serving_summary(server: ServeProcess | None, root_dir: Path) -> dict | None:
+    """A served run as the sidebar shows it: state, url, where the key and the request log are."""
+    if server is None:
+        return None
+    return {**server.state(), "key_file": _relative(Path(server.api_key_file), root_dir),
+            "serve_dir": _relative(server.serve_dir, root_dir)}
 
 
 def events_since(handle: RunHandle, since: int = -1) -> dict:

@@ -1,7 +1,7 @@
 """Notebook panels (ipywidgets): the Studio and its steps, each also usable on its own.
 
     from ft_lab import Studio
-    Studio()                                  # Data, Model, Train, Evaluate, Errors, Playground, Export, Runs
+    Studio()                                  # Data, Model, Train, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
     Studio.from_recipe("recipe.yaml")         # panels filled from a recipe
     Studio.attach("runs/<id>")                # follow a run started elsewhere (or before a restart)
 

@@ -5,6 +5,7 @@ pairs (each opening its examples), and a rating and comment per example, stored 
     panel = ErrorsPanel(); panel.load("runs/<id>")
     panel.correct.value = "wrong"; panel.search.value = "card"     # the table follows
     panel.review_id.value = 3; panel.rating.value = 4; panel.save_review.click()
+    panel.pairs.prefer_reference.click()     # a generation run's wrong answer as a preference pair (pairs_panel)
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import ipywidgets as W
 from ..analysis import ExampleSet, ReviewStore, diff_html
 from ..errors import UserError
 from .forms import row
+from .pairs_panel import PairsBox, PreferenceView
 from .plots import breakable, table_html
 from .state import problems_html
 
@@ -60,6 +62,8 @@ class ErrorsPanel(W.VBox):
         self.save_review.add_class("ft-lab-save-review")
         self.save_review.on_click(lambda _b: self.review())
         self.review_status = W.HTML()
+        self.pairs = PairsBox(self)  # the picked example as a preference pair (generation runs)
+        self.preference = PreferenceView()  # a preference run's pairs, before and after
         for w in (self.correct, self.label, self.predicted, self.search, self.sort, self.score):
             w.observe(lambda _c: self.show(), names="value")
         self.which.observe(lambda _c: self.load(self.run_dir) if self.run_dir else None, names="value")
@@ -68,7 +72,7 @@ class ErrorsPanel(W.VBox):
             W.HTML("<h3>Errors</h3>"), row(self.which, self.correct, self.sort, self.score),
             row(self.label, self.predicted, self.search), self.count, self.table,
             W.HTML("<h4>Rate an example</h4>"), row(self.review_id, self.rating),
-            row(self.comment, self.reviewer, self.save_review), self.review_status,
+            row(self.comment, self.reviewer, self.save_review), self.review_status, self.pairs, self.preference,
             W.HTML("<h4>Slices</h4>"), self.slice_by, self.slices,
             W.HTML("<h4>Most confused pairs</h4>"), self.pairs_box]
         self.add_class("ft-lab-errors-panel")
@@ -99,6 +103,8 @@ class ErrorsPanel(W.VBox):
         self.show()
         self.show_slices()
         self.show_pairs()
+        self.pairs.load(self.run_dir, self.examples.task)
+        self.preference.load(self.run_dir)
 
     def selected(self) -> list[dict]:
         """The examples the filters and sort select (all of them, not only the shown page)."""

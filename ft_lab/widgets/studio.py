@@ -1,7 +1,7 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export, Runs
+    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
     studio.validate()                         # every problem, each shown next to its field
@@ -28,10 +28,12 @@ from .errors_panel import ErrorsPanel
 from .export_panel import ExportPanel
 from .forms import row
 from .model_panel import ModelPanel
+from .monitor_panel import MonitorPanel
 from .playground import PlaygroundPanel
 from .plots import curves_from_events, svg_lines
 from .results_panel import ResultsPanel
 from .runs_panel import RunsPanel, run_options
+from .serve_panel import ServePanel
 from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
 
@@ -81,12 +83,21 @@ class Studio(W.VBox):
         self.runs = RunsPanel(runs_dir)
         self.playground = PlaygroundPanel(runs_dir)
         self.exporter = ExportPanel(runs_dir)
+        self.serve = ServePanel(runs_dir)
+        self.monitor = MonitorPanel()
+        self.serve.on_started.append(self.monitor.load)  # the Monitor view follows the server just started
+        self.serve.on_request.append(self.monitor.load)
+        # the Export step puts the model to work: export it, serve it, watch what it is asked (a tenth tab
+        # would cut the tab titles at 1000 px)
+        self.export_step = W.VBox([self.exporter, self.serve, W.HTML(
+            "<h3>Monitor</h3><span style='color:#555'>what the served model was asked (<code>ft-lab monitor</code>)"
+            "</span>"), self.monitor])
         self.train.on_finished.append(self._finished)
         self.train.on_problems.append(self._show_field_problems)
         self.data.on_preview.append(self.validate)
         self.runs.on_open.append(self.open_run)
         self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
-                                    self.exporter, self.runs], titles=STEPS)
+                                    self.export_step, self.runs], titles=STEPS)
         self.tabs.observe(self._tab_changed, names="selected_index")
         # the running and recent runs, to attach to (after a kernel restart, a closed tab)
         self.recent = W.Dropdown(options=[], description="Runs", style={"description_width": "50px"},
@@ -118,8 +129,13 @@ class Studio(W.VBox):
 
     def _tab_changed(self, change) -> None:
         shown = self.tabs.children[change["new"]] if change["new"] is not None else None
-        if shown in (self.playground, self.exporter):
+        if shown is self.playground:
             shown.refresh()
+        elif shown is self.export_step:  # Export, Serve, and the Monitor view of what is served
+            self.exporter.refresh()
+            self.serve.refresh()
+            if self.monitor.folder.value:
+                self.monitor.load(self.monitor.folder.value)
         self._refresh_recipe()
 
     def _offer_runs(self) -> None:
@@ -236,6 +252,7 @@ class Studio(W.VBox):
         self.runs.refresh()
         self.playground.refresh(select=str(handle.dir))
         self.exporter.refresh(select=str(handle.dir))
+        self.serve.refresh(select=str(handle.dir))
         self._offer_runs()
 
     def wait(self, timeout: float | None = None) -> str:

@@ -23,6 +23,16 @@ export interface IRunSummary {
   error: string | null;
   recipe_path: string | null;
   source_path: string | null;
+  serving?: IServing | null;
+}
+
+/** `ft-lab serve` started from the sidebar on a completed run (the key itself is never sent). */
+export interface IServing {
+  state: 'starting' | 'serving' | 'failed' | 'stopped';
+  url: string;
+  error: string | null;
+  key_file: string | null;
+  serve_dir: string | null;
 }
 
 export interface IRunsAnswer {
@@ -127,12 +137,19 @@ export class RunsModel {
       this._error = String((err as Error).message ?? err);
     }
     this._changed.emit();
-    const delay = this.active ? this.activeInterval : this.idleInterval;
+    const starting = this._runs.some(r => r.serving?.state === 'starting');
+    const delay = this.active || starting ? this.activeInterval : this.idleInterval;
     this._timer = window.setTimeout(() => void this.refresh(), delay);
   }
 
   async stop(id: string): Promise<void> {
     await requestAPI(`runs/${encodeURIComponent(id)}/stop`, { method: 'POST' });
+    await this.refresh();
+  }
+
+  /** Start (`true`) or stop (`false`) `ft-lab serve` on a completed run. */
+  async serve(id: string, on: boolean): Promise<void> {
+    await requestAPI(`runs/${encodeURIComponent(id)}/serve`, { method: on ? 'POST' : 'DELETE' });
     await this.refresh();
   }
 

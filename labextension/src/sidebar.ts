@@ -1,7 +1,8 @@
 /**
  * The left sidebar "Fine-tuning": Runs (status, progress, elapsed, headline metric, live; report,
  * stop, recipe) and Plugins (versions, components by kind, broken plugins with their errors).
- * Plain DOM, every value set through textContent (run ids and plugin errors are never parsed as HTML).
+ * Serve / Stop serving on a completed run starts `ft-lab serve` in the Jupyter server (its URL and
+ * where its key is are shown, never the key). Plain DOM, every value set through textContent (run ids and plugin errors are never parsed as HTML).
  */
 import { Widget } from '@lumino/widgets';
 
@@ -132,7 +133,37 @@ export class FineTuningSidebar extends Widget {
       actions.append(button('Notebook', 'ft-lab-open-source', `open ${source}`, () => this.actions.openFile(source)));
     }
     card.append(actions);
+    if (run.status === 'completed') {
+      card.append(this.servingRow(run));
+    }
     return card;
+  }
+
+  private servingRow(run: IRunSummary): HTMLElement {
+    const row = el('div', 'ft-lab-serving');
+    const serving = run.serving;
+    const alive = serving && (serving.state === 'starting' || serving.state === 'serving');
+    const fail = (err: any) => window.alert(String(err.message ?? err));
+    if (serving && serving.state === 'serving') {
+      row.append(el('div', 'ft-lab-serving-url', `serving at ${serving.url}`));
+      if (serving.key_file) {
+        row.append(el('div', 'ft-lab-serving-key', `key: first line of ${serving.key_file}`));
+      }
+    } else if (serving && serving.state === 'starting') {
+      row.append(el('div', 'ft-lab-serving-state', 'starting the server (loading the model) ...'));
+    } else if (serving && serving.error) {
+      row.append(el('div', 'ft-lab-error ft-lab-serving-error', serving.error));
+    }
+    row.append(
+      alive
+        ? button('Stop serving', 'ft-lab-serve-stop', 'stop ft-lab serve (the request log stays)', () =>
+            void this.model.serve(run.id, false).catch(fail)
+          )
+        : button('Serve', 'ft-lab-serve', 'serve this run behind an OpenAI-compatible API on this machine', () =>
+            void this.model.serve(run.id, true).catch(fail)
+          )
+    );
+    return row;
   }
 
   async refreshPlugins(): Promise<IPluginsAnswer | null> {
