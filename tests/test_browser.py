@@ -434,16 +434,16 @@ def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
     page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=90_000)
     page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).trusted") is False
-    images = page.locator(".jp-Notebook .jp-OutputArea-output img")
-    wait_for(lambda: all(images.nth(i).evaluate("i => i.complete") for i in range(images.count())),
-             "the saved images to load", timeout=60, poll=0.25, sleep=lambda s: page.wait_for_timeout(s * 1000))
-    problems = page.evaluate(UNTRUSTED_PROBLEMS)
     charts = page.locator(".jp-Notebook .jp-OutputArea-output img[alt=chart]")
-    if charts.count():  # the saved snapshot (curve, confusion matrix) as the reader sees it
-        charts.first.scroll_into_view_if_needed()
-        page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted.png"))
-    else:
-        problems.append("no chart shown (the saved loss curve)")
-    if not page.locator(".jp-Notebook").get_by_text("an interactive widget").count():
-        problems.append("no static view of the Studio cell")
+    static = page.locator(".jp-Notebook").get_by_text("an interactive widget")
+    images = page.locator(".jp-Notebook .jp-OutputArea-output img")
+    # every output rendered (the snapshot's chart and the Studio's static view among them), its images loaded
+    wait_for(lambda: charts.count() > 0 and static.count() > 0
+             and all(images.nth(i).evaluate("i => i.complete") for i in range(images.count())),
+             "the saved chart and the Studio's static view", timeout=90, poll=0.25,
+             last=lambda: "; ".join(page.evaluate(UNTRUSTED_PROBLEMS)) or "no chart or no static view yet",
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+    charts.first.scroll_into_view_if_needed()  # the saved snapshot (curve, confusion matrix) as a reader sees it
+    page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted.png"))
+    problems = page.evaluate(UNTRUSTED_PROBLEMS)
     assert not problems, "\n".join(problems)
