@@ -125,7 +125,7 @@ class Studio(W.VBox):
                                       tooltip="the recipe as YAML and Python (saved when a path is given)")
         self.export_button.add_class("ft-lab-export")
         self.export_button.on_click(lambda _b: self._export_clicked())
-        self.export_html = W.HTML(layout=W.Layout(width="100%"))
+        self.export_html = W.HTML()  # a block in the VBox: its width is the Studio's (100% + margins overflowed)
         self.export_html.add_class("ft-lab-export-output")
         self.message = W.HTML()
         self.message.add_class("ft-lab-studio-message")
@@ -154,7 +154,8 @@ class Studio(W.VBox):
         self.recent.options = (running + [o for o in options if o not in running])[:12]
         if self.recent.options and self.recent.value is None:
             self.recent.value = self.recent.options[0][1]
-        self.recent_box.layout.display = None if options else "none"
+        # hidden, not removed, while there is no run: the first run does not push the Studio down
+        self.recent_box.layout.visibility = "visible" if options else "hidden"
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod

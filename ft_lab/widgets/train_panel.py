@@ -77,7 +77,8 @@ class TrainPanel(W.VBox):
         self.progress = W.IntProgress(value=0, min=0, max=1, description="",
                                       layout=W.Layout(width="300px", min_width="160px"))
         self.progress.add_class("ft-lab-progress")
-        self.progress_text = W.HTML("")
+        # its own line under the buttons, one line high from the start: it does not jump beside / below the bar
+        self.progress_text = W.HTML("", layout=W.Layout(min_height="22px"))
         self.progress_text.add_class("ft-lab-progress-text")
         self.status = W.HTML("<span style='color:#777'>not started</span>")
         self.status.add_class("ft-lab-status")
@@ -95,11 +96,11 @@ class TrainPanel(W.VBox):
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
-        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
+        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress)
         actions.add_class("ft-lab-train-actions")
         self.plan_line = PlanLine(self.recipe_fn, self.state.runs_dir)
-        self.children = [W.HTML("<h3>Train</h3>"), actions, self.plan_line, self.status, self.summary,
-                         self.run_dir_html, self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
+        self.children = [W.HTML("<h3>Train</h3>"), actions, self.progress_text, self.plan_line, self.status, self.summary,
+                         self.run_dir_html, self.chart.widget, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
                          self.launch]
         self.add_class("ft-lab-train-panel")
 
