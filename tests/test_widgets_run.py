@@ -92,6 +92,11 @@ def test_errors_panel_filters_sorts_and_stores_reviews(finished):
     assert errors.correct.value == "wrong"  # errors first
     wrong = errors.selected()
     assert all(e["prediction"] != e["reference"] for e in wrong)
+    # a classifier's per-example score, chosen from the start: the probability it gave the reference label,
+    # worst (most confidently wrong) first; a column of numbers, not of "–"
+    assert errors.score.value == "p(reference)" and errors.score.layout.display is None
+    scores = [e["scores"]["p(reference)"] for e in wrong]
+    assert scores == sorted(scores) and "p(reference)</th>" in errors.table.value
     assert f"{len(wrong)} of 20 examples" in errors.count.value
     if wrong:  # predicted labels as red tags, no character diff
         assert "ft-lab-wrong" in errors.table.value and "<del>" not in errors.table.value

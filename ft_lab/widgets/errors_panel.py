@@ -18,11 +18,16 @@ from ..analysis import ExampleSet, ReviewStore, diff_html
 from ..errors import UserError
 from .forms import row
 from .pairs_panel import PairsBox, PreferenceView
-from .plots import table_html
+from .plots import breakable, table_html
 from .state import problems_html
 
 _E = html.escape
 _SORTS = ("worst first", "best first", "id")
+
+
+#: a classifier's per-example score: the probability it gave the reference label (worst first: the most
+#: confidently wrong examples first)
+P_REFERENCE = "p(reference)"
 
 
 class ErrorsPanel(W.VBox):
@@ -81,13 +86,18 @@ class ErrorsPanel(W.VBox):
             self.table.value = problems_html([str(exc)])
             return
         ex = list(self.examples)
+        if ex and all(isinstance(e.get("probs"), dict) for e in ex):  # a classifier's probabilities
+            self.examples.add_score(P_REFERENCE, [e["probs"].get(str(e.get("reference")), 0.0) for e in ex])
         labels = sorted({str(e.get("reference")) for e in ex if isinstance(e.get("reference"), str)})
         preds = sorted({str(e.get("prediction")) for e in ex if isinstance(e.get("prediction"), str)})
         classification = self.examples.task == "classification"
         with self.hold_trait_notifications():
             self.label.options = ["(any)", *labels] if classification else ["(any)"]
             self.predicted.options = ["(any)", *preds] if classification else ["(any)"]
-            self.score.options = self.examples.score_names
+            names = self.examples.score_names
+            self.score.options = sorted(names, key=lambda n: n != P_REFERENCE)
+            self.score.value = self.score.options[0] if names else None  # a filter is never left empty
+            self.score.layout.display = None if names else "none"  # no per-example score: no filter, no column
             meta = sorted({k for e in ex for k in (e.get("meta") or {})})
             self.slice_by.options = ["label", "predicted", "length", *meta] if classification else ["length", *meta]
         self.show()
@@ -124,12 +134,12 @@ class ErrorsPanel(W.VBox):
             pred, ref = str(e.get("prediction", "")), str(e.get("reference", ""))
             score = (e.get("scores") or {}).get(self.score.value) if self.score.value else None
             shown = label_html(pred, pred == ref) if classification else diff_html(pred, ref)
-            rows.append([e["id"], _E(str(e.get("input", ""))), _E(ref), shown,
-                         "–" if score is None else f"{score:.3g}"])
+            rows.append([e["id"], _E(str(e.get("input", ""))), breakable(_E(ref)), shown,
+                         "–" if score is None else f"{score:.3g}"][: 5 if self.score.value else 4])
         self.count.value = f"<span style='color:#555'>{len(rows_in)} of {len(self.examples)} examples" + (
             f" (first {self.page_size} shown)" if len(rows_in) > self.page_size else "") + "</span>"
         head = "prediction (green: right, red: wrong)" if classification else "prediction (diff against reference)"
-        self.table.value = table_html(["id", "input", "reference", head, "score"], rows,
+        self.table.value = table_html(["id", "input", "reference", head, self.score.value][: 5 if self.score.value else 4], rows,
                                       cls="ft-lab-examples-table ft-lab-fit", raw_columns=(1, 2, 3, 4))
         shown_ids = [(f"{e['id']}: {str(e.get('input'))[:40]}", e["id"]) for e in rows_in[: self.page_size]]
         if shown_ids:  # rate one of the examples on show
