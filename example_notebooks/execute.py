@@ -2,20 +2,107 @@
 read well when opened without a kernel.
 
     HF_HUB_OFFLINE=1 .venv/bin/python example_notebooks/execute.py [NOTEBOOK ...]
+    .venv/bin/python example_notebooks/execute.py --outputs-only [NOTEBOOK ...]   # for_readers only
 
 With no argument, every ``*.ipynb`` in this folder. Each runs in this folder with ``FT_LAB_RUNS_DIR``
 pointing at a temporary folder, so no run directory is left behind; the kernel is this interpreter's.
 ``tests/test_example_notebooks.py`` runs the same function on a copy and checks the result.
+
+Saved outputs are made for a reader who opens the notebook untrusted (JupyterLab's sanitiser drops
+inline SVG, scripts and the colours it cannot parse): ``for_readers`` turns inline SVG charts into images
+(``<img>`` with an SVG data URI, which the sanitiser keeps), ``hsla()``/``rgba()`` colours into plain hex,
+gives widget outputs a static HTML view instead of their Python repr, and replaces this machine's paths
+(the checkout, temporary folders, the home folder) with placeholders.
 """
 from __future__ import annotations
 
+import base64
+import colorsys
 import os
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_COLOR = re.compile(r"(hsla?|rgba?)\(([^()]*)\)")
+
+
+def _hex(match: re.Match) -> str:
+    """``hsla(140,70%,45%,0.86)`` / ``rgba(8,81,156,0.5)`` as the hex colour it shows on white."""
+    kind, args = match.group(1), [a.strip() for a in match.group(2).split(",")]
+    try:
+        nums = [float(a.rstrip("%")) for a in args]
+    except ValueError:
+        return match.group(0)
+    if kind.startswith("hsl"):
+        rgb = colorsys.hls_to_rgb(nums[0] / 360, nums[2] / 100, nums[1] / 100)
+    else:
+        rgb = tuple(v / 255 for v in nums[:3])
+    alpha = nums[3] if len(nums) > 3 else 1.0
+    return "#" + "".join(f"{round(255 * (alpha * c + 1 - alpha)):02x}" for c in rgb)
+
+
+def _svg_img(match: re.Match) -> str:
+    svg = match.group(0)
+    if "xmlns=" not in svg[:300]:
+        svg = svg.replace("<svg", "<svg xmlns='http://www.w3.org/2000/svg'", 1)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f"<img alt='chart' src='data:image/svg+xml;base64,{data}'>"
+
+
+def machine_paths(runs_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(path, placeholder) for this machine's folders, longest first: the runs folder, the checkout (this
+    one, and the one ``ft_lab`` is imported from), temporary folders, the home folder."""
+    import ft_lab
+
+    tmp = tempfile.gettempdir()
+    pairs = [(str(runs_dir), "runs")] if runs_dir else []
+    pairs += [(str(HERE.parent), "ft-lab"), (str(Path(ft_lab.__file__).resolve().parents[1]), "ft-lab"),
+              (tmp, "TMPDIR"), (str(Path.home()), "~")]
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def _text(value, fix) -> str | list:
+    return [fix(v) for v in value] if isinstance(value, list) else fix(value)
+
+
+def for_readers(nb, runs_dir: Path | None = None):
+    """The notebook's outputs as an untrusted reader sees them well (see the module's docstring)."""
+    pairs = machine_paths(runs_dir)
+
+    def scrub(text: str) -> str:
+        text = re.sub(re.escape(tempfile.gettempdir()) + r"/ft-lab-nb-\w+", "runs", text)  # an earlier run's
+        for path, placeholder in pairs:
+            text = text.replace(path, placeholder)
+        return text
+
+    def html(text: str) -> str:
+        return _COLOR.sub(_hex, _SVG.sub(_svg_img, scrub(text)))
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = _text(out["text"], scrub)
+            data = out.get("data") or {}
+            if "image/svg+xml" in data:  # not shown untrusted: an image instead
+                svg = "".join(data.pop("image/svg+xml"))
+                data.setdefault("text/html", _SVG.sub(_svg_img, svg))
+            if WIDGET_VIEW in data:
+                plain = "".join(data.get("text/plain", "")) or "widget"
+                name = plain.split("(", 1)[0]
+                data["text/plain"] = f"{name} (a widget: run the cell to use it)"
+                data.setdefault("text/html", f"<p><b>{name}</b>: an interactive widget; run the notebook's "
+                                             "cells with a kernel to use it.</p>")
+            for mime in list(data):
+                if mime == "text/html":
+                    data[mime] = _text(data[mime], html)
+                elif mime.startswith("text/"):
+                    data[mime] = _text(data[mime], scrub)
+    return nb
 
 
 def execute(path: Path, runs_dir: Path, kernel_name: str = "python3", timeout: int = 900):
@@ -31,6 +118,7 @@ def execute(path: Path, runs_dir: Path, kernel_name: str = "python3", timeout: i
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, store_widget_state=True,
                                          resources={"metadata": {"path": str(path.parent)}})
         client.execute()
+        for_readers(nb, runs_dir)
     finally:
         if saved is None:
             os.environ.pop("FT_LAB_RUNS_DIR", None)
@@ -42,6 +130,11 @@ def execute(path: Path, runs_dir: Path, kernel_name: str = "python3", timeout: i
 def main(argv: list[str]) -> int:
     import nbformat
 
+    if argv[:1] == ["--outputs-only"]:  # rewrite the saved outputs for readers, without running anything
+        for path in [Path(a).resolve() for a in argv[1:]] or sorted(HERE.glob("*.ipynb")):
+            nbformat.write(for_readers(nbformat.read(path, as_version=4)), path)
+            print(f"{path.name}: outputs rewritten for readers")
+        return 0
     paths = [Path(a).resolve() for a in argv] or sorted(HERE.glob("*.ipynb"))
     for path in paths:
         started = time.monotonic()

@@ -25,13 +25,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REPO
 from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
 from waiting import wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground", "Export", "Runs")
 WIDTHS = (1400, 1000)
 
 pytestmark = [
@@ -191,6 +192,54 @@ LAYOUT_PROBLEMS = """(root) => {
     if (visible(el) && box && el.getBoundingClientRect().right > root.getBoundingClientRect().right + 2)
       out.push('wider than the Studio: ' + name(el));
   }
+  // the Studio wider than its box (a horizontal scrollbar under it)
+  for (const el of [root, root.parentElement]) {
+    if (el && el.scrollWidth > el.clientWidth + 1) out.push(`horizontal overflow: ${name(el)} needs ` +
+        `${el.scrollWidth} px in ${el.clientWidth} px`);
+  }
+  // chart legends inside their figure and on no curve (points along each line, in page coordinates)
+  for (const fig of Array.from(root.querySelectorAll('.bqplot')).filter(visible)) {
+    const f = fig.getBoundingClientRect();
+    for (const leg of fig.querySelectorAll('g.g_legend')) {
+      const l = leg.getBoundingClientRect();
+      if (l.width < 1) continue;
+      if (l.left < f.left - 1 || l.right > f.right + 1 || l.top < f.top - 1 || l.bottom > f.bottom + 1)
+        out.push('legend cut: ' + name(fig));
+      for (const path of fig.querySelectorAll('path.line')) {
+        const m = path.getScreenCTM(), n = path.getTotalLength();
+        for (let k = 0; m && k <= 50; k++) {
+          const p = path.getPointAtLength(n * k / 50), x = m.a * p.x + m.c * p.y + m.e, y = m.b * p.x + m.d * p.y + m.f;
+          if (n > 0 && x > l.left && x < l.right && y > l.top && y < l.bottom) {
+            out.push('legend on a curve: ' + name(fig)); break; }
+        }
+      }
+    }
+  }
+  // table cells: no word broken between two letters or digits (breaks after _ / - and spaces are fine)
+  const word = /[\p{L}\p{N}]/u;
+  for (const cell of Array.from(root.querySelectorAll('td, th')).filter(visible).slice(0, 600)) {
+    const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      for (const m of t.textContent.matchAll(/\S{2,}/g)) {
+        const range = document.createRange();
+        range.setStart(t, m.index); range.setEnd(t, m.index + m[0].length);
+        const tops = new Set(Array.from(range.getClientRects()).filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size < 2) continue;
+        let prev = null;
+        for (let k = 0; k < m[0].length; k++) {
+          range.setStart(t, m.index + k); range.setEnd(t, m.index + k + 1);
+          const r = range.getBoundingClientRect();
+          if (!r.height) continue;
+          if (prev !== null && r.top > prev + 2) {
+            if (word.test(m[0][k - 1]) && word.test(m[0][k]))
+              out.push(`word broken: "${m[0].slice(0, k)} / ${m[0].slice(k)}" in ` + name(cell.closest('table') || cell));
+            break;
+          }
+          prev = r.top;
+        }
+      }
+    }
+  }
   return out;
 }"""
 
@@ -304,3 +353,97 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     (shots / f"{app}_layout_problems.txt").write_text("\n".join(layout), encoding="utf-8")
     print(f"{app}: marks {[(k, round(v - t0, 1)) for k, v in marks.items()]}")
     assert not layout, "\n".join(layout)
+
+
+@pytest.mark.timeout(900)
+def test_start_after_a_page_reload(jupyter_lab, page, tmp_path):
+    """A finished run, the notebook saved, the page reloaded (the Studio is restored from the kernel, the cell
+    is not run again): Start starts a second run. JupyterLab 4.6 sent the restored widgets' messages over a
+    kernel subshell that ipykernel did not know, and the click did nothing (ft-lab's settings override turns
+    comms over subshells off)."""
+    from jupyterlab.commands import get_app_dir
+
+    shipped = REPO / "jupyter-config" / "lab-settings" / "overrides.d" / "ft-lab.json"
+    installed = Path(get_app_dir()) / "settings" / "overrides.d" / "ft-lab.json"
+    assert installed.exists() and installed.read_text() == shipped.read_text(), \
+        f"{installed} is missing or differs from {shipped}: `make setup` (pip install -e .) installs it"
+    recipe = write_studio_recipe(tmp_path, max_steps=4)
+    runs = tmp_path / "runs"
+    name = _write_notebook(jupyter_lab, f"reload_{tmp_path.name}.ipynb", recipe, runs)
+    page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    studio = page.locator(".ft-lab-studio")
+    studio.wait_for(state="visible", timeout=90_000)
+    _show_step(studio, "Train")
+    from playwright.sync_api import expect
+    start = studio.locator(".ft-lab-start")
+    start.click()
+    _wait_status(page, studio, r"^\s*completed", 300)
+    expect(start).to_be_enabled(timeout=120_000)  # the run has ended: its results are loaded
+    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    wait_for(lambda: "widget-view" in (jupyter_lab.root / name).read_text(encoding="utf-8"),
+             "the notebook to be saved with the Studio's view", timeout=30, poll=0.2,
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+
+    page.reload(wait_until="domcontentloaded", timeout=90_000)
+    studio = page.locator(".ft-lab-studio")
+    studio.wait_for(state="visible", timeout=90_000)
+    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
+    _show_step(studio, "Train")
+    assert re.search(r"^\s*completed", _status_text(studio)), _status_text(studio)
+    start = studio.locator(".ft-lab-start")
+    expect(start).to_be_enabled(timeout=60_000)
+    start.click()
+    runs_made = lambda: len([d for d in runs.iterdir() if (d / "run.json").exists()])  # noqa: E731
+    wait_for(lambda: runs_made() == 2, "Start after the reload to start a second run", timeout=120, poll=0.25,
+             last=lambda: f"{runs_made()} run(s); status {_status_text(studio)!r}",
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+    _wait_status(page, studio, r"^\s*completed", 300)
+
+
+# In the outputs of an untrusted notebook: text on a background of its own colour (white on white), charts
+# that did not load, a widget shown as its Python repr, an SVG JupyterLab refused to show.
+UNTRUSTED_PROBLEMS = """() => {
+  const out = [];
+  const outputs = Array.from(document.querySelectorAll('.jp-Notebook .jp-OutputArea-output'));
+  const bg = (el) => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+    if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; };
+  for (const o of outputs) {
+    const text = o.innerText || '';
+    if (/children=\\(|Cannot display an untrusted SVG/.test(text)) out.push('shown as text: ' + text.slice(0, 80));
+    for (const img of o.querySelectorAll('img'))
+      if (!img.complete || img.naturalWidth === 0) out.push('an image that did not load: ' + (img.alt || img.src.slice(0, 40)));
+    for (const cell of o.querySelectorAll('td, th, span')) {
+      if ((cell.innerText || '').trim() && cell.children.length === 0 && getComputedStyle(cell).color === bg(cell))
+        out.push(`text in its background's colour: "${cell.innerText.trim().slice(0, 20)}"`);
+    }
+  }
+  return out;
+}"""
+
+
+def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
+    """The quickstart as a reader opens it (not trusted: this server never ran it): its loss curve and
+    confusion matrix show, as images and readable colours, and the Studio cell shows a static view."""
+    import shutil
+    name = "quickstart_untrusted.ipynb"
+    shutil.copy(REPO / "example_notebooks" / "quickstart.ipynb", jupyter_lab.root / name)
+    page.goto(jupyter_lab.open_url(name), wait_until="domcontentloaded", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).trusted") is False
+    charts = page.locator(".jp-Notebook .jp-OutputArea-output img[alt=chart]")
+    static = page.locator(".jp-Notebook").get_by_text("an interactive widget")
+    images = page.locator(".jp-Notebook .jp-OutputArea-output img")
+    # every output rendered (the snapshot's chart and the Studio's static view among them), its images loaded
+    wait_for(lambda: charts.count() > 0 and static.count() > 0
+             and all(images.nth(i).evaluate("i => i.complete") for i in range(images.count())),
+             "the saved chart and the Studio's static view", timeout=90, poll=0.25,
+             last=lambda: "; ".join(page.evaluate(UNTRUSTED_PROBLEMS)) or "no chart or no static view yet",
+             sleep=lambda s: page.wait_for_timeout(s * 1000))
+    charts.first.scroll_into_view_if_needed()  # the saved snapshot (curve, confusion matrix) as a reader sees it
+    page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted.png"))
+    problems = page.evaluate(UNTRUSTED_PROBLEMS)
+    assert not problems, "\n".join(problems)

@@ -4,8 +4,12 @@ folders), leaving nothing behind in the repository."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import shutil
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -29,6 +33,36 @@ def _listing() -> set:
     return {p.relative_to(FOLDER) for p in FOLDER.rglob("*") if "__pycache__" not in p.parts}
 
 
+# this machine's folders, and the usual ones of any machine, as they would show in a saved output
+MACHINE = re.compile("|".join([r"(?<![\w.~-])/(?:work|tmp|root|home|Users|private/var)/",
+                               *(re.escape(p) for p in {str(REPO), tempfile.gettempdir(), str(Path.home())})]))
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def reader_problems(nb) -> list[str]:
+    """What an untrusted reader would see broken: SVG (dropped by JupyterLab's sanitiser, or not shown at
+    all as image/svg+xml), colours the sanitiser cannot parse, a widget saved as its Python repr with no
+    static view, a path of the machine that ran the notebook."""
+    out = []
+    for i, cell in enumerate(nb.cells):
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            where = f"cell {i} ({cell.source[:40]!r})"
+            html = "".join(data.get("text/html", ""))
+            if "image/svg+xml" in data:
+                out.append(f"{where}: an image/svg+xml output (not shown untrusted)")
+            if re.search(r"<svg\b", html):
+                out.append(f"{where}: inline SVG in HTML (the sanitiser drops it)")
+            if re.search(r"\b(?:hsla?|rgba?)\(", html):
+                out.append(f"{where}: an hsl()/rgba() colour (the sanitiser drops it)")
+            if WIDGET_VIEW in data and ("text/html" not in data or "children=(" in "".join(data.get("text/plain", ""))):
+                out.append(f"{where}: a widget saved without a static view")
+            found = MACHINE.search(json.dumps(o))
+            if found:
+                out.append(f"{where}: a machine path {found.group(0)!r} in a saved output")
+    return out
+
+
 def test_there_are_example_notebooks():
     assert len(NOTEBOOKS) >= 1, FOLDER
 
@@ -44,6 +78,9 @@ def test_saved_with_outputs_and_license(path):
     assert any(c.get("outputs") for c in code), f"{path.name} was saved without outputs"
     prose = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
     assert "license" in prose, f"{path.name} does not name its data's license"
+    problems = reader_problems(nb)
+    assert not problems, f"{path.name} (rewrite with example_notebooks/execute.py --outputs-only):\n" + \
+        "\n".join(problems)
 
 
 @pytest.mark.timeout(900)  # a loaded 2-core machine
@@ -56,6 +93,7 @@ def test_runs_top_to_bottom(path, tmp_path, kernel_name):
     finally:
         nbformat.write(nb, artifact_dir("example_notebooks") / path.name)
     assert not _errors(nb), _errors(nb)
+    assert not reader_problems(nb), reader_problems(nb)
     left = _listing() - before
     for extra in left:  # clean up before failing, so the next run starts clean
         target = FOLDER / extra

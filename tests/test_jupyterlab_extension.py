@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -72,7 +74,9 @@ def lab(tmp_path_factory, plugin_site):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with LabServer(home, root, extra_args=["--FtLab.runs_dir=runs",
                                            "--ServerApp.allow_unauthenticated_access=True"],
-                   env_extra={"PYTHONPATH": str(plugin_site)}, log_path=SHOTS / "jupyterlab.log") as server:
+                   env_extra={"PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_site),
+                                                                          os.environ.get("PYTHONPATH")]))},
+                   log_path=SHOTS / "jupyterlab.log") as server:
         yield server
 
 
@@ -116,7 +120,8 @@ def _endpoints(run_id: str) -> list[tuple[str, str]]:
     return [("GET", "ft-lab/api/environment"), ("GET", "ft-lab/api/plugins"), ("GET", "ft-lab/api/runs"),
             ("GET", f"ft-lab/api/runs/{run_id}"), ("GET", f"ft-lab/api/runs/{run_id}/events?since=0"),
             ("GET", f"ft-lab/api/runs/{run_id}/report"), ("GET", f"ft-lab/api/runs/{run_id}/recipe"),
-            ("POST", f"ft-lab/api/runs/{run_id}/stop"), ("GET", "ft-lab/api/examples"),
+            ("POST", f"ft-lab/api/runs/{run_id}/stop"), ("POST", f"ft-lab/api/runs/{run_id}/serve"),
+            ("DELETE", f"ft-lab/api/runs/{run_id}/serve"), ("GET", "ft-lab/api/examples"),
             ("GET", "ft-lab/api/examples/quickstart.ipynb")]
 
 
@@ -179,6 +184,24 @@ def test_runs_lists_the_run_with_progress_and_headline_metric(lab, completed_run
     assert run["recipe_path"] == f"runs/{completed_run.id}/recipe.yaml"
     assert lab.json(f"ft-lab/api/runs/{completed_run.id}") == run
     assert run["active"] is False
+
+
+def test_a_search_is_one_row_with_its_progress_best_value_and_page(lab, completed_run):
+    from test_search import written_search
+    folder = written_search(lab.root / "runs", "sidebar-search", running_dir=completed_run.dir)
+    try:
+        answer = lab.json("ft-lab/api/runs")
+        (search,) = [s for s in answer["searches"] if s["name"] == "sidebar-search"]
+        assert search["finished"] == 2 and search["budget"] == 3 and search["progress"] == pytest.approx(2 / 3)
+        assert search["best_value"] == 0.8 and search["best_trial"] == 1 and search["objective"] == "accuracy"
+        assert search["active"] and search["live_trials"] == [{"number": 2, "step": 6, "max_steps": 6}]
+        status, page = lab.api("GET", "ft-lab/api/searches/sidebar-search/report")
+        assert status == 200 and "<h1>ft-lab search: sidebar-search</h1>" in page and "<h2>Leaderboard</h2>" in page
+        assert lab.api("GET", "ft-lab/api/searches/sidebar-search/report", token=False)[0] in (401, 403)
+        for bad in ("..%2F..%2Fetc", "%2E%2E", "no-such-search"):
+            assert lab.api("GET", f"ft-lab/api/searches/{bad}/report")[0] in (400, 404), bad
+    finally:
+        shutil.rmtree(folder.parent)
 
 
 def test_a_run_never_handed_to_a_worker_is_not_active(lab):
@@ -247,6 +270,16 @@ def test_a_stop_request_stops_a_tiny_run(lab, long_run):
     validation = [e["metrics"]["accuracy"] for e in handle.events("eval")
                   if e.get("split") == "validation" and "accuracy" in e["metrics"]]
     assert run["headline"] == {"name": "accuracy", "value": validation[-1] if validation else None, "final": False}
+
+
+def test_serve_refuses_unknown_runs_and_a_stop_of_what_is_not_served(lab, completed_run):
+    """The serve endpoint's refusals (serving itself: test_sidebar_serves_a_completed_run_and_stops_it)."""
+    assert lab.api("POST", "ft-lab/api/runs/no-such-run/serve")[0] == 404
+    assert lab.api("POST", "ft-lab/api/runs/..%2Fetc/serve")[0] in (400, 404)
+    status, body = lab.api("DELETE", f"ft-lab/api/runs/{completed_run.id}/serve")
+    assert status == 404 and "not served" in body
+    (run,) = [r for r in lab.json("ft-lab/api/runs")["runs"] if r["id"] == completed_run.id]
+    assert run["serving"] is None
 
 
 # --- in the browser (the chromium `browser` fixture is the Studio browser tests') -------------------
@@ -347,6 +380,47 @@ def test_sidebar_shows_the_run_its_report_and_the_plugins(lab, completed_run, ch
         assert completed_run.id in frame.locator("h1").inner_text()
         assert f"{value:.4g}" in frame.locator("body").inner_text()  # the report's number format
         page.screenshot(path=str(SHOTS / "report_tab.png"))
+
+    chromium.in_page(lab, request.node.name, body)
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_sidebar_serves_a_completed_run_and_stops_it(lab, completed_run, chromium, request):
+    """Serve on the run's card starts `ft-lab serve` in the Jupyter server (a new key file, a free 127.0.0.1
+    port); the card shows the URL and where the key is, never the key; a client with the key gets an answer;
+    Stop serving stops it."""
+    import httpx
+
+    path = f"ft-lab/api/runs/{completed_run.id}/serve"
+
+    def body(page):
+        card = open_sidebar(page).locator(f".ft-lab-run[data-run-id='{completed_run.id}']")
+        card.wait_for(timeout=30_000)
+        card.locator(".ft-lab-serve").click()
+        try:
+            card.locator(".ft-lab-serving-url").wait_for(timeout=300_000)
+            (run,) = [r for r in lab.json("ft-lab/api/runs")["runs"] if r["id"] == completed_run.id]
+            state = run["serving"]
+            assert state["state"] == "serving" and card.locator(".ft-lab-serving-url").inner_text().endswith(state["url"])
+            assert state["key_file"] == f"serving/{completed_run.id}/api-key" and state["url"].startswith("http://127.0.0.1:")
+            assert card.locator(".ft-lab-serving-key").inner_text() == f"key: first line of {state['key_file']}"
+            key = (lab.root / state["key_file"]).read_text(encoding="utf-8").strip()
+            assert key not in json.dumps(lab.json("ft-lab/api/runs")) and key not in card.inner_text()
+            page.screenshot(path=str(SHOTS / "sidebar_serving.png"))
+            answer = httpx.post(state["url"] + "/classify", json={"input": "my card was stolen"},
+                                headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            assert answer.status_code == 200 and answer.json()["data"][0]["label"], answer.text
+            assert httpx.post(state["url"] + "/classify", json={"input": "x"}, timeout=60).status_code == 401
+            assert lab.json(path, method="POST")["serving"]["state"] == "serving"  # already serving: the same one
+            card.locator(".ft-lab-serve-stop").click()
+            card.locator(".ft-lab-serve").wait_for(timeout=60_000)
+        finally:
+            lab.api("DELETE", path)
+        (run,) = [r for r in lab.json("ft-lab/api/runs")["runs"] if r["id"] == completed_run.id]
+        assert run["serving"] is None and (lab.root / "serving" / completed_run.id / "requests.sqlite").is_file()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(state["url"] + "/models", timeout=10)
 
     chromium.in_page(lab, request.node.name, body)
 

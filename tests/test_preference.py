@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from ft_lab.cli import main
 from ft_lab.core.recipe import Recipe
+from ft_lab.errors import RecipeError
 from tests.conftest import write_recipe
 
 OBJECTIVES = ("dpo", "orpo", "kto", "simpo")
@@ -252,3 +254,37 @@ def test_pairs_feed_a_dpo_run_from_an_adapter_that_reports_reward_accuracy(tmp_p
                  str(tmp_path / "again.jsonl")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"] == "train" and report["examples"] >= 8 and report["pairs"] <= 2
+
+
+@pytest.mark.skipif(not os.environ.get("FT_LAB_SLOW_TESTS"),
+                    reason="set FT_LAB_SLOW_TESTS=1: two worker runs (an SFT run, then DPO from it), ~40 s on 2 cores")
+def test_a_dpo_run_continues_the_sft_run_that_model_from_run_names(tmp_path, capsys, qa_jsonl):
+    """model.from_run with train.objective: dpo: the SFT run's adapter is trained further (not a new one), the
+    SFT model is the "base" compared; replay toward the earlier run is refused (it mixes SFT rows in)."""
+    from safetensors.torch import load_file
+
+    sft = write_recipe(tmp_path, f"task: {{type: generation, max_new_tokens: 4}}\ndata: {{path: {qa_jsonl}}}\n"
+                                 "model: {max_length: 48, compare_base: false}\n"
+                                 "method: {name: lora, r: 4, target_modules: [all-linear]}\n"
+                                 "train: {max_steps: 3, batch_size: 8, learning_rate: 0.01}\nevaluate: [chrf]\n")
+    assert main(["run", str(sft), "--runs-dir", str(tmp_path / "sft")]) == 0
+    (parent,) = (tmp_path / "sft").iterdir()
+    write_jsonl(tmp_path / "pairs.jsonl", pair_rows(16))
+    text = recipe_text("pairs.jsonl", extra="evaluate: [chrf]\n").replace(
+        "model: {max_length: 48}", f"model: {{max_length: 48, from_run: {parent}}}").replace(
+        "task: generation", "task: {type: generation, max_new_tokens: 4}")
+    with pytest.raises(RecipeError, match="data.replay: replay and regularization toward the earlier run apply to "
+                                          "train.objective: sft only"):
+        Recipe.from_yaml(write_recipe(tmp_path, text.replace("data: {", "data: {replay: 0.5, ")))
+    assert main(["run", str(write_recipe(tmp_path, text)), "--runs-dir", str(tmp_path / "dpo")]) == 0
+    (child,) = (tmp_path / "dpo").iterdir()
+    assert json.loads((child / "run.json").read_text())["from_run"]["id"] == parent.name
+    before, after = (load_file(str(run / "final" / "adapter_model.safetensors")) for run in (parent, child))
+    assert before.keys() == after.keys()
+    a = [k for k in before if "lora_A" in k]
+    # trained further from the SFT adapter: 2 small DPO updates away from it (a new adapter would be a new draw)
+    assert max(float((after[k] - before[k]).abs().max()) for k in a) < 0.1 * max(float(before[k].abs().max()) for k in a)
+    assert any(float((after[k] - before[k]).abs().max()) > 0 for k in before)
+    metrics = json.loads((child / "metrics.json").read_text())
+    assert "chrf" in metrics["base"] and metrics["preference"]["pairs"] >= 1
+    assert main(["export", str(child), "--out", str(tmp_path / "merged"), "--merge"]) == 0

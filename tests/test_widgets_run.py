@@ -92,6 +92,11 @@ def test_errors_panel_filters_sorts_and_stores_reviews(finished):
     assert errors.correct.value == "wrong"  # errors first
     wrong = errors.selected()
     assert all(e["prediction"] != e["reference"] for e in wrong)
+    # a classifier's per-example score, chosen from the start: the probability it gave the reference label,
+    # worst (most confidently wrong) first; a column of numbers, not of "–"
+    assert errors.score.value == "p(reference)" and errors.score.layout.display is None
+    scores = [e["scores"]["p(reference)"] for e in wrong]
+    assert scores == sorted(scores) and "p(reference)</th>" in errors.table.value
     assert f"{len(wrong)} of 20 examples" in errors.count.value
     if wrong:  # predicted labels as red tags, no character diff
         assert "ft-lab-wrong" in errors.table.value and "<del>" not in errors.table.value
@@ -171,6 +176,61 @@ def test_export_step_writes_adapter_and_model_card(finished, tmp_path):
     ex.export_button.click()  # the folder is taken now: said in the panel, nothing overwritten
     result = ex.wait(timeout=300)
     assert not result["ok"] and "already exists" in ex.status.value
+
+
+def test_serve_step_over_tls_the_try_it_box_and_the_monitor_step(finished, tmp_path):
+    """The Serve section (Export step) starts `ft-lab serve` on the finished run with a new key file and a self-signed
+    certificate; the real openai client completes a TLS handshake verified with that certificate (and fails
+    without it); the try-it box answers; the Monitor view below shows the request and takes a correction; Stop."""
+    import ssl
+
+    import httpx
+    import openai
+
+    from serve_support import self_signed_cert
+    studio = finished[0]
+    sv, mon = studio.serve, studio.monitor
+    assert sv.run.value == str(studio.handle.dir)  # the run just finished is picked
+    cert, key = self_signed_cert(tmp_path)
+    serve_dir = tmp_path / "serve"
+    sv.serve_dir.value, sv.certfile.value = str(serve_dir), str(cert)
+    sv.start_button.click()  # a certificate without its key: said, nothing started
+    assert "TLS: give both" in sv.status.value and sv.server is None
+    sv.keyfile.value = str(key)
+    sv.start_button.click()
+    try:
+        assert sv.wait_started(300), sv.status.value
+        url = sv.server.url
+        assert url.startswith("https://127.0.0.1:") and url in sv.status.value
+        key_file = serve_dir / "api-key"
+        secret = key_file.read_text(encoding="utf-8").strip()
+        assert key_file.stat().st_mode & 0o777 == 0o600 and len(secret) >= 32
+        assert str(key_file) in sv.status.value and secret not in sv.status.value  # where it is, never the key
+        verified = ssl.create_default_context(cafile=str(cert))
+        with openai.OpenAI(base_url=url, api_key=secret, max_retries=0,
+                           http_client=httpx.Client(verify=verified)) as client:
+            assert [m.id for m in client.models.list().data] == [studio.handle.dir.name]
+            with pytest.raises(openai.APIConnectionError):  # the system's authorities do not know this certificate
+                openai.OpenAI(base_url=url, api_key=secret, max_retries=0).models.list()
+            with pytest.raises(openai.AuthenticationError):
+                client.with_options(api_key="wrong-key-123456").models.list()
+        sv.prompt.value = "my card was stolen"
+        sv.send_button.click()
+        assert "request <code>req-" in sv.answer.value, sv.answer.value
+        labels = set(studio.errors.label.options) - {"(any)"}
+        answer = sv.send()
+        assert answer and answer["label"] in labels and answer["id"] in sv.answer.value, sv.answer.value
+        assert mon.folder.value == str(serve_dir) and answer["id"] in mon.request.options
+        assert "requests" in mon.summary.value and "my card was stolen" in mon.table.value
+        mon.request.value, mon.label.value = answer["id"], sorted(labels - {answer["label"]})[0]
+        mon.bad.click()
+        assert "feedback stored" in mon.message.value
+        assert [(f["request_id"], f["label"]) for f in mon.store.feedbacks()] == [(answer["id"], mon.label.value)]
+    finally:
+        sv.stop_button.click()
+    assert not sv.server.running and "stopped" in sv.status.value and sv.start_button.disabled is False
+    sv.send_button.click()
+    assert "start the server first" in sv.answer.value
 
 
 def test_stop_resume_and_compare_two_runs(finished, data_file, runs_dir):

@@ -234,13 +234,14 @@ def test_start_with_a_bad_recipe_clears_the_previous_run(tmp_path):
 def test_studio_offers_recent_runs_to_attach_to(tmp_path):
     from ft_lab import Studio
     runs = tmp_path / "runs"
-    assert Studio(runs_dir=runs).recent_box.layout.display == "none"
+    # no run yet: the row keeps its place, hidden (the first run does not push the Studio down)
+    assert Studio(runs_dir=runs).recent_box.layout.visibility == "hidden"
     run = runs / "20260101-000000-class-lora-abcd"
     run.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"id": run.name, "created": "2026-01-01T00:00:00+00:00"}))
     (run / "events.jsonl").write_text(json.dumps({"type": "status", "status": "completed"}) + "\n")
     studio = Studio(runs_dir=runs)
-    assert studio.recent_box.layout.display is None
+    assert studio.recent_box.layout.visibility == "visible"
     assert studio.recent.value == str(run.resolve())
     studio.attach_button.click()
     assert studio.handle is not None and studio.handle.dir == run.resolve()

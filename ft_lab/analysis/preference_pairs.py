@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..data.pairs import generation_examples, is_preference
+from ..data.pairs import generation_examples, generation_view, is_preference
 from ..data.prepare import PreparedData
 from ..errors import UserError
 from ..evaluation.predict import generate
 from ..models.from_run import load_base, load_trained
 from ..rundir.reader import RunFiles
-from ..safety.atomic import atomic_write_text, jsonl_text
+from ..safety.atomic import atomic_write_text, jsonl_text, read_jsonl
 from .examples import ExampleSet, cheap
 
 SPLITS = ("test", "train")
@@ -94,3 +94,65 @@ def write_pairs(rows: list[dict], out: str | os.PathLike) -> Path:
         raise UserError(f"--out {out}: folder {out.parent} does not exist; create it or choose another path")
     atomic_write_text(out, jsonl_text(rows))
     return out
+
+
+# --- pairs marked by a person (the Studio's Errors view) ------------------------------------------
+def marked_pair(run_id: str, example: dict, chosen: str, rejected: str, chosen_by: str, rejected_by: str,
+                split: str = "test") -> dict:
+    """One pair a person made from an example of a run's predictions, with its provenance; UserError when
+    an answer is empty or both are the same (the checks a preference run applies)."""
+    chosen, rejected = str(chosen or ""), str(rejected or "")
+    where = f"example {example['id']} of {run_id}"
+    if not chosen.strip() or not rejected.strip():
+        raise UserError(f"{where}: the {'chosen' if not chosen.strip() else 'rejected'} answer is empty; "
+                        f"a pair needs two answers")
+    if chosen.strip() == rejected.strip():
+        raise UserError(f"{where}: the chosen and the rejected answers are the same; a pair needs two "
+                        f"different answers")
+    return {"prompt": example["input"], "chosen": chosen, "rejected": rejected, "source_run": run_id,
+            "example_id": example["id"], "split": split, "chosen_by": chosen_by, "rejected_by": rejected_by}
+
+
+def add_pairs(rows: list[dict], out: str | os.PathLike) -> list[dict]:
+    """Add ``rows`` to the pairs file ``out`` (created if missing); a row for an example already in the file
+    (same run, split and example id) replaces it. Returns every row of the file."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist; create it or choose another path")
+    key = lambda r: (r.get("source_run"), r.get("split"), r.get("example_id"))  # noqa: E731
+    new = {key(r) for r in rows}
+    kept = [r for r in (read_jsonl(out) if out.is_file() else []) if key(r) not in new]
+    atomic_write_text(out, jsonl_text(kept + rows))
+    return kept + rows
+
+
+# --- a preference run, example by example ---------------------------------------------------------
+def preference_examples(run_dir: str | os.PathLike) -> list[dict]:
+    """A preference run's held-out pairs with both models' answers: ``prompt``, ``chosen``, ``rejected``
+    (None for a KTO row), ``before`` (the starting model's answer), ``after`` (the tuned model's).
+    Predictions are made on the rows that have a good answer, in order (``generation_examples``)."""
+    run = RunFiles(run_dir)
+    test = run.layout.data / "test.jsonl"
+    rows = read_jsonl(test) if test.is_file() else []
+    if not rows or not all(is_preference(r) and "prompt" in r for r in rows):
+        raise UserError(f"{run.dir}: not a preference run (its test split has no prompt/chosen/rejected rows)")
+    rows = [r for r in rows if generation_view(r) is not None]
+    before = {p["id"]: p for p in run.prediction_rows("base")}
+    after = {p["id"]: p for p in run.prediction_rows("finetuned")}
+    out = []
+    for i, row in enumerate(rows):
+        chosen = row.get("chosen", row.get("completion"))
+        out.append({"id": i, "prompt": _plain(row["prompt"]), "chosen": _plain(chosen),
+                    "rejected": _plain(row["rejected"]) if "rejected" in row else None,
+                    "before": (before.get(i) or {}).get("prediction"), "after": (after.get(i) or {}).get("prediction")})
+    return out
+
+
+def _plain(value) -> str:
+    """A text, or the last message's content of a chat-form answer."""
+    if isinstance(value, list):
+        return "\n".join(f"{m.get('role')}: {m.get('content')}" if len(value) > 1 else str(m.get("content"))
+                         for m in value)
+    if isinstance(value, dict):
+        return str(value.get("content"))
+    return str(value)

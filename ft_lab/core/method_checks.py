@@ -185,8 +185,14 @@ def _objective_problems(plain: dict, caps, name: str, task: str | None, registry
                         f"{', '.join(caps.objectives)}); set train.objective: sft, or choose a method that does: "
                         f"{', '.join(others) or 'none installed'}")
     if _section(plain, "model").get("from_run") and objective != "sft":
-        problems.append(f"model.from_run does not start a train.objective: {objective} run yet; name the earlier "
-                        f"run's adapter instead: model.adapter: <run>/final")
+        if _section(plain, "model").get("adapter"):
+            problems.append("model.from_run and model.adapter both name where the run starts; keep one")
+        mixed = [f"data.{k}" for k in ("replay", "replay_rows", "replay_file") if _section(plain, "data").get(k)]
+        mixed += [f"train.{k}" for k in ("l2_to_start", "ewc") if _section(plain, "train").get(k)]
+        mixed += ["model.joint_retrain"] if _section(plain, "model").get("joint_retrain") else []
+        if mixed:
+            problems.append(f"{', '.join(mixed)}: replay and regularization toward the earlier run apply to "
+                            f"train.objective: sft only (a {objective} run learns from pairs); drop them")
     if _section(plain, "model").get("adapter") and objective == "sft":
         problems.append("model.adapter continues a preference run (train.objective dpo, orpo, kto, simpo) from an "
                         "adapter; set train.objective, or drop model.adapter")

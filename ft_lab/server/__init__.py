@@ -37,9 +37,11 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(serverapp):
     from .handlers import handlers
+    from .serve_handlers import serve_handlers
 
     runs_dir = FtLab(parent=serverapp).resolve_runs_dir(serverapp.root_dir)
     serverapp.web_app.settings["ft_lab_runs_dir"] = runs_dir
-    serverapp.web_app.add_handlers(".*$", handlers(serverapp.web_app.settings["base_url"]))
+    base_url = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(".*$", handlers(base_url) + serve_handlers(base_url))
     serverapp.log.info("ft-lab: API at %sft-lab/api/, runs folder %s", serverapp.web_app.settings["base_url"],
                        runs_dir)

@@ -12,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..rundir.progress import progress_from_events
+from ..serving.process import ServeProcess
 from ..rundir.status import CREATED, INTERRUPTED, RUNNING, TERMINAL
 from ..workflows.runner import RunHandle
+from ..workflows.search_live import LIVE_STATES, search_status
+from ..workflows.search_outputs import search_summaries
 
 
 def _relative(path: Path, root: Path) -> str | None:
@@ -53,7 +56,23 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
         "progress": progress.fraction, "elapsed": progress.elapsed(), "eta": progress.eta(), "error": error,
         "recipe_path": _relative(handle.layout.recipe, root_dir),
         "source_path": _relative(Path(source), root_dir) if isinstance(source, str) and source else None,
+        # model.from_run: the chain it continues (ids, oldest first, this run last), as `ft-lab runs --tree`
+        "lineage": [*info["ancestors"], handle.id] if info.get("ancestors") else [],
+        "joint_retrain": bool(info.get("joint_retrain")),
     }
+
+
+def servers(settings) -> dict[str, ServeProcess]:
+    """The ``ft-lab serve`` processes the sidebar started, by run id (server/serve_handlers.py)."""
+    return settings.setdefault("ft_lab_servers", {})
+
+
+def serving_summary(server: ServeProcess | None, root_dir: Path) -> dict | None:
+    """A served run as the sidebar shows it: state, url, where the key and the request log are."""
+    if server is None:
+        return None
+    return {**server.state(), "key_file": _relative(Path(server.api_key_file), root_dir),
+            "serve_dir": _relative(server.serve_dir, root_dir)}
 
 
 def events_since(handle: RunHandle, since: int = -1) -> dict:
@@ -68,3 +87,18 @@ def events_since(handle: RunHandle, since: int = -1) -> dict:
         if current > since:
             out.append(e)
     return {"id": handle.id, "status": handle.status, "step": current, "events": out}
+
+
+def searches_summary(runs_dir: Path) -> list[dict]:
+    """Each search of the runs folder as one sidebar row: trials finished of the budget, the best value,
+    and the running trials with their step (read from their run directories)."""
+    out = []
+    for summary in search_summaries(runs_dir):
+        board = search_status(summary["folder"])
+        budget = summary.get("budget") or 0
+        live = [{"number": r["number"], "step": (r.get("progress") or {}).get("step"),
+                 "max_steps": (r.get("progress") or {}).get("max_steps")}
+                for r in board.get("rows") or [] if r.get("state") in LIVE_STATES]
+        out.append({**summary, "progress": min(1.0, summary["finished"] / budget) if budget else None,
+                    "active": bool(live), "live_trials": live, "folder": Path(summary["folder"]).name})
+    return out

@@ -26,6 +26,9 @@ from .source import open_source
 from .store import RequestLog
 
 
+GRACEFUL_SHUTDOWN_S = 5  # answers in flight get this long to finish when the server is stopped
+
+
 @dataclass
 class ServeOptions:
     host: str = "127.0.0.1"
@@ -85,8 +88,10 @@ def serve(source, options: ServeOptions, announce=print) -> int:
     announce(f"serving {app.served.name} ({app.served.kind}) at {scheme}://{options.host}:{options.port}/v1 "
              f"(request log: {serve_dir / 'requests.sqlite'}; stop with Ctrl+C)")
     try:
+        # a client that keeps its connection open (an idle keep-alive) must not hold a stop for long
         uvicorn.run(app, host=options.host, port=options.port, log_level="warning", access_log=False,
-                    ssl_certfile=options.certfile, ssl_keyfile=options.keyfile, lifespan="on")
+                    ssl_certfile=options.certfile, ssl_keyfile=options.keyfile, lifespan="on",
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     finally:
         if process is not None:
             process.terminate()

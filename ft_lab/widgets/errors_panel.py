@@ -5,6 +5,7 @@ pairs (each opening its examples), and a rating and comment per example, stored 
     panel = ErrorsPanel(); panel.load("runs/<id>")
     panel.correct.value = "wrong"; panel.search.value = "card"     # the table follows
     panel.review_id.value = 3; panel.rating.value = 4; panel.save_review.click()
+    panel.pairs.prefer_reference.click()     # a generation run's wrong answer as a preference pair (pairs_panel)
 """
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ import ipywidgets as W
 from ..analysis import ExampleSet, ReviewStore, diff_html
 from ..errors import UserError
 from .forms import row
-from .plots import table_html
+from .pairs_panel import PairsBox, PreferenceView
+from .plots import breakable, table_html
 from .state import problems_html
 
 _E = html.escape
 _SORTS = ("worst first", "best first", "id")
+
+
+#: a classifier's per-example score: the probability it gave the reference label (worst first: the most
+#: confidently wrong examples first)
+P_REFERENCE = "p(reference)"
 
 
 class ErrorsPanel(W.VBox):
@@ -55,6 +62,8 @@ class ErrorsPanel(W.VBox):
         self.save_review.add_class("ft-lab-save-review")
         self.save_review.on_click(lambda _b: self.review())
         self.review_status = W.HTML()
+        self.pairs = PairsBox(self)  # the picked example as a preference pair (generation runs)
+        self.preference = PreferenceView()  # a preference run's pairs, before and after
         for w in (self.correct, self.label, self.predicted, self.search, self.sort, self.score):
             w.observe(lambda _c: self.show(), names="value")
         self.which.observe(lambda _c: self.load(self.run_dir) if self.run_dir else None, names="value")
@@ -63,7 +72,7 @@ class ErrorsPanel(W.VBox):
             W.HTML("<h3>Errors</h3>"), row(self.which, self.correct, self.sort, self.score),
             row(self.label, self.predicted, self.search), self.count, self.table,
             W.HTML("<h4>Rate an example</h4>"), row(self.review_id, self.rating),
-            row(self.comment, self.reviewer, self.save_review), self.review_status,
+            row(self.comment, self.reviewer, self.save_review), self.review_status, self.pairs, self.preference,
             W.HTML("<h4>Slices</h4>"), self.slice_by, self.slices,
             W.HTML("<h4>Most confused pairs</h4>"), self.pairs_box]
         self.add_class("ft-lab-errors-panel")
@@ -77,18 +86,25 @@ class ErrorsPanel(W.VBox):
             self.table.value = problems_html([str(exc)])
             return
         ex = list(self.examples)
+        if ex and all(isinstance(e.get("probs"), dict) for e in ex):  # a classifier's probabilities
+            self.examples.add_score(P_REFERENCE, [e["probs"].get(str(e.get("reference")), 0.0) for e in ex])
         labels = sorted({str(e.get("reference")) for e in ex if isinstance(e.get("reference"), str)})
         preds = sorted({str(e.get("prediction")) for e in ex if isinstance(e.get("prediction"), str)})
         classification = self.examples.task == "classification"
         with self.hold_trait_notifications():
             self.label.options = ["(any)", *labels] if classification else ["(any)"]
             self.predicted.options = ["(any)", *preds] if classification else ["(any)"]
-            self.score.options = self.examples.score_names
+            names = self.examples.score_names
+            self.score.options = sorted(names, key=lambda n: n != P_REFERENCE)
+            self.score.value = self.score.options[0] if names else None  # a filter is never left empty
+            self.score.layout.display = None if names else "none"  # no per-example score: no filter, no column
             meta = sorted({k for e in ex for k in (e.get("meta") or {})})
             self.slice_by.options = ["label", "predicted", "length", *meta] if classification else ["length", *meta]
         self.show()
         self.show_slices()
         self.show_pairs()
+        self.pairs.load(self.run_dir, self.examples.task)
+        self.preference.load(self.run_dir)
 
     def selected(self) -> list[dict]:
         """The examples the filters and sort select (all of them, not only the shown page)."""
@@ -118,12 +134,12 @@ class ErrorsPanel(W.VBox):
             pred, ref = str(e.get("prediction", "")), str(e.get("reference", ""))
             score = (e.get("scores") or {}).get(self.score.value) if self.score.value else None
             shown = label_html(pred, pred == ref) if classification else diff_html(pred, ref)
-            rows.append([e["id"], _E(str(e.get("input", ""))), _E(ref), shown,
-                         "–" if score is None else f"{score:.3g}"])
+            rows.append([e["id"], _E(str(e.get("input", ""))), breakable(_E(ref)), shown,
+                         "–" if score is None else f"{score:.3g}"][: 5 if self.score.value else 4])
         self.count.value = f"<span style='color:#555'>{len(rows_in)} of {len(self.examples)} examples" + (
             f" (first {self.page_size} shown)" if len(rows_in) > self.page_size else "") + "</span>"
         head = "prediction (green: right, red: wrong)" if classification else "prediction (diff against reference)"
-        self.table.value = table_html(["id", "input", "reference", head, "score"], rows,
+        self.table.value = table_html(["id", "input", "reference", head, self.score.value][: 5 if self.score.value else 4], rows,
                                       cls="ft-lab-examples-table ft-lab-fit", raw_columns=(1, 2, 3, 4))
         shown_ids = [(f"{e['id']}: {str(e.get('input'))[:40]}", e["id"]) for e in rows_in[: self.page_size]]
         if shown_ids:  # rate one of the examples on show

@@ -33,7 +33,7 @@ class MonitorPanel(W.VBox):
         self.label = W.Dropdown(options=["(none)"], value="(none)", description="right label")
         self.corrected = W.Text(description="right answer", placeholder="optional corrected answer")
         self.good = W.Button(description="Good", icon="thumbs-up")
-        self.bad = W.Button(description="Bad / correct it", icon="thumbs-down")
+        self.bad = W.Button(description="Bad", icon="thumbs-down", tooltip="bad: store the right label or answer given")
         self.message = W.HTML()
         self.refresh.on_click(lambda _: self.load(self.folder.value))
         self.good.on_click(lambda _: self._feedback(1))

@@ -25,9 +25,15 @@ def fmt(v) -> str:
     return _E(str(v))
 
 
+def breakable(escaped: str) -> str:
+    """Escaped text that may wrap after ``_`` and ``/`` (declined_card_<wbr>payment), never inside a word."""
+    return escaped.replace("_", "_<wbr>").replace("/", "/<wbr>")
+
+
 def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", raw_columns=()) -> str:
     """A plain HTML table; cells in ``raw_columns`` are HTML already (a diff), the rest are escaped.
-    With the class ``ft-lab-fit`` the table takes its cell's width and wraps long words (never overflows)."""
+    With the class ``ft-lab-fit`` the table takes its cell's width: cells wrap between words and after
+    ``_ / -``, short tokens (ids, numbers) never; only a word longer than the line is broken."""
     fit = "ft-lab-fit" in cls.split()
     head = "".join(f"<th style='text-align:left;padding:2px 8px;overflow-wrap:normal'>{_E(h)}</th>" for h in headers)
     body = []
@@ -37,9 +43,13 @@ def table_html(headers: list[str], rows: list[list], cls: str = "ft-lab-table", 
             num = isinstance(c, (int, float)) and not isinstance(c, bool)
             text = c if i in raw_columns else fmt(c)
             align = "right" if num else "left"
-            cells.append(f"<td style='text-align:{align};padding:2px 8px;vertical-align:top'>{text}</td>")
+            short = num or (isinstance(c, str) and len(c) <= 12 and not any(ch.isspace() for ch in c))
+            if fit and i not in raw_columns and not short:
+                text = breakable(text)
+            nowrap = "white-space:nowrap;" if short else ""
+            cells.append(f"<td style='text-align:{align};padding:2px 8px;vertical-align:top;{nowrap}'>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    style = " style='width:100%;max-width:100%;overflow-wrap:anywhere'" if fit else ""
+    style = " style='width:100%;max-width:100%;overflow-wrap:break-word'" if fit else ""
     return (f'<table class="{cls}"{style}>' f"<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -141,30 +151,46 @@ def curves_from_events(events: list[dict]) -> dict[str, list[tuple[float, float]
     return out
 
 
+def legend_html(entries: list[tuple[str, str, str]]) -> str:
+    """A chart's legend as a line of HTML under it, (label, colour, dash) each: bqplot draws its legend inside
+    the plot area, on the curves, and cuts long names at the figure's edge."""
+    items = "".join(
+        f"<span style='display:inline-flex;align-items:center;gap:4px;margin-right:14px;white-space:nowrap'>"
+        f"<span style='display:inline-block;width:18px;border-top:2px {dash} {color}'></span>{_E(label)}</span>"
+        for label, color, dash in entries)
+    return f"<div class='ft-lab-legend' style='font-size:12px;line-height:20px;padding-left:70px'>{items}</div>"
+
+
 class LossChart:
-    """A live bqplot figure: train and validation loss (left axis), learning rate (right axis)."""
+    """A live bqplot figure: train and validation loss (left axis), learning rate (right axis); its legend
+    below it (``widget`` holds both)."""
+
+    COLORS = {"train loss": ("#1f77b4", "solid"), "validation loss": ("#ff7f0e", "solid"),
+              "learning rate (right axis)": ("#2ca02c", "dashed")}
 
     def __init__(self, title: str = "loss", width: str = "620px", height: str = "300px"):
         import bqplot as bq
+        import ipywidgets as W
         self.bq = bq
         self.x = bq.LinearScale()
         self.y = bq.LinearScale()
         self.y_lr = bq.LinearScale()
         self.train = bq.Lines(x=[], y=[], scales={"x": self.x, "y": self.y}, colors=["#1f77b4"],
-                              labels=["train loss"], display_legend=True)
+                              labels=["train loss"])
         self.val = bq.Lines(x=[], y=[], scales={"x": self.x, "y": self.y}, colors=["#ff7f0e"], marker="circle",
-                            labels=["validation loss"], display_legend=True)
+                            labels=["validation loss"])
         self.lr = bq.Lines(x=[], y=[], scales={"x": self.x, "y": self.y_lr}, colors=["#2ca02c"],
-                           line_style="dashed", labels=["learning rate"], display_legend=True)
+                           line_style="dashed", labels=["learning rate"])
         axes = [bq.Axis(scale=self.x, label="step"),
                 bq.Axis(scale=self.y, orientation="vertical", label="loss", label_offset="48px"),
                 bq.Axis(scale=self.y_lr, orientation="vertical", side="right", label="lr", tick_format=".1e",
                         label_offset="62px")]
         self.figure = bq.Figure(marks=[self.train, self.val, self.lr], axes=axes, title=title,
                                 layout={"width": width, "height": height, "max_width": "100%"},
-                                legend_location="top-right",
                                 fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 90})
         self.figure.add_class("ft-lab-loss-chart")
+        self.legend = W.HTML(legend_html([(k, *v) for k, v in self.COLORS.items()]))
+        self.widget = W.VBox([self.figure, self.legend])
 
     def set(self, curves: dict[str, list[tuple[float, float]]]) -> None:
         import numpy as np
@@ -176,23 +202,29 @@ class LossChart:
 
 
 class CompareChart:
-    """Train loss of several runs on one bqplot figure."""
+    """Train loss of several runs on one bqplot figure, their names in a legend below it (``widget``)."""
+
+    COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
 
     def __init__(self, title: str = "train loss"):
         import bqplot as bq
+        import ipywidgets as W
         self.bq = bq
         self.x, self.y = bq.LinearScale(), bq.LinearScale()
         self.figure = bq.Figure(marks=[], axes=[bq.Axis(scale=self.x, label="step"),
                                                 bq.Axis(scale=self.y, orientation="vertical", label="loss")],
                                 title=title, layout={"width": "620px", "height": "280px", "max_width": "100%"},
-                                legend_location="top-right", fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 20})
+                                fig_margin={"top": 50, "bottom": 50, "left": 70, "right": 20})
+        self.legend = W.HTML()
+        self.widget = W.VBox([self.figure, self.legend])
 
     def set(self, named: dict[str, list[tuple[float, float]]]) -> None:
-        colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+        shown = [(name, pts) for name, pts in named.items() if pts]
+        colors = [self.COLORS[i % len(self.COLORS)] for i in range(len(shown))]
         self.figure.marks = [self.bq.Lines(x=[p[0] for p in pts], y=[p[1] for p in pts],
-                                           scales={"x": self.x, "y": self.y}, colors=[colors[i % 4]],
-                                           labels=[name], display_legend=True)
-                             for i, (name, pts) in enumerate(named.items()) if pts]
+                                           scales={"x": self.x, "y": self.y}, colors=[color], labels=[name])
+                             for (name, pts), color in zip(shown, colors)]
+        self.legend.value = legend_html([(name, color, "solid") for (name, _pts), color in zip(shown, colors)])
 
 
 def _short(label: str, limit: int) -> str:

@@ -63,7 +63,7 @@ class RunsPanel(W.VBox):
         self.chart.figure.layout.max_width = "620px"
         self.children = [W.HTML("<h3>Runs</h3>"), self.refresh_button, self.table,
                          row(self.pick, self.open_button), W.HTML("<h4>Compare two runs</h4>"),
-                         self.run_a, self.run_b, self.compare_button, self.comparison, self.chart.figure]
+                         self.run_a, self.run_b, self.compare_button, self.comparison, self.chart.widget]
         self.add_class("ft-lab-runs-panel")
         self.refresh()
 
@@ -76,8 +76,10 @@ class RunsPanel(W.VBox):
             rows.append([h.id, h.status, info.get("task", ""), info.get("model", ""), info.get("method", ""),
                          f"{name} {value:.4f}" if isinstance(value, (int, float)) else "–",
                          " -> ".join([*info.get("ancestors", []), h.id]) if info.get("ancestors") else ""])
-        self.table.value = table_html(["run", "status", "task", "model", "method", "headline", "lineage"], rows,
-                                      cls="ft-lab-table ft-lab-fit") if rows \
+        heads = ["run", "status", "task", "model", "method", "headline", "lineage"]
+        if not any(r[-1] for r in rows):  # no run continues another: no empty column taking the width
+            heads, rows = heads[:-1], [r[:-1] for r in rows]
+        self.table.value = table_html(heads, rows, cls="ft-lab-table ft-lab-fit") if rows \
             else "<p style='color:#777'>No runs yet in this folder.</p>"
         for dd in (self.pick, self.run_a, self.run_b):
             refresh_picker(dd, self.runs_dir)
@@ -86,7 +88,7 @@ class RunsPanel(W.VBox):
             self.run_a.value, self.run_b.value = options[1], options[0]
         if runs and not self.comparison.value:  # open on the latest run: its curve, not an empty chart
             self.chart.set({f"latest {runs[0].id}": curves_from_events(runs[0].events())["train loss"]})
-        self.chart.figure.layout.display = None if runs else "none"
+        self.chart.widget.layout.display = None if runs else "none"
         return runs
 
     def open_selected(self, run_dir=None) -> None:

@@ -77,7 +77,8 @@ class TrainPanel(W.VBox):
         self.progress = W.IntProgress(value=0, min=0, max=1, description="",
                                       layout=W.Layout(width="300px", min_width="160px"))
         self.progress.add_class("ft-lab-progress")
-        self.progress_text = W.HTML("")
+        # its own line under the buttons, one line high from the start: it does not jump beside / below the bar
+        self.progress_text = W.HTML("", layout=W.Layout(min_height="22px"))
         self.progress_text.add_class("ft-lab-progress-text")
         self.status = W.HTML("<span style='color:#777'>not started</span>")
         self.status.add_class("ft-lab-status")
@@ -91,14 +92,15 @@ class TrainPanel(W.VBox):
         self.handle: RunHandle | None = None
         self.follower: RunFollower | None = None
         self.on_finished: list = []   # callbacks(handle, status) when a followed run ends
+        self.on_search = None  # callback(recipe) for Start with a search section (the Studio's Search step)
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
-        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress, self.progress_text)
+        actions = row(self.start_button, self.stop_button, self.resume_button, self.progress)
         actions.add_class("ft-lab-train-actions")
         self.plan_line = PlanLine(self.recipe_fn, self.state.runs_dir)
-        self.children = [W.HTML("<h3>Train</h3>"), actions, self.plan_line, self.status, self.summary,
-                         self.run_dir_html, self.chart.figure, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
+        self.children = [W.HTML("<h3>Train</h3>"), actions, self.progress_text, self.plan_line, self.status, self.summary,
+                         self.run_dir_html, self.chart.widget, self.lr_plot, W.HTML("<h4>Settings</h4>"), self.form, self.evaluators,
                          self.launch]
         self.add_class("ft-lab-train-panel")
 
@@ -176,6 +178,8 @@ class TrainPanel(W.VBox):
             self.show_problems(exc.problems)
             return None
         self.show_problems([])
+        if recipe.search is not None and self.on_search is not None:  # the Studio's Search step runs it
+            return self.on_search(recipe)
         self._show_status("preparing the data ...")
         self.start_button.disabled = True
         try:

@@ -21,7 +21,7 @@ from ..core.recipe import Recipe
 from ..data.pairs import generation_examples
 from ..data.prepare import PreparedData
 from ..errors import UserError
-from ..evaluation.forgetting import forgetting_report
+from ..evaluation.forgetting import GENERAL_START, forgetting_report
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
@@ -90,8 +90,12 @@ def train_run(run_dir: Path, resume: bool) -> str:
     model, tokenizer = start_model(recipe, labels, parent, **load)
     preference = recipe.train.objective != "sft"
     plan.packing = plan.packing and supports_packed_attention(model) and not preference
-    if recipe.model.adapter:  # start from an earlier run's adapter (an SFT run's final/): it is the "base" compared
-        model = method.load_trainable(model, recipe.resolve_path(recipe.model.adapter))
+    # a preference run goes on training an earlier adapter (an SFT run's final/): model.adapter names the
+    # folder, model.from_run the run (from_run_adapter: continue); that model is the "base" compared
+    adapter = recipe.resolve_path(recipe.model.adapter) if recipe.model.adapter else \
+        parent.layout.final if preference and continuing else None
+    if adapter:
+        model = method.load_trainable(model, adapter)
     # a preference run is scored like a generation run, against its good answers
     test = generation_examples(data.test) if preference else data.test
 
@@ -106,7 +110,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
         emit({"type": "eval", "split": "test", "model": "base", "metrics": scored["base"]})
         return scored
 
-    if recipe.model.compare_base and "base" not in metrics and _rank0() and not continuing:
+    if recipe.model.compare_base and "base" not in metrics and _rank0() and (preference or not continuing):
         metrics = evaluate_base()
     if recipe.baselines and "baselines" not in metrics and _rank0() and not preference:
         emit({"type": "phase", "phase": "baselines", "examples": len(data.test)})
@@ -114,7 +118,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     tokenizer.padding_side = "right"
     if preference:
         return train_preference(run_dir, recipe, data, test, model, tokenizer, method, plan, emit,
-                                evaluator_failed, resume)
+                                evaluator_failed, resume, adapter_loaded=bool(adapter))
 
     train_ds, dropped = encode_split(tokenizer, data.train, task, recipe, label2id)
     eval_ds, _ = encode_split(tokenizer, data.validation, task, recipe, label2id)
@@ -156,7 +160,14 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.train.l2_to_start or recipe.train.ewc:
         trainer.anchor = start_anchor(recipe, model, tokenizer, parent, label2id, emit)
     checkpoint = last_checkpoint(run_dir) if resume else None
-    emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
+    if data.general_test and _rank0() and not layout.predictions(GENERAL_START).exists():
+        emit({"type": "phase", "phase": "general_test", "examples": len(data.general_test)})
+        predict_split(recipe, model, tokenizer, data.general_test, labels, layout.predictions(GENERAL_START))
+        model.train()  # the model as training starts (data.general_test's "before")
+        tokenizer.padding_side = "right"  # generation predicts padded on the left
+    # the anchor was taken above from the start weights; a resumed attempt loads the checkpoint in train()
+    emit({"type": "phase", "phase": "train", "resume_from": checkpoint,
+          **({"anchor": trainer.anchor.summary()} if getattr(trainer, "anchor", None) is not None else {})})
     if checkpoint and _finished_training(checkpoint):
         # killed after training (saving, final evaluation): take the final checkpoint as it is; the
         # Trainer would otherwise run one step past max_steps
@@ -204,12 +215,12 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
         atomic_write_json(metrics_path, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
-    if parent is not None:
+    if parent is not None or data.general_test:
         chain = ancestors(run_dir)
-        emit({"type": "phase", "phase": "forgetting", "examples": sum(len(PreparedData.read(a.layout.data).test)
-                                                                     for a in chain)})
+        emit({"type": "phase", "phase": "forgetting", "examples": len(data.general_test) + sum(
+            len(PreparedData.read(a.layout.data).test) for a in chain)})
         report = forgetting_report(run_dir, recipe, trainer.model, tokenizer, labels, chain,
-                                   RunFiles(run_dir).evaluators())
+                                   RunFiles(run_dir).evaluators(), data.general_test)
         metrics = {**(read_json(metrics_path, {}) or metrics), "forgetting": report}
         atomic_write_json(metrics_path, metrics)
         emit({"type": "forgetting", **report})
@@ -222,14 +233,14 @@ def train_run(run_dir: Path, resume: bool) -> str:
 
 
 def train_preference(run_dir: Path, recipe, data, test: list[dict], model, tokenizer, method, plan, emit,
-                     evaluator_failed, resume: bool) -> str:
+                     evaluator_failed, resume: bool, adapter_loaded: bool = False) -> str:
     """train.objective dpo, orpo, kto or simpo: TRL's trainer on the preference rows, then the same saving
     and test-split evaluation as SFT, plus reward accuracy and margins on the held-out pairs."""
     from ..training.callbacks import EventWriter
     from ..training.preference import build_preference_trainer, pair_figures, trained_model
 
     layout = RunLayout(run_dir)
-    if not recipe.model.adapter:  # else train_run loaded it, to train further
+    if not adapter_loaded:  # else train_run loaded the earlier adapter, to train further
         method.bind(tokenizer=tokenizer, total_steps=recipe.train.max_steps or None)
         model = prepare_fast(method, model, recipe.model_task(), plan)
     emit({"type": "speed", **plan.to_dict()})

@@ -23,11 +23,41 @@ export interface IRunSummary {
   error: string | null;
   recipe_path: string | null;
   source_path: string | null;
+  lineage: string[];
+  joint_retrain: boolean;
+  serving?: IServing | null;
+}
+
+/** `ft-lab serve` started from the sidebar on a completed run (the key itself is never sent). */
+export interface IServing {
+  state: 'starting' | 'serving' | 'failed' | 'stopped';
+  url: string;
+  error: string | null;
+  key_file: string | null;
+  serve_dir: string | null;
+}
+
+/** A search (ft-lab search) as one row: its trials' runs are not listed one by one. */
+export interface ISearchSummary {
+  name: string;
+  folder: string;
+  budget: number | null;
+  finished: number;
+  running: number;
+  failed: number;
+  objective: string | null;
+  best_value: number | null;
+  best_trial: number | null;
+  updated: string | null;
+  progress: number | null;
+  active: boolean;
+  live_trials: { number: number; step: number | null; max_steps: number | null }[];
 }
 
 export interface IRunsAnswer {
   runs_dir: string;
   runs: IRunSummary[];
+  searches?: ISearchSummary[];
 }
 
 export interface IPluginsAnswer {
@@ -96,6 +126,10 @@ export class RunsModel {
     return this._runs;
   }
 
+  get searches(): ISearchSummary[] {
+    return this._searches;
+  }
+
   get runsDir(): string {
     return this._runsDir;
   }
@@ -121,13 +155,16 @@ export class RunsModel {
     try {
       const answer = await requestAPI<IRunsAnswer>('runs');
       this._runs = answer.runs;
+      this._searches = answer.searches ?? [];
       this._runsDir = answer.runs_dir;
       this._error = '';
     } catch (err) {
       this._error = String((err as Error).message ?? err);
     }
     this._changed.emit();
-    const delay = this.active ? this.activeInterval : this.idleInterval;
+    const starting = this._runs.some(r => r.serving?.state === 'starting');
+    const busy = this.active || starting || this._searches.some(s => s.active);
+    const delay = busy ? this.activeInterval : this.idleInterval;
     this._timer = window.setTimeout(() => void this.refresh(), delay);
   }
 
@@ -136,7 +173,14 @@ export class RunsModel {
     await this.refresh();
   }
 
+  /** Start (`true`) or stop (`false`) `ft-lab serve` on a completed run. */
+  async serve(id: string, on: boolean): Promise<void> {
+    await requestAPI(`runs/${encodeURIComponent(id)}/serve`, { method: on ? 'POST' : 'DELETE' });
+    await this.refresh();
+  }
+
   private _runs: IRunSummary[] = [];
+  private _searches: ISearchSummary[] = [];
   private _runsDir = '';
   private _error = '';
   private _started = false;

@@ -1,7 +1,8 @@
 /**
  * The left sidebar "Fine-tuning": Runs (status, progress, elapsed, headline metric, live; report,
  * stop, recipe) and Plugins (versions, components by kind, broken plugins with their errors).
- * Plain DOM, every value set through textContent (run ids and plugin errors are never parsed as HTML).
+ * Serve / Stop serving on a completed run starts `ft-lab serve` in the Jupyter server (its URL and
+ * where its key is are shown, never the key). Plain DOM, every value set through textContent (run ids and plugin errors are never parsed as HTML).
  */
 import { Widget } from '@lumino/widgets';
 
@@ -10,6 +11,7 @@ import {
   formatSeconds,
   IPluginsAnswer,
   IRunSummary,
+  ISearchSummary,
   requestAPI,
   RunsModel
 } from './api';
@@ -18,6 +20,7 @@ export interface ISidebarActions {
   openReport(run: IRunSummary): void;
   openFile(path: string): void;
   openRecipe(run: IRunSummary): void;
+  openSearchReport(search: ISearchSummary): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -80,7 +83,10 @@ export class FineTuningSidebar extends Widget {
     if (this.model.error) {
       this.runsNode.append(el('div', 'ft-lab-error', this.model.error));
     }
-    if (!this.model.runs.length) {
+    for (const search of this.model.searches) {
+      this.runsNode.append(this.searchCard(search));
+    }
+    if (!this.model.runs.length && !this.model.searches.length) {
       this.runsNode.append(el('div', 'ft-lab-empty', 'No runs yet. Start one from the launcher card "Fine-tune a model".'));
     }
     for (const run of this.model.runs) {
@@ -94,6 +100,11 @@ export class FineTuningSidebar extends Widget {
     const head = el('div', 'ft-lab-run-head');
     head.append(el('span', 'ft-lab-run-id', run.id), el('span', 'ft-lab-run-status', run.status));
     card.append(head, el('div', 'ft-lab-run-what', `${run.task} · ${run.model} · ${run.method}`));
+    if (run.lineage && run.lineage.length > 1) {
+      // model.from_run: the chain this run continues, oldest first (docs/continual.md)
+      const how = run.joint_retrain ? ' (joint retraining)' : '';
+      card.append(el('div', 'ft-lab-run-lineage', `lineage: ${run.lineage.join(' -> ')}${how}`));
+    }
 
     const progress = el('div', 'ft-lab-run-progress');
     const bar = el('progress');
@@ -132,7 +143,75 @@ export class FineTuningSidebar extends Widget {
       actions.append(button('Notebook', 'ft-lab-open-source', `open ${source}`, () => this.actions.openFile(source)));
     }
     card.append(actions);
+    if (run.status === 'completed') {
+      card.append(this.servingRow(run));
+    }
     return card;
+  }
+
+  /** A search as one row: trials finished of the budget, the running trials' steps, the best value. */
+  private searchCard(search: ISearchSummary): HTMLElement {
+    const card = el('div', `ft-lab-run ft-lab-search${search.active ? ' ft-lab-status-running' : ''}`);
+    card.dataset.search = search.name;
+    const head = el('div', 'ft-lab-run-head');
+    head.append(
+      el('span', 'ft-lab-run-id', `search:${search.name}`),
+      el('span', 'ft-lab-run-status', search.active ? 'running' : 'search')
+    );
+    card.append(head);
+    const progress = el('div', 'ft-lab-run-progress');
+    const bar = el('progress');
+    bar.max = 1;
+    bar.value = search.progress ?? 0;
+    const live = search.live_trials
+      .map(t => (t.max_steps ? `trial ${t.number}: step ${t.step ?? 0}/${t.max_steps}` : `trial ${t.number}`))
+      .join(', ');
+    progress.append(
+      bar,
+      el('span', 'ft-lab-search-trials', `${search.finished}/${search.budget ?? '?'} trials`),
+      el('span', 'ft-lab-run-elapsed', live)
+    );
+    card.append(progress);
+    const best =
+      search.best_value !== null
+        ? `best ${search.objective ?? ''} ${search.best_value.toFixed(4)} (trial ${search.best_trial})`
+        : 'no completed trial yet';
+    card.append(el('div', 'ft-lab-run-metric ft-lab-search-best', best));
+    const actions = el('div', 'ft-lab-run-actions');
+    actions.append(
+      button('Report', 'ft-lab-open-search-report', 'open the search page (leaderboard, plots) in a tab', () =>
+        this.actions.openSearchReport(search)
+      )
+    );
+    card.append(actions);
+    return card;
+  }
+
+  private servingRow(run: IRunSummary): HTMLElement {
+    const row = el('div', 'ft-lab-serving');
+    const serving = run.serving;
+    const alive = serving && (serving.state === 'starting' || serving.state === 'serving');
+    const fail = (err: any) => window.alert(String(err.message ?? err));
+    if (serving && serving.state === 'serving') {
+      row.append(el('div', 'ft-lab-serving-url', `serving at ${serving.url}`));
+      if (serving.key_file) {
+        row.append(el('div', 'ft-lab-serving-key', `key: first line of ${serving.key_file}`));
+      }
+    } else if (serving && serving.state === 'starting') {
+      row.append(el('div', 'ft-lab-serving-state', 'starting the server (loading the model) ...'));
+    } else if (serving && serving.error) {
+      row.append(el('div', 'ft-lab-error ft-lab-serving-error', serving.error));
+    }
+    row.append(
+      alive
+        ? button('Stop serving', 'ft-lab-serve-stop', 'stop ft-lab serve (the request log stays)', () =>
+            void this.model.serve(run.id, false).catch(fail)
+          )
+        : button('Serve', 'ft-lab-serve', 'serve this run behind an OpenAI-compatible API on this machine', () =>
+            void this.model.serve(run.id, true).catch(fail)
+          )
+    );
+    return row;
   }
 
   async refreshPlugins(): Promise<IPluginsAnswer | null> {
