@@ -75,6 +75,12 @@ def serving_summary(server: ServeProcess | None, root_dir: Path) -> dict | None:
             "serve_dir": _relative(server.serve_dir, root_dir)}
 
 
+def run_row(handle: RunHandle, root_dir: Path, served: dict) -> dict:
+    """A run as ``GET /ft-lab/api/runs`` lists it and ``GET /ft-lab/api/runs/<id>`` answers it: its summary and
+    whether the sidebar is serving it."""
+    return {**run_summary(handle, root_dir), "serving": serving_summary(served.get(handle.id), root_dir)}
+
+
 def events_since(handle: RunHandle, since: int = -1) -> dict:
     """The events written once the run had passed step ``since`` (all of them for -1).
 
