@@ -5,8 +5,9 @@ keeps of A, how well it learns B, and what it costs against retraining from the 
     HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 nice .venv/bin/python benchmarks/continual.py [--intents 10] [--per-intent 40]
     python benchmarks/continual.py --smoke            # the tiny built-in model on the bundled sample, seconds
 
-BANKING77 (../shared/data/banking77, CC BY 4.0): the first ``2 * intents`` intents (sorted by name) split
-into group A and group B, ``per-intent`` training rows and ``test-per-intent`` test rows of each. Every
+BANKING77 (../shared/data/banking77, CC BY 4.0): the first ``intents + new-intents`` intents (sorted by name)
+split into group A (``--intents``, 10) and group B (``--new-intents``, 3: new products arrive in a few
+intents, not as many as the model knows), ``per-intent`` training rows and ``test-per-intent`` test rows of each. Every
 stage is one ft-lab run started through ``ft_lab.run`` as a user would (``--smoke``: trained in this
 process), with the same train settings:
 
@@ -49,7 +50,8 @@ def make_data(folder: Path, args) -> tuple[dict, list[str], list[str]]:
         train_pool, test_pool = every[: len(every) // 2], every[len(every) // 2:]
     else:
         train_pool, test_pool = _rows(DATA / "banking77" / "train.csv"), _rows(DATA / "banking77" / "test.csv")
-    intents = sorted({r["category"] for r in train_pool})[: 2 * args.intents]
+    new = args.new_intents if args.new_intents is not None else args.intents
+    intents = sorted({r["category"] for r in train_pool})[: args.intents + new]
     group_a, group_b = intents[: args.intents], intents[args.intents:]
     files = {}
     for name, labels in (("a", group_a), ("b", group_b)):
@@ -108,7 +110,9 @@ def accuracy(rows: list[dict], labels: list[str]) -> float | None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--intents", type=int, default=10, help="intents per group")
+    p.add_argument("--intents", type=int, default=10, help="intents of group A (what the model already knows)")
+    p.add_argument("--new-intents", type=int, default=3,
+                   help="intents of group B (the new products that arrive; fewer than A's, as in a live service)")
     p.add_argument("--per-intent", type=int, default=40, help="training rows per intent")
     p.add_argument("--test-per-intent", type=int, default=20, help="test rows per intent")
     p.add_argument("--epochs", type=float, default=4.0)
@@ -119,7 +123,7 @@ def main(argv=None) -> int:
                    help="the built-in tiny model on the bundled sample, 2 steps a stage, trained in this process")
     args = p.parse_args(argv)
     if args.smoke:
-        args.intents, args.per_intent, args.test_per_intent = 2, 8, 4
+        args.intents, args.new_intents, args.per_intent, args.test_per_intent = 2, 2, 8, 4
     model = "tiny" if args.smoke else minilm_folder()
     with tempfile.TemporaryDirectory(prefix="ft-lab-continual-") as tmp:
         folder = Path(tmp)
