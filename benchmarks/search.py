@@ -93,6 +93,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--parts", default="samplers,workers",
                    help="samplers (grid/random/TPE and the best against auto), workers (1 against 2 worker processes)")
+    p.add_argument("--samplers", default="grid,random,tpe", help="which of grid, random, tpe the samplers part runs")
+    p.add_argument("--tpe-trials", type=int, default=None, help="budget of the TPE search (default: --trials)")
     p.add_argument("--worker-trials", type=int, default=16, help="trials of the 1- and 2-worker random searches")
     args = p.parse_args(argv)
     import ft_lab
@@ -121,8 +123,11 @@ def main(argv=None) -> int:
         parts = set(args.parts.split(","))
         if "samplers" in parts:
             results = []
+            chosen = args.samplers.split(",")
             for label, sampler, pruner, budget in (("grid", "grid", "none", None), ("random", "random", "none", trials),
-                                                   ("tpe + median pruning", "tpe", "median", trials)):
+                                                   ("tpe + median pruning", "tpe", "median", args.tpe_trials or trials)):
+                if sampler not in chosen:
+                    continue
                 recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": sampler, "pruner": pruner,
                                                  "pruner_startup_trials": 1, "name": sampler, "seed": 0,
                                                  **({"trials": budget} if budget else {})}}
@@ -134,9 +139,11 @@ def main(argv=None) -> int:
             for r in results:
                 print(f"| {r['sampler']} | {r['trials']} | {r['pruned']} | {r['updates']} | {r['best']:.4f} | "
                       f"{r['seconds']:.0f} |")
-            grid, tpe = results[0], results[2]
-            print(f"\nTPE+pruning / grid: {tpe['updates'] / grid['updates']:.2f}x the updates; best validation "
-                  f"{tpe['best']:.4f} against the grid's {grid['best']:.4f}")
+            grid = next((r for r in results if r["sampler"] == "grid"), None)
+            tpe = next((r for r in results if r["sampler"].startswith("tpe")), None)
+            if grid and tpe:
+                print(f"\nTPE+pruning / grid: {tpe['updates'] / grid['updates']:.2f}x the updates; best validation "
+                      f"{tpe['best']:.4f} against the grid's {grid['best']:.4f}")
             best = max(results, key=lambda r: r["best"])
             handle = ft_lab.run(base, folder / "runs-auto")  # the default: method and learning rate auto
             handle.wait()
