@@ -345,6 +345,32 @@ def chromium():
     runner.close()
 
 
+# Where the sidebar breaks its names: a run id on two lines or cut, a plugin name broken between two letters.
+NAMES_BROKEN = """(root) => {
+  const out = [];
+  const lines = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+    return new Set(Array.from(r.getClientRects()).filter(x => x.width > 0).map(x => Math.round(x.top))).size; };
+  for (const el of root.querySelectorAll('.ft-lab-run-id')) {
+    if (lines(el) > 1) out.push('run id on two lines: ' + el.textContent);
+    if (el.scrollWidth > el.clientWidth + 1) out.push('run id cut: ' + el.textContent);
+  }
+  for (const el of root.querySelectorAll('.ft-lab-plugin-name')) {
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let prev = null, last = '';
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      for (let k = 0; k < t.textContent.length; k++) {
+        const r = document.createRange(); r.setStart(t, k); r.setEnd(t, k + 1);
+        const box = r.getBoundingClientRect(), ch = t.textContent[k];
+        if (box.height && prev !== null && box.top > prev + 2 && /[A-Za-z0-9]/.test(last) && /[A-Za-z0-9]/.test(ch))
+          out.push('plugin name broken inside a word: ' + el.textContent + ' before "' + t.textContent.slice(k) + '"');
+        if (box.height) { prev = box.top; last = ch; }
+      }
+    }
+  }
+  return out;
+}"""
+
+
 def open_sidebar(page):
     page.locator(".jp-SideBar .lm-TabBar-tab[data-id='ft-lab-sidebar']").click()
     sidebar = page.locator("#ft-lab-sidebar")
@@ -371,6 +397,8 @@ def test_sidebar_shows_the_run_its_report_and_the_plugins(lab, completed_run, ch
         assert "a_dependency_that_is_not_installed" in broken.locator(".ft-lab-plugin-error").inner_text()
         methods = sidebar.locator(".ft-lab-plugin-builtin[data-plugin='ft_lab.default_plugins.default_methods']")
         assert "lora" in methods.inner_text() and "built-in" in methods.inner_text()
+        # at the sidebar's default width: run ids on one line and whole, plugin names broken only after . or _
+        assert sidebar.evaluate(NAMES_BROKEN) == []
         broken.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "sidebar_plugins.png"))
 

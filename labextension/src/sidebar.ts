@@ -38,6 +38,27 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+/** A dotted or underscored name (a plugin's module) that may wrap only after its dots and underscores,
+ * never inside a word. */
+function breakableName(className: string, text: string): HTMLSpanElement {
+  const node = el('span', className);
+  node.title = text;
+  text.split(/(?<=[._])/).forEach((part, i) => {
+    if (i > 0) {
+      node.append(document.createElement('wbr'));
+    }
+    node.append(part);
+  });
+  return node;
+}
+
+/** A run id on one line: the card's status moves under it where the sidebar is narrow. */
+function runId(text: string): HTMLSpanElement {
+  const node = el('span', 'ft-lab-run-id', text);
+  node.title = text;
+  return node;
+}
+
 function button(label: string, className: string, title: string, onClick: () => void): HTMLButtonElement {
   const b = el('button', `jp-Button jp-mod-styled jp-mod-reject ft-lab-button ${className}`, label);
   b.title = title;
@@ -98,7 +119,7 @@ export class FineTuningSidebar extends Widget {
     const card = el('div', `ft-lab-run ft-lab-status-${run.status}`);
     card.dataset.runId = run.id;
     const head = el('div', 'ft-lab-run-head');
-    head.append(el('span', 'ft-lab-run-id', run.id), el('span', 'ft-lab-run-status', run.status));
+    head.append(runId(run.id), el('span', 'ft-lab-run-status', run.status));
     card.append(head, el('div', 'ft-lab-run-what', `${run.task} · ${run.model} · ${run.method}`));
     if (run.lineage && run.lineage.length > 1) {
       // model.from_run: the chain this run continues, oldest first (docs/continual.md)
@@ -155,7 +176,7 @@ export class FineTuningSidebar extends Widget {
     card.dataset.search = search.name;
     const head = el('div', 'ft-lab-run-head');
     head.append(
-      el('span', 'ft-lab-run-id', `search:${search.name}`),
+      runId(`search:${search.name}`),
       el('span', 'ft-lab-run-status', search.active ? 'running' : 'search')
     );
     card.append(head);
@@ -227,7 +248,7 @@ export class FineTuningSidebar extends Widget {
       const item = el('div', `ft-lab-plugin${p.builtin ? ' ft-lab-plugin-builtin' : ''}`);
       item.dataset.plugin = p.name;
       const head = el('div', 'ft-lab-plugin-head');
-      head.append(el('span', 'ft-lab-plugin-name', p.name), el('span', 'ft-lab-plugin-version', p.version));
+      head.append(breakableName('ft-lab-plugin-name', p.name), el('span', 'ft-lab-plugin-version', p.version));
       if (p.builtin) {
         head.append(el('span', 'ft-lab-badge', 'built-in'));
       }
@@ -245,7 +266,7 @@ export class FineTuningSidebar extends Widget {
       const item = el('div', 'ft-lab-plugin ft-lab-plugin-broken');
       item.dataset.plugin = b.name;
       const head = el('div', 'ft-lab-plugin-head');
-      head.append(el('span', 'ft-lab-plugin-name', b.name), el('span', 'ft-lab-badge ft-lab-badge-broken', 'broken'));
+      head.append(breakableName('ft-lab-plugin-name', b.name), el('span', 'ft-lab-badge ft-lab-badge-broken', 'broken'));
       item.append(head, el('div', 'ft-lab-error ft-lab-plugin-error', b.error));
       nodes.push(item);
     }
