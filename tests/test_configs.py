@@ -62,7 +62,8 @@ def test_shared_helpers_for_forms_docs_and_schema():
 
 
 def test_recipe_sections_are_typed():
-    from ft_lab.core.recipe import ComponentSpec, DataSection, ModelSection, Recipe, TaskSection, TrainSection
+    from ft_lab.core.component_spec import ComponentSpec
+    from ft_lab.core.recipe import DataSection, ModelSection, Recipe, TaskSection, TrainSection
     hints = configs.type_hints(Recipe)
     assert hints["task"] is TaskSection and hints["data"] is DataSection and hints["model"] is ModelSection
     assert hints["train"] is TrainSection and hints["method"] is ComponentSpec

@@ -16,7 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..core.packaged_models import PACKAGED, installed
-from ..core.recipe import AUTO_METHOD, Recipe
+from ..core.component_spec import AUTO_METHOD
+from ..core.recipe import Recipe
 from ..errors import UserError
 from ..planning.plan import plan_recipe
 from ..rundir.lineage import check_parent, inherit_method, lineage_trees

@@ -22,7 +22,9 @@ import os
 import time
 from pathlib import Path
 
-from ..core.recipe import DEFAULT_EVALUATORS, Recipe, component_spec
+from ..core.component_spec import component_spec
+from ..core.recipe import Recipe
+from ..core.sections import DEFAULT_EVALUATORS
 from ..errors import UserError
 from ..safety.atomic import read_json
 from ..safety.file_checks import safetensors_problem

@@ -14,7 +14,8 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..analysis.diff import diff_html
-from ..core.recipe import ROLES, DataSection, TaskSection
+from ..core.recipe import DataSection, TaskSection
+from ..core.sections import ROLES
 from ..data.inspect import inspect_file
 from ..data.prepare import prepare_data
 from .masking_sample import MaskingSample, source_rows

@@ -15,7 +15,8 @@ import ipywidgets as W
 
 from ..core.method_checks import check_capabilities
 from ..core.packaged_models import model_choices
-from ..core.recipe import AUTO_METHOD, FALLBACK_METHOD, ModelSection
+from ..core.component_spec import AUTO_METHOD, FALLBACK_METHOD
+from ..core.recipe import ModelSection
 from ..errors import RecipeError, UserError
 from ..methods.budget import describe_budget, trainable_parameters
 from ..models.model_loading import load_model, load_tokenizer, resolve_source

@@ -18,7 +18,8 @@ import threading
 
 import ipywidgets as W
 
-from ..core.recipe import DEFAULT_EVALUATORS, LaunchSection, TrainSection
+from ..core.recipe import LaunchSection, TrainSection
+from ..core.sections import DEFAULT_EVALUATORS
 from ..errors import RecipeError, UserError
 from ..rundir.layout import RunLayout
 from ..rundir.progress import Progress, format_eta
