@@ -32,7 +32,7 @@ from waiting import wait_for
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground", "Export", "Runs")
 WIDTHS = (1400, 1000)
 
 pytestmark = [

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -183,6 +184,24 @@ def test_runs_lists_the_run_with_progress_and_headline_metric(lab, completed_run
     assert run["recipe_path"] == f"runs/{completed_run.id}/recipe.yaml"
     assert lab.json(f"ft-lab/api/runs/{completed_run.id}") == run
     assert run["active"] is False
+
+
+def test_a_search_is_one_row_with_its_progress_best_value_and_page(lab, completed_run):
+    from test_search import written_search
+    folder = written_search(lab.root / "runs", "sidebar-search", running_dir=completed_run.dir)
+    try:
+        answer = lab.json("ft-lab/api/runs")
+        (search,) = [s for s in answer["searches"] if s["name"] == "sidebar-search"]
+        assert search["finished"] == 2 and search["budget"] == 3 and search["progress"] == pytest.approx(2 / 3)
+        assert search["best_value"] == 0.8 and search["best_trial"] == 1 and search["objective"] == "accuracy"
+        assert search["active"] and search["live_trials"] == [{"number": 2, "step": 6, "max_steps": 6}]
+        status, page = lab.api("GET", "ft-lab/api/searches/sidebar-search/report")
+        assert status == 200 and "<h1>ft-lab search: sidebar-search</h1>" in page and "<h2>Leaderboard</h2>" in page
+        assert lab.api("GET", "ft-lab/api/searches/sidebar-search/report", token=False)[0] in (401, 403)
+        for bad in ("..%2F..%2Fetc", "%2E%2E", "no-such-search"):
+            assert lab.api("GET", f"ft-lab/api/searches/{bad}/report")[0] in (400, 404), bad
+    finally:
+        shutil.rmtree(folder.parent)
 
 
 def test_a_run_never_handed_to_a_worker_is_not_active(lab):

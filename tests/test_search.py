@@ -60,6 +60,39 @@ def events(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "events.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
+def written_search(runs: Path, name: str = "made", running_dir: Path | None = None) -> Path:
+    """A search folder as ``search_outputs.write_all`` writes it, from a real Optuna study built here without
+    training: trials 0 and 1 completed (accuracy 0.6 and 0.8), and with ``running_dir`` trial 2 running
+    (that run directory its run)."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    from ft_lab.core.recipe import Recipe
+    from ft_lab.core.search_space import dimensions
+    from ft_lab.workflows.search import Plan
+    from ft_lab.workflows.search_outputs import write_all
+    recipe = Recipe.from_dict({"task": "classification", "data": {"path": "x.csv"}, "method": {"name": "lora"},
+                               "search": {"space": {"train.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}},
+                                          "trials": 3}})
+    plain = recipe.to_dict()
+    plain.pop("search")
+    folder = runs / "searches" / name
+    folder.mkdir(parents=True)
+    plan = Plan(name, folder, runs, recipe, plain, dimensions(recipe.search.space), "accuracy", ["maximize"], "", 3,
+                None)
+    study = optuna.create_study(direction="maximize")
+    dist = {"train.learning_rate": FloatDistribution(1e-4, 1e-2, log=True)}
+    for lr, acc in ((1e-3, 0.6), (3e-3, 0.8)):
+        study.add_trial(create_trial(params={"train.learning_rate": lr}, distributions=dist, value=acc,
+                                     user_attrs={"steps": 4, "train_runtime": 1.5}))
+    if running_dir is not None:
+        study.add_trial(create_trial(params={"train.learning_rate": 5e-3}, distributions=dist, state=TrialState.RUNNING,
+                                     user_attrs={"run_dir": str(running_dir), "started": "new"}))
+    write_all(plan, study)
+    return folder
+
+
 # --- grid + pruning (median), loss objective; an unreachable tracker only warns -------------------
 @pytest.mark.integration
 def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_model_dir, capsys, monkeypatch):
@@ -331,3 +364,19 @@ def test_a_two_objective_study_gives_a_pareto_front_in_the_folder(tmp_path):
     assert svg.count("<circle") == 3 and "<polyline" in svg
     best = yaml.safe_load((tmp_path / "best_recipe.yaml").read_text())
     assert best["train"]["learning_rate"] == 2e-3
+
+
+@pytest.mark.integration
+def test_report_of_a_search_folder_is_its_page(tmp_path, completed_classification_run, capsys):
+    folder = written_search(tmp_path / "runs", running_dir=completed_classification_run.dir)
+    out = tmp_path / "search.html"
+    assert main(["report", str(folder), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "<h1>ft-lab search: made</h1>" in page and "2/3 trials" in page
+    for section in ("Leaderboard", "Best recipe", "Parameter importances", "Plots"):
+        assert f"<h2>{section}</h2>" in page, section
+    assert "ft-lab-search-history" in page and "<script" not in page
+    assert "learning_rate: 0.003" in page  # the best trial's recipe
+    assert "running (step 60/60)" in page  # the running trial's step, read from its run directory
+    assert main(["report", str(tmp_path / "runs" / "searches"), "--out", str(tmp_path / "x.html")]) == 2
+    assert not (tmp_path / "x.html").exists()

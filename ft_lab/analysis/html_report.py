@@ -50,18 +50,18 @@ def _fmt(v) -> str:
     return _e(v)
 
 
-def _table(headers: list[str], rows: list[list], classes: list[str] | None = None) -> str:
+def html_table(headers: list[str], rows: list[list], classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes and classes[i] else ""
         cells = "".join(f'<td class="num">{_fmt(c)}</td>' if isinstance(c, (int, float)) and not isinstance(c, bool)
-                        else f"<td>{c if isinstance(c, _Raw) else _e(c)}</td>" for c in row)
+                        else f"<td>{c if isinstance(c, RawHTML) else _e(c)}</td>" for c in row)
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
-class _Raw(str):
+class RawHTML(str):
     """HTML already escaped (a diff)."""
 
 
@@ -77,11 +77,11 @@ def _metrics_section(metrics: dict) -> str:
     for k in names:
         b, f = base.get(k), ft.get(k)
         change = f - b if isinstance(b, (int, float)) and isinstance(f, (int, float)) else None
-        rows.append([_Raw(f"<b>{_e(k)}</b>") if k == headline else k, b,
+        rows.append([RawHTML(f"<b>{_e(k)}</b>") if k == headline else k, b,
                      *((s or {}).get(k) for s in baselines.values()), f, change])
         classes.append("")
     verdict = sentence(winner(metrics)) if baselines else ""
-    return (_table(["metric", "base", *(f"baseline: {n}" for n in baselines), "fine-tuned", "change"], rows, classes)
+    return (html_table(["metric", "base", *(f"baseline: {n}" for n in baselines), "fine-tuned", "change"], rows, classes)
             + (f"<p>{_e(verdict[0].upper() + verdict[1:])}.</p>" if verdict else ""))
 
 
@@ -114,7 +114,7 @@ def _confusion_section(details: dict) -> str:
     heat = confusion_html(cm["labels"], cm["matrix"])
     per_rows = [[lab, v["precision"], v["recall"], v["f1"], v["support"]] for lab, v in per.items()]
     return ("<h2>Confusion matrix (fine-tuned)</h2>" + heat
-            + "<h2>Per class</h2>" + _table(["label", "precision", "recall", "F1", "support"], per_rows))
+            + "<h2>Per class</h2>" + html_table(["label", "precision", "recall", "F1", "support"], per_rows))
 
 
 def _slice_sections(ex: ExampleSet, evaluator, task: str, max_values: int = 30) -> str:
@@ -138,7 +138,7 @@ def _slice_sections(ex: ExampleSet, evaluator, task: str, max_values: int = 30) 
                 for r in table.rows]
         out.append(f"<h3>by {_e(by)} <span class='muted'>({_e(table.metric)}, overall "
                    f"{_fmt(table.overall)})</span></h3>"
-                   + _table(["slice", "n", table.metric, "vs overall", ""], rows,
+                   + html_table(["slice", "n", table.metric, "vs overall", ""], rows,
                             ["flag" if r["flagged"] else "" for r in table.rows]))
     return ("<h2>Slices</h2><p class='muted'>Flagged: at least 5 examples and more than 10% below the "
             "overall value.</p>" + "".join(out)) if out else ""
@@ -151,10 +151,10 @@ def _worst_section(ex: ExampleSet, k: int) -> str:
     rows = []
     for e in ex.worst(k, by=by):
         rows.append([e["id"], e["scores"][by], e["input"][:600], e["reference"][:600], e["prediction"][:600],
-                     _Raw(diff_html(e["prediction"][:600], e["reference"][:600]))])
+                     RawHTML(diff_html(e["prediction"][:600], e["reference"][:600]))])
     return (f"<h2>Worst {len(rows)} examples <span class='muted'>(by {_e(by)}; diff: "
             f"<del>only in prediction</del> <ins>only in reference</ins>)</span></h2>"
-            f"<div class='ex'>{_table(['id', by, 'input', 'reference', 'prediction', 'diff'], rows)}</div>")
+            f"<div class='ex'>{html_table(['id', by, 'input', 'reference', 'prediction', 'diff'], rows)}</div>")
 
 
 def _outcomes_section(run: RunFiles) -> str:
@@ -164,7 +164,7 @@ def _outcomes_section(run: RunFiles) -> str:
     cmp = base_vs_finetuned(run.dir)
     c = cmp.counts
     return ("<h2>Base against fine-tuned</h2>"
-            + _table(["fixed", "broken", "still wrong", "still right"],
+            + html_table(["fixed", "broken", "still wrong", "still right"],
                      [[c["fixed"], c["broken"], c["still_wrong"], c["still_right"]]]))
 
 
@@ -173,12 +173,12 @@ def _details_section(details: dict) -> str:
     tok_rows = [[name, det.get("language", ""), det["tokenizer"]] for name, det in details.items()
                 if isinstance(det, dict) and "tokenizer" in det]
     if tok_rows:
-        parts.append("<h2>Tokenizers used</h2>" + _table(["evaluator", "language", "tokenizer"], tok_rows))
+        parts.append("<h2>Tokenizers used</h2>" + html_table(["evaluator", "language", "tokenizer"], tok_rows))
     cases = (details.get("scenarios") or {}).get("cases")
     if cases:
         rows = [[c["name"], "pass" if c["passed"] else "FAIL", c["input"][:200], (c.get("prediction") or "")[:300],
                  "; ".join(c["failures"])] for c in cases]
-        parts.append("<h2>Scenarios</h2>" + _table(["case", "result", "input", "answer", "failures"], rows,
+        parts.append("<h2>Scenarios</h2>" + html_table(["case", "result", "input", "answer", "failures"], rows,
                                                    ["" if c["passed"] else "flag" for c in cases]))
     judge = details.get("llm_judge")
     if judge:
@@ -186,7 +186,7 @@ def _details_section(details: dict) -> str:
         parts.append(f"<h2>LLM judge</h2><p>{_e(judge.get('judge', ''))}, mode {_e(judge.get('mode'))}: "
                      f"{len(judge['judgements'])} judged, {len(failed)} failed.</p>")
         if failed:
-            parts.append(_table(["id", "error"], [[j["id"], j["error"]] for j in failed[:20]]))
+            parts.append(html_table(["id", "error"], [[j["id"], j["error"]] for j in failed[:20]]))
     return "".join(parts)
 
 
@@ -207,7 +207,7 @@ def _plan_section(metrics: dict) -> str:
     return (f"<h2>Plan against actual</h2><p class='muted'>{_e(where)} · expected utilization from "
             f"{_e(est.get('utilization_source', ''))} · peak memory measured as "
             f"{'max_memory_allocated' if est.get('accelerator') != 'cpu' else 'the peak resident set size'}</p>"
-            + _table(["", "estimated", "measured", "measured / estimated"], rows))
+            + html_table(["", "estimated", "measured", "measured / estimated"], rows))
 
 
 def _review_section(run_dir: Path) -> str:
@@ -215,7 +215,7 @@ def _review_section(run_dir: Path) -> str:
     if not s["reviews"]:
         return ""
     ratings = ", ".join(f"{k}: {v}" for k, v in s["ratings"].items())
-    return ("<h2>Human review</h2>" + _table(["examples reviewed", "mean rating", "ratings", "comments"],
+    return ("<h2>Human review</h2>" + html_table(["examples reviewed", "mean rating", "ratings", "comments"],
                                              [[s["reviewed"], s["mean_rating"], ratings or "–", s["comments"]]]))
 
 
@@ -228,12 +228,24 @@ def _forgetting_section(report: dict | None) -> str:
              f"{_e(report.get('threshold_points'))} points on {_e(report['headline'])} counts as forgetting)</span></p>"]
     for e in report["ancestors"]:
         parts.append(f"<h3>{_e(e['run'])} <span class='muted'>({e['rows']} test rows)</span></h3>")
-        parts.append(_table(["metric", "earlier run", "this run", "points"],
+        parts.append(html_table(["metric", "earlier run", "this run", "points"],
                             [[k, m.get("before"), m.get("after"), m.get("change")] for k, m in e["metrics"].items()]))
         if e.get("per_class"):
-            parts.append(_table(["old label", "earlier run", "this run", "rows"],
+            parts.append(html_table(["old label", "earlier run", "this run", "rows"],
                                 [[k, c.get("before"), c.get("after"), c["rows"]] for k, c in e["per_class"].items()]))
     return "".join(parts)
+
+
+def _search_section(info: dict) -> str:
+    """A search's trial: which search, which trial, its parameters, and where the search's own page comes from."""
+    trial = info.get("search")
+    if not isinstance(trial, dict):
+        return ""
+    params = html_table(["parameter", "value"], [[k, v] for k, v in (trial.get("params") or {}).items()])
+    folder = trial.get("folder") or f"RUNS_DIR/searches/{trial.get('search')}"
+    return (f"<h2>Search</h2><p>Trial {_e(trial.get('number'))} of the search <b>{_e(trial.get('search'))}</b>; "
+            f"the search's page (leaderboard, best recipe, importances, plots): "
+            f"<code>ft-lab report {_e(folder)}</code></p>{params}")
 
 
 def build_report(run_dir: str | Path, worst: int = 20) -> str:
@@ -258,7 +270,7 @@ def build_report(run_dir: str | Path, worst: int = 20) -> str:
     body = [f"<h1>ft-lab report: {_e(run.name)}</h1>",
             f"<p class='muted'>{_e(run.task)}{' · ' + _e(model) if model else ''} · {len(ex)} test examples"
             f" ({which}) · generated {time.strftime('%Y-%m-%d %H:%M')}</p>",
-            "<h2>Metrics</h2>", _metrics_section(metrics), _forgetting_section(metrics.get("forgetting")),
+            _search_section(run.info), "<h2>Metrics</h2>", _metrics_section(metrics), _forgetting_section(metrics.get("forgetting")),
             _outcomes_section(run),
             _confusion_section(ft_details), _slice_sections(ex, evaluator, run.task),
             _worst_section(ex, worst), _details_section(ft_details), _plan_section(metrics), _review_section(run.dir)]

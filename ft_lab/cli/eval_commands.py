@@ -3,14 +3,18 @@
     ft-lab eval runs/r1                          # the recipe's evaluators
     ft-lab eval runs/r1 --evaluators bleu rouge  # or chosen ones (configured as in the recipe if listed there)
     ft-lab report runs/r1 --out report.html
+    ft-lab report runs/searches/NAME --out search.html   # a search's page
 """
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..analysis.html_report import write_report
 from ..evaluation.rescore import evaluate_run
+from ..safety.atomic import atomic_write_text
 from ..safety.output_paths import check_out_file
+from ..workflows.search_report import build_search_report, is_search_folder
 
 
 def _names(values: list[str] | None) -> list[str] | None:
@@ -41,7 +45,10 @@ def cmd_report(args) -> int:
 
 
     check_out_file(args.out, force=args.force)
-    path = write_report(args.run_dir, args.out, worst=args.worst)
+    if is_search_folder(args.run_dir):  # a search's folder: its page (leaderboard, best recipe, plots)
+        path = atomic_write_text(Path(args.out), build_search_report(args.run_dir))
+    else:
+        path = write_report(args.run_dir, args.out, worst=args.worst)
     print(f"wrote {path}")
     return 0
 
@@ -56,10 +63,10 @@ def add_commands(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(handler=cmd_eval)
 
-    r = subparsers.add_parser("report", help="write a self-contained HTML report of a run",
+    r = subparsers.add_parser("report", help="write a self-contained HTML report of a run (or of a search folder)",
                               description="One HTML file (metrics, confusion matrix, slices, worst examples "
                                           "with diffs) to share or attach to an e-mail.")
-    r.add_argument("run_dir", metavar="RUN_DIR", help="the run directory")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="the run directory, or a search's folder RUNS_DIR/searches/NAME")
     r.add_argument("--out", default="report.html", help="output file (default: report.html)")
     r.add_argument("--force", action="store_true", help="replace --out when it exists")
     r.add_argument("--worst", type=int, default=20, help="worst examples to show (default: 20)")

@@ -2,7 +2,8 @@
 
     GET  /ft-lab/api/environment             ft-lab version, runs folder, the server environment's kernel
     GET  /ft-lab/api/plugins                 installed plugins and their components; broken ones with errors
-    GET  /ft-lab/api/runs                    every run, newest first, as the sidebar shows it
+    GET  /ft-lab/api/runs                    every run, newest first, as the sidebar shows it (a search's
+                                             trials as one row under "searches")
     GET  /ft-lab/api/runs/<id>               one run
     GET  /ft-lab/api/runs/<id>/events?since=N  the events written after step N (all for -1, the default)
     GET  /ft-lab/api/runs/<id>/report        the run's self-contained HTML report
@@ -11,6 +12,7 @@
     GET  /ft-lab/api/examples/<name>         one example notebook (JSON), for the launcher to copy
     POST /ft-lab/api/runs/<id>/stop          ask the worker to checkpoint and stop
     POST, DELETE /ft-lab/api/runs/<id>/serve  start, stop ``ft-lab serve`` on a completed run (serve_handlers.py)
+    GET  /ft-lab/api/searches/<name>/report  the search's self-contained HTML page (leaderboard, plots)
 
 The handlers are decorated with ``tornado.web.authenticated`` and ``authorized`` explicitly, so they
 refuse anonymous requests even on a server that lets undecorated handlers through
@@ -37,7 +39,8 @@ from ..errors import UserError
 from ..rundir.layout import is_run_dir
 from ..rundir.status import STOPPABLE
 from ..workflows.runner import RunHandle, list_runs
-from .summary import events_since, run_summary, servers, serving_summary
+from ..workflows.search_report import build_search_report, is_search_folder
+from .summary import events_since, run_summary, searches_summary, servers, serving_summary
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -69,6 +72,12 @@ class FtLabHandler(APIHandler):
     async def blocking(self, fn, *args):
         """Run file reading (and report building) off the server's event loop."""
         return await IOLoop.current().run_in_executor(None, fn, *args)
+
+    def finish_report(self, html: str) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        # a report has no scripts; keep it that way when it is opened directly
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+        self.finish(html)
 
     def write_json(self, data, status: int = 200) -> None:
         self.set_status(status)
@@ -129,9 +138,12 @@ class RunsHandler(FtLabHandler):
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
             served = servers(self.settings)
-            return [{**run_summary(h, self.root_dir), "serving": serving_summary(served.get(h.id), self.root_dir)}
-                    for h in list_runs(root) if h.dir.parent == root]
-        self.write_json({"runs_dir": str(self.runs_dir), "runs": await self.blocking(summaries)})
+            runs = [{**run_summary(h, self.root_dir), "serving": serving_summary(served.get(h.id), self.root_dir)}
+                    for h in list_runs(root)
+                    if h.dir.parent == root and not h.info.get("search")]  # a search's trials: its one row
+            return runs, searches_summary(root)
+        runs, searches = await self.blocking(summaries)
+        self.write_json({"runs_dir": str(self.runs_dir), "runs": runs, "searches": searches})
 
 
 class RunHandler(FtLabHandler):
@@ -164,10 +176,20 @@ class ReportHandler(FtLabHandler):
             html = await self.blocking(build_report, handle.dir)
         except UserError as exc:
             raise web.HTTPError(409, str(exc))
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        # the report has no scripts; keep it that way when it is opened directly
-        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
-        self.finish(html)
+        self.finish_report(html)
+
+
+class SearchReportHandler(FtLabHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name):
+        if not RUN_ID.fullmatch(name) or ".." in name:
+            raise web.HTTPError(400, f"invalid search name {name!r}: one folder name (letters, digits, '.', '_', '-')")
+        root = (self.runs_dir / "searches").resolve()
+        folder = (root / name).resolve()
+        if folder.parent != root or not is_search_folder(folder):
+            raise web.HTTPError(404, f"no search {name!r} in {root}")
+        self.finish_report(await self.blocking(build_search_report, folder))
 
 
 class RecipeHandler(FtLabHandler):
@@ -257,6 +279,7 @@ def handlers(base_url: str) -> list[tuple]:
         (run + "/report", ReportHandler),
         (run + "/recipe", RecipeHandler),
         (run + "/stop", StopHandler),
+        (api + "/searches/([^/]+)/report", SearchReportHandler),
         (api + "/examples", ExamplesHandler),
         (api + "/examples/([^/]+)", ExampleHandler),
     ]

@@ -1,7 +1,7 @@
 """Notebook panels (ipywidgets): the Studio and its steps, each also usable on its own.
 
     from ft_lab import Studio
-    Studio()                                  # Data, Model, Train, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
+    Studio()                                  # Data, Model, Train, Search, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
     Studio.from_recipe("recipe.yaml")         # panels filled from a recipe
     Studio.attach("runs/<id>")                # follow a run started elsewhere (or before a restart)
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 _LAZY = {
     "Studio": "studio", "DataPanel": "data_panel", "ModelPanel": "model_panel", "TrainPanel": "train_panel",
     "ResultsPanel": "results_panel", "ErrorsPanel": "errors_panel", "RunsPanel": "runs_panel",
-    "ConfigForm": "forms", "RecipeState": "state",
+    "ConfigForm": "forms", "RecipeState": "state", "SearchPanel": "search_panel",
 }
 
 

@@ -75,7 +75,7 @@ def _read_yaml(text: str) -> Any:
         return text  # validation then says what was expected
 
 
-def _read_number(text: str, kind: str) -> Any:
+def read_number(text: str, kind: str) -> Any:
     """An int or float from a text box; what is not a number stays the typed text (validation says why)."""
     text = text.strip()
     for parse in ((int,) if kind == "int" else (int, float)):
@@ -135,7 +135,7 @@ def read_widget(w: W.Widget) -> Any:
     if kind == "yaml":
         return _read_yaml(w.value)
     if kind in ("int", "float"):
-        return _read_number(w.value, kind)
+        return read_number(w.value, kind)
     return w.value
 
 

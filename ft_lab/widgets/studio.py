@@ -1,7 +1,7 @@
 """The Studio: the whole flow in one widget, each step a panel that also works on its own.
 
     from ft_lab import Studio
-    studio = Studio()        # Data, Model, Train, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
+    studio = Studio()        # Data, Model, Train, Search, Evaluate, Errors, Playground, Export (and Serve, Monitor), Runs
     studio = Studio.from_recipe("recipe.yaml")
     studio.recipe()                           # the Recipe the panels describe (validated)
     studio.validate()                         # every problem, each shown next to its field
@@ -33,16 +33,18 @@ from .playground import PlaygroundPanel
 from .plots import curves_from_events, svg_lines
 from .results_panel import ResultsPanel
 from .runs_panel import RunsPanel, run_options
+from .search_fields import SearchFields
+from .search_panel import SearchPanel
 from .serve_panel import ServePanel
 from .state import RecipeState, problems_html
 from .train_panel import TrainPanel, lr_find_html
 
 _E = html.escape
-STEPS = ("Data", "Model", "Train", "Evaluate", "Errors", "Playground", "Export", "Runs")
+STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground", "Export", "Runs")
 #: the Studio's look: tab titles never cut, tables that fit, the actions bar above the settings
 STYLE = """<style>
 .ft-lab-studio .jupyter-widgets.widget-tab > .lm-TabBar .lm-TabBar-tab,
-.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 60px}
+.ft-lab-studio .jupyter-widgets.widget-tab > .p-TabBar .p-TabBar-tab {flex: 0 1 auto; min-width: 40px; padding: 0 6px}
 .ft-lab-studio .widget-label {overflow: hidden; text-overflow: ellipsis}
 .ft-lab-studio pre.ft-lab-yaml, .ft-lab-studio pre.ft-lab-python {white-space: pre-wrap; overflow-wrap: anywhere;
   margin: 0; padding: 6px; background: var(--jp-layout-color2, #f5f5f5); max-height: 420px; overflow: auto}
@@ -92,12 +94,20 @@ class Studio(W.VBox):
         self.export_step = W.VBox([self.exporter, self.serve, W.HTML(
             "<h3>Monitor</h3><span style='color:#555'>what the served model was asked (<code>ft-lab monitor</code>)"
             "</span>"), self.monitor])
+        # the "search" toggles beside the forms' fields, and the Search step that runs them
+        self.search_fields = SearchFields({"task": lambda: self.data.task_form, "data": lambda: self.data.data_form,
+                                           "model": lambda: self.model.model_form,
+                                           "method": lambda: self.model.method.form, "train": lambda: self.train.form},
+                                          self.model.method.choice)
+        self.model.method.on_change(lambda _f: self.search_fields.refresh())
+        self.search = SearchPanel(self.state, self.search_fields, recipe_fn=self.recipe)
+        self.train.on_search = self._start_search
         self.train.on_finished.append(self._finished)
         self.train.on_problems.append(self._show_field_problems)
         self.data.on_preview.append(self.validate)
         self.runs.on_open.append(self.open_run)
-        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.results, self.errors, self.playground,
-                                    self.export_step, self.runs], titles=STEPS)
+        self.tabs = W.Tab(children=[self.data, self.model, self.train, self.search, self.results, self.errors,
+                                    self.playground, self.export_step, self.runs], titles=STEPS)
         self.tabs.observe(self._tab_changed, names="selected_index")
         # the running and recent runs, to attach to (after a kernel restart, a closed tab)
         self.recent = W.Dropdown(options=[], description="Runs", style={"description_width": "50px"},
@@ -172,6 +182,7 @@ class Studio(W.VBox):
         rest = self.data.show_problems(problems)
         rest = self.model.show_problems(rest)
         rest = self.train.form.show_problems(rest)
+        rest = self.search.show_problems(rest)
         self.train.evaluators.show_problems(rest)
 
     def validate(self) -> list[str]:
@@ -254,6 +265,11 @@ class Studio(W.VBox):
         self.exporter.refresh(select=str(handle.dir))
         self.serve.refresh(select=str(handle.dir))
         self._offer_runs()
+
+    def _start_search(self, recipe: Recipe):
+        """Start with a search section: the Search step runs it and shows its leaderboard."""
+        self.tabs.selected_index = STEPS.index("Search")
+        return self.search.start(recipe)
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the current run ends, refreshing the panels synchronously; return its status."""

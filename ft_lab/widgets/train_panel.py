@@ -92,6 +92,7 @@ class TrainPanel(W.VBox):
         self.handle: RunHandle | None = None
         self.follower: RunFollower | None = None
         self.on_finished: list = []   # callbacks(handle, status) when a followed run ends
+        self.on_search = None  # callback(recipe) for Start with a search section (the Studio's Search step)
         self._reset_live()
         self._lock = threading.Lock()
         self.redraws = 0
@@ -177,6 +178,8 @@ class TrainPanel(W.VBox):
             self.show_problems(exc.problems)
             return None
         self.show_problems([])
+        if recipe.search is not None and self.on_search is not None:  # the Studio's Search step runs it
+            return self.on_search(recipe)
         self._show_status("preparing the data ...")
         self.start_button.disabled = True
         try:

@@ -282,6 +282,7 @@ def run_trial(plan: Plan, study, trial, say=print) -> str:
         return "failed"
     trial.set_user_attr("run_dir", str(handle.dir))
     trial.set_user_attr("started", how)
+    search_outputs.write_all(plan, study)  # the leaderboard shows the trial running (and its run) right away
     say(f"trial {trial.number}: {how} {_params_text(params)} ({handle.dir.name})")
     maximize = plan.directions[0] == "maximize"
     pruned, offset = False, handle.follow_from

@@ -35,9 +35,27 @@ export interface IServing {
   serve_dir: string | null;
 }
 
+/** A search (ft-lab search) as one row: its trials' runs are not listed one by one. */
+export interface ISearchSummary {
+  name: string;
+  folder: string;
+  budget: number | null;
+  finished: number;
+  running: number;
+  failed: number;
+  objective: string | null;
+  best_value: number | null;
+  best_trial: number | null;
+  updated: string | null;
+  progress: number | null;
+  active: boolean;
+  live_trials: { number: number; step: number | null; max_steps: number | null }[];
+}
+
 export interface IRunsAnswer {
   runs_dir: string;
   runs: IRunSummary[];
+  searches?: ISearchSummary[];
 }
 
 export interface IPluginsAnswer {
@@ -106,6 +124,10 @@ export class RunsModel {
     return this._runs;
   }
 
+  get searches(): ISearchSummary[] {
+    return this._searches;
+  }
+
   get runsDir(): string {
     return this._runsDir;
   }
@@ -131,6 +153,7 @@ export class RunsModel {
     try {
       const answer = await requestAPI<IRunsAnswer>('runs');
       this._runs = answer.runs;
+      this._searches = answer.searches ?? [];
       this._runsDir = answer.runs_dir;
       this._error = '';
     } catch (err) {
@@ -138,7 +161,8 @@ export class RunsModel {
     }
     this._changed.emit();
     const starting = this._runs.some(r => r.serving?.state === 'starting');
-    const delay = this.active || starting ? this.activeInterval : this.idleInterval;
+    const busy = this.active || starting || this._searches.some(s => s.active);
+    const delay = busy ? this.activeInterval : this.idleInterval;
     this._timer = window.setTimeout(() => void this.refresh(), delay);
   }
 
@@ -154,6 +178,7 @@ export class RunsModel {
   }
 
   private _runs: IRunSummary[] = [];
+  private _searches: ISearchSummary[] = [];
   private _runsDir = '';
   private _error = '';
   private _started = false;

@@ -199,12 +199,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       showTab(`recipe-${run.id}`, `Recipe ${run.id}`, new TextView(text));
     };
 
+    const openReportTab = (path: string, key: string, label: string) => {
+      requestAPI<string>(path, {}, 'text')
+        .then(html => showTab(key, label, new ReportView(html)))
+        .catch(err => window.alert(String(err.message ?? err)));
+    };
+
     const sidebar = new FineTuningSidebar(model, {
-      openReport: run => {
-        requestAPI<string>(`runs/${encodeURIComponent(run.id)}/report`, {}, 'text')
-          .then(html => showTab(`report-${run.id}`, `Report ${run.id}`, new ReportView(html)))
-          .catch(err => window.alert(String(err.message ?? err)));
-      },
+      openReport: run => openReportTab(`runs/${encodeURIComponent(run.id)}/report`, `report-${run.id}`, `Report ${run.id}`),
+      openSearchReport: search =>
+        openReportTab(
+          `searches/${encodeURIComponent(search.folder)}/report`,
+          `search-${search.folder}`,
+          `Search ${search.name}`
+        ),
       openFile: path => void app.commands.execute('docmanager:open', { path }),
       openRecipe: run => void openRecipe(run).catch(err => window.alert(String(err.message ?? err)))
     });

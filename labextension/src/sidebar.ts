@@ -11,6 +11,7 @@ import {
   formatSeconds,
   IPluginsAnswer,
   IRunSummary,
+  ISearchSummary,
   requestAPI,
   RunsModel
 } from './api';
@@ -19,6 +20,7 @@ export interface ISidebarActions {
   openReport(run: IRunSummary): void;
   openFile(path: string): void;
   openRecipe(run: IRunSummary): void;
+  openSearchReport(search: ISearchSummary): void;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(
@@ -81,7 +83,10 @@ export class FineTuningSidebar extends Widget {
     if (this.model.error) {
       this.runsNode.append(el('div', 'ft-lab-error', this.model.error));
     }
-    if (!this.model.runs.length) {
+    for (const search of this.model.searches) {
+      this.runsNode.append(this.searchCard(search));
+    }
+    if (!this.model.runs.length && !this.model.searches.length) {
       this.runsNode.append(el('div', 'ft-lab-empty', 'No runs yet. Start one from the launcher card "Fine-tune a model".'));
     }
     for (const run of this.model.runs) {
@@ -136,6 +141,44 @@ export class FineTuningSidebar extends Widget {
     if (run.status === 'completed') {
       card.append(this.servingRow(run));
     }
+    return card;
+  }
+
+  /** A search as one row: trials finished of the budget, the running trials' steps, the best value. */
+  private searchCard(search: ISearchSummary): HTMLElement {
+    const card = el('div', `ft-lab-run ft-lab-search${search.active ? ' ft-lab-status-running' : ''}`);
+    card.dataset.search = search.name;
+    const head = el('div', 'ft-lab-run-head');
+    head.append(
+      el('span', 'ft-lab-run-id', `search:${search.name}`),
+      el('span', 'ft-lab-run-status', search.active ? 'running' : 'search')
+    );
+    card.append(head);
+    const progress = el('div', 'ft-lab-run-progress');
+    const bar = el('progress');
+    bar.max = 1;
+    bar.value = search.progress ?? 0;
+    const live = search.live_trials
+      .map(t => (t.max_steps ? `trial ${t.number}: step ${t.step ?? 0}/${t.max_steps}` : `trial ${t.number}`))
+      .join(', ');
+    progress.append(
+      bar,
+      el('span', 'ft-lab-search-trials', `${search.finished}/${search.budget ?? '?'} trials`),
+      el('span', 'ft-lab-run-elapsed', live)
+    );
+    card.append(progress);
+    const best =
+      search.best_value !== null
+        ? `best ${search.objective ?? ''} ${search.best_value.toFixed(4)} (trial ${search.best_trial})`
+        : 'no completed trial yet';
+    card.append(el('div', 'ft-lab-run-metric ft-lab-search-best', best));
+    const actions = el('div', 'ft-lab-run-actions');
+    actions.append(
+      button('Report', 'ft-lab-open-search-report', 'open the search page (leaderboard, plots) in a tab', () =>
+        this.actions.openSearchReport(search)
+      )
+    );
+    card.append(actions);
     return card;
   }
 

@@ -1,0 +1,46 @@
+"""What a search is doing now: its leaderboard, each running trial's progress read from its run directory.
+
+    board = search_status("runs/searches/NAME")
+    board["rows"][0]["state"], board["rows"][0].get("progress")    # "running", {"step": 2, "max_steps": 4, ...}
+    board["finished"], board["budget"], board["best_row"]
+
+The leaderboard (``leaderboard.json``) is rewritten by the search when a trial starts and when it ends;
+the progress of a trial in between comes from its run's events (``rundir.reader.RunFiles``), so the
+Studio, the sidebar and ``ft-lab runs`` show the same thing the terminal does.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+from ..rundir.reader import RunFiles
+from .search_outputs import read_leaderboard
+
+LIVE_STATES = ("running", "resumed")
+
+
+def trial_progress(run_dir) -> dict | None:
+    """A running trial's step, planned steps, fraction done and its run's status (None: no run yet)."""
+    try:
+        files = RunFiles(run_dir)
+        p = files.progress()
+    except (UserError, OSError):
+        return None
+    return {"step": p.step, "max_steps": p.max_steps, "fraction": p.fraction, "status": p.status,
+            "phase": p.phase, "eta": p.eta()}
+
+
+def search_status(folder) -> dict:
+    """The leaderboard with live progress on running trials, counts, the best row ({} before the first write)."""
+    board = read_leaderboard(Path(folder))
+    if not board:
+        return {}
+    rows = board.get("rows") or []
+    for r in rows:
+        if r.get("state") in LIVE_STATES and r.get("run_dir"):
+            r["progress"] = trial_progress(r["run_dir"])
+    board["finished"] = sum(1 for r in rows if r.get("state") in ("complete", "pruned"))
+    board["running"] = sum(1 for r in rows if r.get("state") in LIVE_STATES)
+    board["best_row"] = next((r for r in rows if r.get("number") == board.get("best")), None)
+    board["folder"] = str(folder)
+    return board
