@@ -7,13 +7,15 @@ keeps of A, how well it learns B, and what it costs against retraining from the 
 
 BANKING77 (../shared/data/banking77, CC BY 4.0): the first ``2 * intents`` intents (sorted by name) split
 into group A and group B, ``per-intent`` training rows and ``test-per-intent`` test rows of each. Every
-stage is one ft-lab run started through ``ft_lab.run`` as a user would, with the same train settings:
+stage is one ft-lab run started through ``ft_lab.run`` as a user would (``--smoke``: trained in this
+process), with the same train settings:
 
 - A:             the base model on A's rows;
 - naive:         from A (``model.from_run``) on B's rows only, A's labels kept in the head;
 - replay 10/30%: from A on B's rows plus that fraction of A's training rows (``data.replay``);
 - ewc:           from A on B's rows with EWC toward A's weights (``train.ewc``, Fisher on A's rows);
-- joint:         the base model on A's and B's rows together (what continual learning avoids redoing).
+- joint:         from A with ``model.joint_retrain``: the base model on A's rows and B's together (what
+                 continual learning avoids redoing).
 
 It prints one Markdown row per stage: accuracy on A's test rows, on B's test rows, training time (the
 worker's train phase, from the run's events) and that time as a share of joint retraining's.
@@ -26,11 +28,13 @@ import os
 import random
 import sys
 import tempfile
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.real_models import DATA, minilm_folder  # noqa: E402
+from ft_lab.testing.sample_data import banking_sample, rows_per_label, write_csv  # noqa: E402
 
 
 def _rows(path) -> list[dict]:
@@ -38,31 +42,9 @@ def _rows(path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _write(path: Path, rows: list[dict]) -> str:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["text", "category"])
-        w.writeheader()
-        w.writerows({"text": r["text"], "category": r["category"]} for r in rows)
-    return str(path)
-
-
-def _take(rows: list[dict], labels: list[str], per: int, seed: int) -> list[dict]:
-    rows = [r for r in rows if r["category"] in labels]
-    random.Random(seed).shuffle(rows)
-    seen: dict = {}
-    out = []
-    for r in rows:
-        if seen.get(r["category"], 0) < per:
-            seen[r["category"]] = seen.get(r["category"], 0) + 1
-            out.append(r)
-    return out
-
-
 def make_data(folder: Path, args) -> tuple[dict, list[str], list[str]]:
     if args.smoke:
-        from importlib import resources
-        text = resources.files("ft_lab").joinpath("assets/banking77_sample.csv").read_text(encoding="utf-8")
-        every = list(csv.DictReader(text.splitlines()))
+        every = banking_sample()
         random.Random(0).shuffle(every)
         train_pool, test_pool = every[: len(every) // 2], every[len(every) // 2:]
     else:
@@ -71,31 +53,44 @@ def make_data(folder: Path, args) -> tuple[dict, list[str], list[str]]:
     group_a, group_b = intents[: args.intents], intents[args.intents:]
     files = {}
     for name, labels in (("a", group_a), ("b", group_b)):
-        files[f"{name}_train"] = _write(folder / f"{name}_train.csv", _take(train_pool, labels, args.per_intent, 1))
-        files[f"{name}_test"] = _write(folder / f"{name}_test.csv", _take(test_pool, labels, args.test_per_intent, 2))
-    files["joint_train"] = _write(folder / "joint_train.csv", _rows(files["a_train"]) + _rows(files["b_train"]))
-    files["joint_test"] = _write(folder / "joint_test.csv", _rows(files["a_test"]) + _rows(files["b_test"]))
+        files[f"{name}_train"] = str(write_csv(folder / f"{name}_train.csv",
+                                               rows_per_label(train_pool, args.per_intent, labels, seed=1)))
+        files[f"{name}_test"] = str(write_csv(folder / f"{name}_test.csv",
+                                              rows_per_label(test_pool, args.test_per_intent, labels, seed=2)))
     return files, group_a, group_b
 
 
 def recipe(args, model_path: str, train_file: str, test_file: str, /, **extra) -> dict:
-    train_section = ({"max_steps": 4, "batch_size": 8, "learning_rate": 0.005, "logging_steps": 2} if args.smoke
+    train_section = ({"max_steps": 2, "batch_size": 4, "gradient_checkpointing": False, "learning_rate": 0.005,
+                      "logging_steps": 2} if args.smoke
                      else {"epochs": args.epochs, "batch_size": 16, "learning_rate": args.learning_rate,
                            "logging_steps": 10})
     train_section.update(extra.pop("train", {}))
-    model_section = {"name_or_path": model_path, "max_length": 32 if args.smoke else 64, "compare_base": False,
+    model_section = {"name_or_path": model_path, "max_length": 24 if args.smoke else 64, "compare_base": False,
                      **extra.pop("model", {})}
     data = {"train": train_file, "test": test_file, "columns": {"label": "category"}, **extra.pop("data", {})}
     return {"task": "classification", "data": data, "model": model_section, "baselines": [],
             "train": train_section, **extra}
 
 
-def run(recipe_dict: dict, runs: Path):
+def run(recipe_dict: dict, runs: Path, in_process: bool = False):
+    """One stage as an ft-lab run: ``ft_lab.run`` (a worker process, as a user starts it), or with
+    ``in_process`` (--smoke) the same run directory trained by the worker's code in this process, which
+    spares the smoke a worker's start-up (torch and transformers imported again) per stage."""
     import ft_lab
-    handle = ft_lab.run(recipe_dict, runs_dir=str(runs))
-    status = handle.wait()
-    if status != "completed":
-        sys.exit(f"{handle.dir}: {status}: {handle.error}")
+    if in_process:
+        from ft_lab.core.recipe import Recipe
+        from ft_lab.workflows.runner import create_run, open_run
+        from ft_lab.workflows.worker import train_run
+        run_dir = create_run(Recipe.from_dict(recipe_dict), runs)
+        with open(run_dir / "worker.log", "a", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
+            train_run(run_dir, resume=False)
+        handle = open_run(run_dir)
+    else:
+        handle = ft_lab.run(recipe_dict, runs_dir=str(runs))
+        handle.wait()
+    if handle.status != "completed":
+        sys.exit(f"{handle.dir}: {handle.status}: {handle.error}")
     return handle
 
 
@@ -120,31 +115,30 @@ def main(argv=None) -> int:
     p.add_argument("--learning-rate", type=float, default=1e-4)
     p.add_argument("--replay", type=float, nargs=2, default=[0.1, 0.3], help="the two replay fractions")
     p.add_argument("--ewc", type=float, default=0.05, help="train.ewc of the regularized stage")
-    p.add_argument("--smoke", action="store_true", help="the built-in tiny model on the bundled sample, 4 steps a stage")
+    p.add_argument("--smoke", action="store_true",
+                   help="the built-in tiny model on the bundled sample, 2 steps a stage, trained in this process")
     args = p.parse_args(argv)
     if args.smoke:
-        args.intents, args.per_intent, args.test_per_intent = 2, 12, 6
+        args.intents, args.per_intent, args.test_per_intent = 2, 8, 4
     model = "tiny" if args.smoke else minilm_folder()
     with tempfile.TemporaryDirectory(prefix="ft-lab-continual-") as tmp:
         folder = Path(tmp)
         runs = folder / "runs"
         files, group_a, group_b = make_data(folder, args)
         results = []
-        a = run(recipe(args, model, files["a_train"], files["a_test"]), runs)
-        a_rows = a.prediction_rows("finetuned")
-        results.append(("A (base -> A)", accuracy(a_rows, group_a), None, train_seconds(a)))
+        a = run(recipe(args, model, files["a_train"], files["a_test"]), runs, args.smoke)
+        results.append(("A (base -> A)", accuracy(a.prediction_rows("finetuned"), group_a), None, train_seconds(a)))
         stages = [("naive (A -> B)", {"model": {"old_labels": "keep"}})]
         stages += [(f"replay {f:.0%} (A -> B)", {"data": {"replay": f}}) for f in args.replay]
-        stages += [(f"ewc {args.ewc:g} (A -> B)", {"model": {"old_labels": "keep"}, "train": {"ewc": args.ewc}})]
+        ewc = {"ewc": args.ewc, **({"ewc_rows": 8} if args.smoke else {})}
+        stages += [(f"ewc {args.ewc:g} (A -> B)", {"model": {"old_labels": "keep"}, "train": ewc})]
+        stages += [("joint (base -> A+B)", {"model": {"joint_retrain": True}})]  # A's rows and B's, from the base
         for name, extra in stages:
             extra["model"] = {"from_run": str(a.dir), **extra.get("model", {})}
-            h = run(recipe(args, model, files["b_train"], files["b_test"], **extra), runs)
-            old = [r for r in _predictions(h, f"ancestor_{a.id}")]
+            h = run(recipe(args, model, files["b_train"], files["b_test"], **extra), runs, args.smoke)
+            old = _predictions(h, f"ancestor_{a.id}")  # the forgetting report's answers on A's test rows
             results.append((name, accuracy(old, group_a), accuracy(h.prediction_rows("finetuned"), group_b),
                             train_seconds(h)))
-        joint = run(recipe(args, model, files["joint_train"], files["joint_test"]), runs)
-        rows = joint.prediction_rows("finetuned")
-        results.append(("joint (base -> A+B)", accuracy(rows, group_a), accuracy(rows, group_b), train_seconds(joint)))
     joint_time = results[-1][3]
     print(f"model {Path(model).name}; {len(group_a)}+{len(group_b)} intents, {args.per_intent} train and "
           f"{args.test_per_intent} test rows per intent; threads {os.environ.get('OMP_NUM_THREADS', 'all')}\n")

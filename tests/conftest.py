@@ -23,7 +23,6 @@ import subprocess
 import sys
 import textwrap
 import types
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -234,20 +233,11 @@ def completed_classification_run(tmp_path_factory, tiny_model_dir) -> CompletedR
 
 
 def banking_rows(per_class: int | None = None, classes: int | None = None) -> list[dict]:
-    text = resources.files("ft_lab").joinpath("assets/banking77_sample.csv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
-    if classes:
-        keep = sorted({r["category"] for r in rows})[:classes]
-        rows = [r for r in rows if r["category"] in keep]
-    if per_class:
-        seen: dict[str, int] = {}
-        out = []
-        for r in rows:
-            if seen.get(r["category"], 0) < per_class:
-                seen[r["category"]] = seen.get(r["category"], 0) + 1
-                out.append(r)
-        rows = out
-    return rows
+    from ft_lab.testing.sample_data import banking_sample, rows_per_label
+
+    rows = banking_sample()
+    keep = sorted({r["category"] for r in rows})[:classes] if classes else None
+    return rows_per_label(rows, per=per_class or None, labels=keep)
 
 
 @pytest.fixture

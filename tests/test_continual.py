@@ -7,7 +7,6 @@ L2-to-start and EWC on).
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -17,8 +16,10 @@ import pytest
 from ft_lab.cli import main
 from ft_lab.data.prepare import PreparedData
 from ft_lab.rundir.reader import RunFiles, append_event
+from ft_lab.testing.sample_data import rows_per_label, write_csv
 
 from conftest import banking_rows, write_recipe
+from waiting import wait_for
 
 A_LABELS = sorted({r["category"] for r in banking_rows(classes=5)})
 ALL = sorted({r["category"] for r in banking_rows()})
@@ -26,18 +27,7 @@ B_NEW, C_NEW = [l for l in ALL if l not in A_LABELS][:3], [l for l in ALL if l n
 
 
 def _csv(path: Path, labels: list[str], per_class: int) -> Path:
-    rows = [r for r in banking_rows() if r["category"] in labels]
-    seen: dict = {}
-    keep = []
-    for r in rows:
-        if seen.get(r["category"], 0) < per_class:
-            seen[r["category"]] = seen.get(r["category"], 0) + 1
-            keep.append(r)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["text", "category"])
-        w.writeheader()
-        w.writerows(keep)
-    return path
+    return write_csv(path, rows_per_label(banking_rows(), per=per_class, labels=labels))
 
 
 def _only_run(folder: Path, before: set) -> Path:
@@ -46,8 +36,8 @@ def _only_run(folder: Path, before: set) -> Path:
 
 
 class Chain:
-    def __init__(self, root: Path, a: Path, b: Path, c: Path):
-        self.root, self.a, self.b, self.c = root, a, b, c
+    def __init__(self, root: Path, a: Path, b: Path, c: Path, j: Path):
+        self.root, self.a, self.b, self.c, self.j = root, a, b, c, j
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +47,7 @@ def chain(completed_classification_run, tmp_path_factory) -> Chain:
     a = completed_classification_run.copy(root).dir
     _csv(root / "b.csv", B_NEW, 30)
     _csv(root / "c.csv", C_NEW, 30)
+    write_csv(root / "general.csv", rows_per_label(banking_rows()[::-1], per=4, labels=A_LABELS))
     (root / "b").mkdir()
     (root / "c").mkdir()
     b_recipe = write_recipe(root / "b", f"""\
@@ -71,7 +62,7 @@ train: {{max_steps: 15, batch_size: 16, learning_rate: 0.005, logging_steps: 5}}
     b = _only_run(runs, before)
     c_recipe = write_recipe(root / "c", f"""\
 task: classification
-data: {{path: ../c.csv}}
+data: {{path: ../c.csv, general_test: ../general.csv}}
 model: {{max_length: 32, from_run: ../runs/{b.name}, from_run_adapter: stack, old_labels: keep}}
 method: {{name: lora, r: 4, target_modules: [all-linear]}}
 baselines: []
@@ -81,7 +72,17 @@ train: {{max_steps: 10, batch_size: 16, learning_rate: 0.005, logging_steps: 5, 
     before = set(runs.iterdir())
     assert main(["run", str(c_recipe), "--runs-dir", str(runs)]) == 0
     c = _only_run(runs, before)
-    return Chain(root, a, b, c)
+    (root / "j").mkdir()
+    j_recipe = write_recipe(root / "j", f"""\
+task: classification
+data: {{path: ../c.csv}}
+model: {{max_length: 32, from_run: ../runs/{b.name}, joint_retrain: true, compare_base: false}}
+baselines: []
+train: {{max_steps: 4, batch_size: 16, learning_rate: 0.005, logging_steps: 2}}
+""")
+    before = set(runs.iterdir())
+    assert main(["run", str(j_recipe), "--runs-dir", str(runs)]) == 0
+    return Chain(root, a, b, c, _only_run(runs, before))
 
 
 def _accuracy(rows: list[dict]) -> float:
@@ -132,16 +133,72 @@ def test_forgetting_figures_match_the_prediction_files(chain):
         assert event["verdict"] == report["verdict"]
 
 
+def test_general_test_set_is_answered_before_and_after_training(chain):
+    report = RunFiles(chain.c).metrics()["forgetting"]
+    general = report["general"]
+    assert general["run"] == "general set general.csv" and general["rows"] == 4 * len(A_LABELS)
+    start = [json.loads(l) for l in (chain.c / "predictions" / "general_start.jsonl").read_text().splitlines()]
+    end = [json.loads(l) for l in (chain.c / "predictions" / "general.jsonl").read_text().splitlines()]
+    general_rows = PreparedData.read(chain.c / "data").general_test
+    assert [r["reference"] for r in start] == [r["reference"] for r in end] == [r["label"] for r in general_rows]
+    assert [r["input"] for r in start] == [r["input"] for r in end]
+    acc = general["metrics"]["accuracy"]
+    assert (acc["before"], acc["after"]) == (pytest.approx(_accuracy(start)), pytest.approx(_accuracy(end)))
+    assert acc["change"] == pytest.approx(round((_accuracy(end) - _accuracy(start)) * 100, 2))
+    # the verdict weighs the general set like an ancestor's test set
+    losses = [-e["metrics"]["accuracy"]["change"] for e in report["ancestors"]] + [-acc["change"]]
+    names = [e["run"] for e in report["ancestors"]] + [general["run"]]
+    loss, name = max(zip(losses, names))
+    assert report["verdict"] == ("kept" if loss <= 2 else f"forgot {loss:.1f} points of accuracy on {name}")
+
+
+def test_joint_retraining_trains_the_base_on_the_chains_rows_and_the_new(chain):
+    from ft_lab.data.replay import _key
+    from ft_lab.models.from_run import load_base, start_model
+    from ft_lab.rundir.lineage import parent_of
+
+    report = json.loads((chain.j / "data" / "report.json").read_text(encoding="utf-8"))
+    replay = report["replay"]
+    new = PreparedData.read(chain.c / "data").train  # C's data is J's new data (no replay in C)
+    keys = {_key(r, ["text"]) for r in new}
+    union: dict = {}
+    for run in (chain.a, chain.b):
+        for r in PreparedData.read(run / "data").train:
+            union.setdefault(_key(r, ["text"]), run.name)
+    old = {k: src for k, src in union.items() if k not in keys}
+    assert replay["joint"] and replay["replayed_rows"] == len(old) and replay["new_rows"] == len(new)
+    assert replay["by_source"] == {n: list(old.values()).count(n) for n in (chain.a.name, chain.b.name)}
+    assert len(PreparedData.read(chain.j / "data").train) == len(new) + len(old)
+    assert report["labels"] == A_LABELS + B_NEW + C_NEW
+    info = json.loads((chain.j / "run.json").read_text())
+    assert info["joint_retrain"] and info["ancestors"] == [chain.a.name, chain.b.name]
+    assert info["method"] != "lora"  # method: auto is the base model's default, not the parent's adapter
+    # it starts from the base model, not from B's result
+    j = RunFiles(chain.j)
+    start, _ = start_model(j.recipe(), report["labels"], parent_of(j))
+    base, _ = load_base(j.recipe(), report["labels"])
+    body = [n for n, _ in base.named_parameters() if "score" not in n]
+    assert all(torch_equal(start.get_parameter(n), base.get_parameter(n)) for n in body)
+    forgetting = j.metrics()["forgetting"]
+    assert [e["run"] for e in forgetting["ancestors"]] == [chain.a.name, chain.b.name]
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+    return torch.equal(a, b)
+
+
 def test_cli_table_and_html_report_show_forgetting(chain, tmp_path, capsys):
     from ft_lab.cli.terminal import metric_table
 
     metrics = RunFiles(chain.c).metrics()
     table = metric_table(metrics)
     assert f"forgetting: {metrics['forgetting']['verdict']}" in table
-    assert chain.a.name in table and chain.b.name in table
+    assert chain.a.name in table and chain.b.name in table and "general set general.csv" in table
     assert main(["report", str(chain.c), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<h2>Forgetting</h2>" in html and metrics["forgetting"]["verdict"] in html
+    assert "general set general.csv" in html
 
 
 def _head(model):
@@ -231,6 +288,8 @@ def test_runs_tree_shows_the_chain_of_three(chain, capsys):
     lines = out.splitlines()
     assert lines[0].startswith(chain.a.name) and "accuracy=" in lines[0]
     assert lines[1].strip().startswith(f"-> {chain.b.name}") and "forgetting:" in lines[1]
+    (joint,) = [l for l in lines if chain.j.name in l]
+    assert joint.startswith("      -> ") and "(joint retraining)" in joint  # under B, beside C
     assert json.loads((chain.c / "run.json").read_text())["ancestors"] == [chain.a.name, chain.b.name]
 
 
@@ -239,6 +298,37 @@ def test_runs_panel_shows_the_lineage(chain):
 
     panel = RunsPanel(chain.root / "runs")
     assert f"{chain.a.name} -&gt; {chain.b.name} -&gt; {chain.c.name}" in panel.table.value
+
+
+def test_sidebar_summary_carries_the_lineage(chain):
+    from ft_lab.server.summary import run_summary
+    from ft_lab.workflows.runner import open_run
+
+    c = run_summary(open_run(chain.c), chain.root)
+    assert c["lineage"] == [chain.a.name, chain.b.name, chain.c.name] and not c["joint_retrain"]
+    assert run_summary(open_run(chain.j), chain.root)["joint_retrain"]
+    assert run_summary(open_run(chain.a), chain.root)["lineage"] == []
+
+
+def test_model_step_starts_from_a_run_chosen_with_its_lineage(chain):
+    from ft_lab.widgets.model_panel import ModelPanel
+    from ft_lab.widgets.state import RecipeState
+
+    panel = ModelPanel(RecipeState(runs_dir=chain.root / "runs"))
+    labels = dict((v, l) for l, v in panel.from_run.choice.options)
+    assert labels[""].startswith("the base model")
+    assert labels[str(chain.c)].startswith(f"{chain.a.name} -> {chain.b.name} -> {chain.c.name} · accuracy ")
+    panel.from_run.choice.value = str(chain.c)
+    shown = panel.from_run.chain_html.value
+    assert all(name in shown for name in (chain.a.name, chain.b.name, chain.c.name)) and "this run" in shown
+    panel.from_run.joint.value = True
+    panel.sync()
+    model = panel.state.sections["model"]
+    assert model["from_run"] == str(chain.c) and model["joint_retrain"] is True
+    assert model["name_or_path"] == json.loads((chain.c / "run.json").read_text())["model"]
+    panel.from_run.choice.value = ""  # back to the base model: no from_run, no joint retraining
+    panel.sync()
+    assert panel.state.sections["model"]["from_run"] is None and not panel.state.sections["model"]["joint_retrain"]
 
 
 def test_a_copied_chain_still_reports_its_lineage(chain, tmp_path, capsys):
@@ -260,7 +350,7 @@ def _validate(tmp_path, model_line: str, extra: str = "", task: str = "classific
 
 
 @pytest.mark.parametrize("case", ["missing", "not_completed", "other_model", "other_task", "fraction",
-                                  "no_ancestor"])
+                                  "no_ancestor", "joint_alone", "joint_replay"])
 def test_bad_from_run_and_replay_are_one_line_exit_2(case, completed_classification_run, tmp_path, capsys):
     a = completed_classification_run.dir
     model, extra, task = f"{{from_run: {a}}}", "", "classification"
@@ -279,10 +369,16 @@ def test_bad_from_run_and_replay_are_one_line_exit_2(case, completed_classificat
         extra = ", replay: 1.5"
     elif case == "no_ancestor":
         model, extra = "{max_length: 32}", ", replay: 0.5"
+    elif case == "joint_alone":
+        model = "{max_length: 32, joint_retrain: true}"
+    elif case == "joint_replay":
+        model, extra = f"{{from_run: {a}, joint_retrain: true}}", ", replay: 0.5"
     assert _validate(tmp_path, model, extra, task) == 2
     err = capsys.readouterr().err.strip()
     expected = {"missing": "not a run directory", "not_completed": "not completed", "other_model": "was trained from",
-                "other_task": "same task", "fraction": "[0, 1]", "no_ancestor": "needs an earlier run"}[case]
+                "other_task": "same task", "fraction": "[0, 1]", "no_ancestor": "needs an earlier run",
+                "joint_alone": "model.joint_retrain: joint retraining joins an earlier run's",
+                "joint_replay": "already trains on every ancestor's rows"}[case]
     assert expected in err, err
     assert len(err.splitlines()) <= 2, err  # the error line (and the recipe's name above it)
 
@@ -297,6 +393,18 @@ def test_conflicting_labels_stop_the_run_before_anything_is_written(completed_cl
     assert not (tmp_path / "runs").exists()  # refused before the runs folder was made
 
 
+def test_general_test_set_with_labels_the_run_does_not_train_is_refused(completed_classification_run, tmp_path,
+                                                                          capsys):
+    _csv(tmp_path / "d.csv", B_NEW, 10)
+    _csv(tmp_path / "g.csv", C_NEW, 2)
+    recipe = write_recipe(tmp_path, f"task: classification\ndata: {{path: d.csv, replay: 0.1, general_test: g.csv}}\n"
+                                    f"model: {{from_run: {completed_classification_run.dir}}}\n")
+    assert main(["run", str(recipe), "--runs-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"data.general_test: {tmp_path / 'g.csv'} has label(s) {', '.join(sorted(C_NEW))}" in err, err
+    assert len(err.splitlines()) <= 2 and not (tmp_path / "runs").exists()
+
+
 def test_regularization_needs_a_method_that_supports_it_and_an_ancestor(tmp_path, capsys):
     _csv(tmp_path / "d.csv", B_NEW, 10)
     recipe = write_recipe(tmp_path, "task: generation\ndata: {path: d.csv, columns: {prompt: text, response: "
@@ -306,6 +414,44 @@ def test_regularization_needs_a_method_that_supports_it_and_an_ancestor(tmp_path
     recipe = write_recipe(tmp_path, "task: classification\ndata: {path: d.csv}\ntrain: {ewc: 1.0}\n")
     assert main(["validate", str(recipe)]) == 2
     assert "train.ewc: EWC needs an earlier run" in capsys.readouterr().err
+    recipe = write_recipe(tmp_path, "task: classification\ndata: {path: d.csv}\ntrain: {ewc: 1.0}\n"
+                                    "model: {from_run: runs/x, joint_retrain: true}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "train.ewc: model.joint_retrain starts from the base model" in capsys.readouterr().err
+    (tmp_path / "pairs.csv").write_text("prompt,chosen,rejected\nhi,hello,go away\n", encoding="utf-8")
+    recipe = write_recipe(tmp_path, "task: generation\ndata: {path: pairs.csv}\nmethod: lora\n"
+                                    "model: {from_run: runs/x, joint_retrain: true}\ntrain: {objective: dpo}\n")
+    assert main(["validate", str(recipe)]) == 2
+    assert "model.joint_retrain: replay and regularization" in capsys.readouterr().err
+
+
+def test_a_resumed_regularized_run_anchors_at_its_start_not_at_the_checkpoint(completed_classification_run,
+                                                                               tmp_path):
+    import ft_lab
+    from ft_lab.workflows.runner import TERMINAL
+
+    _csv(tmp_path / "d.csv", B_NEW, 10)
+    handle = ft_lab.run({"task": "classification", "baselines": [],
+                         "data": {"path": str(tmp_path / "d.csv")},
+                         "model": {"max_length": 32, "from_run": str(completed_classification_run.dir),
+                                   "compare_base": False, "old_labels": "keep"},
+                         "train": {"max_steps": 2000, "batch_size": 4, "learning_rate": 0.005, "save_steps": 2,
+                                   "logging_steps": 1, "l2_to_start": 0.1, "ewc": 1.0, "ewc_rows": 8}},
+                        runs_dir=str(tmp_path / "runs"))
+    wait_for(lambda: handle.events("checkpoint") or handle.status in TERMINAL, "a checkpoint")
+    handle.stop()
+    assert handle.wait(timeout=300) == "stopped", handle.error
+    resumed = ft_lab.resume(handle.dir)
+
+    def trains():
+        return [e for e in handle.events("phase") if e["phase"] == "train"]
+    wait_for(lambda: len(trains()) == 2 or resumed.status in TERMINAL, "the resumed attempt's training")
+    resumed.stop()
+    assert resumed.wait(timeout=300) == "stopped", resumed.error
+    first, second = trains()
+    assert first["resume_from"] is None and "checkpoint-" in second["resume_from"]
+    # the resumed attempt loaded weights trained for a few steps, yet pulls toward the run's start
+    assert second["anchor"] == first["anchor"] and first["anchor"]["weights"] > 0
 
 
 def test_start_anchor_penalty_by_hand():

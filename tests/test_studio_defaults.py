@@ -4,7 +4,6 @@ points of the best baseline (it scored 0.64 against TF-IDF's 0.96 when the defau
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 
 import pytest
@@ -42,8 +41,7 @@ def test_the_studio_defaults_resolve_to_what_works_for_tiny(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not os.environ.get("FT_LAB_SLOW_TESTS"),
-                    reason="set FT_LAB_SLOW_TESTS=1: trains the Studio's default run (800 updates of tiny)")
+@pytest.mark.timeout(1800)  # 800 updates of tiny: about 30 s on an idle 2-core machine
 def test_the_studio_defaults_come_close_to_the_best_baseline_on_the_bundled_sample(tmp_path):
     sample = resources.files("ft_lab").joinpath("assets/banking77_sample.csv")
     with resources.as_file(sample) as path:
@@ -57,5 +55,5 @@ def test_the_studio_defaults_come_close_to_the_best_baseline_on_the_bundled_samp
     best = max(side["accuracy"] for side in metrics["baselines"].values())
     tuned = metrics["finetuned"]["accuracy"]
     print(f"studio defaults: fine-tuned {tuned:.3f}, best baseline {best:.3f}, base {metrics['base']['accuracy']:.3f}")
-    assert tuned >= best - MARGIN, (tuned, best, chosen)
+    assert tuned >= best - MARGIN - 1e-9, (tuned, best, chosen)
     assert tuned > metrics["base"]["accuracy"] + 0.3

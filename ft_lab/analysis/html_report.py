@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..evaluation.forgetting import compared
 from ..evaluation.verdict import sentence, winner
 from ..rundir.reader import RunFiles
 from ..safety.atomic import atomic_write_text
@@ -222,13 +223,14 @@ def _review_section(run_dir: Path) -> str:
 def _forgetting_section(report: dict | None) -> str:
     """A run with ancestors: each earlier run's test set, its own model against this one, per metric and
     per old label, under the verdict line."""
-    if not report or not report.get("ancestors"):
+    if not report or not compared(report):
         return ""
     parts = [f"<h2>Forgetting</h2><p><b>{_e(report['verdict'])}</b> <span class='muted'>(a drop of more than "
              f"{_e(report.get('threshold_points'))} points on {_e(report['headline'])} counts as forgetting)</span></p>"]
-    for e in report["ancestors"]:
+    for e in compared(report):
         parts.append(f"<h3>{_e(e['run'])} <span class='muted'>({e['rows']} test rows)</span></h3>")
-        parts.append(html_table(["metric", "earlier run", "this run", "points"],
+        parts.append(html_table(["metric", "earlier run" if "file" not in e else "at the start", "this run",
+                                 "points"],
                             [[k, m.get("before"), m.get("after"), m.get("change")] for k, m in e["metrics"].items()]))
         if e.get("per_class"):
             parts.append(html_table(["old label", "earlier run", "this run", "rows"],

@@ -121,7 +121,7 @@ def cmd_runs(args) -> int:
                      "method": info.get("method"), "metric": name or info.get("headline"), "value": value,
                      "tokens_per_second": speed.get("tokens_per_second"), "mfu": speed.get("mfu"),
                      "path": str(h.dir), "from_run": (info.get("from_run") or {}).get("id"),
-                     "ancestors": info.get("ancestors") or [],
+                     "ancestors": info.get("ancestors") or [], "joint": bool(info.get("joint_retrain")),
                      "forgetting": (h.metrics().get("forgetting") or {}).get("verdict")})
     if args.tree and not args.json:
         print_lineage(list_runs(args.runs_dir), {r["id"]: r for r in rows})
@@ -160,7 +160,8 @@ def print_lineage(handles, rows: dict) -> None:
             r = rows[h.id]
             head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else f"{r['metric']}=-"
             forgot = f"  forgetting: {r['forgetting']}" if r["forgetting"] else ""
-            print(f"{'   ' * depth}{'-> ' if depth else ''}{h.id}  {r['status']}  {r['method']}  {head}{forgot}")
+            how = f"{r['method']} (joint retraining)" if r["joint"] else r["method"]
+            print(f"{'   ' * depth}{'-> ' if depth else ''}{h.id}  {r['status']}  {how}  {head}{forgot}")
         if len(tree) > 1:
             deepest = max(tree, key=lambda t: t[0])[1]
             print("   chain: " + " -> ".join([*rows[deepest.id]["ancestors"], deepest.id]))

@@ -1,6 +1,7 @@
 """Plain-text views of a run for the terminal: progress lines and the base-vs-tuned metric table."""
 from __future__ import annotations
 
+from ..evaluation.forgetting import compared
 from ..evaluation.verdict import sentence, winner
 from ..rundir.progress import Progress, format_eta
 
@@ -91,10 +92,10 @@ def metric_table(metrics: dict) -> str:
 def forgetting_table(report: dict | None) -> str:
     """A run with ancestors: each ancestor's test set, its own model's score and the new model's, per metric,
     then the verdict line ("forgetting: kept" or "forgetting: forgot N points of ... on <run>")."""
-    if not report or not report.get("ancestors"):
+    if not report or not compared(report):
         return ""
     rows = [("earlier run's test set", "metric", "before", "after", "points")]
-    for e in report["ancestors"]:
+    for e in compared(report):
         for name, m in e["metrics"].items():
             change = m.get("change")
             rows.append((f"{e['run']} ({e['rows']} rows)", name, _num(m.get("before")), _num(m.get("after")),

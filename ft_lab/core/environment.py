@@ -32,7 +32,7 @@ def _local(p: str, base_dir: str | None) -> Path:
 
 def _data_file_problems(data: DataSection, base_dir: str | None) -> list[str]:
     return [f"data.{key}: file not found: {_local(getattr(data, key), base_dir)}"
-            for key in ("path", "train", "validation", "test")
+            for key in ("path", "train", "validation", "test", "replay_file", "general_test")
             if getattr(data, key) is not None and not _local(getattr(data, key), base_dir).exists()]
 
 

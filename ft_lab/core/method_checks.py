@@ -189,6 +189,7 @@ def _objective_problems(plain: dict, caps, name: str, task: str | None, registry
             problems.append("model.from_run and model.adapter both name where the run starts; keep one")
         mixed = [f"data.{k}" for k in ("replay", "replay_rows", "replay_file") if _section(plain, "data").get(k)]
         mixed += [f"train.{k}" for k in ("l2_to_start", "ewc") if _section(plain, "train").get(k)]
+        mixed += ["model.joint_retrain"] if _section(plain, "model").get("joint_retrain") else []
         if mixed:
             problems.append(f"{', '.join(mixed)}: replay and regularization toward the earlier run apply to "
                             f"train.objective: sft only (a {objective} run learns from pairs); drop them")

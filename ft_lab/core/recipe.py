@@ -181,7 +181,7 @@ class Recipe:
     def resolved(self) -> "Recipe":
         """A copy with absolute data paths, as written into the run directory."""
         data = self.to_dict()
-        for key in ("path", "train", "validation", "test", "replay_file"):
+        for key in ("path", "train", "validation", "test", "replay_file", "general_test"):
             data["data"][key] = self.resolve_path(data["data"].get(key))
         data["model"]["from_run"] = self.resolve_path(data["model"].get("from_run"))
         for key in ("config_file", "deepspeed_config"):
@@ -405,15 +405,24 @@ def check_early_stopping(task: TaskSection | None, train: TrainSection | None, e
 
 def check_continual(data: DataSection | None, model: ModelSection | None, train: TrainSection | None,
                     ctx: _Parse) -> None:
-    """Across sections: replay and EWC need an earlier run (``model.from_run``) to take rows from."""
-    if model is None or model.from_run:
+    """Across sections: replay and EWC need an earlier run (``model.from_run``) to take rows from; joint
+    retraining takes all of them and starts from the base model."""
+    joint = model is not None and model.joint_retrain
+    if joint and not model.from_run:
+        ctx.problems.append("model.joint_retrain: joint retraining joins an earlier run's training rows with "
+                            "this data; set model.from_run")
+    if model is None or (model.from_run and not joint):
         return
+    replay, ewc = (("model.joint_retrain already trains on every ancestor's rows; remove data.replay and "
+                    "data.replay_rows", "model.joint_retrain starts from the base model, not from the earlier "
+                    "run's weights; remove train.ewc (train.l2_to_start pulls toward the base)") if joint else
+                   ("replay needs an earlier run to take rows from; set model.from_run (or use data.replay_file "
+                    "for a general-purpose file)", "EWC needs an earlier run's training rows; set model.from_run "
+                    "(or use train.l2_to_start)"))
     if data is not None and (data.replay or data.replay_rows):
-        ctx.problems.append("data.replay: replay needs an earlier run to take rows from; set model.from_run "
-                            "(or use data.replay_file for a general-purpose file)")
+        ctx.problems.append(f"data.replay: {replay}")
     if train is not None and train.ewc:
-        ctx.problems.append("train.ewc: EWC needs an earlier run's training rows; set model.from_run "
-                            "(or use train.l2_to_start)")
+        ctx.problems.append(f"train.ewc: {ewc}")
 
 
 def _parse(plain: dict, source: str | None, base_dir: str | None, environment: bool) -> Recipe:

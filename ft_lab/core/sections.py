@@ -100,6 +100,9 @@ class DataSection:
                 "model that should keep a general skill"})
     replay_file_rows: Optional[int] = field(default=None, metadata={
         "help": "use at most this many rows of replay_file (default: all)"})
+    general_test: Optional[str] = field(default=None, metadata={
+        "help": "a general-purpose test file (same columns as the data), answered by the model as the run "
+                "starts and when it ends: the forgetting report shows what was lost on it (docs/continual.md)"})
 
     def __post_init__(self):
         if len(self.split) != 3 or any(x < 0 for x in self.split) or abs(sum(self.split) - 1) > 1e-6:
@@ -146,6 +149,10 @@ class ModelSection:
     old_labels: Literal["error", "keep", "drop"] = field(default="error", metadata={
         "help": "from_run, classification: labels of the earlier run missing from the new data stop the run "
                 "(error), keep their head rows untrained (keep), or are removed from the head (drop)"})
+    joint_retrain: bool = field(default=False, metadata={
+        "help": "with from_run: train the base model afresh on this data plus every ancestor's training rows "
+                "(joint retraining: the baseline continual learning is measured against; it costs a full run); "
+                "lineage and the forgetting report as for a continued run"})
 
     def __post_init__(self):
         if self.max_length != "auto" and self.max_length < 8:

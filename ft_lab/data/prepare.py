@@ -40,6 +40,8 @@ class PreparedData:
     report: dict = field(default_factory=dict)
     #: Before/after records of rows the cleaners changed (``before`` is None for PII masking).
     changes: list[dict] = field(default_factory=list)
+    #: ``data.general_test``'s rows: answered as the run starts and when it ends (the forgetting report).
+    general_test: list[dict] = field(default_factory=list)
 
     def split(self, name: str) -> list[dict]:
         return getattr(self, name)
@@ -51,6 +53,8 @@ class PreparedData:
         files = {f"{name}.jsonl": jsonl_text(self.split(name)) for name in SPLITS}
         files["rejected.jsonl"] = jsonl_text(self.rejected)
         files["changes.jsonl"] = jsonl_text(self.changes)
+        if self.general_test:
+            files["general_test.jsonl"] = jsonl_text(self.general_test)
         files["report.html"] = render_html(report)
         files["report.json"] = json.dumps(report, ensure_ascii=False, indent=1, default=str)
         write_folder(Path(folder), files, marker="report.json")
@@ -64,7 +68,8 @@ class PreparedData:
         report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
         parts = {name: read_jsonl(folder / f"{name}.jsonl") for name in SPLITS}
         return cls(**parts, labels=report.get("labels"), rejected=read_jsonl(folder / "rejected.jsonl"),
-                   report=report, changes=read_jsonl(folder / "changes.jsonl"))
+                   report=report, changes=read_jsonl(folder / "changes.jsonl"),
+                   general_test=read_jsonl(folder / "general_test.jsonl"))
 
 
 def _key(recipe, name: str) -> str:

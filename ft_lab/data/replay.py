@@ -9,7 +9,7 @@ A run with ``model.from_run`` gets, after its own data is prepared::
 - replay (``data.replay`` fraction or ``data.replay_rows`` count): rows drawn from the ancestors' own
   training rows (``data/train.jsonl`` of each run directory; a row is counted for the first ancestor that
   trained on it), stratified by label or by ancestor, plus the rows of ``data.replay_file``; they go into
-  the training split only;
+  the training split only; joint retraining (``model.joint_retrain``) takes every one of them;
 - leakage: new validation/test rows that were an ancestor's training row (exact or near) are reported.
 
 ``report.json``'s ``replay`` says how many rows came from where.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 
 from ..cleaners.dedup import dedup_key
 from ..cleaners.text import row_text
@@ -107,7 +108,11 @@ def continue_data(recipe, prepared, chain: list, general_rows: list[dict] | None
     report = dict(prepared.report)
     warnings = list(report.get("warnings") or [])
     replayed: list[tuple[str, dict]] = []
-    if d.replay or d.replay_rows:
+    joint = bool(recipe.model.joint_retrain)
+    if joint:  # joint retraining: the union of the chain's training rows and the new data
+        new_keys = {_key(r, columns) for r in prepared.train}
+        replayed = [(s, r) for s, r in ancestor_rows(chain, columns) if _key(r, columns) not in new_keys]
+    elif d.replay or d.replay_rows:
         pool = ancestor_rows(chain, columns)
         replayed = sample_replay(pool, d.replay, d.replay_rows, d.replay_by, d.seed)
     general = list(general_rows or [])
@@ -136,7 +141,7 @@ def continue_data(recipe, prepared, chain: list, general_rows: list[dict] | None
         "new_rows": len(prepared.train), "replayed_rows": len(replayed), "general_rows": len(general),
         "by_source": dict(Counter(s for s, _ in replayed)),
         "by_label": dict(Counter(r.get("label") for _, r in replayed)) if task == "classification" else None,
-        "fraction": d.replay, "count": d.replay_rows, "stratified_by": d.replay_by,
+        "fraction": d.replay, "count": d.replay_rows, "stratified_by": d.replay_by, "joint": joint,
     }
     report["chain_leakage"] = leaks
     report["warnings"] = warnings
@@ -144,7 +149,21 @@ def continue_data(recipe, prepared, chain: list, general_rows: list[dict] | None
     if report.get("label_counts"):
         report["label_counts"] = {**report["label_counts"], "train": dict(Counter(r["label"] for r in train))}
     return type(prepared)(train, prepared.validation, prepared.test, labels, prepared.rejected, report,
-                          prepared.changes)
+                          prepared.changes, prepared.general_test)
+
+
+def with_general_test(prepared, rows: list[dict], source: str, task: str):
+    """``prepared`` with ``data.general_test``'s rows, which the forgetting report answers before and after
+    training; for classification their labels must be the run's (a UserError naming the file otherwise)."""
+    if not rows:
+        raise UserError(f"data.general_test: {source} has no rows; name a file with test rows, or remove the field")
+    if task == "classification":
+        unknown = sorted({r["label"] for r in rows} - set(prepared.labels or []))
+        if unknown:
+            raise UserError(f"data.general_test: {source} has label(s) {', '.join(unknown[:10])} that this run "
+                            f"does not train; keep only rows of the run's labels ({', '.join(prepared.labels[:10])})")
+    report = {**prepared.report, "general_test": {"file": source, "rows": len(rows)}}
+    return replace(prepared, general_test=list(rows), report=report)
 
 
 def _labels_of(run) -> list[str]:

@@ -9,17 +9,26 @@ the same way), per metric and, for classification, per old label (accuracy on th
     report["ancestors"][0]   # {"run": id, "rows": n, "metrics": {"accuracy": {"before", "after", "change"}},
                              #  "per_class": {label: {"before", "after", "rows"}}}
 
+``data.general_test`` (any data file) adds ``report["general"]``: that set answered by the model as the run
+started (``predictions/general_start.jsonl``) and by the trained one (``predictions/general.jsonl``), in the
+same shape, and counted in the verdict ("forgot 5.0 points of accuracy on general set general.csv").
+
 metrics.json's ``forgetting`` holds it; the CLI table and the HTML report show it.
 """
 from __future__ import annotations
 
+import os
+
 from ..data.prepare import PreparedData
 from ..rundir.layout import RunLayout
+from ..safety.atomic import read_jsonl
 from .predict import predict_split
 from .verdict import higher_is_better
 
 #: a headline drop of more than this many points (percentage points for 0-1 metrics) is "forgot"
 FORGOT_POINTS = 2.0
+#: data.general_test's answers: by the model as the run starts, and by the trained model
+GENERAL_START, GENERAL = "general_start", "general"
 
 
 def scorable(evaluators) -> list:
@@ -75,8 +84,16 @@ def verdict(entries: list[dict], headline: str) -> str:
     return "kept" if worst is None else f"forgot {worst[0]:.1f} points of {headline} on {worst[1]}"
 
 
-def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, evaluators) -> dict:
-    """Answer every ancestor's test split with ``model`` and compare with the ancestor's own answers."""
+def general_name(recipe) -> str:
+    """How the general test set is named in the report and the verdict: ``general set <file name>``."""
+    return f"general set {os.path.basename(recipe.data.general_test or '')}"
+
+
+def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, evaluators,
+                      general_test: list[dict] | None = None) -> dict:
+    """Answer every ancestor's test split with ``model`` and compare with the ancestor's own answers; and
+    ``general_test`` (data.general_test's rows) against the answers of the model the run started from
+    (``predictions/general_start.jsonl``, written before training)."""
     layout = RunLayout(run_dir)
     evaluators = scorable(evaluators)
     headline = recipe.headline_metric()
@@ -86,5 +103,16 @@ def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, ev
         rows = predict_split(recipe, model, tokenizer, test, labels, layout.predictions(f"ancestor_{anc.id}"))
         before = anc.prediction_rows("finetuned")
         entries.append({"run": anc.id, **compare(evaluators, before, rows, recipe.task.type)})
-    return {"headline": headline, "ancestors": entries, "verdict": verdict(entries, headline),
-            "threshold_points": FORGOT_POINTS}
+    report = {"headline": headline, "ancestors": entries, "threshold_points": FORGOT_POINTS}
+    if general_test:
+        rows = predict_split(recipe, model, tokenizer, general_test, labels, layout.predictions(GENERAL))
+        before = read_jsonl(layout.predictions(GENERAL_START))
+        report["general"] = {"run": general_name(recipe), "file": recipe.data.general_test,
+                             **compare(evaluators, before, rows, recipe.task.type)}
+    report["verdict"] = verdict(compared(report), headline)
+    return report
+
+
+def compared(report: dict) -> list[dict]:
+    """The report's entries in display order: each ancestor's test set, then the general set."""
+    return list(report.get("ancestors") or []) + ([report["general"]] if report.get("general") else [])

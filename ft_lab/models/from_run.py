@@ -54,7 +54,7 @@ def load_trained(run_dir: str | os.PathLike, recipe=None, **load_kwargs):
 
 def continues_adapter(recipe, parent: RunFiles | None) -> bool:
     """Whether the run keeps training its parent's adapter (``from_run_adapter: continue``)."""
-    return (parent is not None and recipe.model.from_run_adapter == "continue"
+    return (parent is not None and not recipe.model.joint_retrain and recipe.model.from_run_adapter == "continue"
             and parent.recipe().method.create("method").adapter)
 
 
@@ -63,14 +63,15 @@ def starts_from_base(run_dir) -> bool:
     runs each continuing its parent's adapter), so its adapter alone loads on that base."""
     run = RunFiles(run_dir)
     parent = parent_of(run)
-    return parent is None or (continues_adapter(run.recipe(), parent) and starts_from_base(parent.dir))
+    return parent is None or run.recipe().model.joint_retrain or (continues_adapter(run.recipe(), parent) and starts_from_base(parent.dir))
 
 
 def start_model(recipe, labels: list[str] | None, parent: RunFiles | None, **load_kwargs):
     """The model a run's method is applied to, with its tokenizer: the recipe's base model without a
     parent; with one, the parent's result (an adapter merged in) with its head regrown to ``labels``, or,
-    when the run continues the parent's adapter, the model that adapter sits on (``continues_adapter``)."""
-    if parent is None:
+    when the run continues the parent's adapter, the model that adapter sits on (``continues_adapter``).
+    Joint retraining (``model.joint_retrain``) starts from the base model, whatever its parent."""
+    if parent is None or recipe.model.joint_retrain:
         return load_base(recipe, labels, **load_kwargs)
     old = parent.recipe()
     if continues_adapter(recipe, parent):

@@ -44,8 +44,10 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
     EventType("rank_failed", "several processes: one rank's error; the supervisor then writes one `failed` status "
                              "naming the rank that failed first", _FAILURE),
     EventType("phase", "the worker began a phase: lr_find, evaluate_base, baselines (`baseline`: which one, "
-                       "`examples`: the test rows it scores next), fisher, train, evaluate, forgetting",
-              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?", "baseline": "str?"}),
+                       "`examples`: the test rows it scores next), fisher, general_test, train (`anchor`: the "
+                       "start weights l2_to_start/ewc pull toward, `weights` and `start_sum`), evaluate, forgetting",
+              {"phase": "str", "examples": "int?", "resume_from": "str|null?", "steps": "int?", "baseline": "str?",
+               "anchor": "dict?"}),
     EventType("defaults", "the settings left at `auto`, as resolved for this run (`field`, `value`, `why` each)",
               {"choices": "list"}),
     EventType("warning", "something the user should know; the run goes on (`evaluator`, `model`: a failed evaluator)",
@@ -55,7 +57,8 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
                         "by ancestor run (`by_source`) and by label", {"replayed_rows": "int", "new_rows": "int",
                                                                    "general_rows": "int", "by_source": "dict"}, open=True),
     EventType("forgetting", "a run with ancestors: each ancestor's test set scored by the new model beside the "
-                            "ancestor's own model (`verdict`: kept, or forgot N points on a run)",
+                            "ancestor's own model, and `general`: data.general_test's set before and after "
+                            "(`verdict`: kept, or forgot N points on a run or the general set)",
               {"verdict": "str", "ancestors": "list"}, open=True),
     EventType("packing", "rows packed into batches: `padded_tokens` is the same rows padded in batches of "
                          "`train.batch_size`, `padding_saved` a fraction",

@@ -55,7 +55,7 @@ def inherit_method(recipe, parent: RunFiles):
     """``method: auto`` continuing an adapter: the parent's method and settings (``from_run_adapter:
     continue`` keeps training that very adapter)."""
     old = parent.recipe()
-    if recipe.method.named or recipe.model.from_run_adapter != "continue":
+    if recipe.method.named or recipe.model.from_run_adapter != "continue" or recipe.model.joint_retrain:
         return recipe
     data = recipe.to_dict()
     data["method"] = old.method.to_plain()
@@ -63,7 +63,10 @@ def inherit_method(recipe, parent: RunFiles):
 
 
 def check_method(recipe, parent: RunFiles) -> None:
-    """The recipe's (resolved) method must be able to start from the parent's result."""
+    """The recipe's (resolved) method must be able to start from the parent's result (joint retraining
+    starts from the base model: any method)."""
+    if recipe.model.joint_retrain:
+        return
     old = parent.recipe()
     old_method = old.method.create("method")
     if not old_method.adapter:
@@ -81,10 +84,12 @@ def check_method(recipe, parent: RunFiles) -> None:
                         f"the model, and that method cannot be merged; set model.from_run_adapter: continue")
 
 
-def lineage_record(parent: RunFiles, run_dir: Path) -> dict:
-    """What run.json records for a run created at ``run_dir`` from ``parent``."""
+def lineage_record(parent: RunFiles, run_dir: Path, joint: bool = False) -> dict:
+    """What run.json records for a run created at ``run_dir`` from ``parent`` (``joint``: retrained from the
+    base on the chain's rows and its own, ``model.joint_retrain``)."""
     chain = [a.id for a in ancestors(parent.dir)] + [parent.id]
-    return {"from_run": {"id": parent.id, "path": os.path.relpath(parent.dir, run_dir)}, "ancestors": chain}
+    return {"from_run": {"id": parent.id, "path": os.path.relpath(parent.dir, run_dir)}, "ancestors": chain,
+            **({"joint_retrain": True} if joint else {})}
 
 
 def parent_of(run: RunFiles) -> RunFiles | None:

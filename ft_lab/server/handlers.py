@@ -40,7 +40,7 @@ from ..rundir.layout import is_run_dir
 from ..rundir.status import STOPPABLE
 from ..workflows.runner import RunHandle, list_runs
 from ..workflows.search_report import build_search_report, is_search_folder
-from .summary import events_since, run_summary, searches_summary, servers, serving_summary
+from .summary import events_since, run_row, searches_summary, servers
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"
@@ -138,8 +138,7 @@ class RunsHandler(FtLabHandler):
             root = self.runs_dir.resolve()
             # a symlink in the runs folder that leads out of it is no run of this folder
             served = servers(self.settings)
-            runs = [{**run_summary(h, self.root_dir), "serving": serving_summary(served.get(h.id), self.root_dir)}
-                    for h in list_runs(root)
+            runs = [run_row(h, self.root_dir, served) for h in list_runs(root)
                     if h.dir.parent == root and not h.info.get("search")]  # a search's trials: its one row
             return runs, searches_summary(root)
         runs, searches = await self.blocking(summaries)
@@ -151,7 +150,7 @@ class RunHandler(FtLabHandler):
     @authorized
     async def get(self, run_id):
         handle = self.run_handle(run_id)
-        self.write_json(await self.blocking(run_summary, handle, self.root_dir))
+        self.write_json(await self.blocking(run_row, handle, self.root_dir, servers(self.settings)))
 
 
 class EventsHandler(FtLabHandler):

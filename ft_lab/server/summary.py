@@ -56,6 +56,9 @@ def run_summary(handle: RunHandle, root_dir: Path) -> dict:
         "progress": progress.fraction, "elapsed": progress.elapsed(), "eta": progress.eta(), "error": error,
         "recipe_path": _relative(handle.layout.recipe, root_dir),
         "source_path": _relative(Path(source), root_dir) if isinstance(source, str) and source else None,
+        # model.from_run: the chain it continues (ids, oldest first, this run last), as `ft-lab runs --tree`
+        "lineage": [*info["ancestors"], handle.id] if info.get("ancestors") else [],
+        "joint_retrain": bool(info.get("joint_retrain")),
     }
 
 
@@ -70,6 +73,12 @@ def serving_summary(server: ServeProcess | None, root_dir: Path) -> dict | None:
         return None
     return {**server.state(), "key_file": _relative(Path(server.api_key_file), root_dir),
             "serve_dir": _relative(server.serve_dir, root_dir)}
+
+
+def run_row(handle: RunHandle, root_dir: Path, served: dict) -> dict:
+    """A run as ``GET /ft-lab/api/runs`` lists it and ``GET /ft-lab/api/runs/<id>`` answers it: its summary and
+    whether the sidebar is serving it."""
+    return {**run_summary(handle, root_dir), "serving": serving_summary(served.get(handle.id), root_dir)}
 
 
 def events_since(handle: RunHandle, since: int = -1) -> dict:

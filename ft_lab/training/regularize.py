@@ -22,6 +22,12 @@ class StartAnchor:
                 f = (fisher or {}).get(name)
                 self.weights.append((p, p.detach().clone(), f))
 
+    def summary(self) -> dict:
+        """What the anchor holds: how many weights, and the sum of their start values (the same on a resumed
+        attempt: the start is the run's, never the checkpoint's)."""
+        return {"weights": sum(s.numel() for _p, s, _f in self.weights),
+                "start_sum": round(sum(float(s.double().sum()) for _p, s, _f in self.weights), 6)}
+
     def penalty(self):
         total = 0.0
         for p, start, f in self.weights:

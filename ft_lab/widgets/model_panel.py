@@ -20,6 +20,7 @@ from ..errors import RecipeError, UserError
 from ..methods.budget import describe_budget, trainable_parameters
 from ..models.model_loading import load_model, load_tokenizer, resolve_source
 from .forms import ComponentForm, ConfigForm, row
+from .from_run_picker import FromRunPicker
 from .state import RecipeState, problems_html
 
 
@@ -51,6 +52,9 @@ class ModelPanel(W.VBox):
         self.models_html = W.HTML("<div class='ft-lab-model-choices' style='color:#555;font-size:90%'>"
                                   + "<br>".join(f"<b>{html.escape(name)}</b> · {html.escape(text.split(': ', 1)[1])}"
                                                 for name, text in choices) + "</div>")
+        model = self.state.sections.get("model") or {}
+        self.from_run = FromRunPicker(self.state.runs_dir, model.get("from_run") or "",
+                                      bool(model.get("joint_retrain")), on_pick=self._pick_run)
         self.auto_method = W.Checkbox(value=self._is_auto(self.state.sections.get("method")), indent=False,
                                       description="auto: chosen at Start for the model (full fine-tuning for a "
                                                   "small encoder or a tiny model, else LoRA); untick to choose")
@@ -67,7 +71,8 @@ class ModelPanel(W.VBox):
         self.budget_html.add_class("ft-lab-budget")
         self.model_form.on_change(lambda _f: self.update_warnings())
         self.method.on_change(lambda _f: self.update_warnings())
-        self.children = [W.HTML("<h3>Model</h3>"), self.models_html, self.model_form, W.HTML("<h3>Tuning method</h3>"),
+        self.children = [W.HTML("<h3>Model</h3>"), self.models_html, self.from_run, self.model_form,
+                         W.HTML("<h3>Tuning method</h3>"),
                          self.auto_method, self.method,
                          self.warnings_html, row(self.check_button, self.budget_html)]
         self.add_class("ft-lab-model-panel")
@@ -89,8 +94,17 @@ class ModelPanel(W.VBox):
         self.state.sections["model"] = self.model_form.value()
         self.state.sections["method"] = {"name": AUTO_METHOD} if self.auto_method.value else self.method.value()
 
+    def _pick_run(self, run_dir: str | None, model: str | None, joint: bool) -> None:
+        """Start from an earlier run (model.from_run; docs/continual.md): its base model, and joint or not."""
+        self.model_form.set_field("from_run", run_dir)
+        self.model_form.set_field("joint_retrain", joint)
+        if model:
+            self.model_form.set_field("name_or_path", model)
+        self.update_warnings()
+
     def refresh(self) -> None:
         self.model_form.set_value(self.state.sections.get("model") or {})
+        self.from_run.refresh((self.state.sections.get("model") or {}).get("from_run") or "")
         section = self.state.sections.get("method")
         self.auto_method.value = self._is_auto(section)
         self.method.set_value(self._shown(section))

@@ -22,7 +22,7 @@ from .. import __version__
 from ..core.environment import check_environment
 from ..core.recipe import Recipe, is_distributed
 from ..data.prepare import load_examples, prepare_data
-from ..data.replay import continue_data
+from ..data.replay import continue_data, with_general_test
 from ..errors import UserError
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import save_run_plugins
@@ -226,6 +226,9 @@ def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
         chain = ancestors(parent.dir) + [parent] if parent is not None else []
         general = load_examples(recipe, "replay_file") if recipe.data.replay_file else None
         prepared = continue_data(recipe, prepared, chain, general)
+    if recipe.data.general_test:  # answered as the run starts and when it ends: the forgetting report
+        prepared = with_general_test(prepared, load_examples(recipe, "general_test"),
+                                     recipe.resolve_path(recipe.data.general_test), recipe.task.type)
     deferred = None
     try:
         recipe, choices = resolve_defaults(recipe, prepared)  # every `auto` becomes a value the user can see
@@ -249,7 +252,7 @@ def create_run(recipe, runs_dir=None, info: dict | None = None) -> Path:
             "id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "task": recipe.task.type, "model": recipe.model.name_or_path, "method": recipe.method.name,
             "headline": recipe.headline_metric(), "ft_lab_version": _version(), **(info or {}),
-            **(lineage_record(parent, root / run_id) if parent is not None else {})})
+            **(lineage_record(parent, root / run_id, recipe.model.joint_retrain) if parent is not None else {})})
         append_event(tmp, {"type": "status", "status": "created", "schema": SCHEMA_VERSION})
         if choices:
             append_event(tmp, {"type": "defaults", "choices": [c.as_json() for c in choices]})

@@ -21,7 +21,7 @@ from ..core.recipe import Recipe
 from ..data.pairs import generation_examples
 from ..data.prepare import PreparedData
 from ..errors import UserError
-from ..evaluation.forgetting import forgetting_report
+from ..evaluation.forgetting import GENERAL_START, forgetting_report
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
@@ -160,7 +160,14 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.train.l2_to_start or recipe.train.ewc:
         trainer.anchor = start_anchor(recipe, model, tokenizer, parent, label2id, emit)
     checkpoint = last_checkpoint(run_dir) if resume else None
-    emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
+    if data.general_test and _rank0() and not layout.predictions(GENERAL_START).exists():
+        emit({"type": "phase", "phase": "general_test", "examples": len(data.general_test)})
+        predict_split(recipe, model, tokenizer, data.general_test, labels, layout.predictions(GENERAL_START))
+        model.train()  # the model as training starts (data.general_test's "before")
+        tokenizer.padding_side = "right"  # generation predicts padded on the left
+    # the anchor was taken above from the start weights; a resumed attempt loads the checkpoint in train()
+    emit({"type": "phase", "phase": "train", "resume_from": checkpoint,
+          **({"anchor": trainer.anchor.summary()} if getattr(trainer, "anchor", None) is not None else {})})
     if checkpoint and _finished_training(checkpoint):
         # killed after training (saving, final evaluation): take the final checkpoint as it is; the
         # Trainer would otherwise run one step past max_steps
@@ -208,12 +215,12 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
         atomic_write_json(metrics_path, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
-    if parent is not None:
+    if parent is not None or data.general_test:
         chain = ancestors(run_dir)
-        emit({"type": "phase", "phase": "forgetting", "examples": sum(len(PreparedData.read(a.layout.data).test)
-                                                                     for a in chain)})
+        emit({"type": "phase", "phase": "forgetting", "examples": len(data.general_test) + sum(
+            len(PreparedData.read(a.layout.data).test) for a in chain)})
         report = forgetting_report(run_dir, recipe, trainer.model, tokenizer, labels, chain,
-                                   RunFiles(run_dir).evaluators())
+                                   RunFiles(run_dir).evaluators(), data.general_test)
         metrics = {**(read_json(metrics_path, {}) or metrics), "forgetting": report}
         atomic_write_json(metrics_path, metrics)
         emit({"type": "forgetting", **report})

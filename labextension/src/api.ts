@@ -23,6 +23,8 @@ export interface IRunSummary {
   error: string | null;
   recipe_path: string | null;
   source_path: string | null;
+  lineage: string[];
+  joint_retrain: boolean;
   serving?: IServing | null;
 }
 

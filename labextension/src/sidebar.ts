@@ -100,6 +100,11 @@ export class FineTuningSidebar extends Widget {
     const head = el('div', 'ft-lab-run-head');
     head.append(el('span', 'ft-lab-run-id', run.id), el('span', 'ft-lab-run-status', run.status));
     card.append(head, el('div', 'ft-lab-run-what', `${run.task} · ${run.model} · ${run.method}`));
+    if (run.lineage && run.lineage.length > 1) {
+      // model.from_run: the chain this run continues, oldest first (docs/continual.md)
+      const how = run.joint_retrain ? ' (joint retraining)' : '';
+      card.append(el('div', 'ft-lab-run-lineage', `lineage: ${run.lineage.join(' -> ')}${how}`));
+    }
 
     const progress = el('div', 'ft-lab-run-progress');
     const bar = el('progress');
