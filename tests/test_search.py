@@ -378,5 +378,9 @@ def test_report_of_a_search_folder_is_its_page(tmp_path, completed_classificatio
     assert "ft-lab-search-history" in page and "<script" not in page
     assert "learning_rate: 0.003" in page  # the best trial's recipe
     assert "running (step 60/60)" in page  # the running trial's step, read from its run directory
+    capsys.readouterr()
+    assert main(["runs", "--runs-dir", str(tmp_path / "runs")]) == 0  # one row: progress, the running trial, best
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("search:made"))
+    assert "2/3 trials, trial 2 at step 60/60" in row and "accuracy=0.8000" in row
     assert main(["report", str(tmp_path / "runs" / "searches"), "--out", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()

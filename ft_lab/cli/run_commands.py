@@ -25,7 +25,7 @@ from ..training.cluster import print_plan
 from ..training.defaults import resolution_lines
 from ..training.launch import with_processes
 from ..workflows.runner import create_run, list_runs, resume, runs_root, start_worker
-from ..workflows.search_outputs import search_summaries
+from ..workflows.search_live import searches_summary
 from .table import print_table
 from .terminal import ProgressPrinter, metric_table
 
@@ -127,7 +127,7 @@ def cmd_runs(args) -> int:
     if args.tree and not args.json:
         print_lineage(list_runs(args.runs_dir), {r["id"]: r for r in rows})
         return 0
-    searches = search_summaries(runs_root(args.runs_dir))
+    searches = searches_summary(runs_root(args.runs_dir))
     if args.json:
         print(json.dumps({"runs": rows, "searches": searches}, indent=2, ensure_ascii=False))
         return 0
@@ -137,7 +137,9 @@ def cmd_runs(args) -> int:
     table = [("id", "status", "task", "model", "method", "headline", "tokens/s")]
     for s in searches:
         best = f"{s['objective']}={s['best_value']:.4f}" if isinstance(s["best_value"], float) else "-"
-        state = f"{s['finished']}/{s['budget']} trials" + (f", {s['running']} running" if s["running"] else "")
+        state = f"{s['finished']}/{s['budget']} trials" + "".join(
+            f", trial {t['number']} at step {t['step'] or 0}/{t['max_steps']}" if t["max_steps"] else
+            f", trial {t['number']} starting" for t in s["live_trials"])
         table.append((f"search:{s['name']}", state, "", "", "search", best, ""))
     for r in rows:
         head = f"{r['metric']}={r['value']:.4f}" if isinstance(r["value"], float) else "-"

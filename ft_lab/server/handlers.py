@@ -39,8 +39,9 @@ from ..errors import UserError
 from ..rundir.layout import is_run_dir
 from ..rundir.status import STOPPABLE
 from ..workflows.runner import RunHandle, list_runs
+from ..workflows.search_live import searches_summary
 from ..workflows.search_report import build_search_report, is_search_folder
-from .summary import events_since, run_row, searches_summary, servers
+from .summary import events_since, run_row, servers
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 AUTH_RESOURCE = "ft-lab"

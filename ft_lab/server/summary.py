@@ -15,8 +15,6 @@ from ..rundir.progress import progress_from_events
 from ..serving.process import ServeProcess
 from ..rundir.status import CREATED, INTERRUPTED, RUNNING, TERMINAL
 from ..workflows.runner import RunHandle
-from ..workflows.search_live import LIVE_STATES, search_status
-from ..workflows.search_outputs import search_summaries
 
 
 def _relative(path: Path, root: Path) -> str | None:
@@ -93,18 +91,3 @@ def events_since(handle: RunHandle, since: int = -1) -> dict:
         if current > since:
             out.append(e)
     return {"id": handle.id, "status": handle.status, "step": current, "events": out}
-
-
-def searches_summary(runs_dir: Path) -> list[dict]:
-    """Each search of the runs folder as one sidebar row: trials finished of the budget, the best value,
-    and the running trials with their step (read from their run directories)."""
-    out = []
-    for summary in search_summaries(runs_dir):
-        board = search_status(summary["folder"])
-        budget = summary.get("budget") or 0
-        live = [{"number": r["number"], "step": (r.get("progress") or {}).get("step"),
-                 "max_steps": (r.get("progress") or {}).get("max_steps")}
-                for r in board.get("rows") or [] if r.get("state") in LIVE_STATES]
-        out.append({**summary, "progress": min(1.0, summary["finished"] / budget) if budget else None,
-                    "active": bool(live), "live_trials": live, "folder": Path(summary["folder"]).name})
-    return out

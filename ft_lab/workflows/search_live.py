@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..rundir.reader import RunFiles
-from .search_outputs import read_leaderboard
+from .search_outputs import read_leaderboard, search_summaries
 
 LIVE_STATES = ("running", "resumed")
 
@@ -44,3 +44,18 @@ def search_status(folder) -> dict:
     board["best_row"] = next((r for r in rows if r.get("number") == board.get("best")), None)
     board["folder"] = str(folder)
     return board
+
+
+def searches_summary(runs_dir: Path) -> list[dict]:
+    """Each search of the runs folder as one row (``ft-lab runs``, the JupyterLab sidebar): trials finished of
+    the budget, the best value, and the running trials with their step (read from their run directories)."""
+    out = []
+    for summary in search_summaries(runs_dir):
+        board = search_status(summary["folder"])
+        budget = summary.get("budget") or 0
+        live = [{"number": r["number"], "step": (r.get("progress") or {}).get("step"),
+                 "max_steps": (r.get("progress") or {}).get("max_steps")}
+                for r in board.get("rows") or [] if r.get("state") in LIVE_STATES]
+        out.append({**summary, "progress": min(1.0, summary["finished"] / budget) if budget else None,
+                    "active": bool(live), "live_trials": live, "id": Path(summary["folder"]).name})
+    return out

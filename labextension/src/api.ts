@@ -40,6 +40,7 @@ export interface IServing {
 /** A search (ft-lab search) as one row: its trials' runs are not listed one by one. */
 export interface ISearchSummary {
   name: string;
+  id: string; // the folder's name under RUNS_DIR/searches
   folder: string;
   budget: number | null;
   finished: number;

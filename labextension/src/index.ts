@@ -209,8 +209,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       openReport: run => openReportTab(`runs/${encodeURIComponent(run.id)}/report`, `report-${run.id}`, `Report ${run.id}`),
       openSearchReport: search =>
         openReportTab(
-          `searches/${encodeURIComponent(search.folder)}/report`,
-          `search-${search.folder}`,
+          `searches/${encodeURIComponent(search.id)}/report`,
+          `search-${search.id}`,
           `Search ${search.name}`
         ),
       openFile: path => void app.commands.execute('docmanager:open', { path }),
