@@ -103,6 +103,12 @@ def train_seconds(handle) -> float:
     return end - start
 
 
+def updates(handle) -> int:
+    """Optimizer steps of the run: its training compute at a fixed batch size and length (unlike seconds, not
+    swayed by other work on the machine)."""
+    return max((e.get("step") or 0 for e in handle.events() if e.get("type") in ("log", "train_end")), default=0)
+
+
 def accuracy(rows: list[dict], labels: list[str]) -> float | None:
     mine = [r for r in rows if r["reference"] in labels]
     return sum(r["prediction"] == r["reference"] for r in mine) / len(mine) if mine else None
@@ -131,7 +137,8 @@ def main(argv=None) -> int:
         files, group_a, group_b = make_data(folder, args)
         results = []
         a = run(recipe(args, model, files["a_train"], files["a_test"]), runs, args.smoke)
-        results.append(("A (base -> A)", accuracy(a.prediction_rows("finetuned"), group_a), None, train_seconds(a)))
+        results.append(("A (base -> A)", accuracy(a.prediction_rows("finetuned"), group_a), None, train_seconds(a),
+                        updates(a)))
         stages = [("naive (A -> B)", {"model": {"old_labels": "keep"}})]
         stages += [(f"replay {f:.0%} (A -> B)", {"data": {"replay": f}}) for f in args.replay]
         ewc = {"ewc": args.ewc, **({"ewc_rows": 8} if args.smoke else {})}
@@ -142,15 +149,18 @@ def main(argv=None) -> int:
             h = run(recipe(args, model, files["b_train"], files["b_test"], **extra), runs, args.smoke)
             old = _predictions(h, f"ancestor_{a.id}")  # the forgetting report's answers on A's test rows
             results.append((name, accuracy(old, group_a), accuracy(h.prediction_rows("finetuned"), group_b),
-                            train_seconds(h)))
-    joint_time = results[-1][3]
-    print(f"model {Path(model).name}; {len(group_a)}+{len(group_b)} intents, {args.per_intent} train and "
-          f"{args.test_per_intent} test rows per intent; threads {os.environ.get('OMP_NUM_THREADS', 'all')}\n")
-    print("| stage | accuracy on A's test | accuracy on B's test | training s | share of joint's time |")
-    print("|---|---|---|---|---|")
-    for name, acc_a, acc_b, secs in results:
+                            train_seconds(h), updates(h)))
+    joint_time, joint_updates = results[-1][3], results[-1][4]
+    threads = os.environ.get("FT_LAB_THREADS") or f"all {os.cpu_count()} cores"
+    print(f"model {'tiny' if args.smoke else 'all-MiniLM-L6-v2'}; {len(group_a)}+{len(group_b)} intents, "
+          f"{args.per_intent} train and {args.test_per_intent} test rows per intent; training threads: {threads}\n")
+    print("| stage | accuracy on A's test | accuracy on B's test | training s | share of joint's time | updates | "
+          "share of joint's updates |")
+    print("|---|---|---|---|---|---|---|")
+    for name, acc_a, acc_b, secs, steps in results:
         fmt = (lambda v: f"{v:.3f}" if v is not None else "-")
-        print(f"| {name} | {fmt(acc_a)} | {fmt(acc_b)} | {secs:.1f} | {secs / joint_time:.0%} |")
+        print(f"| {name} | {fmt(acc_a)} | {fmt(acc_b)} | {secs:.1f} | {secs / joint_time:.0%} | {steps} | "
+              f"{steps / max(joint_updates, 1):.0%} |")
     return 0
 
 

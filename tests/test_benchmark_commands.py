@@ -188,10 +188,12 @@ def test_continual_command():
     assert documented_commands("continual.py"), "docs/continual.md names the command"
     out = run_script("continual.py", ["--smoke"], timeout=600)
     acc = r"(\d\.\d{3})"
-    assert re.search(rf"^\| A \(base -> A\) \| {acc} \| - \| [\d.]+ \| \d+% \|$", out, re.M), out
+    cost = r"[\d.]+ \| \d+% \| [1-9]\d* \| \d+%"  # seconds, share of joint's, updates, share of joint's
+    assert re.search(rf"^\| A \(base -> A\) \| {acc} \| - \| {cost} \|$", out, re.M), out
     for stage in ("naive", "replay 10%", "replay 30%", "ewc 0.05"):
-        assert re.search(rf"^\| {re.escape(stage)} \(A -> B\) \| {acc} \| {acc} \| [\d.]+ \| \d+% \|$", out, re.M), out
-    assert re.search(rf"^\| joint \(base -> A\+B\) \| {acc} \| {acc} \| [\d.]+ \| 100% \|$", out, re.M), out
+        assert re.search(rf"^\| {re.escape(stage)} \(A -> B\) \| {acc} \| {acc} \| {cost} \|$", out, re.M), out
+    assert re.search(rf"^\| joint \(base -> A\+B\) \| {acc} \| {acc} \| [\d.]+ \| 100% \| [1-9]\d* \| 100% \|$",
+                     out, re.M), out
 
 
 @pytest.mark.timeout(1200)
