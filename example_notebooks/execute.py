@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import colorsys
+import json
 import os
 import re
 import sys
@@ -83,6 +84,9 @@ def for_readers(nb, runs_dir: Path | None = None):
     def html(text: str) -> str:
         return _COLOR.sub(_hex, _SVG.sub(_svg_img, scrub(text)))
 
+    state = nb.metadata.get("widgets")
+    if state:  # the saved widget state is shown without a kernel too: the same paths replaced in it
+        nb.metadata["widgets"] = json.loads(scrub(json.dumps(state)))
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             if "text" in out:

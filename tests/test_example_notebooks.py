@@ -60,6 +60,9 @@ def reader_problems(nb) -> list[str]:
             found = MACHINE.search(json.dumps(o))
             if found:
                 out.append(f"{where}: a machine path {found.group(0)!r} in a saved output")
+    found = MACHINE.search(json.dumps(nb.metadata.get("widgets") or {}))  # rendered without a kernel too
+    if found:
+        out.append(f"the saved widget state: a machine path {found.group(0)!r}")
     return out
 
 
