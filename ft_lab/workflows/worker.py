@@ -33,7 +33,7 @@ from ..rundir.layout import RunLayout
 from ..rundir.lineage import ancestors, parent_of
 from ..rundir.lock import lock_holder, write_lock_info
 from ..rundir.reader import RunFiles, append_event, last_checkpoint
-from ..safety.atomic import atomic_write_json, atomic_write_text, read_json
+from ..safety.atomic import atomic_write_json, atomic_write_text, read_json, replace_folder
 from ..safety.redact import RedactingStream
 from ..training.defaults import has_auto, resolve_defaults
 from ..training.launch import (
@@ -49,6 +49,7 @@ from ..training.packing import supports_packed_attention
 from ..training.regularize import StartAnchor, fisher_diagonal
 from ..training.speed import meter_figures, plan_speed, prepare_fast, throughput_report
 from ..training.tokenization import PadCollator, encode_split
+from .preference_run import train_preference
 from .tracking import start_tracking
 
 
@@ -232,58 +233,6 @@ def train_run(run_dir: Path, resume: bool) -> str:
     return "completed"
 
 
-def train_preference(run_dir: Path, recipe, data, test: list[dict], model, tokenizer, method, plan, emit,
-                     evaluator_failed, resume: bool, adapter_loaded: bool = False) -> str:
-    """train.objective dpo, orpo, kto or simpo: TRL's trainer on the preference rows, then the same saving
-    and test-split evaluation as SFT, plus reward accuracy and margins on the held-out pairs."""
-    from ..training.callbacks import EventWriter
-    from ..training.preference import build_preference_trainer, pair_figures, trained_model
-
-    layout = RunLayout(run_dir)
-    if not adapter_loaded:  # else train_run loaded the earlier adapter, to train further
-        method.bind(tokenizer=tokenizer, total_steps=recipe.train.max_steps or None)
-        model = prepare_fast(method, model, recipe.model_task(), plan)
-    emit({"type": "speed", **plan.to_dict()})
-    trainable, total = trainable_parameters(model)
-    emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
-          "total_parameters": total, "memory_estimate": None, "budget": None})
-    trainer, stop = build_preference_trainer(recipe, model, tokenizer, data.train, data.validation, run_dir,
-                                             extra_callbacks=method.callbacks(), plan=plan,
-                                             event_writer=EventWriter(run_dir), test_rows=data.test)
-    checkpoint = last_checkpoint(run_dir) if resume else None
-    emit({"type": "phase", "phase": "train", "resume_from": checkpoint})
-    trainer.train(resume_from_checkpoint=checkpoint)
-    if stop.stopped:
-        emit({"type": "status", "status": "stopped", "step": trainer.state.global_step,
-              "checkpoint": last_checkpoint(run_dir)})
-        return "stopped"
-    if not trainer.is_world_process_zero():
-        return "completed"
-    figures = pair_figures(trainer)  # before the reference adapter goes: it scores the reference
-    model = trained_model(trainer)
-    shutil.rmtree(layout.final_partial, ignore_errors=True)
-    method.save(model, layout.final_partial)
-    tokenizer.save_pretrained(str(layout.final_partial))
-    replace_folder(layout.final_partial, layout.final)
-    emit({"type": "saved", "path": str(layout.final), "adapter": bool(method.adapter)})
-    emit({"type": "phase", "phase": "evaluate", "examples": len(test)})
-    if figures:
-        emit({"type": "preference", "split": "test", "step": trainer.state.global_step,
-              "objective": recipe.train.objective, **figures})
-    model.eval()
-    predict_split(recipe, model, tokenizer, test, data.labels, layout.predictions("finetuned"))
-    metrics = evaluate_run(run_dir, sides=("finetuned",), strict=False, on_error=evaluator_failed,
-                           responders={"finetuned": make_responder(recipe, model, tokenizer, data.labels)})
-    metrics["preference"] = {"objective": recipe.train.objective, **figures}
-    history = [e for e in trainer.state.log_history if "eval_loss" in e]
-    if history:
-        metrics["validation_loss"] = float(history[-1]["eval_loss"])
-    atomic_write_json(layout.metrics, metrics)
-    emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
-    emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
-    return "completed"
-
-
 def start_anchor(recipe, model, tokenizer, parent, label2id, emit):
     """train.l2_to_start / train.ewc: the penalty toward the weights training starts from (EWC's Fisher
     estimated on up to train.ewc_rows of the earlier run's training rows)."""
@@ -326,16 +275,6 @@ def restore_checkpoint(trainer, checkpoint: str) -> None:
     best = trainer.state.best_model_checkpoint
     if trainer.args.load_best_model_at_end and best and Path(best).is_dir():
         trainer._load_best_model()  # as train() does at its end
-
-
-def replace_folder(new: Path, target: Path) -> None:
-    """Put folder ``new`` in the place of ``target`` with renames only."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 class Interrupted(BaseException):
