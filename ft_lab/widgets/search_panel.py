@@ -30,8 +30,8 @@ from ..core.sections import SearchSection
 from ..errors import UserError
 from ..safety.atomic import atomic_write_text
 from ..workflows.search import plan_search
-from ..workflows.search_live import LIVE_STATES, search_status
-from ..workflows.search_outputs import leaderboard_table
+from ..workflows.search_live import search_status
+from ..workflows.search_outputs import LIVE_STATES, leaderboard_table
 from .forms import ConfigForm, problems_box_html, row
 from .plots import table_html
 from .search_fields import SearchFields

@@ -14,9 +14,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..rundir.reader import RunFiles
-from .search_outputs import read_leaderboard, search_summaries
-
-LIVE_STATES = ("running", "resumed")
+from .search_outputs import LIVE_STATES, board_counts, read_leaderboard, search_folders, search_summary
 
 
 def trial_progress(run_dir) -> dict | None:
@@ -35,13 +33,11 @@ def search_status(folder) -> dict:
     board = read_leaderboard(Path(folder))
     if not board:
         return {}
-    rows = board.get("rows") or []
-    for r in rows:
+    for r in board.get("rows") or []:
         if r.get("state") in LIVE_STATES and r.get("run_dir"):
             r["progress"] = trial_progress(r["run_dir"])
-    board["finished"] = sum(1 for r in rows if r.get("state") in ("complete", "pruned"))
-    board["running"] = sum(1 for r in rows if r.get("state") in LIVE_STATES)
-    board["best_row"] = next((r for r in rows if r.get("number") == board.get("best")), None)
+    counts = board_counts(board)
+    board.update(finished=counts["finished"], running=counts["running"], best_row=counts["best_row"])
     board["folder"] = str(folder)
     return board
 
@@ -50,8 +46,11 @@ def searches_summary(runs_dir: Path) -> list[dict]:
     """Each search of the runs folder as one row (``ft-lab runs``, the JupyterLab sidebar): trials finished of
     the budget, the best value, and the running trials with their step (read from their run directories)."""
     out = []
-    for summary in search_summaries(runs_dir):
-        board = search_status(summary["folder"])
+    for folder in search_folders(runs_dir):
+        board = search_status(folder)
+        if not board:
+            continue
+        summary = search_summary(folder, board)
         budget = summary.get("budget") or 0
         live = [{"number": r["number"], "step": (r.get("progress") or {}).get("step"),
                  "max_steps": (r.get("progress") or {}).get("max_steps")}

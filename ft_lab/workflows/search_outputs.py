@@ -111,23 +111,30 @@ def read_leaderboard(folder: Path) -> dict:
     return read_json(Path(folder) / LEADERBOARD, default={}) or {}
 
 
-def search_summaries(runs_dir: Path) -> list[dict]:
-    """One summary per search folder under ``runs_dir/searches``: name, progress, best value (``ft-lab runs``)."""
-    out = []
+LIVE_STATES = ("running", "resumed")
+
+
+def search_folders(runs_dir: Path) -> list[Path]:
     root = Path(runs_dir) / "searches"
-    for folder in sorted(root.iterdir()) if root.is_dir() else []:
-        board = read_leaderboard(folder)
-        if not board:
-            continue
-        rows = board.get("rows") or []
-        done = sum(1 for r in rows if r["state"] in ("complete", "pruned"))
-        live = sum(1 for r in rows if r["state"] in ("running", "resumed"))
-        best = next((r for r in rows if r["number"] == board.get("best")), None)
-        out.append({"name": board.get("name", folder.name), "folder": str(folder), "budget": board.get("budget"),
-                    "finished": done, "running": live, "failed": sum(1 for r in rows if r["state"] == "failed"),
-                    "objective": board.get("objective"), "best_value": best["value"] if best else None,
-                    "best_trial": board.get("best"), "updated": board.get("updated")})
-    return out
+    return sorted(root.iterdir()) if root.is_dir() else []
+
+
+def board_counts(board: dict) -> dict:
+    """A leaderboard's trials finished (complete or pruned), running, failed, and its best row."""
+    rows = board.get("rows") or []
+    return {"finished": sum(1 for r in rows if r.get("state") in ("complete", "pruned")),
+            "running": sum(1 for r in rows if r.get("state") in LIVE_STATES),
+            "failed": sum(1 for r in rows if r.get("state") == "failed"),
+            "best_row": next((r for r in rows if r.get("number") == board.get("best")), None)}
+
+
+def search_summary(folder: Path, board: dict) -> dict:
+    """A search as one row (``ft-lab runs``, the sidebar): name, progress, best value."""
+    counts = board_counts(board)
+    best = counts.pop("best_row")
+    return {"name": board.get("name", folder.name), "folder": str(folder), "budget": board.get("budget"), **counts,
+            "objective": board.get("objective"), "best_value": best["value"] if best else None,
+            "best_trial": board.get("best"), "updated": board.get("updated")}
 
 
 def leaderboard_table(rows: list[dict], objective: str, maximize: bool = True) -> list[tuple]:

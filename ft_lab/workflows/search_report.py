@@ -16,8 +16,8 @@ from pathlib import Path
 from ..analysis.html_report import CSS, RawHTML, html_table
 from ..errors import UserError
 from ..safety.atomic import read_json
-from .search_live import LIVE_STATES, search_status
-from .search_outputs import LEADERBOARD, leaderboard_table
+from .search_live import search_status
+from .search_outputs import LEADERBOARD, LIVE_STATES, leaderboard_table
 
 _E = html.escape
 PLOTS = (("history.svg", "Objective of each trial, and the best so far"),
