@@ -152,6 +152,9 @@ def test_preference_command():
     assert re.search(r"^\| SFT 2 then DPO 2 \(pairs: 8 worst training answers\) \| 4 \| \d\.\d{4} \|$", out, re.M), out
     assert re.search(r"^dpo on held-out pairs: reward accuracy [01]\.\d{3}, margin -?\d+\.\d{4} \(\d+ pairs\)$",
                      out, re.M), out
+    saved = re.search(r"^dpo padding-free: (\d+) tokens computed of (\d+) padded \((\d+\.\d)% saved, \d+ forward "
+                      r"passes\)$", out, re.M)
+    assert saved and 0 < int(saved[1]) < int(saved[2]) and float(saved[3]) > 0, out
 
 
 def test_pii_utility_smoke_command():
