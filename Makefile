@@ -24,7 +24,7 @@ setup: $(VENV)/.installed chromium postgres
 $(VENV)/.installed: pyproject.toml constraints-cpu.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
-	$(PIP) install -q $(CONSTRAINTS) $(TORCH_SOURCE) -e '.[test,ja,ner,search,tracking,serve,models,preference]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PIP) install -q $(CONSTRAINTS) $(TORCH_SOURCE) -e '.[test,ja,ner,search,tracking,wandb,serve,models,preference]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
 	@if $(PIP) list 2>/dev/null | grep -qi '^nvidia-' && [ -z "$(HAS_GPU)" ]; then \
 		echo "error: CUDA packages were installed on a machine without a GPU:"; \
 		$(PIP) list | grep -i '^nvidia-'; exit 1; fi

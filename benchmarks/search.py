@@ -95,6 +95,8 @@ def main(argv=None) -> int:
                    help="samplers (grid/random/TPE and the best against auto), workers (1 against 2 worker processes)")
     p.add_argument("--samplers", default="grid,random,tpe", help="which of grid, random, tpe the samplers part runs")
     p.add_argument("--tpe-trials", type=int, default=None, help="budget of the TPE search (default: --trials)")
+    p.add_argument("--pruner", choices=("median", "hyperband"), default="median", help="the TPE search's pruner")
+    p.add_argument("--pruner-startup", type=int, default=1, help="trials the median pruner lets finish before pruning")
     p.add_argument("--worker-trials", type=int, default=16, help="trials of the 1- and 2-worker random searches")
     args = p.parse_args(argv)
     import ft_lab
@@ -125,11 +127,11 @@ def main(argv=None) -> int:
             results = []
             chosen = args.samplers.split(",")
             for label, sampler, pruner, budget in (("grid", "grid", "none", None), ("random", "random", "none", trials),
-                                                   ("tpe + median pruning", "tpe", "median", args.tpe_trials or trials)):
+                                                   (f"tpe + {args.pruner} pruning", "tpe", args.pruner, args.tpe_trials or trials)):
                 if sampler not in chosen:
                     continue
                 recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": sampler, "pruner": pruner,
-                                                 "pruner_startup_trials": 1, "name": sampler, "seed": 0,
+                                                 "pruner_startup_trials": args.pruner_startup, "name": sampler, "seed": 0,
                                                  **({"trials": budget} if budget else {})}}
                 start = time.monotonic()
                 result = ft_lab.search(recipe, runs_dir=folder / "runs", on_progress=lambda m: None)

@@ -1,5 +1,5 @@
 """Hyperparameter search (ft-lab search): samplers, pruning, resume after kill -9, workers sharing a study
-(SQLite, a real PostgreSQL), trackers (a real MLflow server, TensorBoard files), bad input.
+(SQLite, a real PostgreSQL), trackers (a real MLflow server, TensorBoard files, W&B offline), bad input.
 
 Trials are tiny: the tiny model, 80 rows, 4 updates, a validation every 2."""
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 import yaml
 from conftest import banking_rows
 from waiting import wait_for
+from wandb_records import offline_run
 
 from ft_lab.cli import main
 from ft_lab.rundir.reader import read_events
@@ -93,14 +94,17 @@ def written_search(runs: Path, name: str = "made", running_dir: Path | None = No
     return folder
 
 
-# --- grid + pruning (median), loss objective; an unreachable tracker only warns -------------------
+# --- grid + pruning (median), loss objective; unreachable trackers only warn -------------------
 @pytest.mark.integration
 def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_model_dir, capsys, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    for key, value in (("WANDB_MODE", "online"), ("WANDB_BASE_URL", f"http://127.0.0.1:{free_port()}"),
+                       ("WANDB_API_KEY", WANDB_KEY), ("WANDB_INIT_TIMEOUT", "2"), ("WANDB_DIR", str(tmp_path / "w"))):
+        monkeypatch.setenv(key, value)
     recipe = write(tmp_path, "  space: {train.learning_rate: [0.05, 1.0e-7]}\n  sampler: grid\n  objective: loss\n"
-                             "  pruner: median\n  pruner_startup_trials: 1\n  seed: 2", extra="track: [mlflow]")
+                             "  pruner: median\n  pruner_startup_trials: 1\n  seed: 2", extra="track: [mlflow, wandb]")
     # 40 updates: room for the pruner's stop (sent after the first validation) to land before the end
     recipe.write_text(recipe.read_text(encoding="utf-8").replace("max_steps: 4,", "max_steps: 40,"), encoding="utf-8")
     runs = tmp_path / "runs"
@@ -122,10 +126,11 @@ def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_m
     assert best["train"]["learning_rate"] == 1e-7 and "search" not in best
     for name in ("history.svg", "params.svg", "importances.json", "study.db", "search.yaml"):
         assert (runs / "searches" / "recipe" / name).exists(), name
-    # the unreachable MLflow server: a warning event, the run completed all the same
+    # the unreachable MLflow and W&B servers: a warning event each, the run completed all the same
     done = Path(rows[0]["run_dir"])
     assert any(e["type"] == "status" and e["status"] == "completed" for e in events(done))
-    assert any(e["type"] == "warning" and "tracker 'mlflow'" in e["message"] for e in events(done))
+    for name in ("mlflow", "wandb"):
+        assert any(e["type"] == "warning" and f"tracker '{name}'" in e["message"] for e in events(done)), name
     # ft-lab runs: the search is one row (its trials are not listed one by one)
     assert main(["runs", "--runs-dir", str(runs), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -188,6 +193,7 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
 # --- a real PostgreSQL shared by two processes; a real MLflow server; TensorBoard files ----------------
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 PG_USER = "ftlab-pg"
+WANDB_KEY = "e26" + "0123456789abcdef" * 2 + "wxyzw"  # 40 characters, as W&B's keys are
 
 
 def free_port() -> int:
@@ -257,11 +263,16 @@ def mlflow_server(tmp_path):
 
 
 @pytest.mark.integration
-def test_postgres_study_two_processes_tracked_by_mlflow_and_tensorboard(tmp_path, tiny_model_dir, postgres_url,
-                                                                       mlflow_server, monkeypatch, capsys):
+def test_postgres_study_two_processes_tracked_by_mlflow_tensorboard_and_wandb(tmp_path, tiny_model_dir, postgres_url,
+                                                                                 mlflow_server, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    wandb_home = tmp_path / "wandb-home"  # W&B offline: no network; its caches in tmp; its runs in RUNS_DIR/wandb
+    for key, value in (("WANDB_MODE", "offline"), ("WANDB_API_KEY", WANDB_KEY), ("WANDB_CACHE_DIR", wandb_home / "c"),
+                       ("WANDB_CONFIG_DIR", wandb_home / "f"), ("WANDB_DATA_DIR", wandb_home / "d")):
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.delenv("WANDB_DIR", raising=False)
     recipe = write(tmp_path, "  space: {method.r: [4, 8]}\n  sampler: grid\n  name: pg-search",
-                   extra="track: [mlflow, tensorboard]")
+                   extra="track: [mlflow, tensorboard, wandb]")
     runs = tmp_path / "runs"
     assert main(["search", str(recipe), "--runs-dir", str(runs), "--storage", postgres_url, "--workers", "2"]) == 0
     capsys.readouterr()
@@ -294,6 +305,20 @@ def test_postgres_study_two_processes_tracked_by_mlflow_and_tensorboard(tmp_path
     acc.Reload()
     assert [s.step for s in acc.Scalars("train/loss")] == [2, 4]
     assert "validation/loss" in acc.Tags()["scalars"]
+
+    # W&B (offline): a run per trial in the search's group, read back from its .wandb file
+    logged = [offline_run(p) for p in sorted((runs / "wandb").glob("wandb/offline-run-*/run-*.wandb"))]
+    assert len(logged) == 2 and {w["group"] for w in logged} == {"pg-search"}, logged
+    trial = next(w for w in logged if w["name"] == run_id)
+    assert trial["job_type"] == "trial" and trial["config"]["train.max_steps"] == "4"
+    assert trial["config"]["method.r"] == str(b["rows"][0]["params"]["method.r"]) and trial["config"]["search.trial"] in (0, 1)
+    assert sorted(s for s, values in trial["history"].items() if "train/loss" in values) == [2, 4]
+    assert "validation/loss" in trial["history"][4] and "test_finetuned/accuracy" in trial["summary"]
+    assert trial["artifacts"] == {f"run-{run_id}": sorted(["recipe.yaml", "metrics.json", "model_card.md",
+                                                           "report.json"])} and trial["exit_code"] == 0
+    # the key in the environment reaches no file of the runs folder (run directories, W&B's and MLflow's files)
+    leaked = [p for p in runs.rglob("*") if p.is_file() and WANDB_KEY.encode() in p.read_bytes()]
+    assert not leaked, leaked
 
 
 # --- bad input: one line, exit 2, nothing written ---------------------------------------------------

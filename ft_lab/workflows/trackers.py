@@ -1,6 +1,6 @@
-"""The built-in trackers: MLflow and TensorBoard (each an extra: ``pip install 'ft-lab[tracking]'``).
+"""The built-in trackers: MLflow, TensorBoard (the extra ``ft-lab[tracking]``) and W&B (``ft-lab[wandb]``).
 
-    track: [mlflow, tensorboard]       # in a recipe; followed by ft_lab.workflows.tracking
+    track: [mlflow, tensorboard, wandb]       # in a recipe; followed by ft_lab.workflows.tracking
 
 - ``mlflow``: one MLflow run per ft-lab run: the recipe's fields as params, losses and validation
   metrics per step, test metrics, and recipe.yaml, metrics.json, the data report and a model card as
@@ -9,10 +9,16 @@
   MLflow run (``search_parent_run``).
 - ``tensorboard``: event files in ``RUNS_DIR/tensorboard/<run id>/`` (``tensorboard --logdir
   RUNS_DIR/tensorboard``): the same scalars per step.
+- ``wandb``: one W&B run per ft-lab run: the recipe's fields as its config, the same scalars per step, test
+  metrics in its summary, and the same files as an artifact. A search's trials share the W&B group of the
+  search's name (job type ``trial``). Online or offline as W&B's own environment says (``WANDB_MODE``,
+  ``WANDB_API_KEY``, ``WANDB_PROJECT``, else project ``ft-lab``); its files go to ``WANDB_DIR``, else
+  ``RUNS_DIR/wandb``, never into the run directory.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from ..core.plugins import get_registry
@@ -110,27 +116,24 @@ class MlflowTracker:
                                                     for k, v in values.items()])
 
     def close(self, status: str) -> None:
-        layout = RunLayout(self.run_dir)
-        for path in (layout.recipe, layout.metrics, layout.data / "report.json"):
-            if path.is_file():
-                self.client.log_artifact(self.run_id, str(path))
-        card = _model_card(self.run_dir, self.recipe) if status == "completed" else None
-        if card:
-            import tempfile
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "model_card.md"
-                path.write_text(card, encoding="utf-8")
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in artifact_files(self.run_dir, self.recipe, status, Path(tmp)):
                 self.client.log_artifact(self.run_id, str(path))
         mlflow_status = {"completed": "FINISHED", "failed": "FAILED"}.get(status, "KILLED")
         self.client.set_terminated(self.run_id, mlflow_status)
 
 
-def _model_card(run_dir: Path, recipe) -> str | None:
-    final = RunLayout(run_dir).final
-    if not final.is_dir():
-        return None
-    return model_card(run_dir, recipe, get_registry().get("method", recipe.method.name), False,
-                      sorted(p.name for p in final.iterdir()))
+def artifact_files(run_dir: Path, recipe, status: str, tmp: Path) -> list[Path]:
+    """The files a tracker keeps of a run: recipe.yaml, metrics.json, the data report and, for a completed
+    run, its model card (written into ``tmp``)."""
+    layout = RunLayout(run_dir)
+    files = [p for p in (layout.recipe, layout.metrics, layout.data / "report.json") if p.is_file()]
+    if status == "completed" and layout.final.is_dir():
+        card = tmp / "model_card.md"
+        card.write_text(model_card(run_dir, recipe, get_registry().get("method", recipe.method.name), False,
+                                   sorted(p.name for p in layout.final.iterdir())), encoding="utf-8")
+        files.append(card)
+    return files
 
 
 # --- TensorBoard ------------------------------------------------------------------------------------
@@ -149,3 +152,44 @@ class TensorBoardTracker:
     def close(self, status: str) -> None:
         self.writer.add_text("status", status)
         self.writer.close()
+
+
+# --- Weights & Biases -------------------------------------------------------------------------------
+class WandbTracker:
+    def __init__(self, run_dir: Path, recipe):
+        import wandb
+        self.run_dir, self.recipe = Path(run_dir), recipe
+        info = read_json(RunLayout(run_dir).info, {}) or {}
+        search = info.get("search") or {}
+        folder = Path(os.environ.get("WANDB_DIR") or runs_root(run_dir) / "wandb")
+        folder.mkdir(parents=True, exist_ok=True)
+        config = dict(flat_params(recipe))
+        if search:
+            config.update({"search.name": search.get("search"), "search.trial": search.get("number")})
+        self.run_id = info.get("id", self.run_dir.name)
+        self.run = wandb.init(project=os.environ.get("WANDB_PROJECT") or "ft-lab", dir=str(folder), name=self.run_id,
+                              group=search.get("search"), job_type="trial" if search else "run", config=config,
+                              tags=[recipe.task.type, recipe.method.name], reinit="create_new",
+                              settings=wandb.Settings(console="off", silent=True, save_code=False,
+                                                      disable_git=True, x_disable_stats=True))
+        self.step = 0
+
+    def event(self, event: dict) -> None:
+        step, values = scalars(event)
+        if not values:
+            return
+        if step is None:  # test metrics (after training): the run's summary
+            self.run.summary.update(values)
+            return
+        self.step = max(self.step, int(step))  # W&B drops steps that go back
+        self.run.log(values, step=self.step)
+
+    def close(self, status: str) -> None:
+        import wandb
+        artifact = wandb.Artifact(f"run-{self.run_id}", type="ft-lab-run", metadata={"status": status})
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in artifact_files(self.run_dir, self.recipe, status, Path(tmp)):
+                artifact.add_file(str(path))
+            self.run.log_artifact(artifact)
+            self.run.summary["status"] = status
+            self.run.finish(exit_code=0 if status == "completed" else 1)
