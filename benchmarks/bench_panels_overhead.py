@@ -84,13 +84,16 @@ PANELS_CELLS = [
 ]
 
 
-def ensure_kernel() -> str:
-    import subprocess
-
-    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
-    if not spec.exists():
-        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME],
-                       check=True, capture_output=True)
+def temporary_kernel(folder: Path) -> str:
+    """A kernelspec for this interpreter in a temporary Jupyter data folder that only this process reads, and a
+    temporary IPython folder: nothing is installed into the venv or written to the user's folders."""
+    spec = folder / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (ft-lab benchmark)", "language": "python"}), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
+    os.environ["IPYTHONDIR"] = str(folder / "ipython")  # the kernel's history and profile: temporary too
     return KERNEL_NAME
 
 
@@ -120,9 +123,9 @@ def main(argv=None) -> int:
 
     from ft_lab.models.tiny import ensure_tiny
     ensure_tiny()
-    kernel = ensure_kernel()
     with tempfile.TemporaryDirectory(prefix="ft-lab-bench-") as tmp:
         tmp = Path(tmp)
+        kernel = temporary_kernel(tmp / "jupyter")
         runs = Path(args.runs_dir) if args.runs_dir else tmp / "runs"
         recipe = make_recipe(tmp, args.max_steps, args.logging_steps)
         if not args.no_warmup:  # page cache, tokenizer and model files, torch import: not measured

@@ -132,11 +132,22 @@ def main() -> int:
             print()
             print(f"dpo on held-out pairs: reward accuracy {pref.get('reward_accuracy', float('nan')):.3f}, "
                   f"margin {pref.get('reward_margin', float('nan')):.4f} ({pref.get('pairs')} pairs)")
+            print(padding_line(runs["dpo"]))
         if {"sft", "dpo"} <= set(m):
             delta = m["dpo"]["finetuned"]["rougeL"] - m["sft"]["finetuned"]["rougeL"]
             print(f"SFT+DPO - SFT, ROUGE-L: {delta:+.4f}")
         print(f"total {minutes:.1f} min")
     return 0
+
+
+def padding_line(run_dir: Path) -> str:
+    """The DPO run's padding-free figure (train.packing auto), from its ``packing`` event."""
+    events = [json.loads(x) for x in (run_dir / "events.jsonl").read_text().splitlines()]
+    packing = next((e for e in events if e["type"] == "packing"), None)
+    if packing is None:
+        return "dpo padding-free: off (the model cannot take packed rows)"
+    return (f"dpo padding-free: {packing['real_tokens']} tokens computed of {packing['padded_tokens']} padded "
+            f"({packing['padding_saved']:.1%} saved, {packing['batches']} forward passes)")
 
 
 def dpo_arm(args, folder: Path, common: str, sft_data: str, model: str) -> dict:

@@ -71,7 +71,19 @@ def search_row(label: str, result, seconds: float) -> dict:
     done = [r for r in result.rows if r["state"] in ("complete", "pruned", "failed")]
     return {"sampler": label, "trials": len(done), "pruned": sum(r["state"] == "pruned" for r in done),
             "updates": sum(r.get("steps") or 0 for r in done), "best": result.best["value"] if result.best else None,
-            "best_run": result.best["run_dir"] if result.best else None, "seconds": seconds}
+            "best_run": result.best["run_dir"] if result.best else None, "seconds": seconds,
+            "trials_in_order": sorted(done, key=lambda r: r["number"])}
+
+
+def updates_to_reach(row: dict, target: float) -> int | None:
+    """Summed updates of a search (one worker: trials in number order) until a completed trial first scored
+    ``target`` or better; None if none did."""
+    spent = 0
+    for r in row["trials_in_order"]:
+        spent += r.get("steps") or 0
+        if r["state"] == "complete" and r.get("value") is not None and r["value"] >= target - 1e-9:
+            return spent
+    return None
 
 
 def test_accuracy(run_dir) -> float | None:
@@ -95,6 +107,11 @@ def main(argv=None) -> int:
                    help="samplers (grid/random/TPE and the best against auto), workers (1 against 2 worker processes)")
     p.add_argument("--samplers", default="grid,random,tpe", help="which of grid, random, tpe the samplers part runs")
     p.add_argument("--tpe-trials", type=int, default=None, help="budget of the TPE search (default: --trials)")
+    p.add_argument("--pruner", choices=("median", "hyperband"), default="median", help="the TPE search's pruner")
+    p.add_argument("--pruner-startup", type=int, default=1, help="trials the median pruner lets finish before pruning")
+    p.add_argument("--grid-best", default=None,
+                   help="the grid's best validation accuracy and summed updates from an earlier run, as BEST/UPDATES "
+                        "(when this run does not search the grid itself)")
     p.add_argument("--worker-trials", type=int, default=16, help="trials of the 1- and 2-worker random searches")
     args = p.parse_args(argv)
     import ft_lab
@@ -125,11 +142,11 @@ def main(argv=None) -> int:
             results = []
             chosen = args.samplers.split(",")
             for label, sampler, pruner, budget in (("grid", "grid", "none", None), ("random", "random", "none", trials),
-                                                   ("tpe + median pruning", "tpe", "median", args.tpe_trials or trials)):
+                                                   (f"tpe + {args.pruner} pruning", "tpe", args.pruner, args.tpe_trials or trials)):
                 if sampler not in chosen:
                     continue
                 recipe = {**searched, "search": {"space": space(args.smoke, args.lr_points), "sampler": sampler, "pruner": pruner,
-                                                 "pruner_startup_trials": 1, "name": sampler, "seed": 0,
+                                                 "pruner_startup_trials": args.pruner_startup, "name": sampler, "seed": 0,
                                                  **({"trials": budget} if budget else {})}}
                 start = time.monotonic()
                 result = ft_lab.search(recipe, runs_dir=folder / "runs", on_progress=lambda m: None)
@@ -144,6 +161,13 @@ def main(argv=None) -> int:
             if grid and tpe:
                 print(f"\nTPE+pruning / grid: {tpe['updates'] / grid['updates']:.2f}x the updates; best validation "
                       f"{tpe['best']:.4f} against the grid's {grid['best']:.4f}")
+            target = (grid["best"], grid["updates"]) if grid else tuple(map(float, args.grid_best.split("/"))) \
+                if args.grid_best else None
+            if tpe and target:  # the aim: the grid's best within half its updates
+                reached = updates_to_reach(tpe, target[0])
+                print(f"TPE+pruning first reached the grid's best validation accuracy ({target[0]:.4f}) "
+                      + (f"after {reached} updates: {reached / target[1]:.2f}x the grid's {target[1]:.0f}"
+                         if reached is not None else f"in none of its {tpe['trials']} trials ({tpe['updates']} updates)"))
             best = max(results, key=lambda r: r["best"])
             handle = ft_lab.run(base, folder / "runs-auto")  # the default: method and learning rate auto
             handle.wait()

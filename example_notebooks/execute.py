@@ -11,13 +11,12 @@ pointing at a temporary folder, so no run directory is left behind; the kernel i
 Saved outputs are made for a reader who opens the notebook untrusted (JupyterLab's sanitiser drops
 inline SVG, scripts and the colours it cannot parse): ``for_readers`` turns inline SVG charts into images
 (``<img>`` with an SVG data URI, which the sanitiser keeps), ``hsla()``/``rgba()`` colours into plain hex,
-gives widget outputs a static HTML view instead of their Python repr, and replaces this machine's paths
+gives widget outputs a static HTML view instead of their Python repr (a Studio's or RunsPanel's own
+``static_html()``, as the widget stood after the last cell: a Studio shows its finished run), and replaces this machine's paths
 (the checkout, temporary folders, the home folder) with placeholders.
 """
 from __future__ import annotations
 
-import base64
-import colorsys
 import json
 import os
 import re
@@ -28,31 +27,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
-_COLOR = re.compile(r"(hsla?|rgba?)\(([^()]*)\)")
-
-
-def _hex(match: re.Match) -> str:
-    """``hsla(140,70%,45%,0.86)`` / ``rgba(8,81,156,0.5)`` as the hex colour it shows on white."""
-    kind, args = match.group(1), [a.strip() for a in match.group(2).split(",")]
-    try:
-        nums = [float(a.rstrip("%")) for a in args]
-    except ValueError:
-        return match.group(0)
-    if kind.startswith("hsl"):
-        rgb = colorsys.hls_to_rgb(nums[0] / 360, nums[2] / 100, nums[1] / 100)
-    else:
-        rgb = tuple(v / 255 for v in nums[:3])
-    alpha = nums[3] if len(nums) > 3 else 1.0
-    return "#" + "".join(f"{round(255 * (alpha * c + 1 - alpha)):02x}" for c in rgb)
-
-
-def _svg_img(match: re.Match) -> str:
-    svg = match.group(0)
-    if "xmlns=" not in svg[:300]:
-        svg = svg.replace("<svg", "<svg xmlns='http://www.w3.org/2000/svg'", 1)
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f"<img alt='chart' src='data:image/svg+xml;base64,{data}'>"
+#: run in the kernel after the notebook's last cell: each live widget's static view as it is now (a Studio
+#: shown before its run shows the finished run), by model id; the cell is removed before saving
+STATIC_VIEWS = '''import json as _json
+from ipywidgets.widgets.widget import _instances as _widgets
+from ft_lab.widgets.static_view import StaticView as _StaticView
+print(_json.dumps({_id: _w.static_html() for _id, _w in list(_widgets.items()) if isinstance(_w, _StaticView)}))'''
 
 
 def machine_paths(runs_dir: Path | None = None) -> list[tuple[str, str]]:
@@ -73,6 +53,8 @@ def _text(value, fix) -> str | list:
 
 def for_readers(nb, runs_dir: Path | None = None):
     """The notebook's outputs as an untrusted reader sees them well (see the module's docstring)."""
+    from ft_lab.widgets.static_view import SVG, readable_untrusted, svg_img
+
     pairs = machine_paths(runs_dir)
 
     def scrub(text: str) -> str:
@@ -82,7 +64,7 @@ def for_readers(nb, runs_dir: Path | None = None):
         return text
 
     def html(text: str) -> str:
-        return _COLOR.sub(_hex, _SVG.sub(_svg_img, scrub(text)))
+        return readable_untrusted(scrub(text))
 
     state = nb.metadata.get("widgets")
     if state:  # the saved widget state is shown without a kernel too: the same paths replaced in it
@@ -93,8 +75,7 @@ def for_readers(nb, runs_dir: Path | None = None):
                 out["text"] = _text(out["text"], scrub)
             data = out.get("data") or {}
             if "image/svg+xml" in data:  # not shown untrusted: an image instead
-                svg = "".join(data.pop("image/svg+xml"))
-                data.setdefault("text/html", _SVG.sub(_svg_img, svg))
+                data.setdefault("text/html", SVG.sub(svg_img, "".join(data.pop("image/svg+xml"))))
             if WIDGET_VIEW in data:
                 plain = "".join(data.get("text/plain", "")) or "widget"
                 name = plain.split("(", 1)[0]
@@ -121,7 +102,13 @@ def execute(path: Path, runs_dir: Path, kernel_name: str = "python3", timeout: i
     try:
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, store_widget_state=True,
                                          resources={"metadata": {"path": str(path.parent)}})
+        nb.cells.append(nbformat.v4.new_code_cell(STATIC_VIEWS))
         client.execute()
+        views = json.loads("".join(o.get("text", "") for o in nb.cells.pop().outputs if o.get("name") == "stdout"))
+        for out in [o for c in nb.cells for o in c.get("outputs", [])]:
+            model = (out.get("data") or {}).get(WIDGET_VIEW, {}).get("model_id")
+            if model in views:
+                out["data"]["text/html"] = views[model]
         for_readers(nb, runs_dir)
     finally:
         if saved is None:

@@ -130,7 +130,11 @@ def test_generation_command():
 
 def test_panels_overhead_command():
     """``bench_panels_overhead.py``: the same run headless and followed by the panels, and the overhead."""
-    out = run_script("bench_panels_overhead.py", ["--max-steps", "10", "--no-warmup"])
+    kernels = Path(sys.prefix) / "share" / "jupyter" / "kernels"
+    before = sorted(p.name for p in kernels.iterdir()) if kernels.exists() else []
+    out = run_script("bench_panels_overhead.py", ["--max-steps", "10", "--no-warmup"], timeout=900)
+    after = sorted(p.name for p in kernels.iterdir()) if kernels.exists() else []
+    assert after == before, f"the benchmark installed a kernel into the venv: {after}"  # its kernel is temporary
     for measure in ("train_runtime", "log span"):
         line = rf"^panels / headless training time \({measure}\):\s+\d+\.\d{{4}}\s+-> overhead [+-]\d+\.\d\d%$"
         assert re.search(line, out, re.M), out
@@ -152,6 +156,9 @@ def test_preference_command():
     assert re.search(r"^\| SFT 2 then DPO 2 \(pairs: 8 worst training answers\) \| 4 \| \d\.\d{4} \|$", out, re.M), out
     assert re.search(r"^dpo on held-out pairs: reward accuracy [01]\.\d{3}, margin -?\d+\.\d{4} \(\d+ pairs\)$",
                      out, re.M), out
+    saved = re.search(r"^dpo padding-free: (\d+) tokens computed of (\d+) padded \((\d+\.\d)% saved, \d+ forward "
+                      r"passes\)$", out, re.M)
+    assert saved and 0 < int(saved[1]) < int(saved[2]) and float(saved[3]) > 0, out
 
 
 def test_pii_utility_smoke_command():
@@ -204,6 +211,8 @@ def test_search_command():
     for label in ("grid", "random", "tpe \\+ median pruning"):
         assert re.search(rf"^\| {label} \| \d+ \| \d+ \| \d+ \| \d\.\d{{4}} \| \d+ \|$", out, re.M), out
     assert re.search(r"^TPE\+pruning / grid: \d+\.\d\dx the updates", out, re.M), out
+    assert re.search(r"^TPE\+pruning first reached the grid's best validation accuracy \(\d\.\d{4}\) (after \d+ updates: "
+                     r"\d+\.\d\dx the grid's \d+|in none of its \d+ trials \(\d+ updates\))$", out, re.M), out
     assert re.search(r"^test accuracy: best searched \(.+\) \d\.\d{4}; auto default \d\.\d{4}; difference [+-]\d+\.\d points$",
                      out, re.M), out
     assert re.search(r"^2 trials: 1 worker \d+ s, 2 workers \d+ s: \d+\.\d\dx the wall time$", out, re.M), out

@@ -3,8 +3,10 @@ for old paths, and a function-local import of an ft_lab module only where that m
 library (torch, transformers, spaCy, numpy, ipywidgets ...), so that `import ft_lab` stays cheap."""
 import ast
 import json
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from conftest import REPO
@@ -78,12 +80,16 @@ def heavy_libraries(modules: list[str]) -> dict[str, list[str]]:
             "    before = set(sys.modules)\n    importlib.import_module(m)\n"
             "    out[m] = sorted(h for h in json.loads(sys.argv[1]) if h in sys.modules)\n"
             "    for k in set(sys.modules) - before:\n        del sys.modules[k]\nprint(json.dumps(out))")
-    result = {}
-    for m in modules:  # one interpreter each: a library loaded for one module must not count for the next
+    def measure(m: str) -> dict:  # one interpreter each: a library loaded for one module must not count for the next
         done = subprocess.run([sys.executable, "-c", code, json.dumps(HEAVY), m], capture_output=True, text=True,
-                              timeout=300, cwd=REPO)
+                              timeout=300, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
         assert done.returncode == 0, done.stderr[-2000:]
-        result.update(json.loads(done.stdout))
+        return json.loads(done.stdout)
+
+    result = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # an import is one core's work
+        for found in pool.map(measure, modules):
+            result.update(found)
     return result
 
 

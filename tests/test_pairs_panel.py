@@ -88,3 +88,32 @@ def test_a_preference_run_shows_chosen_rejected_before_and_after(tmp_path):
         "0", "What is 0 plus 3?", "It is 3.", "Nobody knows (0)."]
     assert "<del>" in cells[0][4] and cells[0][5].endswith(">It is 3.</td></tr>")  # before wrong, after = chosen
     assert "<del>Maybe</del>" in cells[1][5]  # example 1: the tuned "Maybe 7." against "It is 5."
+
+
+def test_the_preference_view_pages_through_every_pair(tmp_path):
+    answers = [{"id": i, "input": f"What is {i} plus 1?", "reference": f"It is {i + 1}.", "prediction": "No."}
+               for i in range(60)]
+    run = make_run(tmp_path / "runs", "generation", answers, answers, metrics={"base": {}, "finetuned": {}})
+    write_jsonl(run / "data" / "test.jsonl", [{"prompt": a["input"], "chosen": a["reference"],
+                                               "rejected": f"Nobody knows ({a['id']})."} for a in answers])
+    panel = ErrorsPanel()
+    panel.load(run)
+    view = panel.preference
+
+    def shown() -> tuple[str, list[str]]:
+        return view.position.value, [c.split(">", 1)[1].split("</td>")[0]
+                                     for c in (r.split("<td")[1] for r in view.table.value.split("<tr")[2:])]
+
+    assert view.pager.layout.display is None and view.previous.disabled and not view.next.disabled
+    assert shown() == ("pairs 1-25 of 60", [str(i) for i in range(25)])
+    view.next.click()
+    assert shown() == ("pairs 26-50 of 60", [str(i) for i in range(25, 50)])
+    assert "Nobody knows (30)." in view.table.value and "Nobody knows (24)." not in view.table.value
+    view.next.click()
+    assert shown() == ("pairs 51-60 of 60", [str(i) for i in range(50, 60)]) and view.next.disabled
+    view.next.click()  # at the end: stays
+    assert shown()[0] == "pairs 51-60 of 60"
+    view.previous.click()
+    assert shown()[0] == "pairs 26-50 of 60" and not view.previous.disabled
+    panel.load(run)  # a run loaded again starts at its first page
+    assert shown()[0] == "pairs 1-25 of 60" and view.previous.disabled

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,49 @@ def test_each_objective_trains_saves_reloads_and_merges(tmp_path, tiny_pairs, ob
     assert m.merge(again) is not None
 
 
+@pytest.mark.parametrize("objective", ["dpo", "orpo"])
+def test_padding_free_pairs_train_as_the_padded_ones(tmp_path, tiny_pairs, objective):
+    """train.packing for a preference objective: the same per-step losses and reward margin as padded batches
+    (rows kept apart by ft_lab_packed attention; a leak between rows would change them), fewer tokens computed."""
+    from transformers import set_seed
+
+    from ft_lab.models.from_run import load_base
+    from ft_lab.training.preference import build_preference_trainer, padding_report, pair_figures, trained_model
+    from ft_lab.training.speed import SpeedPlan
+
+    recipe = Recipe.from_yaml(write_recipe(tmp_path, recipe_text("p.jsonl", objective, train=RESOLVED)))
+    seen = []
+    for packing in (False, True):
+        set_seed(0)
+        model, tokenizer = load_base(recipe)
+        model = recipe.method.create("method").prepare(model, "generation")
+        plan = SpeedPlan(packing=packing, compile=False, optimizer="adamw_torch", liger=False, frozen_dtype=None)
+        trainer, _ = build_preference_trainer(recipe, model, tokenizer, tiny_pairs[:8], tiny_pairs[:2], tmp_path / str(packing),
+                                              plan=plan, test_rows=tiny_pairs[4:])
+        trainer.train()
+        losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+        seen.append((losses, pair_figures(trainer)["reward_margin"], padding_report(trainer)))
+        trained_model(trainer)
+        assert type(trainer.model.get_base_model().model).forward is not None
+        assert "forward" not in vars(trainer.model.get_base_model().model)  # generation runs the model's own
+    (padded, margin, none), (flat, flat_margin, report) = seen
+    assert none is None and len(padded) == len(flat) == 2
+    assert flat == pytest.approx(padded, abs=2e-5) and flat_margin == pytest.approx(margin, abs=2e-5)
+    assert all(math.isfinite(x) for x in flat)
+    assert report["batches"] >= 2 and 0 < report["real_tokens"] < report["padded_tokens"]
+    assert report["padding_saved"] == pytest.approx(1 - report["real_tokens"] / report["padded_tokens"], abs=1e-4)
+
+
+def test_token_budget_batches_are_refused_for_a_preference_objective(tmp_path, capsys):
+    write_jsonl(tmp_path / "pairs.jsonl", pair_rows())
+    recipe = write_recipe(tmp_path, recipe_text("pairs.jsonl", "kto", train=", packing: true, tokens_per_batch: 512"))
+    assert main(["validate", str(recipe)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "train.tokens_per_batch does not apply to train.objective: kto" in line and "drop" in line
+    recipe = write_recipe(tmp_path, recipe_text("pairs.jsonl", "kto", train=", packing: true"))
+    assert main(["validate", str(recipe)]) == 0  # padding-free alone is taken
+
+
 def test_preference_events_are_typed():
     from ft_lab.rundir.events import check_event
     assert check_event({"type": "preference", "split": "train", "step": 1, "reward_accuracy": 0.5,
@@ -244,6 +289,8 @@ def test_pairs_feed_a_dpo_run_from_an_adapter_that_reports_reward_accuracy(tmp_p
     assert metrics["finetuned"]["judge_failed"] == 0.0 and 0.0 <= metrics["finetuned"]["judge_win_rate"] <= 1.0
     events = [json.loads(x) for x in (dpo_run / "events.jsonl").read_text().splitlines()]
     assert {"train", "validation", "test"} <= {e["split"] for e in events if e["type"] == "preference"}
+    (packing,) = [e for e in events if e["type"] == "packing"]  # train.packing auto: the pairs ran padding-free
+    assert packing["padding_saved"] > 0 and packing["real_tokens"] < packing["padded_tokens"]
     model_event = next(e for e in events if e["type"] == "model")
     assert model_event["trainable_parameters"] < model_event["total_parameters"] / 10  # the adapter trains
     assert main(["export", str(dpo_run), "--out", str(tmp_path / "export"), "--merge"]) == 0
@@ -254,6 +301,92 @@ def test_pairs_feed_a_dpo_run_from_an_adapter_that_reports_reward_accuracy(tmp_p
                  str(tmp_path / "again.jsonl")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["split"] == "train" and report["examples"] >= 8 and report["pairs"] <= 2
+
+
+def sft_parent(root: Path, method: str) -> Path:
+    """A completed SFT run as ``model.from_run`` finds one, built by hand (no training): the tiny model with a
+    LoRA adapter moved off its start (``lora``) or a whole changed model (``full``) in final/, and its test
+    answers made by that very model (predictions/finetuned.jsonl), on the prompts of ``pair_rows``."""
+    import torch
+
+    from ft_lab.data.prepare import PreparedData
+    from ft_lab.evaluation.predict import predict_split
+    from ft_lab.models.from_run import load_base
+    from tests.eval_run_builder import make_run
+
+    answers = [{"id": i, "input": r["prompt"], "reference": r["chosen"], "prediction": ""}
+               for i, r in enumerate(pair_rows(16))]
+    run = make_run(root, "generation", None, answers, evaluate=["chrf"], name="sft-parent")
+    rows = [{"prompt": a["input"], "response": a["reference"]} for a in answers]
+    shutil.rmtree(run / "data")
+    PreparedData(train=rows, validation=rows[:4], test=rows).write(run / "data")
+    spec = {"lora": "{name: lora, r: 4, target_modules: [all-linear]}", "full": "{name: full}"}[method]
+    recipe = Recipe.from_yaml(write_recipe(run, recipe_text("data/test.jsonl", "sft", spec).replace(
+        "task: generation", "task: {type: generation, max_new_tokens: 4}")))
+    (run / "recipe.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
+    torch.manual_seed(0)
+    model, tokenizer = load_base(recipe)
+    m = recipe.method.create("method")
+    model = m.prepare(model, "generation")
+    with torch.no_grad():  # "trained": every trainable weight moved
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    m.save(model, run / "final")
+    tokenizer.save_pretrained(str(run / "final"))
+    model.eval()
+    predict_split(recipe, model, tokenizer, rows, None, run / "predictions" / "finetuned.jsonl")
+    (run / "run.json").write_text(json.dumps({"id": run.name, "task": "generation", "method": method}))
+    (run / "events.jsonl").write_text(json.dumps({"type": "status", "status": "completed", "step": 3}) + "\n")
+    return run
+
+
+@pytest.mark.parametrize("parent_method, objective, method, stack", [
+    ("lora", "dpo", "{name: lora, r: 4, target_modules: [all-linear]}", True),  # adapter merged, a new one stacked
+    ("full", "orpo", "{name: full}", False),                                   # a whole model's weights
+])
+def test_a_preference_run_from_a_merged_or_full_weights_parent_and_its_forgetting_report(
+        tmp_path, monkeypatch, parent_method, objective, method, stack):
+    """model.from_run with a preference objective, the worker's train_run in this process: the run starts from
+    the parent's model (its "before" answers are the parent's own), trains, and reports what it kept of the
+    parent's test set (the forgetting report, in metrics.json, the CLI table and the HTML report)."""
+    from ft_lab.analysis.html_report import build_report
+    from ft_lab.cli.terminal import metric_table
+    from ft_lab.models.from_run import load_trained
+    from ft_lab.workflows.runner import create_run
+    from ft_lab.workflows.worker import train_run
+
+    monkeypatch.setenv("FT_LAB_THREADS", "1")
+    parent = sft_parent(tmp_path / "runs", parent_method)
+    write_jsonl(tmp_path / "pairs.jsonl", pair_rows(16))
+    extra = ", from_run_adapter: stack" if stack else ""
+    text = recipe_text("pairs.jsonl", objective, method, extra="evaluate: [chrf]\n").replace(
+        "model: {max_length: 48}", f"model: {{max_length: 48, from_run: {parent}{extra}}}").replace(
+        "task: generation", "task: {type: generation, max_new_tokens: 4}")
+    run = create_run(Recipe.from_yaml(write_recipe(tmp_path, text)), tmp_path / "out")
+    assert train_run(run, resume=False) == "completed"
+    assert json.loads((run / "run.json").read_text())["from_run"]["id"] == parent.name
+    # the model before this run's training is the parent's: same answers to the same prompts
+    theirs = {p["input"]: p["prediction"] for p in map(json.loads, (parent / "predictions" / "finetuned.jsonl")
+                                                       .read_text().splitlines())}
+    before = [json.loads(x) for x in (run / "predictions" / "base.jsonl").read_text().splitlines()]
+    assert before and all(b["prediction"] == theirs[b["input"]] for b in before)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["preference"]["objective"] == objective and "chrf" in metrics["finetuned"]
+    report = metrics["forgetting"]
+    (entry,) = report["ancestors"]
+    assert entry["run"] == parent.name and entry["rows"] == 16
+    chrf = entry["metrics"]["chrf"]  # the parent's own answers, then this run's, to the parent's test set
+    assert chrf["change"] == pytest.approx(chrf["after"] - chrf["before"], abs=0.01)
+    assert report["verdict"] == "kept" or report["verdict"].startswith("forgot")
+    assert (run / "predictions" / f"ancestor_{parent.name}.jsonl").is_file()
+    events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
+    assert [e["verdict"] for e in events if e["type"] == "forgetting"] == [report["verdict"]]
+    assert f"forgetting: {report['verdict']}" in metric_table(metrics)
+    page = build_report(run)
+    assert parent.name in page and "forgetting" in page.lower()
+    model, _, run_method = load_trained(run)  # the parent's model, then this run's own result on it
+    assert bool(run_method.adapter) == (method != "{name: full}")
 
 
 @pytest.mark.skipif(not os.environ.get("FT_LAB_SLOW_TESTS"),
@@ -287,4 +420,6 @@ def test_a_dpo_run_continues_the_sft_run_that_model_from_run_names(tmp_path, cap
     assert any(float((after[k] - before[k]).abs().max()) > 0 for k in before)
     metrics = json.loads((child / "metrics.json").read_text())
     assert "chrf" in metrics["base"] and metrics["preference"]["pairs"] >= 1
+    (kept,) = metrics["forgetting"]["ancestors"]  # the SFT run's test set, answered again after DPO
+    assert kept["run"] == parent.name and set(kept["metrics"]["chrf"]) == {"before", "after", "change"}
     assert main(["export", str(child), "--out", str(tmp_path / "merged"), "--merge"]) == 0

@@ -134,6 +134,29 @@ def test_snapshot_is_static_html(finished, capsys):
     assert '<table class="ft-lab-metrics">' in shown._repr_html_()
 
 
+def test_a_saved_notebook_shows_the_studio_and_its_finished_run_without_the_widget(finished, runs_dir):
+    """The Studio's output carries a static view beside the live one (text/html, shown where the widget
+    cannot be: untrusted, no kernel): the steps, the current one's content, the run's verdict and metrics,
+    the loss curve as an image (JupyterLab's sanitiser drops inline SVG), no style block."""
+    import re
+
+    from ft_lab import Studio
+    from ft_lab.widgets.runs_panel import RunsPanel
+    studio = finished[0]
+    studio.tabs.selected_index = 1  # the Model step
+    bundle = studio._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    view = bundle["text/html"]
+    assert "ft-lab-static-view" in view and "<b>Model</b> · Train" in view and "<b>Model</b> tiny" in view
+    assert "ft-lab-verdict" in view and "is best:" in view and '<table class="ft-lab-metrics">' in view
+    assert "<img alt='chart' src='data:image/svg+xml;base64," in view and studio.handle.id in view
+    assert not re.search(r"<svg\b|<style\b|\b(?:hsla?|rgba?)\(|<button", view), view[:2000]
+    fresh = Studio(runs_dir=runs_dir)._repr_mimebundle_()["text/html"]  # no run yet: the Data step, its fields
+    assert "<b>Data</b> · Model" in fresh and "<b>Data file</b>" in fresh and "ft-lab-verdict" not in fresh
+    runs = RunsPanel(runs_dir)._repr_mimebundle_()["text/html"]
+    assert "ft-lab-static-view" in runs and studio.handle.id in runs and "completed" in runs
+
+
 def test_attach_picks_up_a_run_from_its_directory(finished):
     from ft_lab import Studio
     studio = Studio.attach(finished[0].handle.dir)

@@ -175,9 +175,10 @@ def _objective_problems(plain: dict, caps, name: str, task: str | None, registry
     if objective != "sft" and task and task != "generation":
         problems.append(f"train.objective: {objective} learns from good and bad answers to a prompt, so it needs "
                         f"task: generation (this recipe's task is {task}); set train.objective: sft")
-    if objective != "sft" and _section(plain, "train").get("packing") is True:
-        problems.append(f"train.packing: true does not apply to train.objective: {objective} (its trainer pads each "
-                        f"pair's answers itself); set train.packing: auto or false")
+    if objective != "sft" and _section(plain, "train").get("tokens_per_batch"):
+        problems.append(f"train.tokens_per_batch does not apply to train.objective: {objective} (TRL batches it by "
+                        f"train.batch_size pairs; train.packing runs each batch padding-free, not in token-budget "
+                        f"bins); drop train.tokens_per_batch")
     if objective not in caps.objectives:
         others = [n for n in registry.names("method") if objective in registry.get("method", n).capabilities.objectives
                   and not registry.get("method", n).capabilities.needs_cuda]

@@ -13,14 +13,25 @@ the same way), per metric and, for classification, per old label (accuracy on th
 started (``predictions/general_start.jsonl``) and by the trained one (``predictions/general.jsonl``), in the
 same shape, and counted in the verdict ("forgot 5.0 points of accuracy on general set general.csv").
 
-metrics.json's ``forgetting`` holds it; the CLI table and the HTML report show it.
+metrics.json's ``forgetting`` holds it; the CLI table and the HTML report show it. A preference run
+(``train.objective`` dpo ...) started from an SFT run gets the same report: the SFT run's test set answered
+by the tuned model, scored by the preference run's evaluators (rouge, chrf ...); a preference ancestor's
+test pairs are answered as generation examples against their good answers.
+
+The worker's step, for either kind of run (the events and metrics.json's ``forgetting``)::
+
+    answer_general_start(run_dir, recipe, model, tokenizer, labels, general_test, emit)  # before training
+    report = report_forgetting(run_dir, recipe, model, tokenizer, labels, general_test, emit)  # after it
 """
 from __future__ import annotations
 
 import os
 
+from ..data.pairs import generation_examples, is_preference
 from ..data.prepare import PreparedData
 from ..rundir.layout import RunLayout
+from ..rundir.lineage import ancestors
+from ..rundir.reader import RunFiles
 from ..safety.atomic import read_jsonl
 from .predict import predict_split
 from .verdict import higher_is_better
@@ -100,6 +111,8 @@ def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, ev
     entries = []
     for anc in chain:
         test = PreparedData.read(anc.layout.data).test
+        if test and is_preference(test[0]):  # a preference ancestor answered its pairs' good answers
+            test = generation_examples(test)
         rows = predict_split(recipe, model, tokenizer, test, labels, layout.predictions(f"ancestor_{anc.id}"))
         before = anc.prediction_rows("finetuned")
         entries.append({"run": anc.id, **compare(evaluators, before, rows, recipe.task.type)})
@@ -116,3 +129,28 @@ def forgetting_report(run_dir, recipe, model, tokenizer, labels, chain: list, ev
 def compared(report: dict) -> list[dict]:
     """The report's entries in display order: each ancestor's test set, then the general set."""
     return list(report.get("ancestors") or []) + ([report["general"]] if report.get("general") else [])
+
+
+def answer_general_start(run_dir, recipe, model, tokenizer, labels, general_test: list[dict], emit) -> None:
+    """``data.general_test`` answered by the model as training starts (the general set's "before"), once."""
+    layout = RunLayout(run_dir)
+    if not general_test or layout.predictions(GENERAL_START).exists():
+        return
+    emit({"type": "phase", "phase": "general_test", "examples": len(general_test)})
+    predict_split(recipe, model, tokenizer, general_test, labels, layout.predictions(GENERAL_START))
+    model.train()
+    tokenizer.padding_side = "right"  # generation predicts padded on the left
+
+
+def report_forgetting(run_dir, recipe, model, tokenizer, labels, general_test: list[dict], emit) -> dict | None:
+    """The forgetting report of a run with ancestors or ``data.general_test`` (None otherwise), with its
+    ``phase`` and ``forgetting`` events; the caller adds it to metrics.json."""
+    chain = ancestors(run_dir)
+    if not chain and not general_test:
+        return None
+    emit({"type": "phase", "phase": "forgetting", "examples": len(general_test) + sum(
+        len(PreparedData.read(a.layout.data).test) for a in chain)})
+    report = forgetting_report(run_dir, recipe, model, tokenizer, labels, chain, RunFiles(run_dir).evaluators(),
+                               general_test)
+    emit({"type": "forgetting", **report})
+    return report

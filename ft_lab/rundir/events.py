@@ -60,8 +60,9 @@ EVENT_TYPES: dict[str, EventType] = {t.name: t for t in (
                             "ancestor's own model, and `general`: data.general_test's set before and after "
                             "(`verdict`: kept, or forgot N points on a run or the general set)",
               {"verdict": "str", "ancestors": "list"}, open=True),
-    EventType("packing", "rows packed into batches: `padded_tokens` is the same rows padded in batches of "
-                         "`train.batch_size`, `padding_saved` a fraction",
+    EventType("packing", "rows packed into batches (a preference run: its padded batches run padding-free): "
+                         "`padded_tokens` is the same rows padded in batches of `train.batch_size`, "
+                         "`padding_saved` a fraction",
               {"rows": "int", "batches": "int", "tokens_per_batch": "int|null?", "real_tokens": "int",
                "padded_tokens": "int", "padding_saved": "float"}, open=True),
     EventType("speed", "the resolved speed switches (see [speed.md](speed.md))",

@@ -18,6 +18,8 @@ import importlib
 from pathlib import Path
 
 from .callbacks import EventWriter, StopRequest, check_finite, preference_figures
+from .packing import use_packed_attention
+from .padding_free import padding_free
 from .trainer import training_arguments
 
 #: objective -> (module, config class, trainer class, extra config)
@@ -82,6 +84,8 @@ def build_preference_trainer(recipe, model, tokenizer, train_rows: list[dict], e
         # training all its weights scores the reference once, before its first update
         kwargs["precompute_ref_log_probs"] = not _is_peft(model)
     args = config_cls(**kwargs)
+    # train.packing: the batches TRL pads run padding-free (training/padding_free.py), from the first pass on
+    flat = padding_free(model) if plan is not None and plan.packing and use_packed_attention(model) else None
     stop = StopRequest(run_dir)
     callbacks = [event_writer or EventWriter(run_dir), stop, *extra_callbacks]
     if t.early_stopping_patience is not None:
@@ -102,6 +106,7 @@ def build_preference_trainer(recipe, model, tokenizer, train_rows: list[dict], e
     elif test_ds is not None:  # orpo, simpo: no reference; tokenized as their trainers do at init
         test_ds = _tokenized(trainer, test_ds, tokenizer)
     trainer.ft_lab_pairs = {"pairs": test_ds} if test_ds is not None else None
+    trainer.ft_lab_padding_free = flat
     return trainer, stop
 
 
@@ -113,8 +118,18 @@ def _tokenized(trainer, ds, tokenizer):
     return ds.map(trainer.tokenize_row)
 
 
+def padding_report(trainer) -> dict | None:
+    """The padding the run's forward passes did without (a ``packing`` event's figures); None when padded."""
+    flat = getattr(trainer, "ft_lab_padding_free", None)
+    return flat.report() if flat is not None else None
+
+
 def trained_model(trainer):
-    """The trained model, without the reference adapter TRL may have added to a peft model."""
+    """The trained model, without the reference adapter TRL may have added to a peft model, and with the
+    backbone's own forward again (generation pads on the left)."""
+    if getattr(trainer, "ft_lab_padding_free", None) is not None:
+        trainer.ft_lab_padding_free.remove()
+        trainer.ft_lab_padding_free = None
     model = trainer.model
     if _is_peft(model) and ADAPTER_REFERENCE in model.peft_config:
         model.delete_adapter(ADAPTER_REFERENCE)

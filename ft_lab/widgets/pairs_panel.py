@@ -104,7 +104,16 @@ class PreferenceView(W.VBox):
         self.figures = W.HTML()
         self.table = W.HTML()
         self.table.add_class("ft-lab-preference-table")
-        self.children = [W.HTML("<h4>Preference pairs: before and after</h4>"), self.figures, self.table]
+        self.examples: list[dict] = []
+        self.start = 0  # the first pair shown (an index into examples)
+        self.previous = W.Button(description="Previous", icon="chevron-left", layout=W.Layout(width="auto"))
+        self.next = W.Button(description="Next", icon="chevron-right", layout=W.Layout(width="auto"))
+        self.position = W.HTML()
+        self.previous.on_click(lambda _: self.show(self.start - self.page_size))
+        self.next.on_click(lambda _: self.show(self.start + self.page_size))
+        self.pager = row(self.previous, self.position, self.next)
+        self.children = [W.HTML("<h4>Preference pairs: before and after</h4>"), self.figures, self.pager,
+                         self.table]
         self.layout.display = "none"
 
     def load(self, run_dir) -> bool:
@@ -118,13 +127,25 @@ class PreferenceView(W.VBox):
         self.figures.value = ("<span style='color:#555'>held-out pairs: " + ", ".join(
             f"{k.replace('_', ' ')} {v:.3g}" for k, v in pref.items() if isinstance(v, (int, float))) + "</span>"
             if pref else "")
-        rows = [[x["id"], _E(x["prompt"]), _E(x["chosen"]), _E(x["rejected"] or "–"),
-                 _answer(x["before"], x["chosen"]), _answer(x["after"], x["chosen"])]
-                for x in examples[: self.page_size]]
-        self.table.value = table_html(["id", "prompt", "chosen", "rejected", "before (starting model)",
-                                       "after (tuned)"], rows, cls="ft-lab-fit", raw_columns=(1, 2, 3, 4, 5))
+        self.examples = examples
+        self.show(0)
         self.layout.display = None
         return True
+
+    def show(self, start: int) -> None:
+        """The page of pairs from ``start`` (kept within the pairs), and "pairs 26-50 of N" above it."""
+        last = max(0, (len(self.examples) - 1) // self.page_size * self.page_size)
+        self.start = min(max(0, start), last)
+        page = self.examples[self.start: self.start + self.page_size]
+        rows = [[x["id"], _E(x["prompt"]), _E(x["chosen"]), _E(x["rejected"] or "–"),
+                 _answer(x["before"], x["chosen"]), _answer(x["after"], x["chosen"])] for x in page]
+        self.table.value = table_html(["id", "prompt", "chosen", "rejected", "before (starting model)",
+                                       "after (tuned)"], rows, cls="ft-lab-fit", raw_columns=(1, 2, 3, 4, 5))
+        self.position.value = (f"pairs {self.start + 1}-{self.start + len(page)} of {len(self.examples)}"
+                               if page else "no pairs")
+        self.previous.disabled = self.start == 0
+        self.next.disabled = self.start + self.page_size >= len(self.examples)
+        self.pager.layout.display = None if len(self.examples) > self.page_size else "none"
 
 
 def _answer(answer, chosen: str) -> str:

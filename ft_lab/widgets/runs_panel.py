@@ -17,6 +17,7 @@ from ..workflows.runner import list_runs, open_run
 from .forms import row
 from .plots import CompareChart, curves_from_events, table_html
 from .state import problems_html
+from .static_view import StaticView
 
 _E = html.escape
 
@@ -39,7 +40,7 @@ def refresh_picker(dd: W.Dropdown, runs_dir, select=None, completed_only: bool =
         dd.value = values[0]
 
 
-class RunsPanel(W.VBox):
+class RunsPanel(StaticView, W.VBox):
     def __init__(self, runs_dir=None):
         super().__init__()
         self.runs_dir = runs_dir

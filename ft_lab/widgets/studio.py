@@ -22,6 +22,7 @@ import ipywidgets as W
 
 from ..core.recipe import Recipe
 from ..errors import RecipeError, UserError
+from ..rundir.status import TERMINAL
 from ..workflows.runner import atomic_write_text, open_run
 from .data_panel import DataPanel
 from .errors_panel import ErrorsPanel
@@ -37,6 +38,7 @@ from .search_fields import SearchFields
 from .search_panel import SearchPanel
 from .serve_panel import ServePanel
 from .state import RecipeState, problems_html
+from .static_view import StaticView, readable_untrusted, widget_html
 from .train_panel import TrainPanel, lr_find_html
 
 _E = html.escape
@@ -70,7 +72,7 @@ def recipe_html(yaml_text: str, python_text: str, saved: str = "") -> str:
     return "".join(parts)
 
 
-class Studio(W.VBox):
+class Studio(StaticView, W.VBox):
     def __init__(self, recipe: Recipe | str | None = None, runs_dir=None):
         super().__init__()
         if recipe is not None and not isinstance(recipe, Recipe):
@@ -291,6 +293,26 @@ class Studio(W.VBox):
                              "<th>fine-tuned</th><th>change</th></tr></table><p>(no results yet)</p>")
         parts.append("</div>")
         return "".join(parts)
+
+    def static_html(self) -> str:
+        """What a saved notebook shows in place of the live Studio (untrusted, or without a kernel): the
+        steps with the current one in bold, that step's content, and a finished run's loss curve, verdict
+        and metrics, in markup that JupyterLab's sanitiser keeps."""
+        current = self.tabs.selected_index or 0
+        steps = " · ".join(f"<b>{s}</b>" if i == current else s for i, s in enumerate(STEPS))
+        parts = ["<div class='ft-lab-static-view ft-lab-static-studio'><h2 style='margin:4px 0'>ft-lab Studio</h2>",
+                 f"<p>{steps} <i>(a static view: run the cell with a kernel to use the Studio)</i></p>",
+                 widget_html(self.tabs.children[current])]
+        h = self.handle
+        if h is not None and h.status in TERMINAL:
+            parts.append(f"<h3>Run {_E(h.id)}: {_E(h.status)}</h3>"
+                         + svg_lines({k: v for k, v in curves_from_events(h.events()).items()
+                                      if k != "learning rate"}, title="loss"))
+            if self.tabs.children[current] is not self.results and h.layout.metrics.exists():
+                if self.results.run_dir != h.dir:
+                    self.results.load(h.dir)
+                parts.append(self.results.static_html())
+        return readable_untrusted("".join(parts) + "</div>")
 
     def snapshot(self) -> None:
         """Display a static HTML rendering (a text/html output kept in the saved notebook)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..evaluation.forgetting import answer_general_start, report_forgetting
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import trainable_parameters
@@ -22,7 +23,7 @@ def train_preference(run_dir: Path, recipe, data, test: list[dict], model, token
     """train.objective dpo, orpo, kto or simpo: TRL's trainer on the preference rows, then the same saving
     and test-split evaluation as SFT, plus reward accuracy and margins on the held-out pairs."""
     from ..training.callbacks import EventWriter
-    from ..training.preference import build_preference_trainer, pair_figures, trained_model
+    from ..training.preference import build_preference_trainer, padding_report, pair_figures, trained_model
 
     layout = RunLayout(run_dir)
     if not adapter_loaded:  # else train_run loaded the earlier adapter, to train further
@@ -32,6 +33,7 @@ def train_preference(run_dir: Path, recipe, data, test: list[dict], model, token
     trainable, total = trainable_parameters(model)
     emit({"type": "model", "method": recipe.method.name, "trainable_parameters": trainable,
           "total_parameters": total, "memory_estimate": None, "budget": None})
+    answer_general_start(run_dir, recipe, model, tokenizer, data.labels, data.general_test, emit)
     trainer, stop = build_preference_trainer(recipe, model, tokenizer, data.train, data.validation, run_dir,
                                              extra_callbacks=method.callbacks(), plan=plan,
                                              event_writer=EventWriter(run_dir), test_rows=data.test)
@@ -44,6 +46,9 @@ def train_preference(run_dir: Path, recipe, data, test: list[dict], model, token
         return "stopped"
     if not trainer.is_world_process_zero():
         return "completed"
+    padding = padding_report(trainer)
+    if padding:  # train.packing: the padding TRL's batches would have computed on, and did not
+        emit({"type": "packing", **padding})
     figures = pair_figures(trainer)  # before the reference adapter goes: it scores the reference
     model = trained_model(trainer)
     shutil.rmtree(layout.final_partial, ignore_errors=True)
@@ -65,5 +70,9 @@ def train_preference(run_dir: Path, recipe, data, test: list[dict], model, token
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
     atomic_write_json(layout.metrics, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
+    # model.from_run: what the tuned model kept of each earlier run's test set (an SFT parent's answers)
+    report = report_forgetting(run_dir, recipe, model, tokenizer, data.labels, data.general_test, emit)
+    if report is not None:
+        atomic_write_json(layout.metrics, {**metrics, "forgetting": report})
     emit({"type": "status", "status": "completed", "step": trainer.state.global_step})
     return "completed"

@@ -21,7 +21,7 @@ from ..core.recipe import Recipe
 from ..data.pairs import generation_examples
 from ..data.prepare import PreparedData
 from ..errors import UserError
-from ..evaluation.forgetting import GENERAL_START, forgetting_report
+from ..evaluation.forgetting import answer_general_start, report_forgetting
 from ..evaluation.predict import make_responder, predict_split
 from ..evaluation.rescore import evaluate_run
 from ..methods.budget import describe_budget, estimate_memory, trainable_parameters
@@ -30,7 +30,7 @@ from ..planning.check import measured_against, measured_peak_bytes, plan_at_star
 from ..rundir.events import SCHEMA_VERSION
 from ..rundir.inline_plugins import load_run_plugins
 from ..rundir.layout import RunLayout
-from ..rundir.lineage import ancestors, parent_of
+from ..rundir.lineage import parent_of
 from ..rundir.lock import lock_holder, write_lock_info
 from ..rundir.reader import RunFiles, append_event, last_checkpoint
 from ..safety.atomic import atomic_write_json, atomic_write_text, read_json, replace_folder
@@ -90,7 +90,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     continuing = continues_adapter(recipe, parent)
     model, tokenizer = start_model(recipe, labels, parent, **load)
     preference = recipe.train.objective != "sft"
-    plan.packing = plan.packing and supports_packed_attention(model) and not preference
+    plan.packing = plan.packing and supports_packed_attention(model)  # padding-free pairs for a preference run
     # a preference run goes on training an earlier adapter (an SFT run's final/): model.adapter names the
     # folder, model.from_run the run (from_run_adapter: continue); that model is the "base" compared
     adapter = recipe.resolve_path(recipe.model.adapter) if recipe.model.adapter else \
@@ -161,11 +161,8 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.train.l2_to_start or recipe.train.ewc:
         trainer.anchor = start_anchor(recipe, model, tokenizer, parent, label2id, emit)
     checkpoint = last_checkpoint(run_dir) if resume else None
-    if data.general_test and _rank0() and not layout.predictions(GENERAL_START).exists():
-        emit({"type": "phase", "phase": "general_test", "examples": len(data.general_test)})
-        predict_split(recipe, model, tokenizer, data.general_test, labels, layout.predictions(GENERAL_START))
-        model.train()  # the model as training starts (data.general_test's "before")
-        tokenizer.padding_side = "right"  # generation predicts padded on the left
+    if _rank0():  # the model as training starts: data.general_test's "before"
+        answer_general_start(run_dir, recipe, model, tokenizer, labels, data.general_test, emit)
     # the anchor was taken above from the start weights; a resumed attempt loads the checkpoint in train()
     emit({"type": "phase", "phase": "train", "resume_from": checkpoint,
           **({"anchor": trainer.anchor.summary()} if getattr(trainer, "anchor", None) is not None else {})})
@@ -216,15 +213,9 @@ def train_run(run_dir: Path, resume: bool) -> str:
         metrics["validation_loss"] = float(history[-1]["eval_loss"])
         atomic_write_json(metrics_path, metrics)
     emit({"type": "eval", "split": "test", "model": "finetuned", "metrics": metrics["finetuned"]})
-    if parent is not None or data.general_test:
-        chain = ancestors(run_dir)
-        emit({"type": "phase", "phase": "forgetting", "examples": len(data.general_test) + sum(
-            len(PreparedData.read(a.layout.data).test) for a in chain)})
-        report = forgetting_report(run_dir, recipe, trainer.model, tokenizer, labels, chain,
-                                   RunFiles(run_dir).evaluators(), data.general_test)
-        metrics = {**(read_json(metrics_path, {}) or metrics), "forgetting": report}
-        atomic_write_json(metrics_path, metrics)
-        emit({"type": "forgetting", **report})
+    report = report_forgetting(run_dir, recipe, trainer.model, tokenizer, labels, data.general_test, emit)
+    if report is not None:
+        atomic_write_json(metrics_path, {**(read_json(metrics_path, {}) or metrics), "forgetting": report})
     import resource
     emit({"type": "resources", "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
           "peak_cuda_mib": (round(torch.cuda.max_memory_allocated() / 2**20, 1)
