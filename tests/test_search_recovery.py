@@ -24,6 +24,7 @@ def another_machines_trial(study, run_dir: str):
 
 
 @pytest.mark.integration
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed")  # this test's own asks, as another machine's
 def test_a_trial_whose_heartbeat_stopped_on_another_machine_is_failed_and_run_again(tmp_path, tiny_model_dir,
                                                                                      capsys):
     from ft_lab.workflows.search import open_study, plan_search

@@ -6,8 +6,8 @@
 
 A tracker is registered through the ``register_trackers`` hook (the built-in ones in
 ``ft_lab.default_plugins.default_trackers``) as ``factory(run_dir, recipe)``; it receives every event
-of ``events.jsonl`` in order, from a thread of the worker that reads the file as the run writes it, so
-a slow tracking server never slows training. Isolation: a tracker that raises (an unreachable server,
+of ``events.jsonl`` in order, from a thread of the worker that starts the trackers and reads the file as
+the run writes it, so a slow or unreachable tracking server never slows training or delays its start. Isolation: a tracker that raises (an unreachable server,
 a missing package) is dropped with a ``warning`` event naming it; the run goes on and ends as it would.
 Keys and URLs come from the environment (``MLFLOW_TRACKING_URI``, ``WANDB_API_KEY``...), never the recipe.
 """
@@ -28,12 +28,18 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[:300]}"
 
 
+def _not_started(run_dir: Path, name: str, why: str) -> None:
+    append_event(run_dir, {"type": "warning", "message": f"tracker '{name}' could not start and is off for this run "
+                                                         f"({why})"})
+
+
 class Follower:
     """The run's trackers and the thread that feeds them."""
 
-    def __init__(self, run_dir: Path, trackers: list[tuple[str, object]]):
-        self.run_dir = Path(run_dir)
-        self.trackers = trackers
+    def __init__(self, run_dir: Path, recipe, factories: list[tuple[str, object]]):
+        self.run_dir, self.recipe = Path(run_dir), recipe
+        self.factories = factories  # (name, factory), started by the thread
+        self.trackers: list[tuple[str, object]] = []
         self.offset = 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="ft-lab-trackers", daemon=True)
@@ -53,7 +59,15 @@ class Follower:
                     self.trackers.remove(item)
                     self._warn(name, "failed on an event", exc)
 
+    def _start_trackers(self) -> None:
+        for name, factory in self.factories:
+            try:
+                self.trackers.append((name, factory(self.run_dir, self.recipe)))
+            except Exception as exc:  # noqa: BLE001 - e.g. the package is missing or the server is down
+                _not_started(self.run_dir, name, _short(exc))
+
     def _loop(self) -> None:
+        self._start_trackers()
         while not self.done.wait(POLL_S):
             self._feed()
         self._feed()
@@ -85,12 +99,11 @@ def start_tracking(run_dir: Path) -> Follower | None:
     names = list(getattr(recipe, "track", None) or [])
     if not names:
         return None
-    registry, trackers = get_registry(), []
+    registry = get_registry()
+    factories = []
     for name in names:
-        try:
-            _plugin, factory = registry.trackers[name]
-            trackers.append((name, factory(Path(run_dir), recipe)))
-        except Exception as exc:  # noqa: BLE001 - e.g. the package is missing or the server is down
-            append_event(Path(run_dir), {"type": "warning", "message": f"tracker '{name}' could not start and is "
-                                                                       f"off for this run ({_short(exc)})"})
-    return Follower(Path(run_dir), trackers).start() if trackers else None
+        if name in registry.trackers:
+            factories.append((name, registry.trackers[name][1]))
+        else:  # the recipe was checked against another process's plugins
+            _not_started(Path(run_dir), name, "no such tracker")
+    return Follower(Path(run_dir), recipe, factories).start() if factories else None
