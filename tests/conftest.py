@@ -38,7 +38,8 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 TIERS = ("unit", "integration", "e2e")
-E2E_FILES = {"test_notebook.py", "test_example_notebooks.py", "test_jupyterlab_extension.py", "test_browser.py"}
+E2E_FILES = {"test_notebook.py", "test_example_notebooks.py", "test_jupyterlab_api.py", "test_jupyterlab_browser.py",
+             "test_browser.py"}
 E2E_NAMES = {"nbclient", "NotebookClient", "LabServer", "sync_playwright"}
 # names whose use starts a process: a worker, the console script, a subprocess
 PROCESS_NAMES = {"ft_lab_cli", "subprocess", "Popen", "start_worker", "resume", "sweep",
@@ -276,3 +277,8 @@ def ft_lab_cli(*args, env=None, cwd=None, timeout=600) -> subprocess.CompletedPr
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd,
                           timeout=timeout)
+
+
+# The JupyterLab server of the extension tests, one for the session (its helpers import this module's names,
+# defined above, hence the import at the end).
+from jupyterlab_fixture import chromium, completed_run, lab, lab_plugin_site, long_run  # noqa: E402,F401

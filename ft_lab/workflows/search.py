@@ -13,8 +13,10 @@ Optuna storage URL; the folder also holds the leaderboard, the best recipe and t
 (``ft_lab.workflows.search_outputs``).
 
 Resuming is running the same command again: finished trials stay; a trial left running by a search
-process that died (its pid is gone from this machine) is marked failed and enqueued again, and the new trial takes over its run: it waits for a worker that is still
-alive, resumes a stopped or failed one from its checkpoint, and reads a completed one.
+process that died is marked failed and enqueued again (``ft_lab.workflows.search_recovery``: by its pid on
+this machine, by its heartbeat on any machine sharing the study), and the new trial takes over its run: it
+waits for a worker that is still alive, resumes a stopped or failed one from its checkpoint, and reads a
+completed one (a run directory on another machine is trained again).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,7 +39,8 @@ from ..rundir.status import COMPLETED, LIVE
 from ..safety.atomic import atomic_write_text
 from ..training.launch import threads_per_process
 from . import search_outputs
-from .runner import RunHandle, as_recipe, create_run, pid_alive, resume, runs_root, start_worker
+from .runner import RunHandle, as_recipe, create_run, resume, runs_root, start_worker
+from .search_recovery import HEARTBEAT_S, STALE_S, Heartbeat, recover_dead_trials
 from .trackers import search_parent_run
 
 POLL_S = 0.5
@@ -148,7 +152,10 @@ def _storage(url: str):
     import optuna
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        with warnings.catch_warnings():  # the heartbeat arguments are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
+                                              grace_period=STALE_S)
     except ImportError as exc:
         raise UserError(f"--storage: the database driver is not installed ({exc})") from None
 
@@ -205,32 +212,6 @@ def _suggest(trial, dim: Dimension):
     if dim.kind == "int":
         return trial.suggest_int(dim.path, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
     return trial.suggest_float(dim.path, float(dim.low), float(dim.high), step=dim.step, log=dim.log)
-
-
-# --- resuming ---------------------------------------------------------------------------------------
-def _retry_stale(study, trial) -> None:
-    """A trial failed as stale (its process is gone): enqueue it again; the new one takes over its run."""
-    attrs = {"retry_of": trial.number}
-    if trial.user_attrs.get("run_dir"):
-        attrs["take_over"] = trial.user_attrs["run_dir"]
-    study.enqueue_trial(trial.params, user_attrs=attrs, skip_if_exists=False)
-
-
-def recover_dead_trials(study) -> list[int]:
-    """RUNNING trials of dead search processes on this machine: failed now (with a note) and enqueued
-    again. A machine's own dead trials are found when a search starts there again (same host name)."""
-    from optuna.trial import TrialState
-    storage = study._storage  # the one storage object Optuna gives to the study's own helpers
-    host, found = socket.gethostname(), []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") != host or not isinstance(pid, int) or pid == os.getpid() or pid_alive(pid):
-            continue
-        storage.set_trial_user_attr(t._trial_id, "interrupted", f"its search process (pid {pid}) died")
-        if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
-            _retry_stale(study, storage.get_trial(t._trial_id))
-            found.append(t.number)
-    return found
 
 
 # --- one trial --------------------------------------------------------------------------------------
@@ -346,25 +327,31 @@ def _counted(study) -> int:
 
 def search_loop(plan: Plan, worker: int = 0, say=print) -> None:
     """Ask for trials until the budget (trials of the whole study, or this call's wall time) is spent."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
     plan.folder.mkdir(parents=True, exist_ok=True)
     study = open_study(plan, worker)
     deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
-    recovered = recover_dead_trials(study)
-    if recovered:
-        say(f"trials {', '.join(map(str, recovered))} were left running by a search that died: enqueued again")
     search_outputs.write_all(plan, study)
     lock_path = plan.folder / ".ask.lock"
     while deadline is None or time.monotonic() < deadline:
         with open(lock_path, "a+") as lock:  # one ask at a time on this machine: the budget is not overrun
             fcntl.flock(lock, fcntl.LOCK_EX)
+            recovered = recover_dead_trials(study)  # before each ask: another machine's may go stale meanwhile
+            if recovered:
+                say(f"trials {', '.join(map(str, recovered))} were left running by a search that died: enqueued again")
             if _counted(study) >= plan.trials:
                 break
-            trial = study.ask()
+            with warnings.catch_warnings():  # ask/tell, not optimize: the heartbeat is this loop's (Heartbeat)
+                warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                trial = study.ask()
             for key, value in (("host", socket.gethostname()), ("pid", os.getpid()), ("worker", worker)):
                 trial.set_user_attr(key, value)
         try:
-            run_trial(plan, study, trial, say)
+            with Heartbeat(study, trial):
+                run_trial(plan, study, trial, say)
+        except UpdateFinishedTrialError:  # its heartbeat missed STALE_S (the database was out of reach)
+            say(f"trial {trial.number}: failed meanwhile by another search process, which re-runs it")
         except KeyboardInterrupt:
             study.tell(trial, state=TrialState.FAIL)
             search_outputs.write_all(plan, study)
