@@ -419,7 +419,8 @@ UNTRUSTED_PROBLEMS = """() => {
 
 def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
     """The quickstart as a reader opens it (not trusted: this server never ran it): its loss curve and
-    confusion matrix show, as images and readable colours, and the Studio cell shows a static view."""
+    confusion matrix show, as images and readable colours, and the Studio cell shows a static view of its
+    panels: the steps, the run's verdict, metric table and loss curve."""
     import shutil
     name = "quickstart_untrusted.ipynb"
     shutil.copy(REPO / "example_notebooks" / "quickstart.ipynb", jupyter_lab.root / name)
@@ -427,7 +428,9 @@ def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
     page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.model.cells.get(0).trusted") is False
     charts = page.locator(".jp-Notebook .jp-OutputArea-output img[alt=chart]")
-    static = page.locator(".jp-Notebook").get_by_text("an interactive widget")
+    # the Studio cell's saved static view: its steps, the current one's panel, the finished run
+    static = page.locator(".jp-Notebook .jp-OutputArea-output").filter(
+        has_text="a static view: run the cell with a kernel to use the Studio")
     images = page.locator(".jp-Notebook .jp-OutputArea-output img")
     # every output rendered (the snapshot's chart and the Studio's static view among them), its images loaded
     wait_for(lambda: charts.count() > 0 and static.count() > 0
@@ -439,3 +442,9 @@ def test_example_notebook_reads_well_untrusted(jupyter_lab, page):
     page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted.png"))
     problems = page.evaluate(UNTRUSTED_PROBLEMS)
     assert not problems, "\n".join(problems)
+    studio = static.first
+    studio.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifact_dir("browser") / "quickstart_untrusted_studio.png"))
+    shown = studio.inner_text()
+    assert "is best:" in shown and "fine-tuned" in shown, shown[:600]  # the run's verdict and metric table
+    assert studio.locator("table").count() >= 1 and studio.locator("img[alt=chart]").count() == 1, shown[:600]
