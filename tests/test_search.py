@@ -100,6 +100,7 @@ def test_grid_search_prunes_the_bad_trial_and_writes_the_folder(tmp_path, tiny_m
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    wandb_in_tmp(tmp_path / "wandb-home", monkeypatch)
     for key, value in (("WANDB_MODE", "online"), ("WANDB_BASE_URL", f"http://127.0.0.1:{free_port()}"),
                        ("WANDB_API_KEY", WANDB_KEY), ("WANDB_INIT_TIMEOUT", "2"), ("WANDB_DIR", str(tmp_path / "w"))):
         monkeypatch.setenv(key, value)
@@ -193,6 +194,14 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
 # --- a real PostgreSQL shared by two processes; a real MLflow server; TensorBoard files ----------------
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
 PG_USER = "ftlab-pg"
+def wandb_in_tmp(home: Path, monkeypatch) -> None:
+    """W&B's caches, settings and staging files, and wandb-core's debug log (under $XDG_CACHE_HOME, else
+    ~/.cache/wandb/logs) in ``home``: nothing in the user's folders."""
+    for key, sub in (("WANDB_CACHE_DIR", "c"), ("WANDB_CONFIG_DIR", "f"), ("WANDB_DATA_DIR", "d"),
+                     ("XDG_CACHE_HOME", "xdg-cache"), ("XDG_DATA_HOME", "xdg-data")):
+        monkeypatch.setenv(key, str(home / sub))
+
+
 WANDB_KEY = "e26" + "0123456789abcdef" * 2 + "wxyzw"  # 40 characters, as W&B's keys are
 
 
@@ -266,10 +275,9 @@ def mlflow_server(tmp_path):
 def test_postgres_study_two_processes_tracked_by_mlflow_tensorboard_and_wandb(tmp_path, tiny_model_dir, postgres_url,
                                                                                  mlflow_server, monkeypatch, capsys):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    wandb_home = tmp_path / "wandb-home"  # W&B offline: no network; its caches in tmp; its runs in RUNS_DIR/wandb
-    for key, value in (("WANDB_MODE", "offline"), ("WANDB_API_KEY", WANDB_KEY), ("WANDB_CACHE_DIR", wandb_home / "c"),
-                       ("WANDB_CONFIG_DIR", wandb_home / "f"), ("WANDB_DATA_DIR", wandb_home / "d")):
-        monkeypatch.setenv(key, str(value))
+    wandb_in_tmp(tmp_path / "wandb-home", monkeypatch)  # W&B offline: no network; its runs in RUNS_DIR/wandb
+    for key, value in (("WANDB_MODE", "offline"), ("WANDB_API_KEY", WANDB_KEY)):
+        monkeypatch.setenv(key, value)
     monkeypatch.delenv("WANDB_DIR", raising=False)
     recipe = write(tmp_path, "  space: {method.r: [4, 8]}\n  sampler: grid\n  name: pg-search",
                    extra="track: [mlflow, tensorboard, wandb]")
