@@ -7,17 +7,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import banking_rows
+from serve_support import free_port
 from waiting import wait_for
 from wandb_records import offline_run
 
@@ -191,9 +189,7 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
     assert board(runs, "shared")["best"] == best["number"]
 
 
-# --- a real PostgreSQL shared by two processes; a real MLflow server; TensorBoard files ----------------
-PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-PG_USER = "ftlab-pg"
+# --- a real PostgreSQL shared by two processes (postgres_fixture.py); a real MLflow server; TensorBoard files --
 def wandb_in_tmp(home: Path, monkeypatch) -> None:
     """W&B's caches, settings and staging files, and wandb-core's debug log (under $XDG_CACHE_HOME, else
     ~/.cache/wandb/logs) in ``home``: nothing in the user's folders."""
@@ -203,44 +199,6 @@ def wandb_in_tmp(home: Path, monkeypatch) -> None:
 
 
 WANDB_KEY = "e26" + "0123456789abcdef" * 2 + "wxyzw"  # 40 characters, as W&B's keys are
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_prefix() -> list[str]:
-    """The server refuses to run as root: as root, run it as an unprivileged user (created when missing)."""
-    if os.geteuid() != 0:
-        return []
-    if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER], check=True)
-    return ["runuser", "-u", PG_USER, "--"]
-
-
-@pytest.fixture
-def postgres_url():
-    if not PG_BIN:
-        pytest.skip("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin): `make setup` installs "
-                    "Debian's postgresql where apt-get can")
-    bin_dir, prefix = PG_BIN[-1].parent, _pg_prefix()
-    home = Path(tempfile.mkdtemp(prefix="ftlab-pg-"))
-    if prefix:
-        shutil.chown(home, PG_USER)
-    data, port = home / "data", free_port()
-    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "ftlab", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w", "-o",
-                                f"-p {port} -k {home} -c listen_addresses=127.0.0.1", "start"], check=True,
-                   capture_output=True)
-    try:
-        yield f"postgresql+psycopg2://ftlab@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

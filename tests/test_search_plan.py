@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
+import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import banking_rows
+from serve_support import free_port
 from ft_lab.cli import main
 from ft_lab.workflows.search import plan_search
 from ft_lab.workflows.search_plan import STORAGE_ENV, write_search_plan
@@ -37,13 +41,6 @@ def recipe(folder: Path) -> Path:
         w.writerows(banking_rows(per_class=16, classes=5))
     (folder / "recipe.yaml").write_text(RECIPE, encoding="utf-8")
     return folder / "recipe.yaml"
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("storage, message", [
@@ -94,3 +91,33 @@ def test_the_plan_keeps_a_password_out_of_its_files_and_both_files_are_valid_bas
     files = write_search_plan(plain, path, machines=1)
     text = files["commands"].read_text(encoding="utf-8")
     assert "--storage postgresql://ftlab@db.example:5432/searches" in text and STORAGE_ENV not in text
+
+
+@pytest.mark.integration
+def test_two_machines_run_the_planned_line_and_share_one_budget(tmp_path, tiny_model_dir, postgres_url):
+    import optuna
+
+    path = recipe(tmp_path)
+    url = postgres_url.replace("postgresql+psycopg2://", "postgresql://")  # SQLAlchemy's default driver: psycopg 3
+    runs = tmp_path / "runs"
+    assert main(["search", str(path), "--runs-dir", str(runs), "--storage", url, "--plan", "2"]) == 0
+    launch = runs / "searches" / "shared" / "launch"
+    lines = [line for line in (launch / "commands.sh").read_text(encoding="utf-8").splitlines()
+             if line.startswith("ft-lab search ")]
+    assert len(lines) == 2
+    # two "machines", each in its own folder, run the written line through a shell at the same time
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           "FT_LAB_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    procs = []
+    for i, line in enumerate(lines):
+        (tmp_path / f"machine-{i}").mkdir()
+        procs.append(subprocess.Popen(["bash", "-c", line], cwd=tmp_path / f"machine-{i}", env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    outs = [p.communicate(timeout=900)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outs)
+    study = optuna.load_study(study_name="shared", storage=url)
+    assert sorted(t.params["method.r"] for t in study.trials) == [4, 8]  # the grid once, not once per machine
+    assert all(t.state.name == "COMPLETE" for t in study.trials)
+    board = json.loads((runs / "searches" / "shared" / "leaderboard.json").read_text(encoding="utf-8"))
+    assert sorted(r["params"]["method.r"] for r in board["rows"]) == [4, 8] and board["best"] is not None
+    assert all(Path(r["run_dir"]).parent == runs.resolve() for r in board["rows"])
