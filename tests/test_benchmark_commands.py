@@ -216,6 +216,12 @@ def test_search_command():
     assert re.search(r"^test accuracy: best searched \(.+\) \d\.\d{4}; auto default \d\.\d{4}; difference [+-]\d+\.\d points$",
                      out, re.M), out
     assert re.search(r"^2 trials: 1 worker \d+ s, 2 workers \d+ s: \d+\.\d\dx the wall time$", out, re.M), out
+    # the flags of docs/search.md's TPE commands: another pruner, its start-up, the grid's figures from an earlier run
+    out = run_script("search.py", ["--smoke", "--parts", "samplers", "--samplers", "tpe", "--pruner", "hyperband",
+                                   "--pruner-startup", "2", "--grid-best", "0.2/8"], timeout=900)
+    assert re.search(r"^\| tpe \+ hyperband pruning \| 1 \| \d+ \| \d+ \| \d\.\d{4} \| \d+ \|$", out, re.M), out
+    assert re.search(r"^TPE\+pruning first reached the grid's best validation accuracy \(0\.2000\) after \d+ updates: "
+                     r"\d+\.\d\dx the grid's 8$", out, re.M), out
 
 
 def test_gpu_check_command(tmp_path):
