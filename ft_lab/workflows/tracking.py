@@ -7,8 +7,9 @@
 A tracker is registered through the ``register_trackers`` hook (the built-in ones in
 ``ft_lab.default_plugins.default_trackers``) as ``factory(run_dir, recipe)``; it receives every event
 of ``events.jsonl`` in order, from a thread of the worker that starts the trackers and reads the file as
-the run writes it, so a slow or unreachable tracking server never slows training or delays its start. Isolation: a tracker that raises (an unreachable server,
-a missing package) is dropped with a ``warning`` event naming it; the run goes on and ends as it would.
+the run writes it, so a slow or unreachable tracking server never slows training or delays its start.
+Isolation: a tracker that raises (an unreachable server, a missing package) is dropped with a ``warning``
+event naming it; the run goes on and ends as it would.
 Keys and URLs come from the environment (``MLFLOW_TRACKING_URI``, ``WANDB_API_KEY``...), never the recipe.
 """
 from __future__ import annotations
