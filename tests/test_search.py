@@ -192,7 +192,10 @@ def test_two_workers_share_one_sqlite_study(tmp_path, tiny_model_dir, capsys):
 # --- a real PostgreSQL shared by two processes (postgres_fixture.py); a real MLflow server; TensorBoard files --
 def wandb_in_tmp(home: Path, monkeypatch) -> None:
     """W&B's caches, settings and staging files, and wandb-core's debug log (under $XDG_CACHE_HOME, else
-    ~/.cache/wandb/logs) in ``home``: nothing in the user's folders."""
+    ~/.cache/wandb/logs) in ``home``: nothing in the user's folders. ft-lab's own cache (the built tiny
+    model) stays where it is: pinned by FT_LAB_CACHE before XDG_CACHE_HOME moves (else it is rebuilt, 30 s)."""
+    from ft_lab.models.tiny import cache_dir
+    monkeypatch.setenv("FT_LAB_CACHE", str(cache_dir()))
     for key, sub in (("WANDB_CACHE_DIR", "c"), ("WANDB_CONFIG_DIR", "f"), ("WANDB_DATA_DIR", "d"),
                      ("XDG_CACHE_HOME", "xdg-cache"), ("XDG_DATA_HOME", "xdg-data")):
         monkeypatch.setenv(key, str(home / sub))
