@@ -175,7 +175,7 @@ def test_each_objective_trains_saves_reloads_and_merges(tmp_path, tiny_pairs, ob
     assert m.merge(again) is not None
 
 
-@pytest.mark.parametrize("objective", ["dpo", "orpo"])
+@pytest.mark.parametrize("objective", ["dpo", "orpo", "kto", "simpo"])
 def test_padding_free_pairs_train_as_the_padded_ones(tmp_path, tiny_pairs, objective):
     """train.packing for a preference objective: the same per-step losses and reward margin as padded batches
     (rows kept apart by ft_lab_packed attention; a leak between rows would change them), fewer tokens computed."""
