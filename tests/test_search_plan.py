@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -109,11 +110,17 @@ def test_two_machines_run_the_planned_line_and_share_one_budget(tmp_path, tiny_m
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
            "FT_LAB_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     procs = []
-    for i, line in enumerate(lines):
-        (tmp_path / f"machine-{i}").mkdir()
-        procs.append(subprocess.Popen(["bash", "-c", line], cwd=tmp_path / f"machine-{i}", env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-    outs = [p.communicate(timeout=900)[0] for p in procs]
+    try:
+        for i, line in enumerate(lines):
+            (tmp_path / f"machine-{i}").mkdir()
+            procs.append(subprocess.Popen(["bash", "-c", line], cwd=tmp_path / f"machine-{i}", env=env, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True))
+        outs = [p.communicate(timeout=900)[0] for p in procs]
+    finally:  # a machine still searching after the wait (or a failed start): stopped with its workers
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-2000:] for o in outs)
     study = optuna.load_study(study_name="shared", storage=url)
     assert sorted(t.params["method.r"] for t in study.trials) == [4, 8]  # the grid once, not once per machine

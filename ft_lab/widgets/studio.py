@@ -72,6 +72,12 @@ def recipe_html(yaml_text: str, python_text: str, saved: str = "") -> str:
     return "".join(parts)
 
 
+def _loss_curve(handle) -> str:
+    """The run's loss curves as an SVG chart (the static views; the learning rate left out)."""
+    curves = curves_from_events(handle.events())
+    return svg_lines({k: v for k, v in curves.items() if k != "learning rate"}, title="loss")
+
+
 class Studio(StaticView, W.VBox):
     def __init__(self, recipe: Recipe | str | None = None, runs_dir=None):
         super().__init__()
@@ -283,8 +289,7 @@ class Studio(StaticView, W.VBox):
         h = self.handle
         if h is not None:
             parts.append(f"<p><b>run</b> <code>{_E(h.id)}</code> · status {_E(h.status)}</p>")
-            curves = curves_from_events(h.events())
-            parts.append(svg_lines({k: v for k, v in curves.items() if k != "learning rate"}, title="loss"))
+            parts.append(_loss_curve(h))
             parts.append(lr_find_html(h.dir))
             if self.results.run_dir is None and h.layout.metrics.exists():
                 self.results.load(h.dir)
@@ -305,9 +310,7 @@ class Studio(StaticView, W.VBox):
                  widget_html(self.tabs.children[current])]
         h = self.handle
         if h is not None and h.status in TERMINAL:
-            parts.append(f"<h3>Run {_E(h.id)}: {_E(h.status)}</h3>"
-                         + svg_lines({k: v for k, v in curves_from_events(h.events()).items()
-                                      if k != "learning rate"}, title="loss"))
+            parts.append(f"<h3>Run {_E(h.id)}: {_E(h.status)}</h3>" + _loss_curve(h))
             if self.tabs.children[current] is not self.results and h.layout.metrics.exists():
                 if self.results.run_dir != h.dir:
                     self.results.load(h.dir)
