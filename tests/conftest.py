@@ -281,5 +281,6 @@ def ft_lab_cli(*args, env=None, cwd=None, timeout=600) -> subprocess.CompletedPr
 
 # The JupyterLab server of the extension tests, one for the session (its helpers import this module's names,
 # defined above, hence the import at the end).
+from browser_fixture import browser, jupyter_lab, page  # noqa: E402,F401
 from jupyterlab_fixture import chromium, completed_run, lab, lab_plugin_site, long_run  # noqa: E402,F401
 from postgres_fixture import postgres_url  # noqa: E402,F401

@@ -104,7 +104,7 @@ class ChromiumThread:
     def _serve(self):
         from playwright.sync_api import sync_playwright
 
-        from test_browser import CHROMIUM, CHROMIUM_ARGS  # the Studio browser tests' Chromium and flags
+        from browser_fixture import CHROMIUM, CHROMIUM_ARGS  # the Studio browser tests' Chromium and flags
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             while (job := self.jobs.get()) is not None:

@@ -11,29 +11,18 @@ their bounding boxes.
 """
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from browser_fixture import (CHROMIUM, KERNEL_IDLE, PROGRESS, WIDTHS, reload_and_start_again, show_step, status_text,
+                             wait_status, write_notebook)
 from conftest import REPO
-from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter, write_studio_recipe
+from studio_support import artifact_dir, write_studio_recipe
 from waiting import wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 STEPS = ("Data", "Model", "Train", "Search", "Evaluate", "Errors", "Playground", "Export", "Runs")
-WIDTHS = (1400, 1000)
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,125 +30,6 @@ pytestmark = [
                        "chromium package with apt-get (Playwright's own browser download is not used)"),
 ]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Lab:
-    def __init__(self, url: str, token: str, root: Path, proc: subprocess.Popen):
-        self.url, self.token, self.root, self.proc = url, token, root, proc
-
-    def open_url(self, notebook: str, app: str = "lab") -> str:
-        if app == "notebook":
-            return f"{self.url}/notebooks/{notebook}?token={self.token}"
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"
-
-
-@pytest.fixture(scope="session")
-def jupyter_lab(tmp_path_factory):
-    """A Jupyter server (JupyterLab and Notebook 7) for the whole session, with temporary Jupyter folders."""
-    home = tmp_path_factory.mktemp("jupyter")
-    root = home / "notebooks"
-    root.mkdir()
-    jenv = isolated_jupyter(home)
-    config = Path(jenv["JUPYTER_CONFIG_DIR"])
-    (config / "labconfig").mkdir(parents=True, exist_ok=True)
-    # No "receive Jupyter news?" toast and no network calls for it (the network is closed).
-    (config / "labconfig" / "page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {**os.environ, **jenv}
-    kernel_name = KERNEL_NAME
-    port, token = _free_port(), secrets.token_hex(24)
-    log_path = artifact_dir("browser") / "jupyterlab.log"
-    log = open(log_path, "wb")
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-           f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-           "--JupyterNotebookApp.expose_app_in_browser=True",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           f"--MappingKernelManager.default_kernel_name={kernel_name}"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        def answers() -> bool:
-            if proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {proc.returncode}; see {log_path}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-        wait_for(answers, f"JupyterLab to answer on {url} (see {log_path})", timeout=120, poll=0.3)
-        yield Lab(url, token, root, proc)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # a clean shutdown also shuts its kernels down
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
-        log.close()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    yield page
-    out = artifact_dir("browser")
-    (out / f"{request.node.name}.console.txt").write_text("\n".join(console), encoding="utf-8")
-    try:  # the page as the test left it (useful when it failed)
-        page.screenshot(path=str(out / f"{request.node.name}.last.png"), full_page=True)
-    except Exception:
-        pass
-    context.close()
-
-
-def _write_notebook(lab: Lab, name: str, recipe: Path, runs: Path) -> str:
-    import nbformat
-    v4 = nbformat.v4
-    nb = v4.new_notebook(metadata={"kernelspec": {"name": KERNEL_NAME, "display_name": "Python (ft-lab test)",
-                                                  "language": "python"}})
-    nb.cells = [v4.new_code_cell(f"from ft_lab import Studio\n"
-                                 f"studio = Studio.from_recipe({str(recipe)!r}, runs_dir={str(runs)!r})\nstudio")]
-    nbformat.write(nb, lab.root / name)
-    return name
-
-
-KERNEL_IDLE = """() => {
-  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-  return !!k && k.status === 'idle';
-}"""
-
-PROGRESS = """(el) => {
-  const bar = el.querySelector('.progress-bar');
-  return bar ? parseFloat(bar.style.width || bar.style.height || '0') : -1;
-}"""
 
 # Overlaps between visible leaf widgets (a widget with no widget inside it), labels cut short, and content
 # wider than the Studio. Returns a list of readable problems.
@@ -244,18 +114,12 @@ LAYOUT_PROBLEMS = """(root) => {
 }"""
 
 
-def _show_step(studio, title: str) -> None:
-    """Click a step's tab so that its widgets are visible."""
-    tab = studio.locator(".lm-TabBar-tab, .p-TabBar-tab").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
-    tab.first.click()
-
-
 def _shoot_steps(page, studio, app: str, width: int, shots: Path) -> list[str]:
     """Every step at ``width`` px: a screenshot each, and the layout problems found."""
     page.set_viewport_size({"width": width, "height": 900})
     problems = []
     for step in STEPS:
-        _show_step(studio, step)
+        show_step(studio, step)
         page.wait_for_timeout(300)
         slug = step.lower().replace(" ", "_")
         studio.screenshot(path=str(shots / f"{app}_{width}_{slug}.png"))
@@ -263,26 +127,12 @@ def _shoot_steps(page, studio, app: str, width: int, shots: Path) -> list[str]:
     return problems
 
 
-def _status_text(studio) -> str:
-    return studio.locator(".ft-lab-status").first.inner_text()
-
-
-def _wait_status(page, studio, pattern: str, timeout_s: float) -> str:
-    seen = [""]
-
-    def matches():
-        seen[0] = _status_text(studio)
-        return seen[0] if re.search(pattern, seen[0]) else None
-    return wait_for(matches, f"the Train status to match {pattern!r}", timeout=timeout_s, poll=0.25,
-                    last=lambda: seen[0], sleep=lambda s: page.wait_for_timeout(s * 1000))
-
-
 @pytest.mark.timeout(1500)  # a loaded 2-core machine; the waits inside are on what the page shows
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     recipe = write_studio_recipe(tmp_path, max_steps=60, save_steps=10)
     runs = tmp_path / "runs"
-    name = _write_notebook(jupyter_lab, f"studio_{app}_{tmp_path.name}.ipynb", recipe, runs)
+    name = write_notebook(jupyter_lab, f"studio_{app}_{tmp_path.name}.ipynb", recipe, runs)
     shots = artifact_dir("browser")
     t0 = time.monotonic()
     marks = {}
@@ -299,15 +149,15 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
 
     # Start, then Stop as soon as the bar moves: the run stops at a checkpoint.
     from playwright.sync_api import expect
-    _show_step(studio, "Train")
+    show_step(studio, "Train")
     start = studio.locator(".ft-lab-start")
     assert start.inner_text().strip() == "Start"
     start.click()
     bar = studio.locator(".ft-lab-progress")
     wait_for(lambda: bar.evaluate(PROGRESS) > 0, "the progress bar to move", timeout=240, poll=0.1,
-             last=lambda: f"status {_status_text(studio)!r}", sleep=lambda s: page.wait_for_timeout(s * 1000))
+             last=lambda: f"status {status_text(studio)!r}", sleep=lambda s: page.wait_for_timeout(s * 1000))
     studio.locator(".ft-lab-stop").click()
-    stopped = _wait_status(page, studio, r"stopped at step \d+|completed", 240)
+    stopped = wait_status(page, studio, r"stopped at step \d+|completed", 240)
     assert "stopped at step" in stopped, f"the run ended before Stop took effect: {stopped!r}"
     page.screenshot(path=str(shots / f"{app}_stopped.png"), full_page=True)
     marks["stopped"] = time.monotonic()
@@ -317,16 +167,16 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     resume = studio.locator(".ft-lab-resume")
     expect(resume).to_be_enabled(timeout=60_000)
     resume.click()
-    _wait_status(page, studio, r"^\s*completed", 480)
+    wait_status(page, studio, r"^\s*completed", 480)
     assert bar.evaluate(PROGRESS) == 100
     marks["completed"] = time.monotonic()
     table = studio.locator(".ft-lab-metrics-widget table.ft-lab-metrics").first
     table.wait_for(state="attached", timeout=60_000)
-    _show_step(studio, "Evaluate")
+    show_step(studio, "Evaluate")
     assert "accuracy" in table.inner_text()
 
     # Playground: both models answer, side by side.
-    _show_step(studio, "Playground")
+    show_step(studio, "Playground")
     studio.locator(".ft-lab-playground-input textarea").fill("my card was stolen\nhow do I top up?")
     studio.locator(".ft-lab-try").click()
     answers = studio.locator(".ft-lab-playground-table")
@@ -337,7 +187,7 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     marks["playground"] = time.monotonic()
 
     # Export: adapter or weights, tokenizer and the model card.
-    _show_step(studio, "Export")
+    show_step(studio, "Export")
     out = tmp_path / f"export_{app}"
     studio.locator(".ft-lab-export-panel input[type=text]").first.fill(str(out))
     studio.locator(".ft-lab-export-run").click()
@@ -353,47 +203,9 @@ def test_studio_by_clicks(jupyter_lab, page, tmp_path, app):
     (shots / f"{app}_layout_problems.txt").write_text("\n".join(layout), encoding="utf-8")
     assert not layout, "\n".join(layout)
     if app == "lab":
-        _reload_and_start_again(page, jupyter_lab, name, runs)
+        reload_and_start_again(page, jupyter_lab, name, runs)
         marks["started after a reload"] = time.monotonic()
     print(f"{app}: marks {[(k, round(v - t0, 1)) for k, v in marks.items()]}")
-
-
-def _reload_and_start_again(page, lab: Lab, name: str, runs: Path) -> None:
-    """After a finished run: save the notebook, reload the page (the Studio is restored from the kernel, the
-    cell is not run again), and Start: a new run starts (then Stop it). JupyterLab 4.6 sent the restored
-    widgets' messages over a kernel subshell that ipykernel 7.4 did not know: the view stayed stale and
-    Start did nothing (ft-lab's settings override turns comms over subshells off: docs/jupyterlab.md)."""
-    from jupyterlab.commands import get_app_dir
-    from playwright.sync_api import expect
-
-    shipped = REPO / "jupyter-config" / "lab-settings" / "overrides.d" / "ft-lab.json"
-    installed = Path(get_app_dir()) / "settings" / "overrides.d" / "ft-lab.json"
-    assert installed.exists() and installed.read_text() == shipped.read_text(), \
-        f"{installed} is missing or differs from {shipped}: `make setup` (pip install -e .) installs it"
-    runs_made = lambda: len([d for d in runs.iterdir() if (d / "run.json").exists()])  # noqa: E731
-    before = runs_made()
-    page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    wait_for(lambda: "widget-view" in (lab.root / name).read_text(encoding="utf-8"),
-             "the notebook to be saved with the Studio's view", timeout=30, poll=0.2,
-             sleep=lambda s: page.wait_for_timeout(s * 1000))
-
-    page.reload(wait_until="domcontentloaded", timeout=90_000)
-    studio = page.locator(".ft-lab-studio")
-    studio.wait_for(state="visible", timeout=90_000)
-    page.wait_for_function(KERNEL_IDLE, timeout=90_000)
-    _show_step(studio, "Train")
-    assert re.search(r"^\s*completed", _status_text(studio)), _status_text(studio)
-    start = studio.locator(".ft-lab-start")
-    expect(start).to_be_enabled(timeout=60_000)
-    start.click()
-    wait_for(lambda: runs_made() == before + 1, "Start after the reload to start a new run", timeout=120,
-             poll=0.25, last=lambda: f"{runs_made()} run(s); status {_status_text(studio)!r}",
-             sleep=lambda s: page.wait_for_timeout(s * 1000))
-    stop = studio.locator(".ft-lab-stop")
-    expect(stop).to_be_enabled(timeout=120_000)
-    stop.click()
-    _wait_status(page, studio, r"stopped at step \d+|^\s*completed|interrupted", 240)
 
 
 # In the outputs of an untrusted notebook: text on a background of its own colour (white on white), charts

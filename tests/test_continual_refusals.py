@@ -161,3 +161,14 @@ def test_start_anchor_penalty_by_hand():
     f = fisher_diagonal(Tiny(), [{"x": torch.tensor([1.0, 0.0]), "labels": torch.tensor(2.0)}])
     # loss (w0 - 2)^2 at w0 = 1: gradient (-2, 0), squared (4, 0), scaled to mean 1: (2, 0)
     assert f["w"].tolist() == [2.0, 0.0]
+
+
+def test_only_the_main_process_answers_the_general_set(tmp_path, monkeypatch):
+    """On several processes (RANK set by Accelerate), the general set's "before" is answered once, by rank 0:
+    the others return before touching the model (here None, which they would fail on)."""
+    from ft_lab.evaluation.forgetting import GENERAL_START, answer_general_start
+    from ft_lab.rundir.layout import RunLayout
+    events = []
+    monkeypatch.setenv("RANK", "1")
+    answer_general_start(tmp_path, None, None, None, ["a"], [{"text": "x", "label": "a"}], events.append)
+    assert events == [] and not RunLayout(tmp_path).predictions(GENERAL_START).exists()

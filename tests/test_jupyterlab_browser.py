@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 from jupyterlab_fixture import SHOTS, open_sidebar
-from test_browser import CHROMIUM
+from browser_fixture import CHROMIUM
 from waiting import wait_for
 
 needs_chromium = pytest.mark.skipif(

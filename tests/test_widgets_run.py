@@ -151,6 +151,11 @@ def test_a_saved_notebook_shows_the_studio_and_its_finished_run_without_the_widg
     assert "ft-lab-verdict" in view and "is best:" in view and '<table class="ft-lab-metrics">' in view
     assert "<img alt='chart' src='data:image/svg+xml;base64," in view and studio.handle.id in view
     assert not re.search(r"<svg\b|<style\b|\b(?:hsla?|rgba?)\(|<button", view), view[:2000]
+    studio.tabs.selected_index = 0  # the Data step with the run's data report: its headings under the title's
+    studio.data.load_report(studio.handle.dir)
+    data_view = studio.static_html()
+    assert "Data report" in data_view and "Duplicates" in data_view
+    assert re.findall(r"<h[12]\b[^>]*>([^<]*)", data_view) == ["ft-lab Studio"], data_view[:1500]
     fresh = Studio(runs_dir=runs_dir)._repr_mimebundle_()["text/html"]  # no run yet: the Data step, its fields
     assert "<b>Data</b> · Model" in fresh and "<b>Data file</b>" in fresh and "ft-lab-verdict" not in fresh
     runs = RunsPanel(runs_dir)._repr_mimebundle_()["text/html"]

@@ -132,9 +132,10 @@ def compared(report: dict) -> list[dict]:
 
 
 def answer_general_start(run_dir, recipe, model, tokenizer, labels, general_test: list[dict], emit) -> None:
-    """``data.general_test`` answered by the model as training starts (the general set's "before"), once."""
+    """``data.general_test`` answered by the model as training starts (the general set's "before"), once, by
+    the main process of a run on several (``RANK`` 0)."""
     layout = RunLayout(run_dir)
-    if not general_test or layout.predictions(GENERAL_START).exists():
+    if not general_test or layout.predictions(GENERAL_START).exists() or os.environ.get("RANK", "0") != "0":
         return
     emit({"type": "phase", "phase": "general_test", "examples": len(general_test)})
     predict_split(recipe, model, tokenizer, general_test, labels, layout.predictions(GENERAL_START))

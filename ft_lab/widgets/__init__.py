@@ -7,9 +7,14 @@
 
 Modules: ``forms`` (Config dataclass -> form), ``state`` (the recipe the panels share), ``follow``
 (reads a run's events from a thread), ``plots`` (bqplot charts and static HTML/SVG), one module per
-panel, and ``studio``. The panels read the run directory only; none of them trains or imports torch.
+panel, and ``studio``; ``subshell_routing`` keeps ipykernel from dropping widget
+messages after a page reload. The panels read the run directory only; none of them trains or imports torch.
 """
 from __future__ import annotations
+
+from ft_lab.widgets import subshell_routing as _subshell_routing
+
+_subshell_routing.install()  # inside a kernel: no widget message routed to a deleted subshell
 
 _LAZY = {
     "Studio": "studio", "DataPanel": "data_panel", "ModelPanel": "model_panel", "TrainPanel": "train_panel",

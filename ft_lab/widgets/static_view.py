@@ -21,6 +21,7 @@ _E = html.escape
 SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 COLOR = re.compile(r"(hsla?|rgba?)\(([^()]*)\)")
 _STYLE = re.compile(r"<style\b.*?</style>", re.S)
+_HEADING = re.compile(r"<(/?)h[1-3]\b", re.I)  # a panel's heading, under the view's own title (h2) and run (h3)
 
 
 def _hex(match: re.Match) -> str:
@@ -87,7 +88,8 @@ def widget_html(w) -> str:
         inner = "".join(widget_html(c) for c in w.children)
         return f"<div>{inner}</div>" if inner else ""
     if isinstance(w, (W.HTML, W.HTMLMath)):
-        return _STYLE.sub("", w.value)  # the live widgets' CSS: nothing to style in the static view
+        # the live widgets' CSS (which sized their headings) is not kept: their headings step down instead
+        return _HEADING.sub(r"<\1h4", _STYLE.sub("", w.value))
     if isinstance(w, W.Label):
         return f"<span>{_E(w.value)}</span>" if w.value else ""
     if isinstance(w, (W.Button, W.ToggleButton, W.FileUpload)) or not isinstance(w, W.ValueWidget):

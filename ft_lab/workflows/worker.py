@@ -161,8 +161,7 @@ def train_run(run_dir: Path, resume: bool) -> str:
     if recipe.train.l2_to_start or recipe.train.ewc:
         trainer.anchor = start_anchor(recipe, model, tokenizer, parent, label2id, emit)
     checkpoint = last_checkpoint(run_dir) if resume else None
-    if _rank0():  # the model as training starts: data.general_test's "before"
-        answer_general_start(run_dir, recipe, model, tokenizer, labels, data.general_test, emit)
+    answer_general_start(run_dir, recipe, model, tokenizer, labels, data.general_test, emit)  # its "before"
     # the anchor was taken above from the start weights; a resumed attempt loads the checkpoint in train()
     emit({"type": "phase", "phase": "train", "resume_from": checkpoint,
           **({"anchor": trainer.anchor.summary()} if getattr(trainer, "anchor", None) is not None else {})})
