@@ -112,3 +112,8 @@ def test_widget_messages_survive_the_deletion_of_their_subshell(kernel, fixed):
     kernel.run("box.value = 'sent by the kernel'")
     kernel.set_value(comm_id, "again", new)
     assert kernel.run("print(box.value)") == "again"
+    # a page that still names a deleted subshell (JupyterLab deletes one under comms still using it when its
+    # count goes wrong): the main shell handles it
+    assert kernel.control("delete_subshell_request", subshell_id=new)["status"] == "ok"
+    kernel.set_value(comm_id, "from a stale page", new)
+    assert kernel.run("print(box.value)") == "from a stale page"
