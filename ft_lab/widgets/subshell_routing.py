@@ -2,10 +2,10 @@
 
 ipykernel 7.4 routes a comm's messages by the comm's last reply: when the kernel sent something on a comm
 while it handled a message from subshell S (JupyterLab's "comms over subshells"), every later message of
-that comm goes to S, whatever subshell the page names, the main shell included. Once S is deleted (the page
-that created it asks for that when its count of comms on S falls to 0, or it closes), the kernel answers
-each message with ``Unknown subshell_id S`` and drops it: after a reload the page's new subshell is ignored,
-so a restored Studio's Start does nothing, while a cell run again (new widgets, new comms) works.
+that comm goes to S, whatever subshell the page names, the main shell included. Once S is deleted
+(JupyterLab asks for that when its count of comms on S falls to 0), the kernel answers each message with
+``Unknown subshell_id S`` and drops it: after a reload the page's new subshell is ignored, so a restored
+Studio's Start does nothing, while a cell run again (new widgets, new comms) works.
 
 ``install()`` (called when ``ft_lab.widgets`` is imported inside a kernel) makes that route fall back when
 S no longer exists: to the subshell the message names if the kernel has it, else to the main shell, where
