@@ -1,5 +1,5 @@
 """The Studio in a real browser: headless Chromium (Debian's package, driven by Playwright) against one
-Jupyter server (JupyterLab and Notebook 7 both), started here with temporary Jupyter folders.
+Jupyter server (JupyterLab and Notebook 7 both) with temporary Jupyter folders (tests/browser_fixture.py).
 
 In each app the test clicks through every step and, by clicks and typing only: Start, Stop (the run
 stops at a checkpoint), Resume (the panel follows the resumed run to "completed"), the Playground (base
