@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from lab_server import stop_jupyter
 from studio_support import KERNEL_NAME, artifact_dir, isolated_jupyter
 from waiting import wait_for
 
@@ -80,17 +80,7 @@ def jupyter_lab(tmp_path_factory):
         wait_for(answers, f"JupyterLab to answer on {url} (see {log_path})", timeout=120, poll=0.3)
         yield Lab(url, token, root, proc)
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # a clean shutdown also shuts its kernels down
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+        stop_jupyter(proc)
         log.close()
 
 

@@ -82,17 +82,8 @@ class LabServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # a clean shutdown also shuts its kernels down
-            for _ in range(2):
-                try:
-                    self.proc.wait(timeout=10)
-                    break
-                except subprocess.TimeoutExpired:
-                    self.proc.send_signal(signal.SIGINT)
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None:
+            stop_jupyter(self.proc)
         self._log.close()
 
     def api(self, method: str, path: str, token: bool = True, raw_path: bool = False) -> tuple[int, str]:
@@ -113,3 +104,16 @@ class LabServer:
 
     def lab_url(self, path: str = "lab") -> str:
         return f"{self.url}/{path}?token={self.token}&reset"
+
+
+def stop_jupyter(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a Jupyter server started in its own session: SIGTERM, its clean stop (kernels shut down too), then
+    SIGKILL to the group after ``timeout`` s. Not SIGINT: a shell that runs the tests in the background (CI)
+    hands them SIGINT ignored, and the server then waited out every timeout and left its kernels behind."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
