@@ -84,12 +84,20 @@ def jupyter_lab(tmp_path_factory):
         log.close()
 
 
+def chromium_env(folder: Path) -> dict[str, str]:
+    """Chromium's environment: its cache and config folders (dconf among them) under ``folder``, not the home's."""
+    for name in ("cache", "config"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {**os.environ, "XDG_CACHE_HOME": str(folder / "cache"), "XDG_CONFIG_HOME": str(folder / "config")}
+
+
 @pytest.fixture(scope="session")
-def browser():
+def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                              env=chromium_env(tmp_path_factory.mktemp("chromium")))
         try:
             yield b
         finally:

@@ -96,7 +96,8 @@ class ChromiumThread:
     """Chromium driven by Playwright from a thread of its own: the sync API allows one Playwright per
     thread, and the Studio browser tests (test_browser.py) hold the main thread's for the whole session."""
 
-    def __init__(self):
+    def __init__(self, home: Path):
+        self.home = home  # Chromium's cache and config folders
         self.jobs: queue.Queue = queue.Queue()
         self.thread = threading.Thread(target=self._serve, name="chromium", daemon=True)
         self.thread.start()
@@ -104,9 +105,10 @@ class ChromiumThread:
     def _serve(self):
         from playwright.sync_api import sync_playwright
 
-        from browser_fixture import CHROMIUM, CHROMIUM_ARGS  # the Studio browser tests' Chromium and flags
+        from browser_fixture import CHROMIUM, CHROMIUM_ARGS, chromium_env  # the Studio browser tests' Chromium
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                                        env=chromium_env(self.home))
             while (job := self.jobs.get()) is not None:
                 fn, answer = job
                 try:
@@ -150,8 +152,8 @@ class ChromiumThread:
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    runner = ChromiumThread()
+def chromium(tmp_path_factory):
+    runner = ChromiumThread(tmp_path_factory.mktemp("chromium"))
     yield runner
     runner.close()
 
