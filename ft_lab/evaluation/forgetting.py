@@ -33,6 +33,7 @@ from ..rundir.layout import RunLayout
 from ..rundir.lineage import ancestors
 from ..rundir.reader import RunFiles
 from ..safety.atomic import read_jsonl
+from ..training.launch import rank
 from .predict import predict_split
 from .verdict import higher_is_better
 
@@ -135,7 +136,7 @@ def answer_general_start(run_dir, recipe, model, tokenizer, labels, general_test
     """``data.general_test`` answered by the model as training starts (the general set's "before"), once, by
     the main process of a run on several (``RANK`` 0)."""
     layout = RunLayout(run_dir)
-    if not general_test or layout.predictions(GENERAL_START).exists() or os.environ.get("RANK", "0") != "0":
+    if not general_test or layout.predictions(GENERAL_START).exists() or rank() != 0:
         return
     emit({"type": "phase", "phase": "general_test", "examples": len(general_test)})
     predict_split(recipe, model, tokenizer, general_test, labels, layout.predictions(GENERAL_START))

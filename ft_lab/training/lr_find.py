@@ -11,12 +11,12 @@ put back afterwards, so training starts from the same point. The curve and its c
 from __future__ import annotations
 
 import math
-import os
 import time
 
 from ..core.recipe import Recipe
 from ..rundir.layout import RunLayout
 from ..safety.atomic import atomic_write_json, atomic_write_text
+from .launch import rank
 from .param_groups import is_head
 
 LOW, HIGH, STEPS = 1e-7, 1.0, 100
@@ -97,7 +97,7 @@ def apply_range_test(run_dir, recipe, model, train_ds, collator, emit):
     plain = recipe.to_dict()
     plain["train"]["learning_rate"] = found["chosen"]
     recipe = Recipe.from_dict(plain, base_dir=recipe.base_dir)
-    if os.environ.get("RANK", "0") == "0":
+    if rank() == 0:
         atomic_write_json(RunLayout(run_dir).lr_find, found)
         atomic_write_text(RunLayout(run_dir).recipe, recipe.to_yaml())  # a resumed run keeps the same rate
     emit({"type": "lr_find", "learning_rate": found["chosen"], "steps": found["steps"], "seconds": found["seconds"]})

@@ -42,6 +42,7 @@ from ..training.launch import (
     failure_event,
     gathered_model,
     is_sharded,
+    rank,
     world_size,
 )
 from ..training.lr_find import apply_range_test
@@ -54,7 +55,7 @@ from .tracking import start_tracking
 
 
 def _rank0() -> bool:
-    return os.environ.get("RANK", "0") == "0"
+    return rank() == 0
 
 
 def train_run(run_dir: Path, resume: bool) -> str:
