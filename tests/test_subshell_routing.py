@@ -1,13 +1,14 @@
 """A widget's messages reach the kernel after the subshell they were last answered on is deleted (the dead
 Start after a page reload, issue 31): a real ipykernel, driven over its channels as JupyterLab drives it
-with "comms over subshells", and a widget of a real Studio."""
+with "comms over subshells", and a widget made after a real Studio (whose import installs ft-lab's route)."""
 from __future__ import annotations
 
-import time
+import queue
 
 import pytest
 
 from studio_support import kernel_name  # noqa: F401  (fixture)
+from waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -15,7 +16,7 @@ SETUP = """
 import ipywidgets as W
 from ft_lab.widgets import Studio
 studio = Studio()
-box = W.Text(value="start")  # a widget like the Studio's own, made after it
+box = W.Text(value="start")  # a text box, as in the Studio's forms
 """
 
 
@@ -23,21 +24,20 @@ class Kernel:
     def __init__(self, kc):
         self.kc = kc
 
+    def _answer(self, channel, msg, what: str, timeout: float, accept=lambda m: True) -> dict:
+        """The first message on ``channel`` with ``msg`` as its parent that ``accept`` takes."""
+        def next_answer():
+            try:
+                m = channel.get_msg(timeout=1)
+            except queue.Empty:
+                return None
+            return m if m["parent_header"].get("msg_id") == msg["header"]["msg_id"] and accept(m) else None
+        return wait_for(next_answer, what, timeout=timeout, poll=0)
+
     def control(self, msg_type: str, **content) -> dict:
         msg = self.kc.session.msg(msg_type, content)
         self.kc.control_channel.send(msg)
-        return self._reply(self.kc.control_channel, msg)
-
-    def _reply(self, channel, msg, timeout: float = 30) -> dict:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                reply = channel.get_msg(timeout=1)
-            except Exception:  # queue.Empty: nothing yet
-                continue
-            if reply["parent_header"].get("msg_id") == msg["header"]["msg_id"]:
-                return reply["content"]
-        raise AssertionError(f"no reply to {msg['header']['msg_type']} in {timeout} s")
+        return self._answer(self.kc.control_channel, msg, f"the reply to {msg_type}", 30)["content"]
 
     def run(self, code: str) -> str:
         out = []
@@ -57,16 +57,8 @@ class Kernel:
             msg["header"]["subshell_id"] = subshell
         self.kc.shell_channel.send(msg)
         # A comm message has no reply: the idle status with it as parent says it was handled (or refused)
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            try:
-                m = self.kc.iopub_channel.get_msg(timeout=1)
-            except Exception:
-                continue
-            if (m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
-                    and m["parent_header"].get("msg_id") == msg["header"]["msg_id"]):
-                return
-        raise AssertionError("the kernel never went idle after the update")
+        self._answer(self.kc.iopub_channel, msg, "the kernel to go idle after the update", 60,
+                     accept=lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")
 
 
 @pytest.fixture
